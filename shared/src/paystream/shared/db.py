@@ -1,0 +1,110 @@
+"""PostgreSQL helpers: an asyncpg pool that waits for the server, and the shared inbox/outbox DDL.
+
+Transactions are owned at the edge (one per request or per consumed batch): repositories take a
+connection and never commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TypeAlias
+
+import asyncpg
+import orjson
+import structlog
+from asyncpg.pool import PoolConnectionProxy
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception_type,
+    stop_after_delay,
+    wait_exponential,
+)
+
+log = structlog.get_logger(__name__)
+
+# What repositories take: a plain connection or one borrowed from the pool.
+Connection: TypeAlias = asyncpg.Connection | PoolConnectionProxy
+
+# Errors that mean "the database is not there right now", worth retrying.
+TRANSIENT_DB_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncio.TimeoutError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.InterfaceError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.SerializationError,
+    asyncpg.DeadlockDetectedError,
+)
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    await conn.set_type_codec(
+        "jsonb",
+        encoder=lambda v: orjson.dumps(v).decode(),
+        decoder=orjson.loads,
+        schema="pg_catalog",
+    )
+    await conn.set_type_codec(
+        "json",
+        encoder=lambda v: orjson.dumps(v).decode(),
+        decoder=orjson.loads,
+        schema="pg_catalog",
+    )
+
+
+async def create_pool(
+    dsn: str, *, min_size: int = 2, max_size: int = 10, wait_s: float = 30.0
+) -> asyncpg.Pool:
+    """Create a pool, retrying while the server starts (a service may boot before its database)."""
+    async for attempt in AsyncRetrying(
+        retry=retry_if_exception_type(TRANSIENT_DB_ERRORS),
+        wait=wait_exponential(multiplier=0.1, max=2),
+        stop=stop_after_delay(wait_s),
+        reraise=True,
+    ):
+        with attempt:
+            pool = await asyncpg.create_pool(
+                dsn,
+                min_size=min_size,
+                max_size=max_size,
+                init=_init_connection,
+                command_timeout=30,
+            )
+    assert pool is not None
+    return pool
+
+
+async def ping(pool: asyncpg.Pool) -> None:
+    async with pool.acquire(timeout=2) as conn:
+        await conn.fetchval("SELECT 1")
+
+
+# Inbox: one row per consumed event id, written in the same transaction as the event's effect,
+# so a redelivered or replayed event finds its id and changes nothing.
+INBOX_DDL = """
+CREATE TABLE inbox (
+    event_id     uuid        PRIMARY KEY,
+    event_type   text        NOT NULL,
+    topic        text        NOT NULL,
+    kafka_partition int      NOT NULL,
+    kafka_offset bigint      NOT NULL,
+    processed_at timestamptz NOT NULL DEFAULT now()
+);
+"""
+
+# Outbox: events to publish, written in the same transaction as the change that caused them;
+# the relay publishes them and deletes the rows (no dual writes).
+OUTBOX_DDL = """
+CREATE TABLE outbox (
+    id          bigserial   PRIMARY KEY,
+    event_id    uuid        NOT NULL UNIQUE,
+    topic       text        NOT NULL,
+    key         text        NOT NULL,
+    payload     bytea       NOT NULL,
+    headers     jsonb       NOT NULL DEFAULT '{}'::jsonb,
+    created_at  timestamptz NOT NULL DEFAULT now()
+);
+"""

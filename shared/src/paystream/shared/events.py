@@ -1,0 +1,209 @@
+"""The CloudEvents envelope and every event type, versioned in `type`.
+
+Services never redefine a payload by hand: they build and parse these models.
+The Kafka key of every event is the user id, so one user's events stay in order.
+"""
+
+from __future__ import annotations
+
+import builtins
+import uuid
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Literal, TypeVar
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from paystream.shared.money import Money
+
+# Namespace for deterministic event ids: the same provider event always maps to the same id,
+# so a redelivered webhook becomes the same event and consumers' inboxes drop it.
+EVENT_NAMESPACE = uuid.UUID("6f1c2a2e-8d0b-4c8e-9a57-2f3b8f0d9e11")
+
+
+def deterministic_id(*parts: str) -> uuid.UUID:
+    return uuid.uuid5(EVENT_NAMESPACE, "|".join(parts))
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class EventData(BaseModel):
+    """Base of every event payload; `TYPE` is the CloudEvents `type`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    TYPE: ClassVar[str]
+
+
+Provider = Literal["stripe", "alipay", "wechatpay", "usdt_trc20"]
+
+
+class PaymentSucceededV1(EventData):
+    """Money was taken for an order. Carries everything ledger, invoicing and checkout need."""
+
+    TYPE: ClassVar[str] = "paystream.payment.succeeded.v1"
+    order_id: str
+    user_id: str
+    package_id: str | None = None
+    credits: int = Field(ge=0)
+    amount_minor: int = Field(ge=0)
+    currency: str
+    provider: Provider
+    provider_event_id: str
+    provider_payment_id: str | None = None
+    provider_session_id: str | None = None
+    paid_at: datetime
+
+    def amount(self) -> Money:
+        return Money(self.amount_minor, self.currency)
+
+
+class PaymentFailedV1(EventData):
+    TYPE: ClassVar[str] = "paystream.payment.failed.v1"
+    order_id: str
+    user_id: str
+    provider: Provider
+    provider_event_id: str
+    provider_payment_id: str | None = None
+    provider_session_id: str | None = None
+    reason: str
+    failed_at: datetime
+
+
+class OrderCreatedV1(EventData):
+    TYPE: ClassVar[str] = "paystream.order.created.v1"
+    order_id: str
+    user_id: str
+    package_id: str
+    credits: int
+    amount_minor: int
+    currency: str
+    payment_method: str
+    provider_session_id: str | None = None
+    created_at: datetime
+
+
+class OrderStatusChangedV1(EventData):
+    TYPE: ClassVar[str] = "paystream.order.status_changed.v1"
+    order_id: str
+    user_id: str
+    old_status: str
+    new_status: str
+    changed_at: datetime
+
+
+class CreditsGrantedV1(EventData):
+    TYPE: ClassVar[str] = "paystream.credits.granted.v1"
+    user_id: str
+    transaction_id: str
+    order_id: str
+    credits: int
+    balance_after: int
+    granted_at: datetime
+
+
+class CreditsSpentV1(EventData):
+    TYPE: ClassVar[str] = "paystream.credits.spent.v1"
+    user_id: str
+    transaction_id: str
+    credits: int
+    reason: str
+    balance_after: int
+    spent_at: datetime
+
+
+class WebhookReceivedV1(EventData):
+    """A verified provider notification, kept verbatim in `webhooks.raw` for reprocessing."""
+
+    TYPE: ClassVar[str] = "paystream.webhook.received.v1"
+    provider: Provider
+    provider_event_id: str
+    provider_event_type: str
+    content_type: str
+    body: str
+    received_at: datetime
+
+
+EVENT_TYPES: dict[str, type[EventData]] = {
+    cls.TYPE: cls
+    for cls in (
+        PaymentSucceededV1,
+        PaymentFailedV1,
+        OrderCreatedV1,
+        OrderStatusChangedV1,
+        CreditsGrantedV1,
+        CreditsSpentV1,
+        WebhookReceivedV1,
+    )
+}
+
+D = TypeVar("D", bound=EventData)
+
+
+class Envelope(BaseModel):
+    """CloudEvents 1.0 structured-mode envelope with a typed `data`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    specversion: Literal["1.0"] = "1.0"
+    id: uuid.UUID
+    source: str
+    type: str
+    time: datetime
+    subject: str | None = None
+    datacontenttype: Literal["application/json"] = "application/json"
+    data: dict[str, Any]
+
+    @classmethod
+    def wrap(
+        cls,
+        data: EventData,
+        *,
+        source: str,
+        subject: str | None = None,
+        id: uuid.UUID | None = None,
+        time: datetime | None = None,
+    ) -> Envelope:
+        return cls(
+            id=id or uuid.uuid4(),
+            source=source,
+            type=data.TYPE,
+            time=time or utcnow(),
+            subject=subject,
+            data=data.model_dump(mode="json"),
+        )
+
+    def payload(self) -> EventData:
+        """Parse `data` into the model named by `type` (UnknownEventType, ValidationError)."""
+        cls = EVENT_TYPES.get(self.type)
+        if cls is None:
+            raise UnknownEventType(self.type)
+        return cls.model_validate(self.data)
+
+    def payload_as(self, cls: builtins.type[D]) -> D:
+        if self.type != cls.TYPE:
+            raise UnknownEventType(f"expected {cls.TYPE}, got {self.type}")
+        return cls.model_validate(self.data)
+
+    def to_bytes(self) -> bytes:
+        return orjson.dumps(self.model_dump(mode="json"))
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> Envelope:
+        try:
+            obj = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise InvalidEvent(f"not JSON: {exc}") from exc
+        try:
+            return cls.model_validate(obj)
+        except ValidationError as exc:
+            raise InvalidEvent(f"not a CloudEvents envelope: {exc}") from exc
+
+
+class InvalidEvent(ValueError):
+    """A message that can never be processed as it is: it goes to the DLQ at once."""
+
+
+class UnknownEventType(InvalidEvent):
+    pass

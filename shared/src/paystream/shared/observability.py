@@ -1,0 +1,99 @@
+"""Logs (structlog JSON), metrics (Prometheus), traces (OpenTelemetry; context in Kafka headers)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterable, Sequence
+
+import structlog
+from opentelemetry import propagate, trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from prometheus_client import Counter, Histogram
+
+KafkaHeaders = Sequence[tuple[str, bytes]]
+
+_configured = False
+
+
+def configure_logging(service: str, level: str = "INFO") -> None:
+    logging.basicConfig(format="%(message)s", stream=sys.stdout, level=level.upper())
+    # aiokafka is chatty at INFO about every rebalance; keep warnings.
+    logging.getLogger("aiokafka").setLevel(logging.WARNING)
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.StackInfoRenderer(),
+            structlog.processors.format_exc_info,
+            structlog.processors.JSONRenderer(),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(
+            logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
+        ),
+        cache_logger_on_first_use=True,
+    )
+    structlog.contextvars.bind_contextvars(service=service)
+
+
+def configure_tracing(service: str, endpoint: str | None) -> TracerProvider:
+    """Install a tracer provider; spans are exported only when an OTLP endpoint is configured."""
+    global _configured
+    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    if endpoint:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
+    if not _configured:
+        trace.set_tracer_provider(provider)
+        _configured = True
+    return provider
+
+
+def inject_headers(headers: list[tuple[str, bytes]] | None = None) -> list[tuple[str, bytes]]:
+    """Add W3C trace context of the current span to Kafka message headers."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    out = list(headers or [])
+    out.extend((k, v.encode()) for k, v in carrier.items())
+    return out
+
+
+def extract_context(headers: Iterable[tuple[str, bytes]] | None) -> object:
+    carrier = {k: v.decode("latin-1") for k, v in (headers or ())}
+    return propagate.extract(carrier)
+
+
+# Metrics shared by all services; each is labelled by service so one Prometheus job covers all.
+EVENTS_CONSUMED = Counter(
+    "paystream_events_consumed_total",
+    "Events consumed and committed",
+    ["service", "topic", "outcome"],
+)
+CONSUMER_RETRIES = Counter(
+    "paystream_consumer_retries_total", "Transient failures retried", ["service", "topic"]
+)
+DEAD_LETTERS = Counter(
+    "paystream_dead_letters_total", "Messages sent to a dead-letter topic", ["service", "topic"]
+)
+BATCH_SECONDS = Histogram(
+    "paystream_consumer_batch_seconds",
+    "Time to apply one consumed batch",
+    ["service", "topic"],
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+OUTBOX_PUBLISHED = Counter(
+    "paystream_outbox_published_total", "Outbox rows published to Kafka", ["service", "topic"]
+)
+HTTP_REQUESTS = Counter(
+    "paystream_http_requests_total", "HTTP requests", ["service", "method", "route", "status"]
+)
+HTTP_SECONDS = Histogram(
+    "paystream_http_request_seconds",
+    "HTTP request latency",
+    ["service", "method", "route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)

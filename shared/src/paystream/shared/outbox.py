@@ -1,0 +1,123 @@
+"""Transactional outbox: `enqueue` in the transaction of the change; `OutboxRelay` publishes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import asyncpg
+import orjson
+import structlog
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from paystream.shared.db import TRANSIENT_DB_ERRORS, Connection
+from paystream.shared.events import Envelope
+from paystream.shared.kafka import envelope_headers
+from paystream.shared.observability import OUTBOX_PUBLISHED
+
+log = structlog.get_logger(__name__)
+
+
+async def enqueue(conn: Connection, topic: str, key: str, env: Envelope) -> None:
+    headers = {k: v.decode() for k, v in envelope_headers(env)}
+    await conn.execute(
+        "INSERT INTO outbox (event_id, topic, key, payload, headers) VALUES ($1, $2, $3, $4, $5)"
+        " ON CONFLICT (event_id) DO NOTHING",
+        env.id,
+        topic,
+        key,
+        env.to_bytes(),
+        headers,
+    )
+
+
+async def enqueue_many(conn: Connection, rows: list[tuple[str, str, Envelope]]) -> None:
+    """Batch form of `enqueue`: rows of (topic, key, envelope)."""
+    if not rows:
+        return
+    await conn.execute(
+        """
+        INSERT INTO outbox (event_id, topic, key, payload, headers)
+        SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[], $5::jsonb[])
+        ON CONFLICT (event_id) DO NOTHING
+        """,
+        [env.id for _, _, env in rows],
+        [t for t, _, _ in rows],
+        [k for _, k, _ in rows],
+        [env.to_bytes() for _, _, env in rows],
+        [
+            orjson.dumps({k: v.decode() for k, v in envelope_headers(env)}).decode()
+            for *_, env in rows
+        ],
+    )
+
+
+class OutboxRelay:
+    """Publishes outbox rows in id order and deletes them once Kafka acknowledged (acks=all).
+
+    A crash between publish and delete republishes the rows: consumers' inboxes absorb that.
+    """
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        pool: asyncpg.Pool,
+        producer: AIOKafkaProducer,
+        batch: int = 500,
+        idle_s: float = 0.1,
+    ) -> None:
+        self.service = service
+        self.pool = pool
+        self.producer = producer
+        self.batch = batch
+        self.idle_s = idle_s
+        self._stopping = asyncio.Event()
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+
+    async def run_once(self) -> int:
+        async with self.pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(
+                "SELECT id, topic, key, payload, headers FROM outbox"
+                " ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+                self.batch,
+            )
+            if not rows:
+                return 0
+            futures = [
+                await self.producer.send(
+                    r["topic"],
+                    bytes(r["payload"]),
+                    key=r["key"].encode(),
+                    headers=[(k, str(v).encode()) for k, v in (r["headers"] or {}).items()],
+                )
+                for r in rows
+            ]
+            await asyncio.gather(*futures)
+            await conn.execute(
+                "DELETE FROM outbox WHERE id = ANY($1::bigint[])", [r["id"] for r in rows]
+            )
+        for r in rows:
+            OUTBOX_PUBLISHED.labels(self.service, r["topic"]).inc()
+        return len(rows)
+
+    async def run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                n = await self.run_once()
+            except (*TRANSIENT_DB_ERRORS, KafkaError) as exc:
+                log.warning("outbox_relay_retry", error=repr(exc))
+                n = 0
+                await asyncio.sleep(1.0)
+            if n < self.batch:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=self.idle_s)

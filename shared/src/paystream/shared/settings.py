@@ -1,0 +1,34 @@
+"""Settings common to every service, read from `PAYSTREAM_*` environment variables."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class BaseServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PAYSTREAM_", extra="ignore")
+
+    service_name: str = "paystream"
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+
+    kafka_bootstrap: str = "127.0.0.1:19092"
+    pg_host: str = "127.0.0.1"
+    pg_port: int = 15432
+    pg_user: str = "postgres"
+    pg_password: SecretStr = SecretStr("postgres")
+    pg_pool_min: int = 2
+    pg_pool_max: int = 10
+
+    jwt_secret: SecretStr = SecretStr("dev-secret-change-me")
+    log_level: str = "INFO"
+    # OTLP/HTTP endpoint, e.g. http://127.0.0.1:4318/v1/traces; no export when unset.
+    otel_exporter_endpoint: str | None = None
+
+    consumer_batch_max: int = Field(default=500, ge=1)
+    consumer_max_retries: int = Field(default=5, ge=0)
+
+    def pg_dsn(self, database: str) -> str:
+        pw = self.pg_password.get_secret_value()
+        return f"postgresql://{self.pg_user}:{pw}@{self.pg_host}:{self.pg_port}/{database}"
