@@ -94,3 +94,22 @@ async def pool_for() -> AsyncIterator[Callable[[str], Awaitable[asyncpg.Pool]]]:
 def unique_suffix() -> str:
     """Tests that create topics or consumer groups name them with this, so runs never collide."""
     return uuid.uuid4().hex[:10]
+
+
+@pytest.fixture
+async def make_topics(kafka_bootstrap: str) -> AsyncIterator[Callable[..., Awaitable[None]]]:
+    """Create real topics (auto-creation is off on our broker); deleted after the test."""
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    await admin.start()
+    made: list[str] = []
+
+    async def make(*names: str, partitions: int = 3) -> None:
+        await admin.create_topics([NewTopic(n, partitions, 1) for n in names])
+        made.extend(names)
+
+    yield make
+    if made:
+        await admin.delete_topics(made)
+    await admin.close()

@@ -158,7 +158,8 @@ class BatchConsumer:
             fetch_max_wait_ms=50,
         )
         self._stopping = asyncio.Event()
-        self.applied = 0
+        self.applied = 0  # events whose effect was applied
+        self.duplicates = 0  # events the inbox had already seen
         self.last_batch_at: float | None = None
 
     async def start(self) -> None:
@@ -234,6 +235,7 @@ class BatchConsumer:
             outcome = "applied" if c in fresh else "duplicate"
             EVENTS_CONSUMED.labels(self.service, c.record.topic, outcome).inc()
         self.applied += len(fresh)
+        self.duplicates += len(items) - len(fresh)
         return len(fresh)
 
     async def _apply_retrying_transient(self, items: list[Consumed]) -> None:

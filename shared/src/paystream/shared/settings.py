@@ -21,7 +21,7 @@ class BaseServiceSettings(BaseSettings):
     pg_pool_min: int = 2
     pg_pool_max: int = 10
 
-    jwt_secret: SecretStr = SecretStr("dev-secret-change-me")
+    jwt_secret: SecretStr = SecretStr("paystream-dev-jwt-secret-change-me-in-production")
     log_level: str = "INFO"
     # OTLP/HTTP endpoint, e.g. http://127.0.0.1:4318/v1/traces; no export when unset.
     otel_exporter_endpoint: str | None = None

@@ -1,0 +1,1 @@
+"""Developer tooling: run the stack as separate processes, the demo, benchmark helpers."""

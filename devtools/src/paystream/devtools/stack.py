@@ -1,0 +1,163 @@
+"""Start the four services as separate processes, wait until they are ready, stop them cleanly.
+
+Used by `make run` (foreground until Ctrl-C) and by the end-to-end tests and benchmarks.
+Each service gets its port from `PAYSTREAM_HTTP_PORT`: port base + 1..4 (checkout, webhook-ingest,
+ledger, invoicing), so a test stack (base 18000) runs beside the dev stack (base 8000).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import httpx
+
+SERVICES: tuple[tuple[str, str, int], ...] = (
+    ("checkout", "paystream.checkout", 1),
+    ("webhook-ingest", "paystream.webhook_ingest", 2),
+    ("ledger", "paystream.ledger", 3),
+    ("invoicing", "paystream.invoicing", 4),
+)
+
+
+def urls_for(port_base: int, host: str = "127.0.0.1") -> dict[str, str]:
+    return {name: f"http://{host}:{port_base + off}" for name, _, off in SERVICES}
+
+
+@dataclass
+class Stack:
+    port_base: int = 8000
+    log_dir: Path = Path(".run/dev/logs")
+    env: dict[str, str] = field(default_factory=dict)
+    only: tuple[str, ...] = ()
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    _logs: list[IO[bytes]] = field(default_factory=list)
+
+    @property
+    def urls(self) -> dict[str, str]:
+        return urls_for(self.port_base)
+
+    def start(self) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        for name, module, off in SERVICES:
+            if self.only and name not in self.only:
+                continue
+            self.start_one(name, module, self.port_base + off)
+
+    def start_one(self, name: str, module: str, port: int) -> None:
+        env = {**os.environ, **self.env, "PAYSTREAM_HTTP_PORT": str(port)}
+        log = (self.log_dir / f"{name}.log").open("ab")
+        self._logs.append(log)
+        self.procs[name] = subprocess.Popen(
+            [sys.executable, "-m", module],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def restart(self, name: str) -> None:
+        """Stop one service and start it again (fault-injection tests)."""
+        proc = self.procs.pop(name)
+        _terminate(proc)
+        module, off = next((m, o) for n, m, o in SERVICES if n == name)
+        self.start_one(name, module, self.port_base + off)
+
+    def wait_ready(self, timeout_s: float = 120.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        pending = dict(self.procs)
+        with httpx.Client(timeout=2.0) as client:
+            while pending:
+                for name, proc in list(pending.items()):
+                    if proc.poll() is not None:
+                        raise RuntimeError(
+                            f"{name} exited with {proc.returncode} while starting; "
+                            f"see {self.log_dir / (name + '.log')}"
+                        )
+                    try:
+                        r = client.get(f"{self.urls[name]}/readyz")
+                        if r.status_code == 200:
+                            del pending[name]
+                    except httpx.HTTPError:
+                        pass
+                if not pending:
+                    return
+                if time.monotonic() > deadline:
+                    raise TimeoutError(
+                        f"not ready after {timeout_s:.0f}s: {sorted(pending)}; "
+                        f"logs in {self.log_dir}"
+                    )
+                time.sleep(0.3)
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.procs.values():
+            _terminate(proc)
+        self.procs.clear()
+        for log in self._logs:
+            log.close()
+        self._logs.clear()
+
+
+def _terminate(proc: subprocess.Popen[bytes], grace_s: float = 15.0) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Run the four paystream services until Ctrl-C.")
+    parser.add_argument(
+        "--port-base", type=int, default=int(os.environ.get("PAYSTREAM_PORT_BASE", "8000"))
+    )
+    parser.add_argument(
+        "--log-dir",
+        type=Path,
+        default=Path(os.environ.get("PAYSTREAM_RUN_DIR", ".run/dev")) / "logs",
+    )
+    args = parser.parse_args()
+    stack = Stack(port_base=args.port_base, log_dir=args.log_dir)
+    stopping = False
+
+    def on_signal(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    stack.start()
+    try:
+        stack.wait_ready()
+        print("paystream is up (Ctrl-C stops everything `make run` started):", flush=True)
+        for name, url in stack.urls.items():
+            print(f"  {name:15s} {url}   docs: {url}/docs", flush=True)
+        print(f"  logs: {args.log_dir}", flush=True)
+        while not stopping:
+            for name, proc in stack.procs.items():
+                if proc.poll() is not None:
+                    print(
+                        f"{name} exited with {proc.returncode}; see {args.log_dir}/{name}.log",
+                        flush=True,
+                    )
+                    stopping = True
+            time.sleep(0.5)
+    finally:
+        print("stopping services ...", flush=True)
+        stack.stop()
+
+
+if __name__ == "__main__":
+    main()
