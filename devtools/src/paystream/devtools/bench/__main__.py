@@ -1,0 +1,256 @@
+"""`make bench`: measure the three figures the spine promises and write docs/benchmarks.md.
+
+1. ingest: verified Stripe webhooks accepted per second (acks=all), with p50/p99, from a load
+   generator in a separate process (closed loop).
+2. end to end: webhook -> credits granted, p50/p99, at a fixed open-loop rate.
+3. ledger: payment events applied per second from a pre-filled topic.
+Timings are reported, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from paystream.devtools.bench import ledger_apply
+from paystream.devtools.bench.loadgen import percentile
+from paystream.devtools.stack import Stack
+
+REPO = Path(__file__).resolve().parents[5]
+SECRET = "whsec_bench"
+JWT = "bench-jwt-secret-long-enough-for-hs256-0123456789"
+
+
+def _stack(only: tuple[str, ...] = ()) -> Stack:
+    run_dir = Path(os.environ.get("PAYSTREAM_RUN_DIR", REPO / ".run/bench"))
+    return Stack(
+        port_base=int(os.environ.get("PAYSTREAM_PORT_BASE", "28000")),
+        log_dir=run_dir / "logs" / "bench",
+        env={
+            "PAYSTREAM_STRIPE_WEBHOOK_SECRETS": SECRET,
+            "PAYSTREAM_JWT_SECRET": JWT,
+            "PAYSTREAM_LOG_LEVEL": "WARNING",
+        },
+        only=only,
+    )
+
+
+def _loadgen(url: str, *extra: str) -> dict[str, Any]:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "paystream.devtools.bench.loadgen",
+            "--url",
+            url,
+            "--secret",
+            SECRET,
+            *extra,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def bench_ingest(duration: float, connections: int) -> dict[str, Any]:
+    stack = _stack(only=("webhook-ingest",))
+    stack.start()
+    try:
+        stack.wait_ready()
+        return _loadgen(
+            stack.urls["webhook-ingest"],
+            "--duration",
+            str(duration),
+            "--connections",
+            str(connections),
+        )
+    finally:
+        stack.stop()
+
+
+async def _loadgen_async(url: str, *extra: str) -> dict[str, Any]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "paystream.devtools.bench.loadgen",
+        "--url",
+        url,
+        "--secret",
+        SECRET,
+        *extra,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"load generator exited with {proc.returncode}")
+    return dict(json.loads(out.decode().strip().splitlines()[-1]))
+
+
+async def _end_to_end(stack: Stack, rate: float, duration: float) -> dict[str, Any]:
+    from paystream.devtools.bench.grants import GrantWatcher
+
+    sent_log = Path(stack.log_dir) / "e2e-sent.json"
+    watcher = GrantWatcher(os.environ["PAYSTREAM_KAFKA_BOOTSTRAP"])
+    await watcher.start()
+    try:
+        load = await _loadgen_async(
+            stack.urls["webhook-ingest"],
+            "--rate",
+            str(rate),
+            "--duration",
+            str(duration),
+            "--connections",
+            "128",
+            "--sent-log",
+            str(sent_log),
+        )
+        sent: dict[str, float] = {o: t for o, t in json.loads(sent_log.read_text())}
+        granted = await watcher.collect(set(sent), timeout_s=120)
+    finally:
+        await watcher.stop()
+    lat = [granted[o] - sent[o] for o in sent if o in granted]
+    return {
+        "rate": rate,
+        "duration_s": duration,
+        "webhooks_ok": load["ok"],
+        "ingest_p99_ms": load["p99_ms"],
+        "credited": len(lat),
+        "missing": len(sent) - len(lat),
+        "p50_ms": round(percentile(lat, 50) * 1000, 1),
+        "p99_ms": round(percentile(lat, 99) * 1000, 1),
+        "max_ms": round(max(lat, default=0) * 1000, 1),
+    }
+
+
+def bench_end_to_end(rate: float, duration: float) -> dict[str, Any]:
+    stack = _stack()
+    stack.start()
+    try:
+        stack.wait_ready()
+        return asyncio.run(_end_to_end(stack, rate, duration))
+    finally:
+        stack.stop()
+
+
+def _machine() -> dict[str, str]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "cpu": cpu,
+        "cores": str(os.cpu_count()),
+        "python": platform.python_version(),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def write_report(results: dict[str, Any], path: Path) -> str:
+    m = _machine()
+    ing, e2e, led = results.get("ingest"), results.get("end_to_end"), results.get("ledger")
+    lines = [
+        "# Benchmarks",
+        "",
+        "Written by `make bench` (`python -m paystream.devtools.bench`); numbers are from the last",
+        "run on the machine below, with Kafka, PostgreSQL, the services and the load generator all",
+        "sharing its cores. Targets are for this 2-core machine. Timings are reported, never",
+        "asserted by tests.",
+        "",
+        f"- machine: {m['cpu']}, {m['cores']} cores; Python {m['python']}; run {m['date']}",
+        "",
+        "| figure | target | measured |",
+        "| --- | --- | --- |",
+    ]
+    if ing:
+        lines.append(
+            f"| verified Stripe webhooks accepted/s (acks=all), closed loop, "
+            f"{ing['connections']} connections | >= 2,000/s | **{ing['throughput_per_s']:,.0f}/s** "
+            f"(p50 {ing['p50_ms']} ms, p99 {ing['p99_ms']} ms; {ing['ok']:,} accepted in "
+            f"{ing['elapsed_s']} s; statuses {ing['statuses']}, errors {ing['errors'] or 'none'}) |"
+        )
+    if e2e:
+        lines.append(
+            f"| webhook -> credits granted at {e2e['rate']:.0f}/s for {e2e['duration_s']:.0f} s "
+            f"| p99 <= 250 ms | **p50 {e2e['p50_ms']} ms, p99 {e2e['p99_ms']} ms** "
+            f"(max {e2e['max_ms']} ms; {e2e['credited']:,} credited, {e2e['missing']} missing) |"
+        )
+    if led:
+        lines.append(
+            f"| ledger payment events applied/s from a pre-filled topic "
+            f"({led['events']:,} events, {led['users']:,} users) | >= 5,000/s | "
+            f"**{led['per_s']:,.0f}/s** ({led['elapsed_s']} s) |"
+        )
+    lines += [
+        "",
+        "## How each figure is measured",
+        "",
+        "- **ingest**: only webhook-ingest runs (one process). A load generator in a separate",
+        "  process (`paystream.devtools.bench.loadgen`, raw HTTP/1.1 keep-alive) sends distinct,",
+        "  correctly signed `checkout.session.completed` events back to back; a request counts",
+        "  when it got 200, i.e. after Kafka acknowledged both records with acks=all.",
+        "- **end to end**: the four services run; the generator sends at a fixed rate (open loop:",
+        "  latency counts from the scheduled send time). The latency of one payment is the",
+        "  ledger's `granted_at` in its `paystream.credits.granted.v1` event minus the send time",
+        "  (same clock).",
+        "- **ledger**: the topic is filled first with `paystream.payment.succeeded.v1` events,",
+        "  then the ledger's own consumer and batch handler apply them into a fresh database;",
+        "  the figure is events / time from first fetch to the last commit.",
+        "",
+        "Raw figures of the last run:",
+        "",
+        "```json",
+        json.dumps(results, indent=2),
+        "```",
+        "",
+    ]
+    text = "\n".join(lines)
+    path.write_text(text)
+    return text
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--only", choices=["ingest", "e2e", "ledger"], action="append")
+    ap.add_argument("--duration", type=float, default=20.0)
+    ap.add_argument("--connections", type=int, default=64)
+    ap.add_argument("--rate", type=float, default=500.0)
+    ap.add_argument("--ledger-events", type=int, default=50_000)
+    ap.add_argument("--out", type=Path, default=REPO / "docs" / "benchmarks.md")
+    args = ap.parse_args()
+    todo = args.only or ["ingest", "e2e", "ledger"]
+    results: dict[str, Any] = {}
+    if "ingest" in todo:
+        print("ingest: closed loop ...", flush=True)
+        results["ingest"] = bench_ingest(args.duration, args.connections)
+        print(json.dumps(results["ingest"]), flush=True)
+    if "e2e" in todo:
+        print(f"end to end at {args.rate:.0f}/s ...", flush=True)
+        results["end_to_end"] = bench_end_to_end(args.rate, args.duration)
+        print(json.dumps(results["end_to_end"]), flush=True)
+    if "ledger" in todo:
+        print(f"ledger: {args.ledger_events:,} events from a pre-filled topic ...", flush=True)
+        t0 = time.perf_counter()
+        results["ledger"] = asyncio.run(ledger_apply.run(args.ledger_events))
+        results["ledger"]["wall_s"] = round(time.perf_counter() - t0, 1)
+        print(json.dumps(results["ledger"]), flush=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    print(write_report(results, args.out))
+
+
+if __name__ == "__main__":
+    main()
