@@ -1,0 +1,45 @@
+"""The invoicing FastAPI app: HTTP API plus the `payments.events` consumer, in one lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from paystream.invoicing.consumers import handle_payment_events
+from paystream.invoicing.endpoints import router
+from paystream.invoicing.settings import InvoicingSettings
+from paystream.shared import http
+from paystream.shared.runtime import ServiceRuntime
+
+
+def create_app(settings: InvoicingSettings | None = None) -> FastAPI:
+    s = settings or InvoicingSettings()
+    runtime = ServiceRuntime(s, database=s.database, migrations_dir=s.migrations_dir)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        try:
+            await runtime.start()
+            if s.invoicing_run_consumer:
+                runtime.add_consumer(
+                    topics=[s.invoicing_payments_topic],
+                    group_id=s.invoicing_consumer_group,
+                    handler=handle_payment_events,
+                )
+            await runtime.start_workers()
+            yield
+        finally:
+            await runtime.stop()
+
+    app = http.create_app(
+        title="paystream invoicing",
+        description="One gap-free numbered invoice per paid order (INV-<year>-<6 digits>).",
+        settings=s,
+        lifespan=lifespan,
+        readiness=runtime.readiness,
+    )
+    app.state.runtime = runtime
+    app.include_router(router)
+    return app

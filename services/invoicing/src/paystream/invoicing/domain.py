@@ -1,0 +1,100 @@
+"""Invoices and the pure rules around them: the number format, the invoicing year, the line
+description and the list cursor. No I/O here, so every rule is unit-tested on its own."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from paystream.shared.money import Money
+
+INVOICE_PREFIX = "INV"
+STATUS_PAID = "paid"
+
+
+@dataclass(frozen=True, slots=True)
+class Invoice:
+    id: uuid.UUID
+    number: str
+    order_id: str
+    user_id: str
+    package_id: str | None
+    description: str
+    credits: int
+    amount_minor: int
+    currency: str
+    provider: str
+    provider_payment_id: str | None
+    status: str
+    paid_at: datetime
+    issued_at: datetime
+    payment_event_id: uuid.UUID
+
+    @property
+    def amount(self) -> Money:
+        return Money(self.amount_minor, self.currency)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """The instant in UTC; a naive time is taken as UTC, the convention of every paystream event."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def invoicing_year(paid_at: datetime) -> int:
+    """Invoices are numbered per UTC year of the payment, not of the moment we issue them, so a
+    payment at 23:59:59 on 31 December stays in that year even if its event arrives later."""
+    return as_utc(paid_at).year
+
+
+def format_invoice_number(year: int, sequence: int) -> str:
+    """`INV-2026-000001`. Six digits hold 999,999 invoices a year; beyond that the number widens
+    rather than refusing to invoice an order that was paid."""
+    if not 1 <= year <= 9999:
+        raise ValueError(f"year out of range: {year}")
+    if sequence < 1:
+        raise ValueError(f"invoice sequence starts at 1, got {sequence}")
+    return f"{INVOICE_PREFIX}-{year:04d}-{sequence:06d}"
+
+
+def describe(package_id: str | None, credits: int) -> str:
+    """The invoice line: `standard — 1,100 credits`."""
+    unit = "credit" if credits == 1 else "credits"
+    quantity = f"{credits:,} {unit}"
+    return f"{package_id} — {quantity}" if package_id else quantity
+
+
+class InvalidCursor(ValueError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """Keyset position in a list ordered by (issued_at, id) descending: the last item shown."""
+
+    issued_at: datetime
+    id: uuid.UUID
+
+    def encode(self) -> str:
+        raw = f"{self.issued_at.isoformat()}|{self.id}".encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str) -> Cursor:
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+            moment, sep, ident = raw.partition("|")
+            if not sep:
+                raise InvalidCursor("cursor has no id")
+            issued_at = datetime.fromisoformat(moment)
+            if issued_at.tzinfo is None:
+                raise InvalidCursor("cursor time has no timezone")
+            return cls(issued_at, uuid.UUID(ident))
+        except InvalidCursor:
+            raise
+        except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+            raise InvalidCursor(f"malformed cursor: {exc}") from None

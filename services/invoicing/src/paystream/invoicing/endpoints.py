@@ -1,0 +1,77 @@
+"""HTTP API: list and read invoices. Another user's invoice is 404, never 403."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import asyncpg
+from fastapi import APIRouter, Depends, Query, Request
+
+from paystream.invoicing import service
+from paystream.invoicing.schemas import InvoiceList, InvoiceOut
+from paystream.shared.auth import CurrentPrincipal
+from paystream.shared.http import error_body
+
+router = APIRouter(prefix="/v1", tags=["invoices"])
+
+
+def _pool(request: Request) -> asyncpg.Pool:
+    pool: asyncpg.Pool = request.app.state.runtime.pool
+    return pool
+
+
+Pool = Annotated[asyncpg.Pool, Depends(_pool)]
+
+
+def _refuses(*pairs: tuple[int, str, str]) -> dict[int | str, dict[str, Any]]:
+    return {
+        status: {
+            "description": f"`{code}`: {why}",
+            "content": {"application/json": {"example": error_body(code, why)}},
+        }
+        for status, code, why in pairs
+    }
+
+
+_UNAUTHORIZED = (401, "unauthorized", "missing, invalid or expired bearer token")
+
+
+@router.get(
+    "/invoices",
+    response_model=InvoiceList,
+    summary="List invoices, newest first",
+    responses=_refuses(
+        (400, "bad_request", "the cursor is not one this API returned"),
+        _UNAUTHORIZED,
+        (403, "forbidden", "user_id of another user, and the caller is not an admin"),
+        (422, "validation_error", "limit outside 1..100"),
+    ),
+)
+async def list_invoices(
+    principal: CurrentPrincipal,
+    pool: Pool,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+    order_id: Annotated[str | None, Query(description="only the invoice of this order")] = None,
+    user_id: Annotated[str | None, Query(description="admins: only this user's invoices")] = None,
+) -> InvoiceList:
+    async with pool.acquire() as conn:
+        page = await service.list_invoices(
+            conn, principal, limit=limit, cursor=cursor, order_id=order_id, user_id=user_id
+        )
+    return InvoiceList(items=[InvoiceOut.of(i) for i in page.items], next_cursor=page.next_cursor)
+
+
+@router.get(
+    "/invoices/{invoice_id}",
+    response_model=InvoiceOut,
+    summary="One invoice (owner or admin)",
+    responses=_refuses(
+        _UNAUTHORIZED,
+        (404, "not_found", "no such invoice, a malformed id, or another user's invoice"),
+    ),
+)
+async def get_invoice(invoice_id: str, principal: CurrentPrincipal, pool: Pool) -> InvoiceOut:
+    async with pool.acquire() as conn:
+        invoice = await service.get_invoice(conn, principal, invoice_id)
+    return InvoiceOut.of(invoice)

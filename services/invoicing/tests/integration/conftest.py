@@ -1,0 +1,151 @@
+"""Fixtures of the invoicing integration tests: a migrated database, payments, batches, the app."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from aiokafka import ConsumerRecord
+from fastapi import FastAPI
+
+from paystream.invoicing.app import create_app
+from paystream.invoicing.consumers import handle_payment_events
+from paystream.invoicing.settings import InvoicingSettings
+from paystream.shared.auth import make_token
+from paystream.shared.events import Envelope, EventData, PaymentSucceededV1
+from paystream.shared.kafka import Consumed, record_inbox
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+
+
+@pytest.fixture
+async def invoicing_dsn(fresh_database: Callable[..., Awaitable[str]]) -> str:
+    return await fresh_database("invoicing", MIGRATIONS)
+
+
+@pytest.fixture
+async def invoicing_pool(
+    invoicing_dsn: str, pool_for: Callable[[str], Awaitable[asyncpg.Pool]]
+) -> asyncpg.Pool:
+    return await pool_for(invoicing_dsn)
+
+
+def paid(
+    order_id: str,
+    *,
+    user_id: str = "alice",
+    paid_at: datetime | None = None,
+    provider_event_id: str | None = None,
+    package_id: str | None = "standard",
+    credits: int = 1100,
+    amount_minor: int = 10_000,
+    currency: str = "CNY",
+) -> PaymentSucceededV1:
+    return PaymentSucceededV1(
+        order_id=order_id,
+        user_id=user_id,
+        package_id=package_id,
+        credits=credits,
+        amount_minor=amount_minor,
+        currency=currency,
+        provider="stripe",
+        provider_event_id=provider_event_id or f"evt_{uuid.uuid4().hex}",
+        provider_payment_id=f"pi_{order_id}",
+        provider_session_id=f"cs_{order_id}",
+        paid_at=paid_at or datetime(2026, 3, 1, 12, 0, tzinfo=UTC),
+    )
+
+
+@pytest.fixture
+def make_paid() -> Callable[..., PaymentSucceededV1]:
+    return paid
+
+
+def envelope(data: EventData, *, user_id: str = "alice") -> Envelope:
+    return Envelope.wrap(data, source="paystream/test", subject=user_id)
+
+
+@pytest.fixture
+def make_envelope() -> Callable[..., Envelope]:
+    return envelope
+
+
+_offsets = iter(range(10**9))
+
+
+def consumed(env: Envelope, topic: str = "payments.events") -> Consumed:
+    """A record as the broker would hand it to the consumer."""
+    value = env.to_bytes()
+    record: ConsumerRecord[bytes, bytes] = ConsumerRecord(
+        topic=topic,
+        partition=0,
+        offset=next(_offsets),
+        timestamp=0,
+        timestamp_type=0,
+        key=(env.subject or "").encode(),
+        value=value,
+        checksum=None,
+        serialized_key_size=0,
+        serialized_value_size=len(value),
+        headers=[],
+    )
+    return Consumed(record, env)
+
+
+ApplyBatch = Callable[[list[Envelope]], Awaitable[int]]
+
+
+@pytest.fixture
+def apply_batch(invoicing_pool: asyncpg.Pool) -> ApplyBatch:
+    """Apply envelopes as one consumed batch, the way BatchConsumer does: one transaction,
+    inbox first, then the handler with the events never applied before."""
+
+    async def apply(envs: list[Envelope]) -> int:
+        async with invoicing_pool.acquire() as conn, conn.transaction():
+            fresh = await record_inbox(conn, [consumed(e) for e in envs])
+            if fresh:
+                await handle_payment_events(conn, fresh)
+        return len(fresh)
+
+    return apply
+
+
+def auth(user_id: str, *, admin: bool = False) -> dict[str, str]:
+    secret = InvoicingSettings().jwt_secret.get_secret_value()
+    token = make_token(user_id, secret, role="admin" if admin else None)
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def auth_headers() -> Callable[..., dict[str, str]]:
+    return auth
+
+
+AppClient = Callable[..., AbstractAsyncContextManager[tuple[FastAPI, httpx.AsyncClient]]]
+
+
+@pytest.fixture
+def invoicing_client(invoicing_dsn: str) -> AppClient:
+    """The real app, lifespan included, on the test's database; HTTP through ASGI."""
+
+    @asynccontextmanager
+    async def run(**overrides: Any) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+        overrides.setdefault("invoicing_run_consumer", False)
+        settings = InvoicingSettings(database=invoicing_dsn.rsplit("/", 1)[1], **overrides)
+        app = create_app(settings)
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://invoicing"
+            ) as client,
+        ):
+            yield app, client
+
+    return run
