@@ -1,0 +1,1 @@
+"""webhook-ingest: verifies provider webhooks and publishes them to Kafka; stateless."""

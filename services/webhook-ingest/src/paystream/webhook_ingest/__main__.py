@@ -1,0 +1,16 @@
+"""`python -m paystream.webhook_ingest`: run the webhook-ingest service."""
+
+from __future__ import annotations
+
+from paystream.shared.http import serve
+from paystream.webhook_ingest.app import create_app
+from paystream.webhook_ingest.settings import WebhookIngestSettings
+
+
+def main() -> None:
+    settings = WebhookIngestSettings()
+    serve(create_app(settings), settings)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+"""The webhook-ingest FastAPI app: the shared app factory plus a Kafka-only runtime."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from paystream.shared.http import create_app as create_base_app
+from paystream.shared.runtime import ServiceRuntime
+from paystream.webhook_ingest.endpoints import router
+from paystream.webhook_ingest.service import StripeWebhookService
+from paystream.webhook_ingest.settings import WebhookIngestSettings
+from paystream.webhook_ingest.signatures import StripeSignatureVerifier
+
+
+def create_app(settings: WebhookIngestSettings | None = None) -> FastAPI:
+    settings = settings or WebhookIngestSettings()
+    # Stateless: no database, only the acks=all producer (and the shared topics it ensures).
+    runtime = ServiceRuntime(settings, database=None)
+    # Built before start so a bad secret configuration fails at once, not at the first webhook.
+    verifier = StripeSignatureVerifier(
+        settings.webhook_secrets(), tolerance_s=settings.stripe_webhook_tolerance_s
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        app.state.stripe_webhooks = StripeWebhookService(
+            producer=runtime.producer,
+            verifier=verifier,
+            raw_topic=settings.webhook_raw_topic,
+            payments_topic=settings.webhook_payments_topic,
+            ack_timeout_s=settings.kafka_ack_timeout_s,
+        )
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = create_base_app(
+        title="paystream webhook-ingest",
+        description="Verifies provider webhooks and publishes them to Kafka; answers only after "
+        "Kafka acknowledged.",
+        settings=settings,
+        lifespan=lifespan,
+        readiness=runtime.readiness,
+    )
+    app.state.runtime = runtime
+    app.state.settings = settings
+    app.state.max_body_bytes = settings.webhook_max_body_bytes
+    app.include_router(router)
+    return app

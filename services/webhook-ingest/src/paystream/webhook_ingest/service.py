@@ -1,0 +1,187 @@
+"""What happens to a Stripe webhook: verify, parse, normalize, publish, and only then answer.
+
+Nothing is stored here: Kafka is the only state. `webhooks.raw` gets every verified event
+verbatim (the system of record for reprocessing); `payments.events` gets the normalized payment
+event when there is one. Both envelope ids are derived from the Stripe event id, so a webhook
+Stripe delivers again (it retries until it sees a 2xx) becomes the same events and consumers'
+inboxes drop the copies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import structlog
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+from prometheus_client import Counter
+
+from paystream.shared.errors import ServiceUnavailable
+from paystream.shared.events import Envelope, WebhookReceivedV1, deterministic_id
+from paystream.shared.kafka import envelope_headers
+from paystream.webhook_ingest.normalize import (
+    PROVIDER,
+    SOURCE,
+    MalformedPayload,
+    Normalized,
+    Outcome,
+    normalize,
+    parse_event,
+)
+from paystream.webhook_ingest.signatures import SignatureRefused, StripeSignatureVerifier
+
+log = structlog.get_logger(__name__)
+
+WEBHOOKS = Counter(
+    "paystream_webhooks_total",
+    "Provider webhooks received, by outcome",
+    ["provider", "type", "outcome"],
+)
+# Refused requests are unauthenticated: their claimed type never becomes a label value.
+UNVERIFIED_TYPE = "unverified"
+
+
+def count(outcome: str, event_type: str = UNVERIFIED_TYPE, provider: str = PROVIDER) -> None:
+    WEBHOOKS.labels(provider, event_type, outcome).inc()
+
+
+class KafkaUnavailable(ServiceUnavailable):
+    code = "kafka_unavailable"
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    event_id: str
+    event_type: str
+    published: tuple[str, ...]
+    normalized: Normalized
+
+    @property
+    def ignored(self) -> bool:
+        return self.normalized.ignored
+
+
+class StripeWebhookService:
+    def __init__(
+        self,
+        *,
+        producer: AIOKafkaProducer,
+        verifier: StripeSignatureVerifier,
+        raw_topic: str,
+        payments_topic: str,
+        ack_timeout_s: float,
+    ) -> None:
+        self._producer = producer
+        self._verifier = verifier
+        self._raw_topic = raw_topic
+        self._payments_topic = payments_topic
+        self._ack_timeout_s = ack_timeout_s
+
+    async def ingest(self, body: bytes, signature: str | None, content_type: str) -> IngestResult:
+        """Verify and publish one webhook; raises SignatureRefused, MalformedPayload or
+        KafkaUnavailable, and in each of those cases nothing was acknowledged to the caller."""
+        now = time.time()
+        try:
+            self._verifier.verify(body, signature, now=now)
+        except SignatureRefused as exc:
+            count("rejected_signature")
+            log.warning("stripe_webhook_refused", code=exc.code, reason=exc.message)
+            raise
+        try:
+            event = parse_event(body)
+        except MalformedPayload as exc:
+            count("malformed")
+            log.warning("stripe_webhook_malformed", reason=exc.message)
+            raise
+
+        received_at = datetime.fromtimestamp(now, UTC)
+        normalized = normalize(event, received_at=received_at)
+        raw = WebhookReceivedV1(
+            provider=PROVIDER,
+            provider_event_id=event.id,
+            provider_event_type=event.type,
+            content_type=content_type,
+            # parse_event succeeded, so the body is valid UTF-8 (orjson refuses anything else).
+            body=body.decode("utf-8"),
+            received_at=received_at,
+        )
+        raw_env = Envelope.wrap(
+            raw,
+            source=SOURCE,
+            subject=event.id,
+            id=deterministic_id(PROVIDER, event.id, "raw"),
+            time=received_at,
+        )
+        records = [(self._raw_topic, normalized.user_id or event.id, raw_env)]
+        payment_env = normalized.payment_envelope()
+        if payment_env is not None:
+            assert normalized.user_id is not None
+            records.append((self._payments_topic, normalized.user_id, payment_env))
+
+        try:
+            await self._publish(records)
+        except KafkaUnavailable as exc:
+            count("kafka_unavailable", event.type)
+            log.error(
+                "stripe_webhook_not_published",
+                event_id=event.id,
+                type=event.type,
+                error=repr(exc.__cause__),
+            )
+            raise
+
+        self._report(normalized)
+        return IngestResult(event.id, event.type, tuple(t for t, _, _ in records), normalized)
+
+    async def _publish(self, records: list[tuple[str, str, Envelope]]) -> None:
+        """Send every record, then wait for all acks together (acks=all, bounded in time)."""
+        futures: list[asyncio.Future[object]] = []
+        try:
+            async with asyncio.timeout(self._ack_timeout_s):
+                for topic, key, env in records:
+                    futures.append(
+                        await self._producer.send(
+                            topic, env.to_bytes(), key=key.encode(), headers=envelope_headers(env)
+                        )
+                    )
+                results = await asyncio.gather(*futures, return_exceptions=True)
+        except (TimeoutError, KafkaError) as exc:
+            for f in futures:
+                # Records already handed to the producer may still fail later; nobody waits for
+                # them any more (the caller answers 503 and Stripe retries), so consume the
+                # outcome here instead of leaving "exception never retrieved" noise.
+                f.add_done_callback(_consume)
+            raise KafkaUnavailable("Kafka did not acknowledge the event") from exc
+        for r in results:
+            if isinstance(r, BaseException):
+                raise KafkaUnavailable("Kafka refused the event") from r
+
+    @staticmethod
+    def _report(n: Normalized) -> None:
+        count("ignored" if n.ignored else "accepted", n.event_type)
+        if n.payment is not None:
+            return  # the hot path logs nothing
+        fields = {
+            "event_id": n.event_id,
+            "type": n.event_type,
+            "outcome": n.outcome.value,
+            "detail": n.detail,
+            "order_id": n.order_id,
+            "user_id": n.user_id,
+        }
+        if n.outcome is Outcome.INVALID_METADATA:
+            # An event that names an order but cannot be read may be money we did not credit:
+            # it stays in webhooks.raw, and an operator must look at it.
+            log.error("stripe_webhook_invalid_metadata", **fields)
+        elif n.outcome is Outcome.AWAITING_PAYMENT:
+            log.info("stripe_webhook_awaiting_payment", **fields)
+        else:
+            log.info("stripe_webhook_ignored", **fields)
+
+
+def _consume(f: asyncio.Future[object]) -> None:
+    if not f.cancelled():
+        f.exception()

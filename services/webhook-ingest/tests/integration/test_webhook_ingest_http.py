@@ -1,0 +1,566 @@
+"""POST /webhooks/stripe against the real Kafka broker: what is answered, and what the topics
+`webhooks.raw` and `payments.events` really hold afterwards (read back with a fresh consumer)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
+from typing import Any, TypeAlias
+
+import httpx
+import orjson
+import pytest
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from fastapi import FastAPI
+from prometheus_client.parser import text_string_to_metric_families
+from pydantic import SecretStr
+
+from paystream.devtools.stripe_events import (
+    checkout_session_completed,
+    encode,
+    payment_intent_succeeded,
+)
+from paystream.shared.events import (
+    Envelope,
+    PaymentSucceededV1,
+    WebhookReceivedV1,
+    deterministic_id,
+)
+from paystream.shared.stripe_signing import sign_stripe_payload
+from paystream.shared.topics import PAYMENTS_EVENTS, WEBHOOKS_RAW
+from paystream.webhook_ingest.app import create_app
+from paystream.webhook_ingest.settings import WebhookIngestSettings
+
+pytestmark = pytest.mark.integration
+
+SECRET = "whsec_it_current"
+OLD_SECRET = "whsec_it_previous"
+TOPICS = (WEBHOOKS_RAW, PAYMENTS_EVENTS)
+
+Record: TypeAlias = ConsumerRecord  # [bytes, bytes]; aiokafka ships no type information
+Offsets = dict[TopicPartition, int]
+
+
+class Service:
+    """A running app (lifespan entered) and an HTTP client speaking to it in-process."""
+
+    def __init__(self, app: FastAPI, http: httpx.AsyncClient) -> None:
+        self.app = app
+        self.http = http
+
+    async def post(
+        self,
+        body: bytes,
+        *,
+        secret: str = SECRET,
+        timestamp: int | None = None,
+        signature: str | None = None,
+    ) -> httpx.Response:
+        sig = signature or sign_stripe_payload(body, secret, timestamp or int(time.time()))
+        return await self.http.post(
+            "/webhooks/stripe",
+            content=body,
+            headers={"Stripe-Signature": sig, "Content-Type": "application/json"},
+        )
+
+
+StartService = Callable[..., Awaitable[Service]]
+
+
+@pytest.fixture
+async def start_service(kafka_bootstrap: str) -> AsyncIterator[StartService]:
+    async with AsyncExitStack() as stack:
+
+        async def start(**overrides: Any) -> Service:
+            settings = WebhookIngestSettings(
+                kafka_bootstrap=kafka_bootstrap,
+                stripe_webhook_secrets=SecretStr(f"{SECRET},{OLD_SECRET}"),
+                **overrides,
+            )
+            app = create_app(settings)
+            await stack.enter_async_context(app.router.lifespan_context(app))
+            http = await stack.enter_async_context(
+                httpx.AsyncClient(
+                    transport=httpx.ASGITransport(app=app), base_url="http://webhook-ingest"
+                )
+            )
+            return Service(app, http)
+
+        yield start
+
+
+@pytest.fixture
+async def service(start_service: StartService) -> Service:
+    return await start_service()
+
+
+class Topics:
+    """Reads what was appended to the real topics since a snapshot of their end offsets."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self.bootstrap = bootstrap
+
+    async def snapshot(self, topics: tuple[str, ...] = TOPICS) -> Offsets:
+        # Subscribing (without a group) makes start() load the topics' partitions.
+        consumer = AIOKafkaConsumer(
+            *topics, bootstrap_servers=self.bootstrap, enable_auto_commit=False
+        )
+        await consumer.start()
+        try:
+            tps = [
+                TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t) or ()
+            ]
+            assert tps, f"topics {topics} do not exist"
+            return dict(await consumer.end_offsets(tps))
+        finally:
+            await consumer.stop()
+
+    async def appended(self, since: Offsets) -> list[Record]:
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False)
+        await consumer.start()
+        out: list[Record] = []
+        try:
+            tps = list(since)
+            consumer.assign(tps)
+            end = await consumer.end_offsets(tps)
+            for tp, offset in since.items():
+                consumer.seek(tp, offset)
+            deadline = time.monotonic() + 30
+            pending = {tp for tp in tps if since[tp] < end[tp]}
+            while pending:
+                assert time.monotonic() < deadline, "could not read the topics back"
+                batches = await consumer.getmany(*pending, timeout_ms=500)
+                for recs in batches.values():
+                    out.extend(recs)
+                pending = {tp for tp in pending if await consumer.position(tp) < end[tp]}
+        finally:
+            await consumer.stop()
+        return out
+
+    async def about(self, since: Offsets, marker: str) -> dict[str, list[Record]]:
+        """Records appended since the snapshot whose value mentions `marker`, by topic."""
+        found: dict[str, list[Record]] = {t: [] for t in {tp.topic for tp in since}}
+        needle = marker.encode()
+        for rec in await self.appended(since):
+            if rec.value is not None and needle in rec.value:
+                found[rec.topic].append(rec)
+        return found
+
+
+@pytest.fixture
+def topics(kafka_bootstrap: str) -> Topics:
+    return Topics(kafka_bootstrap)
+
+
+def _ids() -> tuple[str, str, str]:
+    tag = uuid.uuid4().hex[:12]
+    return f"evt_it_{tag}", f"ord_it_{tag}", f"user_it_{tag}"
+
+
+def _paid(event_id: str, order_id: str, user_id: str, **kw: Any) -> dict[str, Any]:
+    return checkout_session_completed(
+        order_id=order_id,
+        user_id=user_id,
+        credits=1100,
+        amount_minor=10000,
+        currency="CNY",
+        package_id="standard",
+        event_id=event_id,
+        **kw,
+    )
+
+
+def _envelope(rec: Record) -> Envelope:
+    assert rec.value is not None
+    return Envelope.from_bytes(rec.value)
+
+
+async def _metric(service: Service, event_type: str, outcome: str) -> float:
+    text = (await service.http.get("/metrics")).text
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            if (
+                s.name == "paystream_webhooks_total"
+                and s.labels.get("type") == event_type
+                and s.labels.get("outcome") == outcome
+            ):
+                return float(s.value)
+    return 0.0
+
+
+# --- accepted ---------------------------------------------------------------------------------
+
+
+async def test_signed_paid_session_is_published_to_both_topics_before_200(
+    service: Service, topics: Topics
+) -> None:
+    event_id, order_id, user_id = _ids()
+    event = _paid(event_id, order_id, user_id)
+    body = encode(event)
+    before = await topics.snapshot()
+    accepted_before = await _metric(service, "checkout.session.completed", "accepted")
+
+    r = await service.post(body)
+
+    assert r.status_code == 200, r.text
+    assert r.json() == {
+        "received": True,
+        "event_id": event_id,
+        "type": "checkout.session.completed",
+        "published": [WEBHOOKS_RAW, PAYMENTS_EVENTS],
+    }
+    # 200 means acknowledged: the records are readable now, without waiting.
+    found = await topics.about(before, event_id)
+    [raw_rec] = found[WEBHOOKS_RAW]
+    [pay_rec] = found[PAYMENTS_EVENTS]
+
+    assert raw_rec.key == user_id.encode()
+    raw_env = _envelope(raw_rec)
+    assert raw_env.id == deterministic_id("stripe", event_id, "raw")
+    assert raw_env.source == "paystream/webhook-ingest/stripe"
+    raw = raw_env.payload_as(WebhookReceivedV1)
+    assert raw.body.encode() == body  # verbatim, byte for byte
+    assert (raw.provider, raw.provider_event_id) == ("stripe", event_id)
+    assert raw.provider_event_type == "checkout.session.completed"
+    assert raw.content_type == "application/json"
+    assert dict(raw_rec.headers)["ce_id"] == str(raw_env.id).encode()
+
+    assert pay_rec.key == user_id.encode()
+    pay_env = _envelope(pay_rec)
+    assert pay_env.id == deterministic_id("stripe", event_id, "payment")
+    assert pay_env.subject == order_id
+    assert dict(pay_rec.headers)["ce_type"] == PaymentSucceededV1.TYPE.encode()
+    paid = pay_env.payload_as(PaymentSucceededV1)
+    session = event["data"]["object"]
+    assert (paid.order_id, paid.user_id, paid.credits) == (order_id, user_id, 1100)
+    assert (paid.amount_minor, paid.currency, paid.package_id) == (10000, "CNY", "standard")
+    assert paid.provider_event_id == event_id
+    assert paid.provider_session_id == session["id"]
+    assert paid.provider_payment_id == session["payment_intent"]
+    assert await _metric(service, "checkout.session.completed", "accepted") == accepted_before + 1
+
+
+async def test_the_same_event_three_times_gives_three_records_with_one_envelope_id(
+    service: Service, topics: Topics
+) -> None:
+    event_id, order_id, user_id = _ids()
+    body = encode(_paid(event_id, order_id, user_id))
+    before = await topics.snapshot()
+    for _ in range(3):
+        r = await service.post(body)
+        assert r.status_code == 200, r.text
+    found = await topics.about(before, event_id)
+    assert len(found[WEBHOOKS_RAW]) == 3
+    assert len(found[PAYMENTS_EVENTS]) == 3
+    assert {_envelope(r).id for r in found[WEBHOOKS_RAW]} == {
+        deterministic_id("stripe", event_id, "raw")
+    }
+    assert {_envelope(r).id for r in found[PAYMENTS_EVENTS]} == {
+        deterministic_id("stripe", event_id, "payment")
+    }
+    assert {r.key for r in found[PAYMENTS_EVENTS] + found[WEBHOOKS_RAW]} == {user_id.encode()}
+
+
+async def test_previous_secret_is_accepted_during_rotation(
+    service: Service, topics: Topics
+) -> None:
+    event_id, order_id, user_id = _ids()
+    body = encode(_paid(event_id, order_id, user_id))
+    before = await topics.snapshot()
+    r = await service.post(body, secret=OLD_SECRET)
+    assert r.status_code == 200, r.text
+    found = await topics.about(before, event_id)
+    assert (len(found[WEBHOOKS_RAW]), len(found[PAYMENTS_EVENTS])) == (1, 1)
+
+
+async def test_payment_intent_succeeded_is_published(service: Service, topics: Topics) -> None:
+    event_id, order_id, user_id = _ids()
+    event = payment_intent_succeeded(
+        order_id=order_id,
+        user_id=user_id,
+        credits=500,
+        amount_minor=5000,
+        currency="CNY",
+        event_id=event_id,
+    )
+    before = await topics.snapshot()
+    r = await service.post(encode(event))
+    assert r.status_code == 200, r.text
+    [pay_rec] = (await topics.about(before, event_id))[PAYMENTS_EVENTS]
+    paid = _envelope(pay_rec).payload_as(PaymentSucceededV1)
+    assert paid.provider_payment_id == event["data"]["object"]["id"]
+    assert (paid.credits, paid.amount_minor) == (500, 5000)
+
+
+async def test_unpaid_session_is_acknowledged_and_kept_raw_only(
+    service: Service, topics: Topics
+) -> None:
+    event_id, order_id, user_id = _ids()
+    body = encode(_paid(event_id, order_id, user_id, payment_status="unpaid"))
+    before = await topics.snapshot()
+    r = await service.post(body)
+    assert r.status_code == 200, r.text
+    assert r.json()["published"] == [WEBHOOKS_RAW]
+    assert "ignored" not in r.json()
+    found = await topics.about(before, event_id)
+    assert [rec.key for rec in found[WEBHOOKS_RAW]] == [user_id.encode()]
+    assert found[PAYMENTS_EVENTS] == []
+
+
+async def test_unhandled_type_is_acknowledged_ignored_and_kept_raw(
+    service: Service, topics: Topics
+) -> None:
+    event_id = f"evt_it_{uuid.uuid4().hex}"
+    body = orjson.dumps(
+        {
+            "id": event_id,
+            "object": "event",
+            "type": "customer.created",
+            "created": int(time.time()),
+            "data": {"object": {"id": "cus_1", "object": "customer", "metadata": {}}},
+        }
+    )
+    before = await topics.snapshot()
+    ignored_before = await _metric(service, "customer.created", "ignored")
+    r = await service.post(body)
+    assert r.status_code == 200, r.text
+    assert r.json()["received"] is True
+    assert r.json()["ignored"] is True
+    found = await topics.about(before, event_id)
+    [raw_rec] = found[WEBHOOKS_RAW]
+    assert raw_rec.key == event_id.encode()  # no user known: keyed by the Stripe event id
+    assert found[PAYMENTS_EVENTS] == []
+    assert await _metric(service, "customer.created", "ignored") == ignored_before + 1
+
+
+async def test_handled_type_that_is_not_our_order_is_ignored_but_kept_raw(
+    service: Service, topics: Topics
+) -> None:
+    event_id, _, _ = _ids()
+    event = _paid(event_id, "x", "y")
+    event["data"]["object"]["metadata"] = {"campaign": "other product"}
+    before = await topics.snapshot()
+    r = await service.post(encode(event))
+    assert r.status_code == 200, r.text
+    assert r.json()["ignored"] is True
+    assert r.json()["published"] == [WEBHOOKS_RAW]
+    found = await topics.about(before, event_id)
+    assert len(found[WEBHOOKS_RAW]) == 1
+    assert found[PAYMENTS_EVENTS] == []
+
+
+async def test_body_at_the_size_limit_is_published(
+    start_service: StartService, topics: Topics
+) -> None:
+    limit = 256 * 1024
+    service = await start_service(webhook_max_body_bytes=limit)
+    event_id, order_id, user_id = _ids()
+    event = _paid(event_id, order_id, user_id)
+    event["data"]["object"]["custom_text"] = {"submit": {"message": ""}}
+    pad = limit - len(encode(event))
+    event["data"]["object"]["custom_text"]["submit"]["message"] = "x" * pad
+    body = encode(event)
+    assert len(body) == limit
+    before = await topics.snapshot()
+    r = await service.post(body)
+    assert r.status_code == 200, r.text
+    found = await topics.about(before, event_id)
+    assert _envelope(found[WEBHOOKS_RAW][0]).payload_as(WebhookReceivedV1).body.encode() == body
+    assert len(found[PAYMENTS_EVENTS]) == 1
+
+
+# --- refused: 4xx and nothing published --------------------------------------------------------
+
+
+async def test_refused_requests_publish_nothing(service: Service, topics: Topics) -> None:
+    event_id, order_id, user_id = _ids()
+    body = encode(_paid(event_id, order_id, user_id))
+    now = int(time.time())
+    before = await topics.snapshot()
+    refused_before = await _metric(service, "unverified", "rejected_signature")
+
+    cases: dict[str, httpx.Response] = {
+        "bad secret": await service.post(body, secret="whsec_attacker"),
+        "stale": await service.post(body, timestamp=now - 301),
+        "future": await service.post(body, timestamp=now + 301),
+        "no header": await service.http.post("/webhooks/stripe", content=body),
+        "garbage header": await service.post(body, signature="garbage"),
+        "v0 only": await service.post(
+            body, signature=sign_stripe_payload(body, SECRET, now).replace("v1=", "v0=")
+        ),
+        "tampered": await service.post(
+            body.replace(b'"credits":"1100"', b'"credits":"9999"'),
+            signature=sign_stripe_payload(body, SECRET, now),
+        ),
+    }
+    expected = {
+        "bad secret": "signature_invalid",
+        "stale": "timestamp_outside_tolerance",
+        "future": "timestamp_outside_tolerance",
+        "no header": "signature_missing",
+        "garbage header": "signature_invalid",
+        "v0 only": "signature_invalid",
+        "tampered": "signature_invalid",
+    }
+    assert {k: (r.status_code, r.json()["error"]["code"]) for k, r in cases.items()} == {
+        k: (400, code) for k, code in expected.items()
+    }
+    found = await topics.about(before, event_id)
+    assert found == {WEBHOOKS_RAW: [], PAYMENTS_EVENTS: []}
+    after = await _metric(service, "unverified", "rejected_signature")
+    assert after == refused_before + len(cases)
+
+    # The same body, properly signed, goes through: the refusals above were about the signature.
+    assert (await service.post(body)).status_code == 200
+    assert len((await topics.about(before, event_id))[PAYMENTS_EVENTS]) == 1
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        b'{"id": "EVT", "type": ',  # not JSON
+        b'["EVT"]',  # not an object
+        b'{"id": "EVT", "data": {"object": {}}}',  # no type
+        b'{"type": "checkout.session.completed", "data": {"object": {"id": "EVT"}}}',  # no id
+        b'{"id": "EVT", "type": "checkout.session.completed", "data": {}}',  # no data.object
+    ],
+)
+async def test_malformed_payloads_are_400_and_publish_nothing(
+    service: Service, topics: Topics, template: bytes
+) -> None:
+    event_id, _, _ = _ids()
+    body = template.replace(b"EVT", event_id.encode())
+    before = await topics.snapshot()
+    r = await service.post(body)
+    assert r.status_code == 400, r.text
+    assert r.json()["error"]["code"] == "malformed_payload"
+    assert await topics.about(before, event_id) == {WEBHOOKS_RAW: [], PAYMENTS_EVENTS: []}
+
+
+async def test_oversized_bodies_are_413_with_or_without_content_length(
+    start_service: StartService, topics: Topics
+) -> None:
+    service = await start_service(webhook_max_body_bytes=4096)
+    event_id, order_id, user_id = _ids()
+    event = _paid(event_id, order_id, user_id)
+    event["data"]["object"]["custom_text"] = {"submit": {"message": "x" * 4096}}
+    body = encode(event)
+    sig = sign_stripe_payload(body, SECRET, int(time.time()))
+    before = await topics.snapshot()
+    too_large_before = await _metric(service, "unverified", "too_large")
+
+    declared = await service.post(body, signature=sig)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for i in range(0, len(body), 1000):
+            yield body[i : i + 1000]
+
+    chunked = await service.http.post(
+        "/webhooks/stripe",
+        content=chunks(),
+        headers={"Stripe-Signature": sig, "Content-Type": "application/json"},
+    )
+    assert chunked.request.headers.get("transfer-encoding") == "chunked"
+    assert "content-length" not in chunked.request.headers
+
+    for r in (declared, chunked):
+        assert r.status_code == 413, r.text
+        assert r.json()["error"]["code"] == "payload_too_large"
+    assert await topics.about(before, event_id) == {WEBHOOKS_RAW: [], PAYMENTS_EVENTS: []}
+    assert await _metric(service, "unverified", "too_large") == too_large_before + 2
+
+
+async def test_chunked_body_within_the_limit_is_accepted(
+    start_service: StartService, topics: Topics
+) -> None:
+    service = await start_service(webhook_max_body_bytes=4096)
+    event_id, order_id, user_id = _ids()
+    body = encode(_paid(event_id, order_id, user_id))
+    assert len(body) < 4096
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for i in range(0, len(body), 100):
+            yield body[i : i + 100]
+
+    before = await topics.snapshot()
+    r = await service.http.post(
+        "/webhooks/stripe",
+        content=chunks(),
+        headers={
+            "Stripe-Signature": sign_stripe_payload(body, SECRET, int(time.time())),
+            "Content-Type": "application/json",
+        },
+    )
+    assert r.status_code == 200, r.text
+    found = await topics.about(before, event_id)
+    assert _envelope(found[WEBHOOKS_RAW][0]).payload_as(WebhookReceivedV1).body.encode() == body
+
+
+# --- Kafka unavailable: 503, Stripe retries -----------------------------------------------------
+
+
+async def test_producer_gone_is_503_kafka_unavailable(service: Service) -> None:
+    # The broker stays up for everyone else; this app's only connection to it is closed, which
+    # is what a request sees when the producer can no longer reach Kafka.
+    await service.app.state.runtime.producer.stop()
+    event_id, order_id, user_id = _ids()
+    unavailable_before = await _metric(service, "checkout.session.completed", "kafka_unavailable")
+    r = await service.post(encode(_paid(event_id, order_id, user_id)))
+    assert r.status_code == 503, r.text
+    assert r.json()["error"]["code"] == "kafka_unavailable"
+    after = await _metric(service, "checkout.session.completed", "kafka_unavailable")
+    assert after == unavailable_before + 1
+
+
+async def test_no_ack_within_the_timeout_is_503_kafka_unavailable(
+    start_service: StartService, unique_suffix: str
+) -> None:
+    # Topics that do not exist on the broker (auto-creation is off): the producer can never get
+    # an acknowledgement, exactly as when the partition leaders are down; the request must give
+    # up at kafka_ack_timeout_s rather than hang until Stripe's own timeout.
+    service = await start_service(
+        webhook_raw_topic=f"absent-raw-{unique_suffix}",
+        webhook_payments_topic=f"absent-payments-{unique_suffix}",
+        kafka_ack_timeout_s=0.5,
+    )
+    event_id, order_id, user_id = _ids()
+    started = time.monotonic()
+    r = await service.post(encode(_paid(event_id, order_id, user_id)))
+    elapsed = time.monotonic() - started
+    assert r.status_code == 503, r.text
+    assert r.json()["error"]["code"] == "kafka_unavailable"
+    assert 0.5 <= elapsed < 3.0
+
+
+# --- operational endpoints ----------------------------------------------------------------------
+
+
+async def test_health_readiness_metrics_and_docs(service: Service) -> None:
+    assert (await service.http.get("/healthz")).json() == {"status": "ok"}
+    ready = await service.http.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["checks"] == {"kafka": "ok"}
+    assert (await service.http.get("/metrics")).status_code == 200
+    assert (await service.http.get("/docs")).status_code == 200
+    spec = (await service.http.get("/openapi.json")).json()
+    op = spec["paths"]["/webhooks/stripe"]["post"]
+    assert {"200", "400", "413", "503"} <= set(op["responses"])
+
+
+async def test_concurrent_webhooks_are_all_acknowledged_and_published(
+    service: Service, topics: Topics
+) -> None:
+    marker = uuid.uuid4().hex
+    bodies = [
+        encode(_paid(f"evt_it_{marker}_{i}", f"ord_{marker}_{i}", f"user_{marker}_{i % 5}"))
+        for i in range(50)
+    ]
+    before = await topics.snapshot()
+    rs = await asyncio.gather(*(service.post(b) for b in bodies))
+    assert [r.status_code for r in rs] == [200] * 50
+    found = await topics.about(before, marker)
+    assert len(found[WEBHOOKS_RAW]) == 50
+    assert len(found[PAYMENTS_EVENTS]) == 50
