@@ -1,0 +1,115 @@
+"""The catalog of credit packages: read from a JSON file at startup, validated, immutable.
+
+The file (default: `catalog.default.json` next to this module; override with
+`PAYSTREAM_CATALOG_FILE`) looks like:
+
+    {"packages": [{"id": "standard", "name": "Standard", "credits": 1100,
+                   "price": {"value": "100.00", "currency": "CNY"}}]}
+
+Prices are decimal strings, never JSON numbers: a number would pass through a float.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, StrictInt, StrictStr, ValidationError
+
+from paystream.shared.money import CurrencyError, Money
+
+DEFAULT_CATALOG = "catalog.default.json"
+_PACKAGE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+class CatalogError(ValueError):
+    """The catalog file is missing or invalid; checkout refuses to start with it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Package:
+    id: str
+    name: str
+    credits: int
+    price: Money
+
+
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    packages: tuple[Package, ...]
+
+    def get(self, package_id: str) -> Package | None:
+        return next((p for p in self.packages if p.id == package_id), None)
+
+
+class _PriceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    value: StrictStr
+    currency: StrictStr
+
+
+class _PackageIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: StrictStr
+    name: StrictStr
+    credits: StrictInt
+    price: _PriceIn
+
+
+class _CatalogIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    packages: list[_PackageIn]
+
+
+def parse_catalog(raw: str | bytes, source: str = "<catalog>") -> Catalog:
+    """Parse and validate a catalog document; CatalogError names the source and every problem."""
+    try:
+        doc = _CatalogIn.model_validate_json(raw)
+    except ValidationError as exc:
+        errors = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in exc.errors()
+        )
+        raise CatalogError(f"invalid catalog {source}: {errors}") from None
+
+    problems: list[str] = []
+    packages: list[Package] = []
+    seen: set[str] = set()
+    if not doc.packages:
+        problems.append("packages: the catalog has no package")
+    for i, p in enumerate(doc.packages):
+        where = f"packages[{i}] ({p.id!r})"
+        if not _PACKAGE_ID.match(p.id):
+            problems.append(f"{where}: id must match {_PACKAGE_ID.pattern}")
+        if p.id in seen:
+            problems.append(f"{where}: duplicate id")
+        seen.add(p.id)
+        if not p.name.strip():
+            problems.append(f"{where}: name is empty")
+        if p.credits <= 0:
+            problems.append(f"{where}: credits must be a positive integer, got {p.credits}")
+        try:
+            price = Money.parse(p.price.value, p.price.currency)
+        except (CurrencyError, ValueError) as exc:
+            problems.append(f"{where}: price: {exc}")
+            continue
+        if not price.is_positive():
+            problems.append(f"{where}: price must be positive, got {price}")
+            continue
+        packages.append(Package(id=p.id, name=p.name.strip(), credits=p.credits, price=price))
+    if problems:
+        raise CatalogError(f"invalid catalog {source}: " + "; ".join(problems))
+    return Catalog(tuple(packages))
+
+
+def load_catalog(path: Path | None = None) -> Catalog:
+    """Load the catalog from `path`, or the default packaged with checkout."""
+    if path is None:
+        text = resources.files("paystream.checkout").joinpath(DEFAULT_CATALOG).read_text("utf-8")
+        return parse_catalog(text, f"(packaged {DEFAULT_CATALOG})")
+    try:
+        text = path.read_text("utf-8")
+    except OSError as exc:
+        raise CatalogError(f"cannot read catalog file {path}: {exc}") from None
+    return parse_catalog(text, str(path))

@@ -1,0 +1,29 @@
+"""Kafka handlers: payments.events moves orders to paid or failed.
+
+Thin: the shared BatchConsumer has already opened the batch's transaction and dropped events the
+inbox had seen; this parses each event and hands it to the service. Event types checkout does
+not handle (refunds, events added later) are skipped without parsing.
+"""
+
+from __future__ import annotations
+
+from paystream.checkout import service
+from paystream.shared.db import Connection
+from paystream.shared.events import PaymentFailedV1, PaymentSucceededV1
+from paystream.shared.kafka import BatchHandler, Consumed
+
+HANDLED = frozenset({PaymentSucceededV1.TYPE, PaymentFailedV1.TYPE})
+
+
+def payment_events_handler(*, orders_topic: str) -> BatchHandler:
+    async def handle(conn: Connection, items: list[Consumed]) -> None:
+        for item in items:
+            if item.envelope.type not in HANDLED:
+                continue
+            event = item.envelope.payload()
+            if isinstance(event, PaymentSucceededV1):
+                await service.apply_payment_succeeded(conn, event, orders_topic=orders_topic)
+            elif isinstance(event, PaymentFailedV1):
+                await service.apply_payment_failed(conn, event, orders_topic=orders_topic)
+
+    return handle

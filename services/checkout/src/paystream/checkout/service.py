@@ -1,0 +1,458 @@
+"""What checkout does: place orders (with a provider session), follow payments, expire orders.
+
+Every status change goes through the state machine in `domain`, is kept in
+`order_status_changes` and is announced as OrderStatusChangedV1 through the outbox, in the
+transaction of the change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+import asyncpg
+import orjson
+import structlog
+
+from paystream.checkout import repository as repo
+from paystream.checkout.catalog import Catalog, Package
+from paystream.checkout.domain import Order, OrderStatus, can_transition, check_transition
+from paystream.checkout.pagination import decode_cursor, encode_cursor
+from paystream.checkout.stripe_gateway import ProviderError, ProviderSession, SessionRequest
+from paystream.shared.auth import Principal
+from paystream.shared.db import Connection
+from paystream.shared.errors import NotFound, Unprocessable, UpstreamError
+from paystream.shared.events import (
+    Envelope,
+    EventData,
+    OrderCreatedV1,
+    OrderStatusChangedV1,
+    PaymentFailedV1,
+    PaymentSucceededV1,
+    utcnow,
+)
+from paystream.shared.outbox import enqueue
+
+log = structlog.get_logger(__name__)
+
+SOURCE = "paystream/checkout"
+
+
+class UnknownPackage(Unprocessable):
+    code = "unknown_package"
+
+
+class IdempotencyKeyReused(Unprocessable):
+    code = "idempotency_key_reused"
+
+
+class PaymentSessions(Protocol):
+    """A provider that opens a hosted payment page for an order (Stripe Checkout today)."""
+
+    async def create_session(self, req: SessionRequest) -> ProviderSession: ...
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutConfig:
+    orders_topic: str
+    order_ttl: timedelta
+    default_return_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceOrder:
+    user_id: str
+    package_id: str
+    payment_method: str
+    return_url: str | None
+    idempotency_key: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Placed:
+    order: Order
+    replayed: bool
+
+
+def request_fingerprint(cmd: PlaceOrder) -> str:
+    """What makes two requests "the same body" for an Idempotency-Key."""
+    canonical = orjson.dumps(
+        {
+            "package_id": cmd.package_id,
+            "payment_method": cmd.payment_method,
+            "return_url": cmd.return_url,
+        },
+        option=orjson.OPT_SORT_KEYS,
+    )
+    return hashlib.sha256(canonical).hexdigest()
+
+
+def parse_order_id(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+# ---- status changes -------------------------------------------------------------------------
+
+
+async def _announce(conn: Connection, topic: str, order: Order, data: EventData) -> None:
+    await enqueue(conn, topic, order.user_id, Envelope.wrap(data, source=SOURCE, subject=order.id))
+
+
+async def change_status(
+    conn: Connection,
+    order: Order,
+    target: OrderStatus,
+    *,
+    reason: str,
+    orders_topic: str,
+    now: datetime,
+    failure_reason: str | None = None,
+) -> Order:
+    """Move a locked order to `target` (no-op if already there); IllegalTransition if refused."""
+    if not check_transition(order.status, target):
+        return order
+    oid = uuid.UUID(order.id)
+    updated = await repo.set_status(conn, oid, target, at=now, failure_reason=failure_reason)
+    await repo.insert_status_change(conn, oid, old=order.status, new=target, reason=reason, at=now)
+    await _announce(
+        conn,
+        orders_topic,
+        order,
+        OrderStatusChangedV1(
+            order_id=order.id,
+            user_id=order.user_id,
+            old_status=order.status.value,
+            new_status=target.value,
+            changed_at=now,
+        ),
+    )
+    log.info("order_status_changed", order_id=order.id, old=order.status, new=target, reason=reason)
+    return updated
+
+
+# ---- placing an order -----------------------------------------------------------------------
+
+
+async def open_order(
+    conn: Connection,
+    cmd: PlaceOrder,
+    package: Package,
+    *,
+    config: CheckoutConfig,
+    now: datetime,
+) -> tuple[Order, bool]:
+    """Insert the pending order (and OrderCreatedV1), or find the one this Idempotency-Key made.
+
+    Returns (order, created).
+    """
+    fingerprint = request_fingerprint(cmd)
+    if cmd.idempotency_key is not None:
+        existing = await repo.get_order_by_idempotency_key(conn, cmd.user_id, cmd.idempotency_key)
+        if existing is not None:
+            return _same_request(existing, fingerprint), False
+    created = await repo.insert_order(
+        conn,
+        order_id=uuid.uuid4(),
+        user_id=cmd.user_id,
+        package_id=package.id,
+        credits=package.credits,
+        amount=package.price,
+        payment_method=cmd.payment_method,
+        return_url=cmd.return_url,
+        idempotency_key=cmd.idempotency_key,
+        request_fingerprint=fingerprint,
+        expires_at=now + config.order_ttl,
+        created_at=now,
+    )
+    if created is None:
+        # A concurrent request with the same key won the unique constraint. The INSERT waited
+        # for it to commit, so this new statement sees its order.
+        assert cmd.idempotency_key is not None
+        existing = await repo.get_order_by_idempotency_key(conn, cmd.user_id, cmd.idempotency_key)
+        assert existing is not None, "conflicting order vanished"
+        return _same_request(existing, fingerprint), False
+    oid = uuid.UUID(created.id)
+    await repo.insert_status_change(
+        conn, oid, old=None, new=OrderStatus.PENDING, reason="created", at=now
+    )
+    await _announce(
+        conn,
+        config.orders_topic,
+        created,
+        OrderCreatedV1(
+            order_id=created.id,
+            user_id=created.user_id,
+            package_id=created.package_id,
+            credits=created.credits,
+            amount_minor=created.amount.minor,
+            currency=created.amount.currency,
+            payment_method=created.payment_method,
+            created_at=created.created_at,
+        ),
+    )
+    log.info("order_created", order_id=created.id, user_id=created.user_id, package=package.id)
+    return created, True
+
+
+def _same_request(existing: Order, fingerprint: str) -> Order:
+    if existing.request_fingerprint != fingerprint:
+        raise IdempotencyKeyReused(
+            "this Idempotency-Key was already used with a different request body"
+        )
+    return existing
+
+
+async def place_order(
+    pool: asyncpg.Pool,
+    cmd: PlaceOrder,
+    *,
+    catalog: Catalog,
+    sessions: PaymentSessions,
+    config: CheckoutConfig,
+) -> Placed:
+    """Create the order, then its provider session, then store the session on the order.
+
+    This use case owns its transactions, and there are two: one that creates the order and one
+    that stores the session (or the failure). The provider call sits between them so that no
+    transaction, and no row lock, is held while Stripe answers.
+    """
+    package = catalog.get(cmd.package_id)
+    if package is None:
+        raise UnknownPackage(f"unknown package {cmd.package_id!r}")
+    now = utcnow()
+    async with pool.acquire() as conn, conn.transaction():
+        order, created = await open_order(conn, cmd, package, config=config, now=now)
+
+    if order.provider_session_id is not None or order.status != OrderStatus.PENDING:
+        if order.status == OrderStatus.FAILED and order.provider_session_id is None:
+            # A replay of a request whose session could not be created: answer as it was
+            # answered, so a client retrying with the same key learns it needs a new one.
+            raise UpstreamError("the payment provider could not open a payment session")
+        return Placed(order, replayed=not created)
+
+    # A pending order without a session: ours, or one whose first request died (or is still
+    # running) between the two transactions; a replay completes it.
+    expires_at = _whole_second_up(utcnow() + config.order_ttl)
+    req = SessionRequest(
+        order_id=order.id,
+        user_id=order.user_id,
+        package_id=package.id,
+        package_name=package.name,
+        credits=order.credits,
+        amount=order.amount,
+        return_url=order.return_url or config.default_return_url,
+        expires_at=expires_at,
+    )
+    try:
+        session = await sessions.create_session(req)
+    except ProviderError as exc:
+        async with pool.acquire() as conn, conn.transaction():
+            current = await repo.get_order_for_update(conn, uuid.UUID(order.id))
+            assert current is not None
+            if current.provider_session_id is not None:
+                # A concurrent replay opened the session meanwhile: the order is payable.
+                return Placed(current, replayed=True)
+            if can_transition(current.status, OrderStatus.FAILED):
+                await change_status(
+                    conn,
+                    current,
+                    OrderStatus.FAILED,
+                    reason="provider_session_failed",
+                    orders_topic=config.orders_topic,
+                    now=utcnow(),
+                    failure_reason=str(exc),
+                )
+        raise UpstreamError("the payment provider could not open a payment session") from exc
+
+    async with pool.acquire() as conn, conn.transaction():
+        oid = uuid.UUID(order.id)
+        stored = await repo.attach_session(
+            conn,
+            oid,
+            session_id=session.session_id,
+            payment_url=session.url,
+            expires_at=expires_at,
+        )
+        if stored is None:
+            # A concurrent replay stored its session first; everyone answers with that one.
+            stored = await repo.get_order(conn, oid)
+            assert stored is not None
+    return Placed(stored, replayed=not created)
+
+
+def _whole_second_up(at: datetime) -> datetime:
+    # Stripe takes whole seconds; rounding up never promises less than the TTL.
+    return at if at.microsecond == 0 else at.replace(microsecond=0) + timedelta(seconds=1)
+
+
+# ---- reading orders -------------------------------------------------------------------------
+
+
+async def get_order_for(conn: Connection, principal: Principal, order_id: str) -> Order:
+    """The order if the caller owns it or is an admin; otherwise NotFound (never Forbidden)."""
+    oid = parse_order_id(order_id)
+    order = None if oid is None else await repo.get_order(conn, oid)
+    if order is None or not (principal.is_admin or order.user_id == principal.user_id):
+        raise NotFound("order not found")
+    return order
+
+
+async def list_orders_for(
+    conn: Connection,
+    principal: Principal,
+    *,
+    status: OrderStatus | None,
+    user_id: str | None,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[Order], str | None]:
+    """A page of orders, newest first: the caller's own, or anyone's for an admin."""
+    before = None if cursor is None else decode_cursor(cursor)
+    if not principal.is_admin:
+        if user_id is not None and user_id != principal.user_id:
+            return [], None
+        user_id = principal.user_id
+    rows = await repo.list_orders(
+        conn, user_id=user_id, status=status, before=before, limit=limit + 1
+    )
+    page = rows[:limit]
+    next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if len(rows) > limit else None
+    return page, next_cursor
+
+
+# ---- following payments (payments.events) ---------------------------------------------------
+
+
+async def _locked_order_for_event(
+    conn: Connection, order_id: str, event_type: str, provider_event_id: str
+) -> Order | None:
+    oid = parse_order_id(order_id)
+    order = None if oid is None else await repo.get_order_for_update(conn, oid)
+    if order is None:
+        # Not ours: it may belong to another deployment sharing the provider account.
+        log.warning(
+            "payment_event_for_unknown_order",
+            order_id=order_id,
+            event_type=event_type,
+            provider_event_id=provider_event_id,
+        )
+    return order
+
+
+async def apply_payment_succeeded(
+    conn: Connection, event: PaymentSucceededV1, *, orders_topic: str
+) -> None:
+    """Money was taken: the order is paid, whatever it said before (bar refunds)."""
+    order = await _locked_order_for_event(conn, event.order_id, event.TYPE, event.provider_event_id)
+    if order is None:
+        return
+    if not can_transition(order.status, OrderStatus.PAID):
+        log.info(
+            "payment_succeeded_for_settled_order",
+            order_id=order.id,
+            status=order.status,
+            provider_event_id=event.provider_event_id,
+        )
+        return
+    if (
+        order.status == OrderStatus.PAID
+        and order.provider_payment_id is not None
+        and event.provider_payment_id is not None
+        and order.provider_payment_id != event.provider_payment_id
+    ):
+        # Two different payments for one order (two sessions paid): money was taken twice and
+        # an operator must refund one. The order stays paid by the first.
+        log.error(
+            "second_payment_for_order",
+            order_id=order.id,
+            first_payment_id=order.provider_payment_id,
+            second_payment_id=event.provider_payment_id,
+            amount_minor=event.amount_minor,
+            currency=event.currency,
+        )
+        return
+    if event.user_id != order.user_id:
+        log.warning(
+            "payment_user_differs_from_order",
+            order_id=order.id,
+            order_user_id=order.user_id,
+            event_user_id=event.user_id,
+        )
+    paid_currency = event.currency.upper()
+    mismatch = (event.amount_minor, paid_currency) != (order.amount.minor, order.amount.currency)
+    if mismatch:
+        log.warning(
+            "payment_amount_mismatch",
+            order_id=order.id,
+            expected_minor=order.amount.minor,
+            expected_currency=order.amount.currency,
+            paid_minor=event.amount_minor,
+            paid_currency=paid_currency,
+        )
+    order = await repo.record_payment(
+        conn,
+        uuid.UUID(order.id),
+        paid_at=event.paid_at,
+        provider_payment_id=event.provider_payment_id,
+        provider_session_id=event.provider_session_id,
+        paid_amount_minor=event.amount_minor,
+        paid_currency=paid_currency,
+        amount_mismatch=mismatch,
+    )
+    await change_status(
+        conn,
+        order,
+        OrderStatus.PAID,
+        reason=f"payment_succeeded:{event.provider}:{event.provider_event_id}",
+        orders_topic=orders_topic,
+        now=utcnow(),
+    )
+
+
+async def apply_payment_failed(
+    conn: Connection, event: PaymentFailedV1, *, orders_topic: str
+) -> None:
+    """A payment attempt failed: only a pending order fails; a late failure never un-pays."""
+    order = await _locked_order_for_event(conn, event.order_id, event.TYPE, event.provider_event_id)
+    if order is None:
+        return
+    if order.status != OrderStatus.PENDING:
+        log.info(
+            "payment_failure_ignored",
+            order_id=order.id,
+            status=order.status,
+            provider_event_id=event.provider_event_id,
+        )
+        return
+    await change_status(
+        conn,
+        order,
+        OrderStatus.FAILED,
+        reason=f"payment_failed:{event.provider}:{event.provider_event_id}",
+        orders_topic=orders_topic,
+        now=utcnow(),
+        failure_reason=event.reason,
+    )
+
+
+# ---- expiry ---------------------------------------------------------------------------------
+
+
+async def expire_overdue_orders(
+    conn: Connection, *, now: datetime, grace: timedelta, orders_topic: str, limit: int = 200
+) -> int:
+    """Mark pending orders whose session expired (more than `grace` ago) as expired."""
+    ids = await repo.lock_overdue_pending(conn, expired_before=now - grace, limit=limit)
+    for oid in ids:
+        order = await repo.get_order(conn, oid)
+        assert order is not None
+        await change_status(
+            conn, order, OrderStatus.EXPIRED, reason="expired", orders_topic=orders_topic, now=now
+        )
+    return len(ids)

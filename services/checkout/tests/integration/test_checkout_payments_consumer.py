@@ -1,0 +1,274 @@
+"""payments.events -> order status, through real Kafka; orders.events out through the relay."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from paystream.checkout import service
+from paystream.shared.events import Envelope, PaymentFailedV1, PaymentSucceededV1
+
+if TYPE_CHECKING:
+    from conftest import CheckoutUnderTest
+
+pytestmark = pytest.mark.integration
+
+
+def _user() -> str:
+    return f"user-{uuid.uuid4().hex[:12]}"
+
+
+def succeeded(order: dict[str, Any], user: str, **over: Any) -> Envelope:
+    fields: dict[str, Any] = {
+        "order_id": order["order_id"],
+        "user_id": user,
+        "package_id": order["package_id"],
+        "credits": order["credits"],
+        "amount_minor": int(order["amount"]["value"].replace(".", "")),
+        "currency": order["amount"]["currency"],
+        "provider": "stripe",
+        "provider_event_id": f"evt_{uuid.uuid4().hex}",
+        "provider_payment_id": "pi_first",
+        "provider_session_id": order["provider_session_id"],
+        "paid_at": datetime(2025, 6, 1, 12, 0, tzinfo=UTC),
+    }
+    fields.update(over)
+    return Envelope.wrap(PaymentSucceededV1(**fields), source="test", subject=fields["order_id"])
+
+
+def failed(order_id: str, user: str) -> Envelope:
+    return Envelope.wrap(
+        PaymentFailedV1(
+            order_id=order_id,
+            user_id=user,
+            provider="stripe",
+            provider_event_id=f"evt_{uuid.uuid4().hex}",
+            reason="card_declined",
+            failed_at=datetime.now(UTC),
+        ),
+        source="test",
+        subject=order_id,
+    )
+
+
+async def _inbox_has(c: CheckoutUnderTest, *events: Envelope) -> bool:
+    async with c.pool.acquire() as conn:
+        n = await conn.fetchval(
+            "SELECT count(*) FROM inbox WHERE event_id = ANY($1::uuid[])", [e.id for e in events]
+        )
+    return bool(n == len(events))
+
+
+async def _status(c: CheckoutUnderTest, user: str, order_id: str) -> dict[str, Any]:
+    r = await c.order(user, order_id)
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+async def _history(c: CheckoutUnderTest, order_id: str) -> list[tuple[str | None, str]]:
+    async with c.pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT old_status, new_status FROM order_status_changes WHERE order_id = $1"
+            " ORDER BY id",
+            uuid.UUID(order_id),
+        )
+    return [(r["old_status"], r["new_status"]) for r in rows]
+
+
+async def test_payment_succeeded_pays_the_order_once(checkout: CheckoutUnderTest) -> None:
+    c, user = checkout, _user()
+    order = (await c.create_order(user, "standard")).json()
+    event = succeeded(order, user)
+    await c.publish_payment(event, user)
+
+    async def paid() -> bool:
+        return (await _status(c, user, order["order_id"]))["status"] == "paid"
+
+    await c.eventually(paid, what="order paid")
+    got = await _status(c, user, order["order_id"])
+    assert got["paid_at"] == "2025-06-01T12:00:00Z"
+    assert got["amount_mismatch"] is False
+
+    # The same event again (redelivery), and Stripe's second event about the same payment.
+    same_payment = succeeded(order, user, paid_at=datetime(2025, 6, 1, 12, 5, tzinfo=UTC))
+    await c.publish_payment(event, user)
+    await c.publish_payment(same_payment, user)
+    # A late failure of an earlier attempt never un-pays.
+    late_failure = failed(order["order_id"], user)
+    await c.publish_payment(late_failure, user)
+    await c.eventually(lambda: _inbox_has(c, same_payment, late_failure), what="events consumed")
+
+    got = await _status(c, user, order["order_id"])
+    assert got["status"] == "paid"
+    assert got["paid_at"] == "2025-06-01T12:00:00Z", "first facts win"
+    assert await _history(c, order["order_id"]) == [(None, "pending"), ("pending", "paid")]
+    async with c.pool.acquire() as conn:
+        row = await conn.fetchrow(
+            "SELECT provider_payment_id, paid_amount_minor, paid_currency FROM orders"
+            " WHERE id = $1",
+            uuid.UUID(order["order_id"]),
+        )
+    assert tuple(row) == ("pi_first", 10000, "CNY")
+
+
+async def test_failure_then_success_on_the_same_session(checkout: CheckoutUnderTest) -> None:
+    c, user = checkout, _user()
+    order = (await c.create_order(user, "trial")).json()
+    declined = failed(order["order_id"], user)
+    await c.publish_payment(declined, user)
+    await c.eventually(lambda: _inbox_has(c, declined), what="failure consumed")
+    assert (await _status(c, user, order["order_id"]))["status"] == "failed"
+
+    # The customer retried another card on the same page: money taken, the order is paid.
+    await c.publish_payment(succeeded(order, user), user)
+
+    async def paid() -> bool:
+        return (await _status(c, user, order["order_id"]))["status"] == "paid"
+
+    await c.eventually(paid, what="order paid after failure")
+    assert await _history(c, order["order_id"]) == [
+        (None, "pending"),
+        ("pending", "failed"),
+        ("failed", "paid"),
+    ]
+
+
+async def test_amount_mismatch_is_paid_and_flagged(checkout: CheckoutUnderTest) -> None:
+    c, user = checkout, _user()
+    order = (await c.create_order(user, "premium")).json()
+    await c.publish_payment(succeeded(order, user, amount_minor=1, currency="cny"), user)
+
+    async def paid() -> dict[str, Any] | None:
+        o = await _status(c, user, order["order_id"])
+        return o if o["status"] == "paid" else None
+
+    o = await c.eventually(paid, what="mismatched order paid")
+    assert o["amount_mismatch"] is True
+    assert o["amount"] == {"value": "1000.00", "currency": "CNY"}
+
+
+async def test_unknown_orders_are_skipped_and_the_partition_moves_on(
+    checkout: CheckoutUnderTest,
+) -> None:
+    c, user = checkout, _user()
+    ghost = {
+        "order_id": str(uuid.uuid4()),
+        "package_id": "standard",
+        "credits": 1100,
+        "amount": {"value": "100.00", "currency": "CNY"},
+        "provider_session_id": None,
+    }
+    not_a_uuid = dict(ghost, order_id="order-from-elsewhere")
+    unknown = [
+        succeeded(ghost, user),
+        succeeded(not_a_uuid, user),
+        failed(ghost["order_id"], user),
+    ]
+    for env in unknown:
+        await c.publish_payment(env, user)
+    # An event type checkout does not handle is ignored, not dead-lettered.
+    other = Envelope(
+        id=uuid.uuid4(),
+        source="test",
+        type="paystream.payment.refunded.v9",
+        time=datetime.now(UTC),
+        data={"order_id": ghost["order_id"]},
+    )
+    await c.publish_payment(other, user)
+    # Same user, same partition, published after them: once it is applied, they were handled.
+    order = (await c.create_order(user, "trial")).json()
+    sentinel = succeeded(order, user)
+    await c.publish_payment(sentinel, user)
+
+    async def paid() -> bool:
+        return (await _status(c, user, order["order_id"]))["status"] == "paid"
+
+    await c.eventually(paid, what="sentinel paid")
+    assert await _inbox_has(c, *unknown, other)
+    async with c.pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM orders") == 1
+
+
+async def test_status_changes_reach_orders_events_through_the_outbox(
+    checkout: CheckoutUnderTest,
+) -> None:
+    c, user = checkout, _user()
+    order = (await c.create_order(user, "value")).json()
+    await c.publish_payment(succeeded(order, user), user)
+    events = await c.orders_events(expect=2)
+    assert [e.type for e in events] == [
+        "paystream.order.created.v1",
+        "paystream.order.status_changed.v1",
+    ]
+    created, changed = events
+    assert created.data == {
+        "order_id": order["order_id"],
+        "user_id": user,
+        "package_id": "value",
+        "credits": 6000,
+        "amount_minor": 50000,
+        "currency": "CNY",
+        "payment_method": "stripe_checkout",
+        "provider_session_id": None,
+        "created_at": created.data["created_at"],
+    }
+    assert created.source == "paystream/checkout"
+    assert created.subject == order["order_id"]
+    assert {k: changed.data[k] for k in ("order_id", "user_id", "old_status", "new_status")} == {
+        "order_id": order["order_id"],
+        "user_id": user,
+        "old_status": "pending",
+        "new_status": "paid",
+    }
+
+    async def outbox_empty() -> bool:
+        async with c.pool.acquire() as conn:
+            return bool(await conn.fetchval("SELECT count(*) FROM outbox") == 0)
+
+    await c.eventually(outbox_empty, what="outbox drained")
+
+
+async def test_overdue_pending_orders_expire_and_a_late_payment_still_counts(
+    checkout: CheckoutUnderTest,
+) -> None:
+    c, user = checkout, _user()
+    old = (await c.create_order(user, "trial")).json()
+    fresh = (await c.create_order(user, "trial")).json()
+    async with c.pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE orders SET expires_at = now() - interval '10 minutes' WHERE id = $1",
+            uuid.UUID(old["order_id"]),
+        )
+    now = datetime.now(UTC)
+    async with c.pool.acquire() as conn, conn.transaction():
+        # Still within the grace period: nothing expires yet.
+        n = await service.expire_overdue_orders(
+            conn, now=now, grace=timedelta(minutes=15), orders_topic="unused"
+        )
+        assert n == 0
+    async with c.pool.acquire() as conn, conn.transaction():
+        n = await service.expire_overdue_orders(
+            conn,
+            now=now,
+            grace=timedelta(minutes=5),
+            orders_topic=c.settings.checkout_orders_topic,
+        )
+    assert n == 1
+    assert (await _status(c, user, old["order_id"]))["status"] == "expired"
+    assert (await _status(c, user, fresh["order_id"]))["status"] == "pending"
+
+    await c.publish_payment(succeeded(old, user), user)
+
+    async def paid() -> bool:
+        return (await _status(c, user, old["order_id"]))["status"] == "paid"
+
+    await c.eventually(paid, what="expired order paid")
+    assert await _history(c, old["order_id"]) == [
+        (None, "pending"),
+        ("pending", "expired"),
+        ("expired", "paid"),
+    ]
