@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 
 import asyncpg
-import orjson
 import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
@@ -14,7 +13,7 @@ from aiokafka.errors import KafkaError
 from paystream.shared.db import TRANSIENT_DB_ERRORS, Connection
 from paystream.shared.events import Envelope
 from paystream.shared.kafka import envelope_headers
-from paystream.shared.observability import OUTBOX_PUBLISHED
+from paystream.shared.observability import OUTBOX_PUBLISHED, inject_headers
 
 log = structlog.get_logger(__name__)
 
@@ -36,6 +35,7 @@ async def enqueue_many(conn: Connection, rows: list[tuple[str, str, Envelope]]) 
     """Batch form of `enqueue`: rows of (topic, key, envelope)."""
     if not rows:
         return
+    trace = inject_headers()  # one trace context for the whole batch
     await conn.execute(
         """
         INSERT INTO outbox (event_id, topic, key, payload, headers)
@@ -46,10 +46,9 @@ async def enqueue_many(conn: Connection, rows: list[tuple[str, str, Envelope]]) 
         [t for t, _, _ in rows],
         [k for _, k, _ in rows],
         [env.to_bytes() for _, _, env in rows],
-        [
-            orjson.dumps({k: v.decode() for k, v in envelope_headers(env)}).decode()
-            for *_, env in rows
-        ],
+        # Dicts, not JSON text: the pool's jsonb codec encodes them (as in `enqueue`); text
+        # would be stored as a JSON string and break the relay.
+        [{k: v.decode() for k, v in envelope_headers(env, trace)} for *_, env in rows],
     )
 
 

@@ -1,0 +1,3 @@
+from paystream.shared.migrations import run_env
+
+run_env()

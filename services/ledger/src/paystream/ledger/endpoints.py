@@ -1,0 +1,141 @@
+"""The ledger's HTTP API: balance, history, spending. One database transaction per request."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import Response
+
+from paystream.ledger import service
+from paystream.ledger.schemas import (
+    IDEMPOTENCY_KEY_MAX,
+    BalanceResponse,
+    SpendRequest,
+    SpendResponse,
+    TransactionItem,
+    TransactionPage,
+    decode_cursor,
+    encode_cursor,
+)
+from paystream.ledger.settings import LedgerSettings
+from paystream.shared.auth import CurrentPrincipal, Principal
+from paystream.shared.errors import BadRequest, NotFound
+from paystream.shared.runtime import ServiceRuntime
+
+router = APIRouter(prefix="/v1", tags=["ledger"])
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"example": {"error": {"code": "...", "message": "..."}}}},
+    }
+
+
+def _runtime(request: Request) -> ServiceRuntime:
+    runtime: ServiceRuntime = request.app.state.runtime
+    return runtime
+
+
+def _subject(principal: Principal, user_id: str | None) -> str:
+    """Whose ledger to read: your own; an admin may name anyone. Someone else's is not found,
+    so user ids cannot be probed."""
+    if user_id is None or user_id == principal.user_id:
+        return principal.user_id
+    if principal.is_admin:
+        return user_id
+    raise NotFound("no ledger for this user")
+
+
+@router.get(
+    "/balance",
+    response_model=BalanceResponse,
+    responses={401: _error("no or bad token"), 404: _error("another user's balance")},
+)
+async def get_balance(
+    request: Request,
+    principal: CurrentPrincipal,
+    user_id: Annotated[str | None, Query(description="admin only: whose balance")] = None,
+) -> BalanceResponse:
+    subject = _subject(principal, user_id)
+    async with _runtime(request).pool.acquire() as conn:
+        credits = await service.balance_of(conn, subject)
+    return BalanceResponse(user_id=subject, credits=credits)
+
+
+@router.get(
+    "/transactions",
+    response_model=TransactionPage,
+    responses={
+        400: _error("bad_request: invalid cursor"),
+        401: _error("no or bad token"),
+        404: _error("another user's history"),
+        422: _error("validation_error: limit outside 1..100"),
+    },
+)
+async def list_transactions(
+    request: Request,
+    principal: CurrentPrincipal,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+    user_id: Annotated[str | None, Query(description="admin only: whose history")] = None,
+) -> TransactionPage:
+    subject = _subject(principal, user_id)
+    before = decode_cursor(cursor) if cursor is not None else None
+    async with _runtime(request).pool.acquire() as conn:
+        rows, next_seq = await service.history(conn, subject, limit=limit, before_seq=before)
+    return TransactionPage(
+        items=[TransactionItem.of(r) for r in rows],
+        next_cursor=encode_cursor(next_seq) if next_seq is not None else None,
+    )
+
+
+@router.post(
+    "/spend",
+    status_code=201,
+    response_model=SpendResponse,
+    responses={
+        201: {
+            "description": "spent; a replay of the same key and body carries the header "
+            "`Idempotent-Replayed: true`"
+        },
+        400: _error("idempotency_key_required, or bad_request: key longer than 255"),
+        401: _error("no or bad token"),
+        409: _error("insufficient_credits: the balance is lower than `credits`"),
+        422: _error("idempotency_key_reused (same key, other body), or validation_error"),
+    },
+)
+async def spend(
+    request: Request,
+    body: SpendRequest,
+    principal: CurrentPrincipal,
+    idempotency_key: Annotated[
+        str | None,
+        Header(alias="Idempotency-Key", description="required; scoped to the caller"),
+    ] = None,
+) -> Response:
+    if not idempotency_key:
+        raise service.IdempotencyKeyRequired("the Idempotency-Key header is required")
+    if len(idempotency_key) > IDEMPOTENCY_KEY_MAX:
+        raise BadRequest(f"Idempotency-Key is longer than {IDEMPOTENCY_KEY_MAX} characters")
+    runtime = _runtime(request)
+    settings: LedgerSettings = request.app.state.settings
+    async with runtime.pool.acquire() as conn, conn.transaction():
+        spent = await service.spend_credits(
+            conn,
+            user_id=principal.user_id,
+            credits=body.credits,
+            reason=body.reason,
+            idempotency_key=idempotency_key,
+            events_topic=settings.ledger_events_topic,
+        )
+    if runtime.relay is not None and not spent.replayed:
+        runtime.relay.wake()
+    # Built from the stored transaction either way, so a replay is byte for byte the original.
+    return Response(
+        SpendResponse.of(spent.transaction).model_dump_json(),
+        status_code=201,
+        media_type="application/json",
+        headers={"Idempotent-Replayed": "true"} if spent.replayed else None,
+    )

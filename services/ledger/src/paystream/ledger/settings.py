@@ -1,0 +1,29 @@
+"""Ledger settings: the shared `PAYSTREAM_*` settings with the ledger's own defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+
+from paystream.shared.settings import BaseServiceSettings
+from paystream.shared.topics import LEDGER_EVENTS, PAYMENTS_EVENTS
+
+
+class LedgerSettings(BaseServiceSettings):
+    service_name: str = "ledger"
+    http_port: int = 8003
+    database: str = "paystream_ledger"
+    migrations_dir: Path = Path(__file__).resolve().parents[3] / "migrations"
+
+    # Larger than the shared default: a backlog of payments is applied in fewer, bigger
+    # set-based transactions; when the topic is quiet, batches are as small as what arrived.
+    consumer_batch_max: int = Field(default=2000, ge=1)
+
+    # Topics and group are settings so tests (and a staging replay) can use their own.
+    ledger_payments_topic: str = PAYMENTS_EVENTS
+    ledger_events_topic: str = LEDGER_EVENTS
+    ledger_consumer_group: str = "ledger"
+    # How long the outbox relay sleeps when the outbox is empty: grants committed by the
+    # consumer cannot wake it, so this bounds how late a CreditsGrantedV1 leaves.
+    ledger_outbox_idle_s: float = Field(default=0.02, gt=0)

@@ -1,0 +1,164 @@
+"""The ledger's consumer and outbox on the real broker: payment events published to a real
+topic are applied once per order and committed; CreditsGrantedV1 reaches ledger's topic."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+import pytest
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+
+from paystream.ledger.consumers import payment_events_handler
+from paystream.shared.events import CreditsGrantedV1, Envelope, PaymentFailedV1, PaymentSucceededV1
+from paystream.shared.kafka import BatchConsumer, create_producer, publish
+from paystream.shared.outbox import OutboxRelay
+from paystream.shared.topics import dlq
+
+pytestmark = pytest.mark.integration
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+
+
+def _paid(order: str, user: str, credits: int) -> Envelope:
+    return Envelope.wrap(
+        PaymentSucceededV1(
+            order_id=order,
+            user_id=user,
+            credits=credits,
+            amount_minor=credits * 10,
+            currency="CNY",
+            provider="stripe",
+            provider_event_id=f"evt_{uuid.uuid4().hex}",
+            paid_at=datetime.now(UTC),
+        ),
+        source="paystream/test",
+        subject=user,
+    )
+
+
+async def _until(cond: Callable[[], Awaitable[bool]], timeout_s: float = 30) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not await cond():
+        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.1)
+
+
+async def _drain(topic: str, bootstrap: str, expect: int) -> list[ConsumerRecord[bytes, bytes]]:
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None
+    )
+    await consumer.start()
+    out: list[ConsumerRecord[bytes, bytes]] = []
+    try:
+        deadline = asyncio.get_running_loop().time() + 20
+        while len(out) < expect and asyncio.get_running_loop().time() < deadline:
+            for recs in (await consumer.getmany(timeout_ms=200)).values():
+                out.extend(recs)
+        # Anything beyond what we expect would be a duplicate publication: give it a moment.
+        for recs in (await consumer.getmany(timeout_ms=500)).values():
+            out.extend(recs)
+    finally:
+        await consumer.stop()
+    return out
+
+
+async def test_consumer_applies_payments_once_per_order_commits_and_relays_grants(
+    kafka_bootstrap: str,
+    make_topics: Callable[..., Awaitable[None]],
+    fresh_database: Callable[[str, Path | None], Awaitable[str]],
+    pool_for: Callable[[str], Awaitable[asyncpg.Pool]],
+    unique_suffix: str,
+) -> None:
+    payments, granted_topic = f"t.payments.{unique_suffix}", f"t.ledger.{unique_suffix}"
+    await make_topics(payments, dlq(payments), granted_topic)
+    pool = await pool_for(await fresh_database("ledger", MIGRATIONS))
+
+    users = [f"user-{unique_suffix}-{i}" for i in range(5)]
+    events = [_paid(f"order-{unique_suffix}-{i}", users[i % 5], 10 + i) for i in range(40)]
+    # Stripe's second event for 10 of the orders: another event id, the same order.
+    siblings = [_paid(f"order-{unique_suffix}-{i}", users[i % 5], 10 + i) for i in range(0, 40, 4)]
+    failed = Envelope.wrap(
+        PaymentFailedV1(
+            order_id="order-failed",
+            user_id=users[0],
+            provider="stripe",
+            provider_event_id="evt_failed",
+            reason="card_declined",
+            failed_at=datetime.now(UTC),
+        ),
+        source="paystream/test",
+    )
+    producer = create_producer(kafka_bootstrap, "ledger-test")
+    await producer.start()
+    try:
+        for env in [*events, *siblings, failed, *events[:5]]:  # and 5 redeliveries
+            await publish(producer, payments, env.subject or users[0], env)
+
+        group = f"ledger.{unique_suffix}"
+        consumer = BatchConsumer(
+            service="ledger",
+            topics=[payments],
+            group_id=group,
+            bootstrap=kafka_bootstrap,
+            pool=pool,
+            handler=payment_events_handler(granted_topic),
+            dlq_producer=producer,
+        )
+        await consumer.start()
+        task = asyncio.create_task(consumer.run())
+        expected = {u: sum(10 + i for i in range(40) if i % 5 == n) for n, u in enumerate(users)}
+
+        async def credited() -> bool:
+            rows = await pool.fetch(
+                "SELECT id, balance FROM accounts WHERE id LIKE 'user:%' ORDER BY id"
+            )
+            return {r["id"].removeprefix("user:"): r["balance"] for r in rows} == expected
+
+        probe = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id=group)
+        await probe.start()
+        tps = [TopicPartition(payments, p) for p in range(3)]
+        ends = await probe.end_offsets(tps)
+
+        async def committed() -> bool:
+            # Offsets are committed only after the database transaction: wait for all of them.
+            return all([(await probe.committed(tp) or 0) == ends[tp] for tp in tps])
+
+        try:
+            await _until(credited)
+            await _until(committed)
+        finally:
+            await probe.stop()
+            await consumer.stop()
+            task.cancel()
+
+        assert consumer.applied == 51  # 40 payments + 10 siblings + 1 failure, each once
+        assert consumer.duplicates == 5
+        assert await pool.fetchval("SELECT count(*) FROM transactions") == 40
+        assert await pool.fetchval("SELECT -balance FROM accounts WHERE id='system:issuance'") == (
+            sum(expected.values())
+        )
+
+        relay = OutboxRelay(service="ledger", pool=pool, producer=producer)
+        assert await relay.run_once() == 40
+        assert await relay.run_once() == 0
+    finally:
+        await producer.stop()
+
+    assert await pool.fetchval("SELECT count(*) FROM outbox") == 0
+    records = await _drain(granted_topic, kafka_bootstrap, expect=40)
+    assert len(records) == 40
+    grants = [Envelope.from_bytes(r.value or b"").payload_as(CreditsGrantedV1) for r in records]
+    assert sorted(g.order_id for g in grants) == sorted(e.payload().order_id for e in events)  # type: ignore[attr-defined]
+    for r, g in zip(records, grants, strict=True):
+        assert r.key == g.user_id.encode()
+        assert dict(r.headers)["ce_type"] == CreditsGrantedV1.TYPE.encode()
+    # Per user, the events arrive in ledger order (same key, same partition): balances climb.
+    for u in users:
+        mine = [g.balance_after for g in grants if g.user_id == u]
+        assert mine == sorted(mine)
+        assert mine[-1] == expected[u]

@@ -1,0 +1,147 @@
+"""The schema's own guarantees, on the real PostgreSQL: double entry (postings sum to zero per
+transaction), postings refer to real transactions and accounts, append-only history, user
+balances never negative, one grant per order."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from paystream.shared.db import Connection
+
+pytestmark = pytest.mark.integration
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+
+
+@pytest.fixture
+async def pool(
+    fresh_database: Callable[[str, Path | None], Awaitable[str]],
+    pool_for: Callable[[str], Awaitable[asyncpg.Pool]],
+) -> asyncpg.Pool:
+    return await pool_for(await fresh_database("ledger", MIGRATIONS))
+
+
+async def _transaction(conn: Connection, order: str | None = None) -> uuid.UUID:
+    tx = uuid.uuid4()
+    await conn.execute(
+        "INSERT INTO transactions (id, kind, user_id, order_id, event_id, reason, credits,"
+        " balance_after) VALUES ($1, 'grant', 'u', $2, $3, 'test', 10, 10)",
+        tx,
+        order or f"o-{tx}",
+        uuid.uuid4(),
+    )
+    return tx
+
+
+async def test_balanced_postings_are_accepted(pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("INSERT INTO accounts (id, balance) VALUES ('user:u', 0)")
+        tx = await _transaction(conn)
+        await conn.execute(
+            "INSERT INTO postings VALUES ($1, 'user:u', 10), ($1, 'system:issuance', -10)", tx
+        )
+    assert await pool.fetchval("SELECT sum(amount) FROM postings WHERE transaction_id=$1", tx) == 0
+
+
+async def _post(pool: asyncpg.Pool, *amounts: tuple[int, str, int]) -> None:
+    """Insert, in ONE statement, postings (transaction index, account, amount) for new
+    transactions."""
+    async with pool.acquire() as conn, conn.transaction():
+        txs = [await _transaction(conn) for _ in range(1 + max(i for i, _, _ in amounts))]
+        await conn.execute(
+            "INSERT INTO postings SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[])",
+            [txs[i] for i, _, _ in amounts],
+            [a for _, a, _ in amounts],
+            [n for _, _, n in amounts],
+        )
+
+
+async def test_unbalanced_postings_are_refused(pool: asyncpg.Pool) -> None:
+    await pool.execute("INSERT INTO accounts (id, balance) VALUES ('user:u', 0)")
+    with pytest.raises(asyncpg.CheckViolationError, match="do not sum to zero"):
+        await _post(pool, (0, "user:u", 10), (0, "system:issuance", -9))
+    # A balanced transaction beside an unbalanced one in the same statement: all refused.
+    with pytest.raises(asyncpg.CheckViolationError):
+        await _post(pool, (0, "user:u", 10), (0, "system:issuance", -10), (1, "user:u", 5))
+    assert await pool.fetchval("SELECT count(*) FROM postings") == 0
+    assert await pool.fetchval("SELECT count(*) FROM transactions") == 0
+    # Many balanced transactions in one statement (the batch path) are fine.
+    await _post(
+        pool,
+        (0, "user:u", 10),
+        (1, "user:u", 5),
+        (0, "system:issuance", -10),
+        (1, "system:issuance", -5),
+    )
+    assert await pool.fetchval("SELECT count(*) FROM postings") == 4
+
+
+async def test_postings_must_refer_to_existing_transactions_and_accounts(
+    pool: asyncpg.Pool,
+) -> None:
+    await pool.execute("INSERT INTO accounts (id, balance) VALUES ('user:u', 0)")
+    with pytest.raises(asyncpg.ForeignKeyViolationError, match="unknown transaction"):
+        await pool.execute(
+            "INSERT INTO postings VALUES ($1, 'user:u', 10), ($1, 'system:issuance', -10)",
+            uuid.uuid4(),
+        )
+    with pytest.raises(asyncpg.ForeignKeyViolationError, match="unknown account"):
+        await _post(pool, (0, "user:nobody", 10), (0, "system:issuance", -10))
+    assert await pool.fetchval("SELECT count(*) FROM postings") == 0
+
+
+async def test_a_posting_added_later_to_a_balanced_transaction_is_refused(
+    pool: asyncpg.Pool,
+) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("INSERT INTO accounts (id, balance) VALUES ('user:u', 0)")
+        tx = await _transaction(conn)
+        await conn.execute(
+            "INSERT INTO postings VALUES ($1, 'user:u', 10), ($1, 'system:issuance', -10)", tx
+        )
+    with pytest.raises(asyncpg.CheckViolationError):
+        await pool.execute("INSERT INTO postings VALUES ($1, 'system:consumption', 10)", tx)
+
+
+async def test_history_is_append_only(pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("INSERT INTO accounts (id, balance) VALUES ('user:u', 0)")
+        tx = await _transaction(conn)
+        await conn.execute(
+            "INSERT INTO postings VALUES ($1, 'user:u', 10), ($1, 'system:issuance', -10)", tx
+        )
+    for sql in (
+        "UPDATE postings SET amount = amount * 2",
+        "DELETE FROM postings",
+        "TRUNCATE postings CASCADE",
+        "UPDATE transactions SET credits = 1",
+        "DELETE FROM transactions",
+        "DELETE FROM accounts",
+        "TRUNCATE accounts CASCADE",
+    ):
+        with pytest.raises(asyncpg.RestrictViolationError, match="append-only"):
+            await pool.execute(sql)
+    assert await pool.fetchval("SELECT count(*) FROM postings") == 2
+
+
+async def test_a_user_balance_can_never_go_negative_but_system_accounts_can(
+    pool: asyncpg.Pool,
+) -> None:
+    await pool.execute("INSERT INTO accounts (id, balance) VALUES ('user:u', 5)")
+    with pytest.raises(asyncpg.CheckViolationError):
+        await pool.execute("UPDATE accounts SET balance = balance - 6 WHERE id = 'user:u'")
+    await pool.execute("UPDATE accounts SET balance = -6 WHERE id = 'system:issuance'")
+    with pytest.raises(asyncpg.CheckViolationError):
+        await pool.execute("INSERT INTO accounts (id, balance) VALUES ('bank:x', 0)")
+
+
+async def test_one_grant_per_order(pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as conn:
+        await _transaction(conn, order="order-1")
+        with pytest.raises(asyncpg.UniqueViolationError):
+            await _transaction(conn, order="order-1")

@@ -1,0 +1,72 @@
+"""`enqueue_many` on a pool connection: rows the relay can publish, headers intact."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+import asyncpg
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from paystream.shared.db import OUTBOX_DDL
+from paystream.shared.events import CreditsSpentV1, Envelope
+from paystream.shared.kafka import create_producer
+from paystream.shared.outbox import OutboxRelay, enqueue_many
+
+pytestmark = pytest.mark.integration
+
+
+async def test_enqueue_many_rows_are_published_by_the_relay(
+    kafka_bootstrap: str,
+    make_topics: Callable[..., Awaitable[None]],
+    fresh_database: Callable[..., Awaitable[str]],
+    pool_for: Callable[[str], Awaitable[asyncpg.Pool]],
+    unique_suffix: str,
+) -> None:
+    topic = f"t.outbox-many.{unique_suffix}"
+    await make_topics(topic)
+    pool = await pool_for(await fresh_database("shared"))
+    await pool.execute(OUTBOX_DDL)
+    events = [
+        Envelope.wrap(
+            CreditsSpentV1(
+                user_id=f"u{i}",
+                transaction_id=str(uuid.uuid4()),
+                credits=i + 1,
+                reason="test",
+                balance_after=0,
+                spent_at=datetime.now(UTC),
+            ),
+            source="paystream/test",
+        )
+        for i in range(5)
+    ]
+    async with pool.acquire() as conn, conn.transaction():
+        await enqueue_many(conn, [(topic, f"u{i}", env) for i, env in enumerate(events)])
+    headers = await pool.fetch("SELECT headers FROM outbox ORDER BY id")
+    assert [h["headers"]["ce_id"] for h in headers] == [str(e.id) for e in events]
+
+    producer = create_producer(kafka_bootstrap, "test")
+    await producer.start()
+    try:
+        assert await OutboxRelay(service="test", pool=pool, producer=producer).run_once() == 5
+    finally:
+        await producer.stop()
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=kafka_bootstrap, auto_offset_reset="earliest", group_id=None
+    )
+    await consumer.start()
+    got = []
+    try:
+        deadline = asyncio.get_running_loop().time() + 20
+        while len(got) < 5 and asyncio.get_running_loop().time() < deadline:
+            for recs in (await consumer.getmany(timeout_ms=200)).values():
+                got.extend(recs)
+    finally:
+        await consumer.stop()
+    assert sorted(dict(r.headers)["ce_id"].decode() for r in got) == sorted(
+        str(e.id) for e in events
+    )
