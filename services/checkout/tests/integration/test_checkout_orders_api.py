@@ -58,7 +58,7 @@ async def test_create_order_opens_a_stripe_checkout_session(checkout: CheckoutUn
     assert o["payment_url"].startswith("https://checkout.stripe.com/")
     uuid.UUID(o["order_id"])
     expires = datetime.fromisoformat(o["expires_at"])
-    assert timedelta(minutes=30) <= expires - before <= timedelta(minutes=31)
+    assert timedelta(minutes=31) <= expires - before <= timedelta(minutes=32)
     assert o["paid_at"] is None
     assert o["amount_mismatch"] is False
 
