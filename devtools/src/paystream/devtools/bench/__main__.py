@@ -14,7 +14,6 @@ import asyncio
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime
@@ -44,42 +43,20 @@ def _stack(only: tuple[str, ...] = ()) -> Stack:
     )
 
 
-def _loadgen(url: str, *extra: str) -> dict[str, Any]:
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "paystream.devtools.bench.loadgen",
-            "--url",
-            url,
-            "--secret",
-            SECRET,
-            *extra,
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
-
-
 def bench_ingest(duration: float, connections: int) -> dict[str, Any]:
     stack = _stack(only=("webhook-ingest",))
     stack.start()
     try:
         stack.wait_ready()
-        return _loadgen(
-            stack.urls["webhook-ingest"],
-            "--duration",
-            str(duration),
-            "--connections",
-            str(connections),
+        url = stack.urls["webhook-ingest"]
+        return asyncio.run(
+            _loadgen(url, "--duration", str(duration), "--connections", str(connections))
         )
     finally:
         stack.stop()
 
 
-async def _loadgen_async(url: str, *extra: str) -> dict[str, Any]:
+async def _loadgen(url: str, *extra: str) -> dict[str, Any]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -104,7 +81,7 @@ async def _end_to_end(stack: Stack, rate: float, duration: float) -> dict[str, A
     watcher = GrantWatcher(os.environ["PAYSTREAM_KAFKA_BOOTSTRAP"])
     await watcher.start()
     try:
-        load = await _loadgen_async(
+        load = await _loadgen(
             stack.urls["webhook-ingest"],
             "--rate",
             str(rate),
