@@ -12,7 +12,7 @@ import pytest
 
 from paystream.invoicing import repository as repo
 from paystream.invoicing import service
-from paystream.invoicing.domain import format_invoice_number
+from paystream.invoicing.domain import NewInvoice, format_invoice_number
 from paystream.shared.events import OrderCreatedV1, PaymentFailedV1
 from paystream.shared.money import CurrencyError
 
@@ -261,6 +261,136 @@ async def test_racing_events_for_one_order_issue_one_invoice_and_burn_no_number(
     }
 
 
+async def test_a_race_in_a_batch_gives_its_other_orders_the_next_numbers(
+    invoicing_dsn, invoicing_pool, make_paid
+) -> None:
+    first = await asyncpg.connect(invoicing_dsn)
+    second = await asyncpg.connect(invoicing_dsn)
+    try:
+        tx1 = first.transaction()
+        await tx1.start()
+        [won] = await service.issue_invoices(
+            first, [service.PaidOrder(uuid.uuid4(), make_paid("ord-a", provider_event_id="cs"))]
+        )
+        async with second.transaction():
+            racing = asyncio.create_task(
+                service.issue_invoices(
+                    second,
+                    [
+                        service.PaidOrder(uuid.uuid4(), make_paid("ord-x")),
+                        service.PaidOrder(uuid.uuid4(), make_paid("ord-a", provider_event_id="pi")),
+                        service.PaidOrder(uuid.uuid4(), make_paid("ord-y")),
+                    ],
+                )
+            )
+            await asyncio.sleep(0.3)
+            assert not racing.done(), "the batch must wait for the year's counter"
+            await tx1.commit()
+            issued = await racing
+    finally:
+        await first.close()
+        await second.close()
+    # The batch took three numbers, lost ord-a, gave all three back and took two.
+    assert won.number == "INV-2026-000001"
+    assert [(i.order_id, i.number) for i in issued] == [
+        ("ord-x", "INV-2026-000002"),
+        ("ord-y", "INV-2026-000003"),
+    ]
+    assert await _numbers(invoicing_pool) == {
+        "ord-a": "INV-2026-000001",
+        "ord-x": "INV-2026-000002",
+        "ord-y": "INV-2026-000003",
+    }
+    assert await _last_number(invoicing_pool, 2026) == 3
+
+
+async def _issue_batch_in_own_transaction(
+    dsn: str, order_ids: list[str], begun: asyncio.Barrier, *, roll_back: bool, make_paid
+) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        tx = conn.transaction()
+        await tx.start()
+        await begun.wait()
+        await service.issue_invoices(
+            conn, [service.PaidOrder(uuid.uuid4(), make_paid(o)) for o in order_ids]
+        )
+        await asyncio.sleep(0.01)
+        if roll_back:
+            await tx.rollback()
+        else:
+            await tx.commit()
+    finally:
+        await conn.close()
+
+
+async def test_concurrent_batches_sharing_orders_get_gap_free_numbers(
+    invoicing_dsn, invoicing_pool, make_paid
+) -> None:
+    # 10 batches at once; batches 2k and 2k+1 share an order (a replay beside the live
+    # consumer), and every fifth batch rolls back after taking its numbers.
+    batches = [[f"ord-{i}-{k}" for k in range(4)] + [f"shared-{i // 2}"] for i in range(10)]
+    kept = [b for i, b in enumerate(batches) if i % 5 != 4]
+    begun = asyncio.Barrier(len(batches))
+    tasks = [
+        asyncio.create_task(
+            _issue_batch_in_own_transaction(
+                invoicing_dsn, b, begun, roll_back=i % 5 == 4, make_paid=make_paid
+            )
+        )
+        for i, b in enumerate(batches)
+    ]
+    await asyncio.wait_for(asyncio.gather(*tasks), timeout=60)
+
+    expected_orders = {o for b in kept for o in b}
+    numbers = await _numbers(invoicing_pool)
+    assert set(numbers) == expected_orders
+    assert sorted(numbers.values()) == [
+        format_invoice_number(2026, n) for n in range(1, len(expected_orders) + 1)
+    ]
+    assert await _last_number(invoicing_pool, 2026) == len(expected_orders)
+
+
+async def test_a_batch_across_years_numbers_each_year_in_record_order(
+    invoicing_pool, apply_batch, make_paid, make_envelope
+) -> None:
+    y2026, y2027 = datetime(2026, 12, 31, 23, 0, tzinfo=UTC), datetime(2027, 1, 1, 1, tzinfo=UTC)
+    await apply_batch([make_envelope(make_paid("before", paid_at=y2027))])
+    await apply_batch(
+        [
+            make_envelope(make_paid(order_id, paid_at=paid_at))
+            for order_id, paid_at in [
+                ("a", y2026),
+                ("b", y2027),
+                ("c", y2026),
+                ("a", y2027),  # a duplicate keeps the first event's year and takes nothing
+                ("before", y2026),
+                ("d", y2027),
+                ("e", y2026),
+            ]
+        ]
+    )
+    assert await _numbers(invoicing_pool) == {
+        "before": "INV-2027-000001",
+        "a": "INV-2026-000001",
+        "b": "INV-2027-000002",
+        "c": "INV-2026-000002",
+        "d": "INV-2027-000003",
+        "e": "INV-2026-000003",
+    }
+    assert await _last_number(invoicing_pool, 2026) == 3
+    assert await _last_number(invoicing_pool, 2027) == 3
+
+
+async def test_invoices_of_one_batch_keep_their_issuing_order_in_time(
+    invoicing_pool, apply_batch, make_paid, make_envelope
+) -> None:
+    await apply_batch([make_envelope(make_paid(f"ord-{i:03d}")) for i in range(200)])
+    rows = await invoicing_pool.fetch("SELECT number FROM invoices ORDER BY issued_at, id")
+    assert [r["number"] for r in rows] == [format_invoice_number(2026, n) for n in range(1, 201)]
+    assert await invoicing_pool.fetchval("SELECT count(DISTINCT issued_at) FROM invoices") == 200
+
+
 async def test_numbering_restarts_each_utc_year_of_payment(
     invoicing_pool, apply_batch, make_paid, make_envelope
 ) -> None:
@@ -308,25 +438,33 @@ async def test_database_refuses_a_second_invoice_with_a_number_or_an_order(
     }
     async with invoicing_pool.acquire() as conn:
         with pytest.raises(asyncpg.UniqueViolationError, match="invoices_number_key"):
-            await repo.insert_invoice(
+            await repo.insert_invoices(
                 conn,
-                id=uuid.uuid4(),
-                number="INV-2026-000001",
-                order_id="ord-b",
-                user_id="alice",
-                **fields,
+                [
+                    NewInvoice(
+                        id=uuid.uuid4(),
+                        number="INV-2026-000001",
+                        order_id="ord-b",
+                        user_id="alice",
+                        **fields,
+                    )
+                ],
             )
         # The same order is not an error: the insert does nothing and says so.
         assert (
-            await repo.insert_invoice(
+            await repo.insert_invoices(
                 conn,
-                id=uuid.uuid4(),
-                number="INV-2026-000099",
-                order_id="ord-a",
-                user_id="alice",
-                **fields,
+                [
+                    NewInvoice(
+                        id=uuid.uuid4(),
+                        number="INV-2026-000099",
+                        order_id="ord-a",
+                        user_id="alice",
+                        **fields,
+                    )
+                ],
             )
-            is None
+            == {}
         )
     assert await _numbers(invoicing_pool) == {"ord-a": "INV-2026-000001"}
 

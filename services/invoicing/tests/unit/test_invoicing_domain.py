@@ -1,4 +1,5 @@
-"""Pure invoicing rules: number format, invoicing year, amounts, description, list cursor."""
+"""Pure invoicing rules: number format and blocks, invoicing year, amounts, description, list
+cursor."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from paystream.invoicing.domain import (
     describe,
     format_invoice_number,
     invoicing_year,
+    number_blocks,
 )
 from paystream.invoicing.schemas import AmountOut
 from paystream.shared.money import Money
@@ -37,6 +39,14 @@ def test_invoice_number_format(year: int, sequence: int, expected: str) -> None:
 def test_invoice_number_refuses_impossible_parts(year: int, sequence: int) -> None:
     with pytest.raises(ValueError, match=r"range|starts at 1"):
         format_invoice_number(year, sequence)
+
+
+def test_number_blocks_hand_out_each_years_block_in_record_order() -> None:
+    # 2026 took 3 numbers ending at 12 (10, 11, 12); 2027 took 2 ending at 2 (1, 2).
+    years = [2026, 2027, 2026, 2027, 2026]
+    assert number_blocks(years, {2026: 12, 2027: 2}) == [10, 1, 11, 2, 12]
+    assert number_blocks([2026], {2026: 1}) == [1]
+    assert number_blocks([], {}) == []
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@
    generator in a separate process (closed loop).
 2. end to end: webhook -> credits granted, p50/p99, at a fixed open-loop rate.
 3. ledger: payment events applied per second from a pre-filled topic.
+4. invoicing: invoices issued per second from a pre-filled topic (numbers checked gap-free).
 Timings are reported, never asserted.
 """
 
@@ -20,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from paystream.devtools.bench import ledger_apply
+from paystream.devtools.bench import invoicing_apply, ledger_apply
 from paystream.devtools.bench.loadgen import percentile
 from paystream.devtools.stack import Stack
 
@@ -140,6 +141,7 @@ def _machine() -> dict[str, str]:
 def write_report(results: dict[str, Any], path: Path) -> str:
     m = _machine()
     ing, e2e, led = results.get("ingest"), results.get("end_to_end"), results.get("ledger")
+    inv = results.get("invoicing")
     lines = [
         "# Benchmarks",
         "",
@@ -172,6 +174,12 @@ def write_report(results: dict[str, Any], path: Path) -> str:
             f"({led['events']:,} events, {led['users']:,} users) | >= 5,000/s | "
             f"**{led['per_s']:,.0f}/s** ({led['elapsed_s']} s) |"
         )
+    if inv:
+        lines.append(
+            f"| invoicing: invoices issued/s from a pre-filled topic ({inv['events']:,} events) "
+            f"| (no target; on the end-to-end path) | **{inv['per_s']:,.0f}/s** "
+            f"({inv['elapsed_s']} s; highest number {inv['max_number']:,} = no gap) |"
+        )
     lines += [
         "",
         "## How each figure is measured",
@@ -186,7 +194,9 @@ def write_report(results: dict[str, Any], path: Path) -> str:
         "  webhook was scheduled to be sent (same clock), so queueing anywhere counts.",
         "- **ledger**: the topic is filled first with `paystream.payment.succeeded.v1` events,",
         "  then the ledger's own consumer and batch handler apply them into a fresh database;",
-        "  the figure is events / time from first fetch to the last commit.",
+        "  the figure is events / time from the group's join to the last commit.",
+        "- **invoicing**: the same method with the invoicing handler; the highest invoice number",
+        "  must equal the number of events (gap-free numbering).",
         "",
         "Raw figures of the last run:",
         "",
@@ -202,14 +212,14 @@ def write_report(results: dict[str, Any], path: Path) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--only", choices=["ingest", "e2e", "ledger"], action="append")
+    ap.add_argument("--only", choices=["ingest", "e2e", "ledger", "invoicing"], action="append")
     ap.add_argument("--duration", type=float, default=20.0)
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--rate", type=float, default=500.0)
     ap.add_argument("--ledger-events", type=int, default=50_000)
     ap.add_argument("--out", type=Path, default=REPO / "docs" / "benchmarks.md")
     args = ap.parse_args()
-    todo = args.only or ["ingest", "e2e", "ledger"]
+    todo = args.only or ["ingest", "e2e", "ledger", "invoicing"]
     results: dict[str, Any] = {}
     if "ingest" in todo:
         print("ingest: closed loop ...", flush=True)
@@ -225,6 +235,10 @@ def main() -> None:
         results["ledger"] = asyncio.run(ledger_apply.run(args.ledger_events))
         results["ledger"]["wall_s"] = round(time.perf_counter() - t0, 1)
         print(json.dumps(results["ledger"]), flush=True)
+    if "invoicing" in todo:
+        print(f"invoicing: {args.ledger_events:,} events from a pre-filled topic ...", flush=True)
+        results["invoicing"] = asyncio.run(invoicing_apply.run(args.ledger_events))
+        print(json.dumps(results["invoicing"]), flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     print(write_report(results, args.out))
 

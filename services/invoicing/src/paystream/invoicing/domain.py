@@ -6,6 +6,8 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -38,6 +40,45 @@ class Invoice:
         return Money(self.amount_minor, self.currency)
 
 
+@dataclass(frozen=True, slots=True)
+class NewInvoice:
+    """An invoice with its number, before the database stamps the moment it is issued."""
+
+    id: uuid.UUID
+    number: str
+    order_id: str
+    user_id: str
+    package_id: str | None
+    description: str
+    credits: int
+    amount_minor: int
+    currency: str
+    provider: str
+    provider_payment_id: str | None
+    status: str
+    paid_at: datetime
+    payment_event_id: uuid.UUID
+
+    def issued(self, at: datetime) -> Invoice:
+        return Invoice(
+            id=self.id,
+            number=self.number,
+            order_id=self.order_id,
+            user_id=self.user_id,
+            package_id=self.package_id,
+            description=self.description,
+            credits=self.credits,
+            amount_minor=self.amount_minor,
+            currency=self.currency,
+            provider=self.provider,
+            provider_payment_id=self.provider_payment_id,
+            status=self.status,
+            paid_at=self.paid_at,
+            issued_at=at,
+            payment_event_id=self.payment_event_id,
+        )
+
+
 def as_utc(moment: datetime) -> datetime:
     """The instant in UTC; a naive time is taken as UTC, the convention of every paystream event."""
     if moment.tzinfo is None:
@@ -59,6 +100,22 @@ def format_invoice_number(year: int, sequence: int) -> str:
     if sequence < 1:
         raise ValueError(f"invoice sequence starts at 1, got {sequence}")
     return f"{INVOICE_PREFIX}-{year:04d}-{sequence:06d}"
+
+
+def number_blocks(years: Sequence[int], last_numbers: Mapping[int, int]) -> list[int]:
+    """The sequence number of each invoice, given in record order with its year.
+
+    Each year's numbers were taken as one block ending at `last_numbers[year]` and as long as
+    that year's invoices; they are handed out in record order, so within a year an earlier event
+    gets the smaller number.
+    """
+    counts = Counter(years)
+    following = {year: last_numbers[year] - count + 1 for year, count in counts.items()}
+    sequences = []
+    for year in years:
+        sequences.append(following[year])
+        following[year] += 1
+    return sequences
 
 
 def describe(package_id: str | None, credits: int) -> str:

@@ -1,6 +1,8 @@
 """Invoice SQL: plain, named, parameterized queries on a connection the caller owns.
 
-Nothing here commits: the transaction belongs to the consumed batch or the HTTP request.
+Nothing here commits: the transaction belongs to the consumed batch or the HTTP request. Issuing
+is set-based: a batch's invoices go in with one statement of parallel arrays (`unnest`), its
+numbers with one statement per year.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from datetime import datetime
 
 import asyncpg
 
-from paystream.invoicing.domain import Cursor, Invoice
+from paystream.invoicing.domain import Cursor, Invoice, NewInvoice
 from paystream.shared.db import Connection
 
 _COLUMNS = """
@@ -23,22 +25,36 @@ INVOICED_ORDERS = """
 SELECT order_id FROM invoices WHERE order_id = ANY($1::text[])
 """
 
-# Takes the next number of the year and holds the counter row's lock until the transaction ends:
-# issuers of one year queue here, and a rollback gives the number back to the next in line.
-NEXT_INVOICE_NUMBER = """
-INSERT INTO invoice_sequences (year, last_number) VALUES ($1, 1)
-ON CONFLICT (year) DO UPDATE SET last_number = invoice_sequences.last_number + 1
+# Takes a block of `$2` numbers of the year in one statement and returns its last number (the
+# block is last - $2 + 1 .. last). The counter row stays locked until the transaction ends:
+# issuers of one year queue here, and a rollback gives the whole block back to the next in line.
+TAKE_INVOICE_NUMBERS = """
+INSERT INTO invoice_sequences (year, last_number) VALUES ($1, $2)
+ON CONFLICT (year) DO UPDATE SET last_number = invoice_sequences.last_number + EXCLUDED.last_number
 RETURNING last_number
 """
 
-# clock_timestamp(), not now(): invoices issued in one batch keep their issuing order in time.
-INSERT_INVOICE = f"""
+# A whole batch in one statement. ORDER BY the position and clock_timestamp() (evaluated row by
+# row, not once like now()): invoices issued in one batch keep their issuing order in time.
+INSERT_INVOICES = """
 INSERT INTO invoices (
     id, number, order_id, user_id, package_id, description, credits, amount_minor, currency,
     provider, provider_payment_id, status, paid_at, issued_at, payment_event_id
-) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, clock_timestamp(), $14)
+)
+SELECT i.id, i.number, i.order_id, i.user_id, i.package_id, i.description, i.credits,
+       i.amount_minor, i.currency, i.provider, i.provider_payment_id, i.status, i.paid_at,
+       clock_timestamp(), i.payment_event_id
+FROM unnest(
+    $1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[],
+    $8::bigint[], $9::text[], $10::text[], $11::text[], $12::text[], $13::timestamptz[],
+    $14::uuid[]
+) WITH ORDINALITY AS i (
+    id, number, order_id, user_id, package_id, description, credits, amount_minor, currency,
+    provider, provider_payment_id, status, paid_at, payment_event_id, position
+)
+ORDER BY i.position
 ON CONFLICT (order_id) DO NOTHING
-RETURNING {_COLUMNS}
+RETURNING order_id, issued_at
 """
 
 GET_INVOICE = f"""
@@ -83,48 +99,38 @@ async def invoiced_orders(conn: Connection, order_ids: Sequence[str]) -> set[str
     return {r["order_id"] for r in rows}
 
 
-async def next_invoice_number(conn: Connection, year: int) -> int:
-    number: int = await conn.fetchval(NEXT_INVOICE_NUMBER, year)
-    return number
+async def take_invoice_numbers(conn: Connection, year: int, count: int) -> int:
+    """Take `count` numbers of the year; returns the last one of the block."""
+    last: int = await conn.fetchval(TAKE_INVOICE_NUMBERS, year, count)
+    return last
 
 
-async def insert_invoice(
-    conn: Connection,
-    *,
-    id: uuid.UUID,
-    number: str,
-    order_id: str,
-    user_id: str,
-    package_id: str | None,
-    description: str,
-    credits: int,
-    amount_minor: int,
-    currency: str,
-    provider: str,
-    provider_payment_id: str | None,
-    status: str,
-    paid_at: datetime,
-    payment_event_id: uuid.UUID,
-) -> Invoice | None:
-    """Insert the invoice; None if the order already has one (nothing is inserted then)."""
-    row = await conn.fetchrow(
-        INSERT_INVOICE,
-        id,
-        number,
-        order_id,
-        user_id,
-        package_id,
-        description,
-        credits,
-        amount_minor,
-        currency,
-        provider,
-        provider_payment_id,
-        status,
-        paid_at,
-        payment_event_id,
+async def insert_invoices(conn: Connection, invoices: Sequence[NewInvoice]) -> dict[str, datetime]:
+    """Insert the invoices in the order given; returns order id -> issued_at of those inserted.
+
+    An order that already has an invoice is skipped (and missing from the answer); a number
+    already used is refused (UniqueViolationError).
+    """
+    if not invoices:
+        return {}
+    rows = await conn.fetch(
+        INSERT_INVOICES,
+        [i.id for i in invoices],
+        [i.number for i in invoices],
+        [i.order_id for i in invoices],
+        [i.user_id for i in invoices],
+        [i.package_id for i in invoices],
+        [i.description for i in invoices],
+        [i.credits for i in invoices],
+        [i.amount_minor for i in invoices],
+        [i.currency for i in invoices],
+        [i.provider for i in invoices],
+        [i.provider_payment_id for i in invoices],
+        [i.status for i in invoices],
+        [i.paid_at for i in invoices],
+        [i.payment_event_id for i in invoices],
     )
-    return None if row is None else _invoice(row)
+    return {r["order_id"]: r["issued_at"] for r in rows}
 
 
 async def get_invoice(conn: Connection, invoice_id: uuid.UUID) -> Invoice | None:
