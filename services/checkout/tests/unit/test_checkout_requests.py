@@ -10,7 +10,6 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from pydantic import ValidationError
 
-from paystream.checkout.pagination import decode_cursor, encode_cursor
 from paystream.checkout.schemas import CreateOrderIn
 from paystream.checkout.service import PlaceOrder, request_fingerprint
 from paystream.checkout.settings import CheckoutSettings
@@ -20,7 +19,6 @@ from paystream.checkout.stripe_gateway import (
     session_params,
     with_query,
 )
-from paystream.shared.errors import BadRequest
 from paystream.shared.money import Money
 
 
@@ -158,27 +156,6 @@ def test_fingerprint_is_the_body_not_the_key_or_user() -> None:
     assert request_fingerprint(_cmd()) == request_fingerprint(_cmd(user_id="v"))
     assert request_fingerprint(_cmd()) != request_fingerprint(_cmd(package_id="trial"))
     assert request_fingerprint(_cmd()) != request_fingerprint(_cmd(return_url="https://x/"))
-
-
-def test_cursor_round_trip() -> None:
-    at = datetime(2025, 3, 4, 5, 6, 7, 891011, tzinfo=UTC)
-    oid = uuid.uuid4()
-    assert decode_cursor(encode_cursor(at, str(oid))) == (at, oid)
-
-
-@pytest.mark.parametrize(
-    "cursor",
-    [
-        "!!!",
-        "bm90LWEtY3Vyc29y",  # "not-a-cursor"
-        encode_cursor(datetime(2025, 1, 1, tzinfo=UTC), "not-a-uuid"),
-        # A naive time would compare wrongly against timestamptz.
-        encode_cursor(datetime(2025, 1, 1), str(uuid.uuid4())),  # noqa: DTZ001
-    ],
-)
-def test_bad_cursors_are_bad_requests(cursor: str) -> None:
-    with pytest.raises(BadRequest):
-        decode_cursor(cursor)
 
 
 def test_settings_defaults() -> None:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from paystream.invoicing import service
-from paystream.invoicing.domain import Cursor
+from paystream.shared.pagination import KeysetCursor
 
 pytestmark = pytest.mark.integration
 
@@ -121,7 +121,7 @@ async def test_refusals(invoicing_pool, invoicing_client, make_paid, auth_header
         refused(await client.get(f"/v1/invoices/{uuid.uuid4()}", headers=alice), 404, "not_found")
         refused(await client.get("/v1/invoices/INV-2026-000001", headers=alice), 404, "not_found")
 
-        stale = Cursor(datetime(2026, 1, 1, tzinfo=UTC), uuid.uuid4()).encode()
+        stale = KeysetCursor(datetime(2026, 1, 1, tzinfo=UTC), uuid.uuid4()).encode()
         assert (await client.get(f"/v1/invoices?cursor={stale}", headers=alice)).status_code == 200
         for bad in ("garbage", "MjAyNi0wMS0wMQ", "%20"):
             r = await client.get("/v1/invoices", params={"cursor": bad}, headers=alice)

@@ -11,6 +11,7 @@ import asyncpg
 from paystream.checkout.domain import Order, OrderStatus
 from paystream.shared.db import Connection
 from paystream.shared.money import Money
+from paystream.shared.pagination import KeysetCursor
 
 _COLUMNS = """
     id, user_id, package_id, credits, amount_minor, currency, payment_method, status,
@@ -240,15 +241,15 @@ async def list_orders(
     *,
     user_id: str | None,
     status: OrderStatus | None,
-    before: tuple[datetime, uuid.UUID] | None,
+    before: KeysetCursor | None,
     limit: int,
 ) -> list[Order]:
     """Newest first; `before` is the keyset position (created_at, id) to continue after."""
     args: list[Any] = [
         user_id,
         None if status is None else status.value,
-        None if before is None else before[0],
-        None if before is None else before[1],
+        None if before is None else before.at,
+        None if before is None else before.id,
         limit,
     ]
     return [_order(r) for r in await conn.fetch(LIST_ORDERS, *args)]

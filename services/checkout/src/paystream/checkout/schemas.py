@@ -9,19 +9,10 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, UrlConstraints
 
 from paystream.checkout.catalog import Package
 from paystream.checkout.domain import Order, OrderStatus
-from paystream.shared.money import Money
+from paystream.shared.schemas import MoneyOut
 
 PaymentMethod = Literal["stripe_checkout"]
 ReturnUrl = Annotated[AnyHttpUrl, UrlConstraints(max_length=2048)]
-
-
-class MoneyOut(BaseModel):
-    value: str = Field(examples=["100.00"])
-    currency: str = Field(examples=["CNY"])
-
-    @classmethod
-    def of(cls, money: Money) -> MoneyOut:
-        return cls(value=money.format(), currency=money.currency)
 
 
 class PackageOut(BaseModel):

@@ -20,7 +20,6 @@ import structlog
 from paystream.checkout import repository as repo
 from paystream.checkout.catalog import Catalog, Package
 from paystream.checkout.domain import Order, OrderStatus, can_transition, check_transition
-from paystream.checkout.pagination import decode_cursor, encode_cursor
 from paystream.checkout.stripe_gateway import ProviderError, ProviderSession, SessionRequest
 from paystream.shared.auth import Principal
 from paystream.shared.db import Connection
@@ -35,6 +34,7 @@ from paystream.shared.events import (
     utcnow,
 )
 from paystream.shared.outbox import enqueue
+from paystream.shared.pagination import KeysetCursor
 
 log = structlog.get_logger(__name__)
 
@@ -313,7 +313,7 @@ async def list_orders_for(
     cursor: str | None,
 ) -> tuple[list[Order], str | None]:
     """A page of orders, newest first: the caller's own, or anyone's for an admin."""
-    before = None if cursor is None else decode_cursor(cursor)
+    before = KeysetCursor.from_query(cursor)
     if not principal.is_admin:
         if user_id is not None and user_id != principal.user_id:
             return [], None
@@ -322,7 +322,8 @@ async def list_orders_for(
         conn, user_id=user_id, status=status, before=before, limit=limit + 1
     )
     page = rows[:limit]
-    next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if len(rows) > limit else None
+    last = page[-1] if len(rows) > limit else None
+    next_cursor = KeysetCursor(last.created_at, uuid.UUID(str(last.id))).encode() if last else None
     return page, next_cursor
 
 

@@ -1,10 +1,8 @@
 """Invoices and the pure rules around them: the number format, the invoicing year, the line
-description and the list cursor. No I/O here, so every rule is unit-tested on its own."""
+description. No I/O here, so every rule is unit-tested on its own."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import uuid
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -123,35 +121,3 @@ def describe(package_id: str | None, credits: int) -> str:
     unit = "credit" if credits == 1 else "credits"
     quantity = f"{credits:,} {unit}"
     return f"{package_id} — {quantity}" if package_id else quantity
-
-
-class InvalidCursor(ValueError):
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class Cursor:
-    """Keyset position in a list ordered by (issued_at, id) descending: the last item shown."""
-
-    issued_at: datetime
-    id: uuid.UUID
-
-    def encode(self) -> str:
-        raw = f"{self.issued_at.isoformat()}|{self.id}".encode()
-        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-    @classmethod
-    def decode(cls, token: str) -> Cursor:
-        try:
-            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-            moment, sep, ident = raw.partition("|")
-            if not sep:
-                raise InvalidCursor("cursor has no id")
-            issued_at = datetime.fromisoformat(moment)
-            if issued_at.tzinfo is None:
-                raise InvalidCursor("cursor time has no timezone")
-            return cls(issued_at, uuid.UUID(ident))
-        except InvalidCursor:
-            raise
-        except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-            raise InvalidCursor(f"malformed cursor: {exc}") from None

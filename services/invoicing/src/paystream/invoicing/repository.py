@@ -13,8 +13,9 @@ from datetime import datetime
 
 import asyncpg
 
-from paystream.invoicing.domain import Cursor, Invoice, NewInvoice
+from paystream.invoicing.domain import Invoice, NewInvoice
 from paystream.shared.db import Connection
+from paystream.shared.pagination import KeysetCursor
 
 _COLUMNS = """
     id, number, order_id, user_id, package_id, description, credits, amount_minor, currency,
@@ -143,7 +144,7 @@ async def list_invoices(
     *,
     user_id: str | None,
     order_id: str | None,
-    after: Cursor | None,
+    after: KeysetCursor | None,
     limit: int,
 ) -> list[Invoice]:
     """Newest first; `user_id=None` lists everyone's, `after` continues past a cursor."""
@@ -151,7 +152,7 @@ async def list_invoices(
         LIST_INVOICES,
         user_id,
         order_id,
-        after.issued_at if after else None,
+        after.at if after else None,
         after.id if after else None,
         limit,
     )

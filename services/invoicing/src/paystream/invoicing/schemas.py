@@ -8,16 +8,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from paystream.invoicing.domain import Invoice
-from paystream.shared.money import Money
-
-
-class AmountOut(BaseModel):
-    value: str = Field(examples=["100.00"], description="Decimal string in the currency's units")
-    currency: str = Field(examples=["CNY"])
-
-    @classmethod
-    def of(cls, money: Money) -> AmountOut:
-        return cls(value=money.format(), currency=money.currency)
+from paystream.shared.schemas import MoneyOut
 
 
 class InvoiceOut(BaseModel):
@@ -28,7 +19,7 @@ class InvoiceOut(BaseModel):
     package_id: str | None
     description: str = Field(examples=["standard — 1,100 credits"])
     credits: int
-    amount: AmountOut
+    amount: MoneyOut
     provider: str
     provider_payment_id: str | None
     status: str = Field(examples=["paid"])
@@ -45,7 +36,7 @@ class InvoiceOut(BaseModel):
             package_id=invoice.package_id,
             description=invoice.description,
             credits=invoice.credits,
-            amount=AmountOut.of(invoice.amount),
+            amount=MoneyOut.of(invoice.amount),
             provider=invoice.provider,
             provider_payment_id=invoice.provider_payment_id,
             status=invoice.status,

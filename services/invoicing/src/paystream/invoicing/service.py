@@ -21,8 +21,6 @@ import structlog
 from paystream.invoicing import repository as repo
 from paystream.invoicing.domain import (
     STATUS_PAID,
-    Cursor,
-    InvalidCursor,
     Invoice,
     NewInvoice,
     as_utc,
@@ -33,9 +31,10 @@ from paystream.invoicing.domain import (
 )
 from paystream.shared.auth import Principal
 from paystream.shared.db import Connection
-from paystream.shared.errors import BadRequest, Forbidden, NotFound
+from paystream.shared.errors import Forbidden, NotFound
 from paystream.shared.events import PaymentSucceededV1
 from paystream.shared.money import Money
+from paystream.shared.pagination import KeysetCursor
 
 log = structlog.get_logger(__name__)
 
@@ -179,10 +178,7 @@ async def list_invoices(
         raise Forbidden("only an admin may list another user's invoices")
     else:
         owner = principal.user_id
-    try:
-        after = Cursor.decode(cursor) if cursor is not None else None
-    except InvalidCursor as exc:
-        raise BadRequest(f"invalid cursor: {exc}") from None
+    after = KeysetCursor.from_query(cursor)
     # One row more than asked tells whether a next page exists without a count query.
     rows = await repo.list_invoices(
         conn, user_id=owner, order_id=order_id, after=after, limit=limit + 1
@@ -191,7 +187,7 @@ async def list_invoices(
     next_cursor = None
     if len(rows) > limit:
         last = items[-1]
-        next_cursor = Cursor(last.issued_at, last.id).encode()
+        next_cursor = KeysetCursor(last.issued_at, last.id).encode()
     return InvoicePage(items, next_cursor)
 
 

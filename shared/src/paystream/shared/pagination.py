@@ -1,0 +1,57 @@
+"""Opaque keyset cursors for lists ordered by (time, id) descending, newest first.
+
+The token is urlsafe base64 of "<iso time>|<uuid>" of the last item shown; clients pass it back
+as `?cursor=` and must not parse it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from paystream.shared.errors import BadRequest
+
+
+class InvalidCursor(ValueError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class KeysetCursor:
+    """Keyset position in a list ordered by (at, id) descending: the last item shown."""
+
+    at: datetime
+    id: uuid.UUID
+
+    def encode(self) -> str:
+        raw = f"{self.at.isoformat()}|{self.id}".encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str) -> KeysetCursor:
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+            moment, sep, ident = raw.partition("|")
+            if not sep:
+                raise InvalidCursor("cursor has no id")
+            at = datetime.fromisoformat(moment)
+            if at.tzinfo is None:
+                raise InvalidCursor("cursor time has no timezone")
+            return cls(at, uuid.UUID(ident))
+        except InvalidCursor:
+            raise
+        except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+            raise InvalidCursor(f"malformed cursor: {exc}") from None
+
+    @classmethod
+    def from_query(cls, token: str | None) -> KeysetCursor | None:
+        """Decode a `?cursor=` parameter; a bad one is the client's error (400 bad_request)."""
+        if token is None:
+            return None
+        try:
+            return cls.decode(token)
+        except InvalidCursor as exc:
+            raise BadRequest(f"invalid cursor: {exc}") from None
