@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack
 from typing import Any, TypeAlias
 
@@ -15,8 +15,14 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from fastapi import FastAPI
+from opentelemetry import trace
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind, StatusCode
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
+from starlette.types import Message, Receive, Scope, Send
 
 from paystream.devtools.stripe_events import (
     checkout_session_completed,
@@ -32,6 +38,7 @@ from paystream.shared.events import (
 from paystream.shared.stripe_signing import sign_stripe_payload
 from paystream.shared.topics import PAYMENTS_EVENTS, WEBHOOKS_RAW
 from paystream.webhook_ingest.app import create_app
+from paystream.webhook_ingest.endpoints import FastPath
 from paystream.webhook_ingest.settings import WebhookIngestSettings
 
 pytestmark = pytest.mark.integration
@@ -58,12 +65,17 @@ class Service:
         secret: str = SECRET,
         timestamp: int | None = None,
         signature: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> httpx.Response:
         sig = signature or sign_stripe_payload(body, secret, timestamp or int(time.time()))
         return await self.http.post(
             "/webhooks/stripe",
             content=body,
-            headers={"Stripe-Signature": sig, "Content-Type": "application/json"},
+            headers={
+                "Stripe-Signature": sig,
+                "Content-Type": "application/json",
+                **(headers or {}),
+            },
         )
 
 
@@ -564,3 +576,290 @@ async def test_concurrent_webhooks_are_all_acknowledged_and_published(
     found = await topics.about(before, marker)
     assert len(found[WEBHOOKS_RAW]) == 50
     assert len(found[PAYMENTS_EVENTS]) == 50
+
+
+# --- the fast path: one server span, HTTP metrics, everything else passes through ----------------
+
+
+@pytest.fixture
+def spans(service: Service) -> Iterator[InMemorySpanExporter]:
+    """Finished spans of the process's tracer provider (installed by create_app)."""
+    provider = trace.get_tracer_provider()
+    assert isinstance(provider, TracerProvider)
+    exporter = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    yield exporter
+    exporter.shutdown()  # the processor stays, and exports nothing any more
+
+
+def _traceparent(rec: Record) -> tuple[str, str]:
+    """(trace id, span id) of the trace context a record carries."""
+    version, trace_id, span_id, _flags = dict(rec.headers)["traceparent"].decode().split("-")
+    assert version == "00"
+    return trace_id, span_id
+
+
+def _spans_of(spans: InMemorySpanExporter, trace_id: str) -> list[ReadableSpan]:
+    return [
+        s
+        for s in spans.get_finished_spans()
+        if s.context is not None and format(s.context.trace_id, "032x") == trace_id
+    ]
+
+
+async def test_incoming_traceparent_is_the_parent_of_the_span_in_the_kafka_headers(
+    service: Service, topics: Topics, spans: InMemorySpanExporter
+) -> None:
+    event_id, order_id, user_id = _ids()
+    caller_trace, caller_span = uuid.uuid4().hex, uuid.uuid4().hex[:16]
+    before = await topics.snapshot()
+
+    r = await service.post(
+        encode(_paid(event_id, order_id, user_id)),
+        headers={"traceparent": f"00-{caller_trace}-{caller_span}-01"},
+    )
+
+    assert r.status_code == 200, r.text
+    found = await topics.about(before, event_id)
+    records = found[WEBHOOKS_RAW] + found[PAYMENTS_EVENTS]
+    assert len(records) == 2
+    # Both records carry the one context injected for the request.
+    [(trace_id, span_id)] = {_traceparent(rec) for rec in records}
+    assert trace_id == caller_trace
+    assert span_id != caller_span
+    # One span for the webhook in this trace (no framework spans around it): the server span
+    # whose context went into Kafka, child of the caller's span.
+    [server] = _spans_of(spans, caller_trace)
+    assert server.context is not None
+    assert format(server.context.span_id, "016x") == span_id
+    assert server.parent is not None
+    assert server.parent.is_remote
+    assert format(server.parent.span_id, "016x") == caller_span
+    assert server.kind is SpanKind.SERVER
+    assert server.name == "POST /webhooks/stripe"
+    assert server.attributes is not None
+    assert server.attributes["http.method"] == "POST"
+    assert server.attributes["http.route"] == "/webhooks/stripe"
+    assert server.attributes["http.status_code"] == 200
+    assert server.status.status_code is StatusCode.UNSET
+
+
+async def test_without_traceparent_each_webhook_starts_its_own_trace(
+    service: Service, topics: Topics, spans: InMemorySpanExporter
+) -> None:
+    marker = uuid.uuid4().hex
+    before = await topics.snapshot()
+    for i in range(2):
+        body = encode(_paid(f"evt_it_{marker}_{i}", f"ord_{marker}_{i}", f"user_{marker}"))
+        assert (await service.post(body)).status_code == 200
+    found = await topics.about(before, marker)
+    by_event: dict[str, set[tuple[str, str]]] = {}
+    for rec in found[WEBHOOKS_RAW] + found[PAYMENTS_EVENTS]:
+        event_id = _envelope(rec).subject if rec.topic == WEBHOOKS_RAW else None
+        event_id = event_id or _envelope(rec).payload_as(PaymentSucceededV1).provider_event_id
+        by_event.setdefault(event_id, set()).add(_traceparent(rec))
+    assert len(by_event) == 2
+    contexts = [ctx for ctxs in by_event.values() for ctx in ctxs]
+    assert len(contexts) == 2  # one context per request, shared by its two records
+    assert contexts[0][0] != contexts[1][0]  # and a trace of its own
+    for trace_id, span_id in contexts:
+        [server] = _spans_of(spans, trace_id)
+        assert server.parent is None
+        assert server.context is not None
+        assert format(server.context.span_id, "016x") == span_id
+
+
+async def test_refused_webhook_span_and_http_metrics(
+    service: Service, spans: InMemorySpanExporter
+) -> None:
+    caller_trace = uuid.uuid4().hex
+    event_id, order_id, user_id = _ids()
+    body = encode(_paid(event_id, order_id, user_id))
+    labels = {"service": "webhook-ingest", "method": "POST", "route": "/webhooks/stripe"}
+    ok_before = await _sample(service, "paystream_http_requests_total", status="200", **labels)
+    bad_before = await _sample(service, "paystream_http_requests_total", status="400", **labels)
+    timed_before = await _sample(service, "paystream_http_request_seconds_count", **labels)
+
+    refused = await service.post(
+        body,
+        secret="whsec_attacker",
+        headers={"traceparent": f"00-{caller_trace}-{uuid.uuid4().hex[:16]}-01"},
+    )
+    accepted = await service.post(body)
+
+    assert (refused.status_code, accepted.status_code) == (400, 200)
+    assert await _sample(service, "paystream_http_requests_total", status="200", **labels) == (
+        ok_before + 1
+    )
+    assert await _sample(service, "paystream_http_requests_total", status="400", **labels) == (
+        bad_before + 1
+    )
+    assert await _sample(service, "paystream_http_request_seconds_count", **labels) == (
+        timed_before + 2
+    )
+    [server] = _spans_of(spans, caller_trace)
+    assert server.attributes is not None
+    assert server.attributes["http.status_code"] == 400
+    assert server.status.status_code is StatusCode.UNSET  # a refusal is not a server error
+
+
+async def test_other_requests_pass_through_to_fastapi(
+    service: Service, spans: InMemorySpanExporter
+) -> None:
+    healthz_before = await _sample(
+        service, "paystream_http_requests_total", route="/healthz", status="200"
+    )
+
+    assert (await service.http.get("/healthz")).json() == {"status": "ok"}
+    # Near misses of the webhook route are FastAPI's to answer, as before.
+    not_found = await service.http.post("/webhooks/stripe/extra", content=b"{}")
+    assert not_found.status_code == 404
+    assert not_found.json()["error"]["code"] == "not_found"
+    slash = await service.http.post("/webhooks/stripe/", content=b"{}")
+    assert slash.status_code == 307
+    assert slash.headers["location"].endswith("/webhooks/stripe")
+    caller_trace = uuid.uuid4().hex
+    spec = await service.http.get(
+        "/openapi.json", headers={"traceparent": f"00-{caller_trace}-{uuid.uuid4().hex[:16]}-01"}
+    )
+
+    assert spec.status_code == 200
+    op = spec.json()["paths"]["/webhooks/stripe"]["post"]
+    assert set(op["responses"]) == {"200", "400", "413", "500", "503"}
+    assert op["parameters"][0]["name"] == "Stripe-Signature"
+    # Counted by the shared MetricsMiddleware and traced by FastAPI's instrumentation: the
+    # request went through the whole FastAPI stack.
+    assert await _sample(
+        service, "paystream_http_requests_total", route="/healthz", status="200"
+    ) == (healthz_before + 1)
+    [framework_span] = _spans_of(spans, caller_trace)
+    assert framework_span.name == "GET /openapi.json"
+    assert framework_span.instrumentation_scope is not None
+    assert framework_span.instrumentation_scope.name.startswith("opentelemetry.instrumentation")
+
+
+async def test_the_documented_route_hands_requests_to_the_same_endpoint(
+    service: Service, topics: Topics
+) -> None:
+    # FastAPI's own route for POST /webhooks/stripe is reached only where the fast path is not in
+    # front; it must then answer exactly as the fast path does, not be a second implementation.
+    app = service.app
+    assert (await service.http.get("/healthz")).status_code == 200  # the stack is built
+    front = app.middleware_stack
+    assert isinstance(front, FastPath)
+
+    async def framework_only(scope: Scope, receive: Receive, send: Send) -> None:
+        scope["app"] = app
+        await front.app(scope, receive, send)
+
+    event_id, order_id, user_id = _ids()
+    body = encode(_paid(event_id, order_id, user_id))
+    before = await topics.snapshot()
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=framework_only), base_url="http://webhook-ingest"
+    ) as http:
+        r = await http.post(
+            "/webhooks/stripe",
+            content=body,
+            headers={
+                "Stripe-Signature": sign_stripe_payload(body, SECRET, int(time.time())),
+                "Content-Type": "application/json",
+            },
+        )
+        refused = await http.post("/webhooks/stripe", content=body)
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "application/json"
+    assert r.json() == {
+        "received": True,
+        "event_id": event_id,
+        "type": "checkout.session.completed",
+        "published": [WEBHOOKS_RAW, PAYMENTS_EVENTS],
+    }
+    assert (refused.status_code, refused.json()["error"]["code"]) == (400, "signature_missing")
+    found = await topics.about(before, event_id)
+    assert (len(found[WEBHOOKS_RAW]), len(found[PAYMENTS_EVENTS])) == (1, 1)
+
+
+async def test_content_length_that_is_not_a_number_is_400(service: Service) -> None:
+    r = await service.post(b"{}", headers={"Content-Length": "two"})
+    assert r.status_code == 400
+    assert r.json() == {
+        "error": {"code": "bad_request", "message": "Content-Length is not a number"}
+    }
+
+
+async def test_client_gone_before_its_body_is_answered_with_nothing(
+    service: Service, topics: Topics
+) -> None:
+    before = await topics.snapshot()
+    gone_before = await _sample(
+        service,
+        "paystream_http_requests_total",
+        route="/webhooks/stripe",
+        status="500",
+    )
+    event_id, order_id, user_id = _ids()
+    body = encode(_paid(event_id, order_id, user_id))
+    messages: list[Message] = [
+        {"type": "http.request", "body": body[:100], "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return messages.pop(0)
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope: Scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/webhooks/stripe",
+        "raw_path": b"/webhooks/stripe",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [
+            (b"stripe-signature", sign_stripe_payload(body, SECRET, int(time.time())).encode()),
+            (b"content-type", b"application/json"),
+        ],
+        "client": ("127.0.0.1", 1),
+        "server": ("webhook-ingest", 80),
+    }
+    await service.app(scope, receive, send)
+
+    assert sent == []
+    assert await topics.about(before, event_id) == {WEBHOOKS_RAW: [], PAYMENTS_EVENTS: []}
+    # Counted as the shared middleware counts a request nobody answered.
+    assert await _sample(
+        service, "paystream_http_requests_total", route="/webhooks/stripe", status="500"
+    ) == (gone_before + 1)
+
+
+async def test_webhook_before_the_service_started_is_500_internal_error() -> None:
+    # No lifespan, so no producer: the endpoint's one unexpected failure.
+    app = create_app(WebhookIngestSettings(stripe_webhook_secrets=SecretStr(SECRET)))
+    body = b'{"id": "evt_1"}'
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://webhook-ingest"
+    ) as http:
+        r = await http.post(
+            "/webhooks/stripe",
+            content=body,
+            headers={"Stripe-Signature": sign_stripe_payload(body, SECRET, int(time.time()))},
+        )
+    assert r.status_code == 500
+    assert r.json() == {"error": {"code": "internal_error", "message": "internal error"}}
+
+
+async def _sample(service: Service, name: str, /, **labels: str) -> float:
+    """The value of one Prometheus sample (0 if it does not exist yet)."""
+    text = (await service.http.get("/metrics")).text
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()):
+                return float(s.value)
+    return 0.0

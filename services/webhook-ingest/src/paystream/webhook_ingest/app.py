@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from paystream.shared.http import create_app as create_base_app
 from paystream.shared.runtime import ServiceRuntime
-from paystream.webhook_ingest.endpoints import router
+from paystream.webhook_ingest.endpoints import FastPath, StripeWebhookEndpoint, router
 from paystream.webhook_ingest.service import StripeWebhookService
 from paystream.webhook_ingest.settings import WebhookIngestSettings
 from paystream.webhook_ingest.signatures import StripeSignatureVerifier
@@ -27,7 +27,7 @@ def create_app(settings: WebhookIngestSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
-        app.state.stripe_webhooks = StripeWebhookService(
+        endpoint.service = StripeWebhookService(
             producer=runtime.producer,
             verifier=verifier,
             raw_topic=settings.webhook_raw_topic,
@@ -49,6 +49,16 @@ def create_app(settings: WebhookIngestSettings | None = None) -> FastAPI:
     )
     app.state.runtime = runtime
     app.state.settings = settings
-    app.state.max_body_bytes = settings.webhook_max_body_bytes
+    # Made after the base app configured tracing, so that it gets the real tracer; the lifespan
+    # above gives it its service.
+    endpoint = StripeWebhookEndpoint(
+        service_name=settings.service_name, max_body_bytes=settings.webhook_max_body_bytes
+    )
+    app.state.stripe_webhook_endpoint = endpoint
     app.include_router(router)
+    # The webhook route is answered in front of the whole middleware stack (tracing, error
+    # handlers, metrics; see endpoints.py). Starlette builds that stack on the first request, so
+    # the front is added when it is built, whatever is added to the app until then.
+    stack = app.build_middleware_stack
+    app.build_middleware_stack = lambda: FastPath(stack(), endpoint)  # type: ignore[method-assign]
     return app

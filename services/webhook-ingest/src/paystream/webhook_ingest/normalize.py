@@ -40,6 +40,7 @@ from paystream.shared.events import (
     deterministic_id,
 )
 from paystream.shared.money import CURRENCY_EXPONENTS
+from paystream.webhook_ingest.records import OutgoingEvent
 
 PROVIDER = "stripe"
 SOURCE = "paystream/webhook-ingest/stripe"
@@ -113,19 +114,24 @@ class Normalized:
     def ignored(self) -> bool:
         return self.outcome in IGNORED
 
-    def payment_envelope(self) -> Envelope | None:
-        """The payment event in its envelope; the same bytes every time it is recomputed."""
+    def payment_event(self) -> OutgoingEvent | None:
+        """The payment event with its envelope attributes, all derived from the Stripe event."""
         p = self.payment
         if p is None:
             return None
         at = p.paid_at if isinstance(p, PaymentSucceededV1) else p.failed_at
-        return Envelope.wrap(
+        return OutgoingEvent(
             p,
             source=SOURCE,
-            subject=p.order_id,
             id=deterministic_id(PROVIDER, self.event_id, "payment"),
             time=at,
+            subject=p.order_id,
         )
+
+    def payment_envelope(self) -> Envelope | None:
+        """The payment event in its envelope; the same bytes every time it is recomputed."""
+        event = self.payment_event()
+        return None if event is None else event.envelope()
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,8 +20,8 @@ from aiokafka.errors import KafkaError
 from prometheus_client import Counter
 
 from paystream.shared.errors import ServiceUnavailable
-from paystream.shared.events import Envelope, WebhookReceivedV1, deterministic_id
-from paystream.shared.kafka import envelope_headers
+from paystream.shared.events import WebhookReceivedV1, deterministic_id
+from paystream.shared.observability import inject_headers
 from paystream.webhook_ingest.normalize import (
     PROVIDER,
     SOURCE,
@@ -31,6 +31,7 @@ from paystream.webhook_ingest.normalize import (
     normalize,
     parse_event,
 )
+from paystream.webhook_ingest.records import KafkaHeaders, OutgoingEvent
 from paystream.webhook_ingest.signatures import SignatureRefused, StripeSignatureVerifier
 
 log = structlog.get_logger(__name__)
@@ -99,30 +100,29 @@ class StripeWebhookService:
 
         received_at = datetime.fromtimestamp(now, UTC)
         normalized = normalize(event, received_at=received_at)
-        raw = WebhookReceivedV1(
-            provider=PROVIDER,
-            provider_event_id=event.id,
-            provider_event_type=event.type,
-            content_type=content_type,
-            # parse_event succeeded, so the body is valid UTF-8 (orjson refuses anything else).
-            body=body.decode("utf-8"),
-            received_at=received_at,
-        )
-        raw_env = Envelope.wrap(
-            raw,
+        raw = OutgoingEvent(
+            WebhookReceivedV1(
+                provider=PROVIDER,
+                provider_event_id=event.id,
+                provider_event_type=event.type,
+                content_type=content_type,
+                # parse_event succeeded, so the body is valid UTF-8 (orjson refuses anything else).
+                body=body.decode("utf-8"),
+                received_at=received_at,
+            ),
             source=SOURCE,
-            subject=event.id,
             id=deterministic_id(PROVIDER, event.id, "raw"),
             time=received_at,
+            subject=event.id,
         )
-        records = [(self._raw_topic, normalized.user_id or event.id, raw_env)]
-        payment_env = normalized.payment_envelope()
-        if payment_env is not None:
+        events = [(self._raw_topic, normalized.user_id or event.id, raw)]
+        payment = normalized.payment_event()
+        if payment is not None:
             assert normalized.user_id is not None
-            records.append((self._payments_topic, normalized.user_id, payment_env))
+            events.append((self._payments_topic, normalized.user_id, payment))
 
         try:
-            await self._publish(records)
+            await self._publish(events)
         except KafkaUnavailable as exc:
             count("kafka_unavailable", event.type)
             log.error(
@@ -134,18 +134,23 @@ class StripeWebhookService:
             raise
 
         self._report(normalized)
-        return IngestResult(event.id, event.type, tuple(t for t, _, _ in records), normalized)
+        return IngestResult(event.id, event.type, tuple(t for t, _, _ in events), normalized)
 
-    async def _publish(self, records: list[tuple[str, str, Envelope]]) -> None:
+    async def _publish(self, events: list[tuple[str, str, OutgoingEvent]]) -> None:
         """Send every record, then wait for all acks together (acks=all, bounded in time)."""
+        # One trace context (the current span's) for all of the request's records: injecting
+        # costs more than everything else in the headers.
+        trace = inject_headers()
+        records: list[tuple[str, bytes, bytes, KafkaHeaders]] = []
+        for topic, key, ev in events:
+            event_id = str(ev.id)
+            records.append((topic, key.encode(), ev.value(event_id), ev.headers(trace, event_id)))
         futures: list[asyncio.Future[object]] = []
         try:
             async with asyncio.timeout(self._ack_timeout_s):
-                for topic, key, env in records:
+                for topic, key_bytes, value, headers in records:
                     futures.append(
-                        await self._producer.send(
-                            topic, env.to_bytes(), key=key.encode(), headers=envelope_headers(env)
-                        )
+                        await self._producer.send(topic, value, key=key_bytes, headers=headers)
                     )
                 results = await asyncio.gather(*futures, return_exceptions=True)
         except (TimeoutError, KafkaError) as exc:
