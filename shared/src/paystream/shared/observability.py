@@ -47,6 +47,10 @@ def configure_tracing(service: str, endpoint: str | None) -> TracerProvider:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
+        # Database spans only when they go somewhere: each costs CPU on every query.
+        from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
+
+        AsyncPGInstrumentor().instrument()  # type: ignore[no-untyped-call]
     if not _configured:
         trace.set_tracer_provider(provider)
         _configured = True

@@ -125,7 +125,7 @@ class StripeWebhookEndpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
-        status = 500  # what is counted if nothing is answered, as MetricsMiddleware does
+        status = 500  # what is counted if nothing is answered, as ObservabilityMiddleware does
         signature = content_type = content_length = None
         carrier: dict[str, str] | None = None
         # ASGI header names are lowercase; like Starlette's Headers.get, the first one wins.
