@@ -78,6 +78,8 @@ test-unit: bootstrap ## unit tests only (no infrastructure)
 
 .PHONY: bench
 bench: bootstrap ## benchmarks; prints figures and writes docs/benchmarks.md
+	@# Every run starts from empty Kafka and PostgreSQL, so no earlier backlog skews the figures.
+	$(BENCH_ENV) deploy/local/infra.sh down --wipe
 	$(BENCH_ENV) $(WITH_INFRA) $(UV) run python -m paystream.devtools.bench $(BENCH_ARGS)
 
 .PHONY: clean

@@ -30,7 +30,7 @@ SECRET = "whsec_bench"
 JWT = "bench-jwt-secret-long-enough-for-hs256-0123456789"
 
 
-def _stack(only: tuple[str, ...] = ()) -> Stack:
+def _stack(only: tuple[str, ...] = (), extra_env: dict[str, str] | None = None) -> Stack:
     run_dir = Path(os.environ.get("PAYSTREAM_RUN_DIR", REPO / ".run/bench"))
     return Stack(
         port_base=int(os.environ.get("PAYSTREAM_PORT_BASE", "28000")),
@@ -39,13 +39,39 @@ def _stack(only: tuple[str, ...] = ()) -> Stack:
             "PAYSTREAM_STRIPE_WEBHOOK_SECRETS": SECRET,
             "PAYSTREAM_JWT_SECRET": JWT,
             "PAYSTREAM_LOG_LEVEL": "WARNING",
+            **(extra_env or {}),
         },
         only=only,
     )
 
 
+async def _topics(action: str, names: list[str]) -> None:
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=os.environ["PAYSTREAM_KAFKA_BOOTSTRAP"])
+    await admin.start()
+    try:
+        if action == "create":
+            await admin.create_topics([NewTopic(n, 6, 1) for n in names])
+        else:
+            await admin.delete_topics(names)
+    finally:
+        await admin.close()
+
+
 def bench_ingest(duration: float, connections: int) -> dict[str, Any]:
-    stack = _stack(only=("webhook-ingest",))
+    # Throwaway topics: what this phase publishes must not become a backlog that the consumers of
+    # the end-to-end phase have to drain first (that would measure the backlog, not the latency).
+    suffix = str(int(time.time()))
+    raw, payments = f"bench.webhooks.raw.{suffix}", f"bench.payments.events.{suffix}"
+    asyncio.run(_topics("create", [raw, payments]))
+    stack = _stack(
+        only=("webhook-ingest",),
+        extra_env={
+            "PAYSTREAM_WEBHOOK_RAW_TOPIC": raw,
+            "PAYSTREAM_WEBHOOK_PAYMENTS_TOPIC": payments,
+        },
+    )
     stack.start()
     try:
         stack.wait_ready()
@@ -55,6 +81,7 @@ def bench_ingest(duration: float, connections: int) -> dict[str, Any]:
         )
     finally:
         stack.stop()
+        asyncio.run(_topics("delete", [raw, payments]))
 
 
 async def _loadgen(url: str, *extra: str) -> dict[str, Any]:
@@ -148,7 +175,8 @@ def write_report(results: dict[str, Any], path: Path) -> str:
         "Written by `make bench` (`python -m paystream.devtools.bench`); numbers are from the last",
         "run on the machine below, with Kafka, PostgreSQL, the services and the load generator all",
         "sharing its cores. Targets are for this 2-core machine. Timings are reported, never",
-        "asserted by tests.",
+        "asserted by tests. Each `make bench` starts from a wiped environment; on this shared",
+        "machine consecutive runs still differ by 10-30%.",
         "",
         f"- machine: {m['cpu']}, {m['cores']} cores; Python {m['python']}; run {m['date']}",
         "",
@@ -184,7 +212,8 @@ def write_report(results: dict[str, Any], path: Path) -> str:
         "",
         "## How each figure is measured",
         "",
-        "- **ingest**: only webhook-ingest runs (one process). A load generator in a separate",
+        "- **ingest**: only webhook-ingest runs (one process), publishing to throwaway topics.",
+        "  A load generator in a separate",
         "  process (`paystream.devtools.bench.loadgen`, raw HTTP/1.1 keep-alive) sends distinct,",
         "  correctly signed `checkout.session.completed` events back to back; a request counts",
         "  when it got 200, i.e. after Kafka acknowledged both records with acks=all.",
