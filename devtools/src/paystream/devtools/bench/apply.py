@@ -1,0 +1,131 @@
+"""Consumer throughput from a pre-filled topic: the common method of the ledger and invoicing
+benchmarks.
+
+The topic and the database are fresh for each run; the consumer is the service's own batch
+handler inside the shared BatchConsumer (inbox, one transaction per batch, commit after), exactly
+as the service runs it. The clock starts once the consumer group has joined, so the figure is
+applying, not rebalancing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from paystream.shared.db import create_pool
+from paystream.shared.events import Envelope, PaymentSucceededV1
+from paystream.shared.kafka import BatchConsumer, BatchHandler, create_producer
+from paystream.shared.migrations import upgrade
+from paystream.shared.settings import BaseServiceSettings
+from paystream.shared.topics import dlq
+
+Check = Callable[[asyncpg.Pool], Awaitable[dict[str, Any]]]
+
+
+async def fill(bootstrap: str, topic: str, n: int, users: int) -> None:
+    """Publish `n` payments of distinct orders by `users` users."""
+    producer = create_producer(bootstrap, "bench-fill", linger_ms=20)
+    await producer.start()
+    try:
+        now = datetime.now(UTC)
+        pending = []
+        for i in range(n):
+            user = f"bench-user-{i % users}"
+            env = Envelope.wrap(
+                PaymentSucceededV1(
+                    order_id=f"bench-{uuid.uuid4().hex}",
+                    user_id=user,
+                    package_id="standard",
+                    credits=1100,
+                    amount_minor=10000,
+                    currency="CNY",
+                    provider="stripe",
+                    provider_event_id=f"evt_{i}",
+                    provider_payment_id=f"pi_{i}",
+                    paid_at=now,
+                ),
+                source="paystream/bench",
+            )
+            pending.append(await producer.send(topic, env.to_bytes(), key=user.encode()))
+            if len(pending) >= 5000:
+                await asyncio.gather(*pending)
+                pending.clear()
+        await asyncio.gather(*pending)
+    finally:
+        await producer.stop()
+
+
+async def apply_from_topic(
+    *,
+    name: str,
+    settings: BaseServiceSettings,
+    migrations_dir: Path,
+    handler: Callable[[str], BatchHandler],
+    check: Check,
+    n: int,
+    users: int,
+) -> dict[str, Any]:
+    """Fill a fresh topic with `n` payments, apply them with `handler(events_topic)` into a fresh
+    database, and return the rate plus what `check` reads from the database afterwards."""
+    suffix = uuid.uuid4().hex[:8]
+    topic, events_topic = f"bench.payments.{suffix}", f"bench.{name}.events.{suffix}"
+    dbname = f"bench_{name}_{suffix}"
+    topics = [topic, dlq(topic), events_topic]
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    await admin.create_topics([NewTopic(t, 6, 1) for t in topics])
+    root = await asyncpg.connect(settings.pg_dsn("postgres"))
+    await root.execute(f'CREATE DATABASE "{dbname}"')
+    dsn = settings.pg_dsn(dbname)
+    await upgrade(migrations_dir, dsn)
+    pool = await create_pool(dsn, min_size=2, max_size=4)
+    producer = create_producer(settings.kafka_bootstrap, "bench-dlq")
+    await producer.start()
+    try:
+        await fill(settings.kafka_bootstrap, topic, n, users)
+        consumer = BatchConsumer(
+            service=f"{name}-bench",
+            topics=[topic],
+            group_id=f"bench-{suffix}",
+            bootstrap=settings.kafka_bootstrap,
+            pool=pool,
+            handler=handler(events_topic),
+            dlq_producer=producer,
+            batch_max=settings.consumer_batch_max,
+        )
+        await consumer.start()
+        task = asyncio.create_task(consumer.run())
+        while not consumer.consumer.assignment():  # noqa: ASYNC110 - aiokafka offers no event
+            await asyncio.sleep(0.005)
+        started = time.perf_counter()
+        while consumer.applied < n:
+            await asyncio.sleep(0.02)
+            if task.done():
+                task.result()
+        elapsed = time.perf_counter() - started
+        await consumer.stop()
+        task.cancel()
+        checked = await check(pool)
+    finally:
+        await producer.stop()
+        await pool.close()
+        await root.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+        await root.close()
+        await admin.delete_topics(topics)
+        await admin.close()
+    return {
+        "events": n,
+        "users": users,
+        "batch_max": settings.consumer_batch_max,
+        "elapsed_s": round(elapsed, 2),
+        "per_s": round(n / elapsed, 1),
+        **checked,
+    }
