@@ -24,7 +24,7 @@ BENCH_ENV := PAYSTREAM_RUN_DIR=$(REPO)/.run/bench PAYSTREAM_KAFKA_PORT=39092 \
 	PAYSTREAM_STRIPE_MOCK_PORT=32111 PAYSTREAM_STRIPE_MOCK_HTTPS_PORT=32112 \
 	PAYSTREAM_PORT_BASE=28000
 
-PY_SRC := shared/src devtools/src services/checkout/src services/webhook-ingest/src \
+PY_SRC := shared/src devtools/src cli/src services/checkout/src services/webhook-ingest/src \
 	services/ledger/src services/invoicing/src
 
 .PHONY: help
@@ -35,7 +35,7 @@ $(UV):
 	python3 -m venv $(REPO)/.run/tools/uv-$(UV_VERSION)
 	$(REPO)/.run/tools/uv-$(UV_VERSION)/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 
-.run/.synced: $(UV) uv.lock pyproject.toml shared/pyproject.toml devtools/pyproject.toml $(wildcard services/*/pyproject.toml)
+.run/.synced: $(UV) uv.lock pyproject.toml shared/pyproject.toml devtools/pyproject.toml cli/pyproject.toml $(wildcard services/*/pyproject.toml)
 	$(UV) sync --frozen --all-packages
 	@touch $@
 

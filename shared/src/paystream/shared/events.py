@@ -71,6 +71,63 @@ class PaymentFailedV1(EventData):
     failed_at: datetime
 
 
+class RefundSucceededV1(EventData):
+    """Money went back to the payer for (part of) an order's payment.
+
+    `provider_refund_id` names the refund at the provider (Stripe `re_...`; for Alipay, WeChat Pay
+    and USDT it is our refund id, sent as `out_request_no` / `out_refund_no`). One refund is
+    announced by several sources (checkout when the provider answers synchronously, webhook-ingest
+    when its notification arrives), always under the envelope id `refund_event_id(...)`, so
+    consumers apply it once. `refund_id` is paystream's refund, when it was made through
+    `POST /v1/refunds` (absent for a refund made in the provider's dashboard).
+    """
+
+    TYPE: ClassVar[str] = "paystream.refund.succeeded.v1"
+    order_id: str
+    user_id: str
+    refund_id: str | None = None
+    provider: Provider
+    provider_refund_id: str
+    provider_payment_id: str | None = None
+    amount_minor: int = Field(gt=0)
+    currency: str
+    reason: str | None = None
+    refunded_at: datetime
+
+    def amount(self) -> Money:
+        return Money(self.amount_minor, self.currency)
+
+    @property
+    def refund_key(self) -> str:
+        return f"{self.provider}:{self.provider_refund_id}"
+
+
+class RefundFailedV1(EventData):
+    """A refund the provider accepted could not be completed; nothing was returned."""
+
+    TYPE: ClassVar[str] = "paystream.refund.failed.v1"
+    order_id: str
+    user_id: str
+    refund_id: str | None = None
+    provider: Provider
+    provider_refund_id: str
+    amount_minor: int = Field(gt=0)
+    currency: str
+    reason: str
+    failed_at: datetime
+
+    @property
+    def refund_key(self) -> str:
+        return f"{self.provider}:{self.provider_refund_id}"
+
+
+def refund_event_id(
+    kind: Literal["succeeded", "failed"], provider: str, refund_id: str
+) -> uuid.UUID:
+    """The envelope id of a refund outcome: the same whichever source announces it."""
+    return deterministic_id(f"refund.{kind}", provider, refund_id)
+
+
 class OrderCreatedV1(EventData):
     TYPE: ClassVar[str] = "paystream.order.created.v1"
     order_id: str
@@ -113,6 +170,24 @@ class CreditsSpentV1(EventData):
     spent_at: datetime
 
 
+class CreditsRevokedV1(EventData):
+    """Credits taken back because the payment that bought them was refunded.
+
+    `credits` is what was taken from the balance; `shortfall` is what was due but had already
+    been spent (the ledger never takes a balance below zero; see the ledger's refund policy).
+    """
+
+    TYPE: ClassVar[str] = "paystream.credits.revoked.v1"
+    user_id: str
+    transaction_id: str | None
+    order_id: str
+    refund_key: str
+    credits: int = Field(ge=0)
+    shortfall: int = Field(ge=0)
+    balance_after: int
+    revoked_at: datetime
+
+
 class WebhookReceivedV1(EventData):
     """A verified provider notification, kept verbatim in `webhooks.raw` for reprocessing."""
 
@@ -130,10 +205,13 @@ EVENT_TYPES: dict[str, type[EventData]] = {
     for cls in (
         PaymentSucceededV1,
         PaymentFailedV1,
+        RefundSucceededV1,
+        RefundFailedV1,
         OrderCreatedV1,
         OrderStatusChangedV1,
         CreditsGrantedV1,
         CreditsSpentV1,
+        CreditsRevokedV1,
         WebhookReceivedV1,
     )
 }

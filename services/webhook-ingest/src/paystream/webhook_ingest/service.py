@@ -9,19 +9,15 @@ inboxes drop the copies.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import structlog
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
 from prometheus_client import Counter
 
-from paystream.shared.errors import ServiceUnavailable
 from paystream.shared.events import WebhookReceivedV1, deterministic_id
-from paystream.shared.observability import inject_headers
 from paystream.webhook_ingest.normalize import (
     PROVIDER,
     SOURCE,
@@ -31,7 +27,8 @@ from paystream.webhook_ingest.normalize import (
     normalize,
     parse_event,
 )
-from paystream.webhook_ingest.records import KafkaHeaders, OutgoingEvent
+from paystream.webhook_ingest.publish import AckedPublisher, KafkaUnavailable
+from paystream.webhook_ingest.records import OutgoingEvent
 from paystream.webhook_ingest.signatures import SignatureRefused, StripeSignatureVerifier
 
 log = structlog.get_logger(__name__)
@@ -47,10 +44,6 @@ UNVERIFIED_TYPE = "unverified"
 
 def count(outcome: str, event_type: str = UNVERIFIED_TYPE, provider: str = PROVIDER) -> None:
     WEBHOOKS.labels(provider, event_type, outcome).inc()
-
-
-class KafkaUnavailable(ServiceUnavailable):
-    code = "kafka_unavailable"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,11 +68,10 @@ class StripeWebhookService:
         payments_topic: str,
         ack_timeout_s: float,
     ) -> None:
-        self._producer = producer
+        self._publisher = AckedPublisher(producer, ack_timeout_s=ack_timeout_s)
         self._verifier = verifier
         self._raw_topic = raw_topic
         self._payments_topic = payments_topic
-        self._ack_timeout_s = ack_timeout_s
 
     async def ingest(self, body: bytes, signature: str | None, content_type: str) -> IngestResult:
         """Verify and publish one webhook; raises SignatureRefused, MalformedPayload or
@@ -122,7 +114,7 @@ class StripeWebhookService:
             events.append((self._payments_topic, normalized.user_id, payment))
 
         try:
-            await self._publish(events)
+            await self._publisher.publish(events)
         except KafkaUnavailable as exc:
             count("kafka_unavailable", event.type)
             log.error(
@@ -135,34 +127,6 @@ class StripeWebhookService:
 
         self._report(normalized)
         return IngestResult(event.id, event.type, tuple(t for t, _, _ in events), normalized)
-
-    async def _publish(self, events: list[tuple[str, str, OutgoingEvent]]) -> None:
-        """Send every record, then wait for all acks together (acks=all, bounded in time)."""
-        # One trace context (the current span's) for all of the request's records: injecting
-        # costs more than everything else in the headers.
-        trace = inject_headers()
-        records: list[tuple[str, bytes, bytes, KafkaHeaders]] = []
-        for topic, key, ev in events:
-            event_id = str(ev.id)
-            records.append((topic, key.encode(), ev.value(event_id), ev.headers(trace, event_id)))
-        futures: list[asyncio.Future[object]] = []
-        try:
-            async with asyncio.timeout(self._ack_timeout_s):
-                for topic, key_bytes, value, headers in records:
-                    futures.append(
-                        await self._producer.send(topic, value, key=key_bytes, headers=headers)
-                    )
-                results = await asyncio.gather(*futures, return_exceptions=True)
-        except (TimeoutError, KafkaError) as exc:
-            for f in futures:
-                # Records already handed to the producer may still fail later; nobody waits for
-                # them any more (the caller answers 503 and Stripe retries), so consume the
-                # outcome here instead of leaving "exception never retrieved" noise.
-                f.add_done_callback(_consume)
-            raise KafkaUnavailable("Kafka did not acknowledge the event") from exc
-        for r in results:
-            if isinstance(r, BaseException):
-                raise KafkaUnavailable("Kafka refused the event") from r
 
     @staticmethod
     def _report(n: Normalized) -> None:
@@ -185,8 +149,3 @@ class StripeWebhookService:
             log.info("stripe_webhook_awaiting_payment", **fields)
         else:
             log.info("stripe_webhook_ignored", **fields)
-
-
-def _consume(f: asyncio.Future[object]) -> None:
-    if not f.cancelled():
-        f.exception()

@@ -1,0 +1,1 @@
+"""The `paystream` operator command."""

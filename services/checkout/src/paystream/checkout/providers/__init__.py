@@ -1,0 +1,107 @@
+"""Payment providers as checkout sees them: open a payment for an order, refund it, close it.
+
+Each provider (Stripe, Alipay, WeChat Pay, USDT on TRC20) implements `PaymentProvider` in its
+own module here. Checkout picks the provider by the order's `payment_method`; nothing else in
+checkout knows which provider it talks to. Provider calls are made outside any database
+transaction (see `service.place_order`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+from paystream.shared.events import Provider
+from paystream.shared.money import Money
+
+
+class ProviderError(Exception):
+    """The provider refused the request or could not be reached."""
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentRequest:
+    order_id: str
+    user_id: str
+    package_id: str
+    package_name: str
+    credits: int
+    amount: Money
+    payment_method: str
+    return_url: str
+    expires_at: datetime
+    client_ip: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentInstructions:
+    """What the provider gave back for an order: stored on it and shown to the frontend."""
+
+    # The provider's reference for this payment attempt: a Checkout Session id, a PaymentIntent
+    # id, an Alipay / WeChat Pay out_trade_no, a USDT deposit id. Used to close it.
+    session_id: str
+    payment_url: str | None = None
+    client_secret: str | None = None
+    qr_code: str | None = None
+    deposit_address: str | None = None
+    # The exact amount to send (USDT: 6 decimals, unique among open orders).
+    deposit_amount: Money | None = None
+    # What the payer may use (a Stripe PaymentIntent's payment_method_types).
+    payment_method_types: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RefundRequest:
+    # Ours; providers that take a merchant refund number get it (Alipay out_request_no, WeChat
+    # Pay out_refund_no), Stripe gets it as metadata and in the idempotency key.
+    refund_id: str
+    order_id: str
+    user_id: str
+    amount: Money
+    payment_amount: Money
+    payment_method: str
+    provider_payment_id: str | None
+    provider_session_id: str | None
+    reason: str
+
+
+class RefundStatus(StrEnum):
+    SUCCEEDED = "succeeded"
+    PENDING = "pending"  # the provider will tell us later (a webhook / notification)
+    FAILED = "failed"
+    MANUAL = "manual"  # an operator pays it out by hand (USDT)
+
+
+@dataclass(frozen=True, slots=True)
+class RefundOutcome:
+    status: RefundStatus
+    # The refund's id at the provider (Stripe re_...); for providers keyed by our number it is
+    # the refund_id we sent.
+    provider_refund_id: str
+    detail: str | None = None
+
+
+class PaymentProvider(Protocol):
+    @property
+    def name(self) -> Provider: ...
+
+    def methods_for(self, currency: str) -> tuple[str, ...]:
+        """The `payment_method` values this provider takes for `currency` (may be empty)."""
+        ...
+
+    async def create_payment(self, req: PaymentRequest) -> PaymentInstructions:
+        """Open the payment at the provider (ProviderError when refused or unreachable)."""
+        ...
+
+    async def refund(self, req: RefundRequest) -> RefundOutcome:
+        """Ask the provider to return `req.amount` (ProviderError when it cannot be asked)."""
+        ...
+
+    async def close(self, session_id: str, payment_method: str) -> None:
+        """Close / expire the payment at the provider so it can no longer be paid, where the
+        provider allows it; a payment already closed is not an error (ProviderError otherwise)."""
+        ...
+
+    async def aclose(self) -> None: ...
