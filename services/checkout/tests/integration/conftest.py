@@ -10,6 +10,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from paystream.checkout.app import create_app
 from paystream.checkout.settings import CheckoutSettings
 from paystream.shared.auth import make_token
-from paystream.shared.events import Envelope
+from paystream.shared.events import Envelope, PaymentSucceededV1
 from paystream.shared.kafka import create_producer, publish
+from paystream.shared.money import Money
 
 JWT_SECRET = "checkout-tests-jwt-secret-0123456789abcdef"
 
@@ -59,6 +61,36 @@ class CheckoutUnderTest:
     async def order(self, user_id: str, order_id: str, *, admin: bool = False) -> httpx.Response:
         headers = self.auth(user_id, admin=admin)
         return await self.http.get(f"/v1/orders/{order_id}", headers=headers)
+
+    async def pay(self, order: dict[str, Any], *, payment_id: str | None = None) -> dict[str, Any]:
+        """Publish the provider's payment for `order` on payments.events; wait until it is paid."""
+        amount = Money.parse(order["amount"]["value"], order["amount"]["currency"])
+        user: str = order["user_id"]
+        env = Envelope.wrap(
+            PaymentSucceededV1(
+                order_id=order["order_id"],
+                user_id=user,
+                package_id=order["package_id"],
+                credits=order["credits"],
+                amount_minor=amount.minor,
+                currency=amount.currency,
+                provider=order["provider"] or "stripe",
+                provider_event_id=f"evt_{uuid.uuid4().hex}",
+                provider_payment_id=payment_id or f"pi_{uuid.uuid4().hex[:12]}",
+                provider_session_id=order["provider_session_id"],
+                paid_at=datetime.now(UTC),
+            ),
+            source="test",
+            subject=order["order_id"],
+        )
+        await self.publish_payment(env, user)
+
+        async def paid() -> dict[str, Any] | None:
+            body: dict[str, Any] = (await self.order(user, order["order_id"])).json()
+            return body if body["status"] == "paid" else None
+
+        result: dict[str, Any] = await self.eventually(paid, what="order paid")
+        return result
 
     async def publish_payment(self, env: Envelope, key: str) -> None:
         await publish(self.producer, self.settings.checkout_payments_topic, key, env)

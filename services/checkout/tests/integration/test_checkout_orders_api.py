@@ -37,6 +37,14 @@ async def test_packages_need_no_auth(checkout: CheckoutUnderTest) -> None:
         "name": "Standard",
         "credits": 1100,
         "price": {"value": "100.00", "currency": "CNY"},
+        "prices": [
+            {"value": "100.00", "currency": "CNY"},
+            {"value": "14.00", "currency": "USD"},
+            {"value": "13.00", "currency": "EUR"},
+            {"value": "11.00", "currency": "GBP"},
+            {"value": "64.00", "currency": "MYR"},
+            {"value": "14.000000", "currency": "USDT"},
+        ],
     }
     assert [p["id"] for p in r.json()["packages"]] == ["trial", "standard", "value", "premium"]
 

@@ -246,18 +246,18 @@ async def test_overdue_pending_orders_expire_and_a_late_payment_still_counts(
     now = datetime.now(UTC)
     async with c.pool.acquire() as conn, conn.transaction():
         # Still within the grace period: nothing expires yet.
-        n = await service.expire_overdue_orders(
+        expired = await service.expire_overdue_orders(
             conn, now=now, grace=timedelta(minutes=15), orders_topic="unused"
         )
-        assert n == 0
+        assert expired == []
     async with c.pool.acquire() as conn, conn.transaction():
-        n = await service.expire_overdue_orders(
+        expired = await service.expire_overdue_orders(
             conn,
             now=now,
             grace=timedelta(minutes=5),
             orders_topic=c.settings.checkout_orders_topic,
         )
-    assert n == 1
+    assert [o.id for o in expired] == [old["order_id"]]
     assert (await _status(c, user, old["order_id"]))["status"] == "expired"
     assert (await _status(c, user, fresh["order_id"]))["status"] == "pending"
 

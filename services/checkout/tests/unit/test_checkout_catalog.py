@@ -28,7 +28,7 @@ def _pkg(**over: Any) -> dict[str, Any]:
     return base
 
 
-def test_default_catalog_has_the_four_cny_packages() -> None:
+def test_default_catalog_has_four_packages_cny_first_and_every_sold_currency() -> None:
     catalog = load_catalog()
     assert [(p.id, p.credits, p.price) for p in catalog.packages] == [
         ("trial", 500, Money(5000, "CNY")),
@@ -36,8 +36,25 @@ def test_default_catalog_has_the_four_cny_packages() -> None:
         ("value", 6000, Money(50000, "CNY")),
         ("premium", 13000, Money(100000, "CNY")),
     ]
-    assert catalog.get("standard") is not None
+    for p in catalog.packages:
+        assert [m.currency for m in p.prices] == ["CNY", "USD", "EUR", "GBP", "MYR", "USDT"]
+    standard = catalog.get("standard")
+    assert standard is not None
+    assert standard.price_in("usdt") == Money(14_000_000, "USDT")
+    assert standard.price_in("JPY") is None
     assert catalog.get("nope") is None
+
+
+def test_a_package_priced_in_several_currencies() -> None:
+    raw = _doc(
+        _pkg(
+            price=None,
+            prices=[{"value": "100.00", "currency": "CNY"}, {"value": "14.00", "currency": "USD"}],
+        )
+    )
+    (p,) = parse_catalog(raw.replace('"price": null, ', "")).packages
+    assert p.prices == (Money(10000, "CNY"), Money(1400, "USD"))
+    assert p.price == Money(10000, "CNY")
 
 
 def test_override_file_from_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -76,6 +93,20 @@ def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
         (_doc(_pkg(name="  ")), "name is empty"),
         (_doc(_pkg(), _pkg(name="Other")), "duplicate id"),
         (_doc(_pkg(colour="red")), "colour"),
+        (_doc(_pkg(prices=[{"value": "1.00", "currency": "USD"}])), "exactly one of"),
+        (_doc(_pkg(price=None, prices=[])), "no price"),
+        (
+            _doc(
+                _pkg(
+                    price=None,
+                    prices=[
+                        {"value": "1.00", "currency": "USD"},
+                        {"value": "2.00", "currency": "USD"},
+                    ],
+                )
+            ),
+            "a second price in USD",
+        ),
     ],
 )
 def test_invalid_catalogs_are_refused_with_the_reason(raw: str, message: str) -> None:

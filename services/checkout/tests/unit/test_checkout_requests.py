@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from pydantic import ValidationError
@@ -13,13 +10,6 @@ from pydantic import ValidationError
 from paystream.checkout.schemas import CreateOrderIn
 from paystream.checkout.service import PlaceOrder, request_fingerprint
 from paystream.checkout.settings import CheckoutSettings
-from paystream.checkout.stripe_gateway import (
-    SessionRequest,
-    idempotency_key,
-    session_params,
-    with_query,
-)
-from paystream.shared.money import Money
 
 
 def test_minimal_order_request() -> None:
@@ -66,79 +56,6 @@ def test_invalid_order_requests_are_refused(body: dict[str, Any]) -> None:
         CreateOrderIn.model_validate(body)
 
 
-def _req(**over: Any) -> SessionRequest:
-    base: dict[str, Any] = {
-        "order_id": "8d3c1e9e-4a59-4f0e-8f52-0d7e5b0c1a11",
-        "user_id": "user-1",
-        "package_id": "standard",
-        "package_name": "Standard",
-        "credits": 1100,
-        "amount": Money(10000, "CNY"),
-        "return_url": "https://shop.example/return?src=app",
-        "expires_at": datetime(2030, 1, 1, 12, 0, 0, 500_000, tzinfo=UTC),
-    }
-    base.update(over)
-    return SessionRequest(**base)
-
-
-def test_session_params_carry_the_order_facts_twice() -> None:
-    params = session_params(_req())
-    facts = {
-        "order_id": "8d3c1e9e-4a59-4f0e-8f52-0d7e5b0c1a11",
-        "user_id": "user-1",
-        "credits": "1100",
-        "package_id": "standard",
-    }
-    assert params["mode"] == "payment"
-    assert params["client_reference_id"] == facts["order_id"]
-    assert params["metadata"] == facts
-    assert params["payment_intent_data"] == {"metadata": facts}
-    assert params["line_items"] == [
-        {
-            "quantity": 1,
-            "price_data": {
-                "currency": "cny",
-                "unit_amount": 10000,
-                "product_data": {"name": "Standard"},
-            },
-        }
-    ]
-    # Rounded up to a whole second: never shorter than the TTL Stripe was promised.
-    assert params["expires_at"] == int(datetime(2030, 1, 1, 12, 0, 1, tzinfo=UTC).timestamp())
-
-
-def test_session_urls_come_back_to_the_return_url() -> None:
-    params = session_params(_req())
-    success = urlsplit(params["success_url"])
-    cancel = urlsplit(params["cancel_url"])
-    assert (success.scheme, success.netloc, success.path) == ("https", "shop.example", "/return")
-    assert parse_qs(success.query) == {
-        "src": ["app"],
-        "order_id": ["8d3c1e9e-4a59-4f0e-8f52-0d7e5b0c1a11"],
-        "checkout": ["success"],
-    }
-    assert parse_qs(cancel.query)["checkout"] == ["cancelled"]
-
-
-def test_zero_decimal_currency_is_sent_in_its_minor_units() -> None:
-    params = session_params(_req(amount=Money(980, "JPY")))
-    price = params["line_items"][0]["price_data"]
-    assert (price["currency"], price["unit_amount"]) == ("jpy", 980)
-
-
-def test_stripe_idempotency_key_is_per_order_and_attempt() -> None:
-    a = _req()
-    assert idempotency_key(a) == idempotency_key(_req())
-    assert idempotency_key(a) != idempotency_key(_req(order_id=str(uuid.uuid4())))
-    later = _req(expires_at=a.expires_at + timedelta(seconds=5))
-    assert idempotency_key(a) != idempotency_key(later)
-
-
-def test_with_query_keeps_existing_parameters() -> None:
-    assert with_query("http://h/p", a="1") == "http://h/p?a=1"
-    assert with_query("http://h/p?z=&y=2#frag", a="1") == "http://h/p?z=&y=2&a=1#frag"
-
-
 def _cmd(**over: Any) -> PlaceOrder:
     base: dict[str, Any] = {
         "user_id": "u",
@@ -156,6 +73,10 @@ def test_fingerprint_is_the_body_not_the_key_or_user() -> None:
     assert request_fingerprint(_cmd()) == request_fingerprint(_cmd(user_id="v"))
     assert request_fingerprint(_cmd()) != request_fingerprint(_cmd(package_id="trial"))
     assert request_fingerprint(_cmd()) != request_fingerprint(_cmd(return_url="https://x/"))
+    assert request_fingerprint(_cmd()) != request_fingerprint(_cmd(currency="USD"))
+    assert request_fingerprint(_cmd()) != request_fingerprint(
+        _cmd(payment_method="stripe_payment_intent")
+    )
 
 
 def test_settings_defaults() -> None:

@@ -19,7 +19,7 @@ from paystream.shared.events import (
     deterministic_id,
 )
 from paystream.webhook_ingest.normalize import (
-    HANDLED_TYPES,
+    PAYMENT_TYPES,
     SOURCE,
     MalformedPayload,
     Normalized,
@@ -206,7 +206,7 @@ def test_payment_intent_failed_reason_fallbacks(error: Any, reason: str) -> None
     assert n.payment.reason == reason
 
 
-@pytest.mark.parametrize("event_type", sorted(HANDLED_TYPES))
+@pytest.mark.parametrize("event_type", sorted(PAYMENT_TYPES))
 @pytest.mark.parametrize("metadata", [{}, {"campaign": "spring"}, None])
 def test_handled_type_without_our_metadata_is_ignored(
     event_type: str, metadata: dict[str, str] | None

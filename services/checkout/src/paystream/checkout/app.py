@@ -10,12 +10,13 @@ from datetime import timedelta
 import structlog
 from fastapi import FastAPI
 
-from paystream.checkout import service
+from paystream.checkout import refunds, service
 from paystream.checkout.catalog import load_catalog
 from paystream.checkout.consumers import payment_events_handler
 from paystream.checkout.endpoints import CheckoutContext, router
+from paystream.checkout.providers.factory import build_providers, stripe_method_types
+from paystream.checkout.providers.registry import ProviderRegistry
 from paystream.checkout.settings import CheckoutSettings
-from paystream.checkout.stripe_gateway import StripeCheckoutGateway
 from paystream.shared import http
 from paystream.shared.events import utcnow
 from paystream.shared.runtime import ServiceRuntime
@@ -23,19 +24,22 @@ from paystream.shared.runtime import ServiceRuntime
 log = structlog.get_logger(__name__)
 
 
-async def _expiry_sweep(runtime: ServiceRuntime, settings: CheckoutSettings) -> None:
+async def _expiry_sweep(
+    runtime: ServiceRuntime, settings: CheckoutSettings, providers: ProviderRegistry
+) -> None:
     grace = timedelta(seconds=settings.order_expiry_grace_s)
     while True:
         try:
             async with runtime.pool.acquire() as conn, conn.transaction():
-                n = await service.expire_overdue_orders(
+                expired = await service.expire_overdue_orders(
                     conn,
                     now=utcnow(),
                     grace=grace,
                     orders_topic=settings.checkout_orders_topic,
                 )
-            if n:
-                log.info("orders_expired", count=n)
+            if expired:
+                log.info("orders_expired", count=len(expired))
+                await service.close_expired_at_providers(expired, providers)
         except Exception:
             # The sweep is housekeeping: the next round retries; failures are logged, not fatal.
             log.exception("expiry_sweep_failed")
@@ -59,34 +63,41 @@ def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
             group_id=settings.checkout_consumer_group,
             handler=payment_events_handler(orders_topic=settings.checkout_orders_topic),
         )
-        gateway = StripeCheckoutGateway(
-            api_key=settings.stripe_secret_key.get_secret_value(),
-            api_base=settings.stripe_api_base,
-            timeout_s=settings.stripe_timeout_s,
-            max_network_retries=settings.stripe_max_network_retries,
-        )
+        built = build_providers(settings, runtime.pool)
+        providers = ProviderRegistry(built.providers)
+        log.info("payment_providers", providers=list(providers.names))
         app.state.checkout = CheckoutContext(
             pool=runtime.pool,
             catalog=catalog,
-            sessions=gateway,
+            providers=providers,
             config=service.CheckoutConfig(
                 orders_topic=settings.checkout_orders_topic,
                 order_ttl=timedelta(minutes=settings.order_ttl_minutes),
                 default_return_url=str(settings.default_return_url),
             ),
+            refunds=refunds.RefundConfig(
+                payments_topic=settings.checkout_payments_topic,
+                orders_topic=settings.checkout_orders_topic,
+            ),
             wake_outbox=relay.wake,
+            stripe_types=stripe_method_types,
         )
         app.state.runtime = runtime
         await runtime.start_workers()
-        sweep = asyncio.create_task(_expiry_sweep(runtime, settings), name="expiry-sweep")
+        tasks = [
+            asyncio.create_task(_expiry_sweep(runtime, settings, providers), name="expiry-sweep"),
+            *(asyncio.create_task(w, name="provider-worker") for w in built.workers),
+        ]
         try:
             yield
         finally:
-            sweep.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweep
+            for t in tasks:
+                t.cancel()
+            for t in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await t
             await runtime.stop()
-            await gateway.aclose()
+            await providers.aclose()
 
     app = http.create_app(
         title="paystream checkout",

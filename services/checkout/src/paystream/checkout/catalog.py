@@ -4,7 +4,11 @@ The file (default: `catalog.default.json` next to this module; override with
 `PAYSTREAM_CATALOG_FILE`) looks like:
 
     {"packages": [{"id": "standard", "name": "Standard", "credits": 1100,
-                   "price": {"value": "100.00", "currency": "CNY"}}]}
+                   "prices": [{"value": "100.00", "currency": "CNY"},
+                              {"value": "14.00", "currency": "USD"}]}]}
+
+A package is priced in one or more currencies (one price per currency; `"price": {...}` is
+accepted for a single one). The first price is the package's default currency.
 
 Prices are decimal strings, never JSON numbers: a number would pass through a float.
 """
@@ -33,7 +37,15 @@ class Package:
     id: str
     name: str
     credits: int
-    price: Money
+    prices: tuple[Money, ...]
+
+    @property
+    def price(self) -> Money:
+        """The default price (the first listed)."""
+        return self.prices[0]
+
+    def price_in(self, currency: str) -> Money | None:
+        return next((p for p in self.prices if p.currency == currency.upper()), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +67,8 @@ class _PackageIn(BaseModel):
     id: StrictStr
     name: StrictStr
     credits: StrictInt
-    price: _PriceIn
+    price: _PriceIn | None = None
+    prices: list[_PriceIn] | None = None
 
 
 class _CatalogIn(BaseModel):
@@ -89,18 +102,35 @@ def parse_catalog(raw: str | bytes, source: str = "<catalog>") -> Catalog:
             problems.append(f"{where}: name is empty")
         if p.credits <= 0:
             problems.append(f"{where}: credits must be a positive integer, got {p.credits}")
-        try:
-            price = Money.parse(p.price.value, p.price.currency)
-        except (CurrencyError, ValueError) as exc:
-            problems.append(f"{where}: price: {exc}")
+        if (p.price is None) == (p.prices is None):
+            problems.append(f"{where}: give exactly one of `price` or `prices`")
             continue
-        if not price.is_positive():
-            problems.append(f"{where}: price must be positive, got {price}")
-            continue
-        packages.append(Package(id=p.id, name=p.name.strip(), credits=p.credits, price=price))
+        prices = _prices(where, [p.price] if p.price is not None else p.prices or [], problems)
+        if prices:
+            packages.append(Package(id=p.id, name=p.name.strip(), credits=p.credits, prices=prices))
     if problems:
         raise CatalogError(f"invalid catalog {source}: " + "; ".join(problems))
     return Catalog(tuple(packages))
+
+
+def _prices(where: str, raw: list[_PriceIn], problems: list[str]) -> tuple[Money, ...]:
+    prices: list[Money] = []
+    if not raw:
+        problems.append(f"{where}: prices: no price")
+    for j, pr in enumerate(raw):
+        try:
+            price = Money.parse(pr.value, pr.currency)
+        except (CurrencyError, ValueError) as exc:
+            problems.append(f"{where}: prices[{j}]: {exc}")
+            continue
+        if not price.is_positive():
+            problems.append(f"{where}: prices[{j}]: price must be positive, got {price}")
+            continue
+        if any(q.currency == price.currency for q in prices):
+            problems.append(f"{where}: prices[{j}]: a second price in {price.currency}")
+            continue
+        prices.append(price)
+    return tuple(prices) if len(prices) == len(raw) else ()
 
 
 def load_catalog(path: Path | None = None) -> Catalog:

@@ -1,18 +1,25 @@
-"""Kafka handlers: payments.events moves orders to paid or failed.
+"""Kafka handlers: payments.events moves orders to paid, failed, refunded.
 
 Thin: the shared BatchConsumer has already opened the batch's transaction and dropped events the
 inbox had seen; this parses each event and hands it to the service. Event types checkout does
-not handle (refunds, events added later) are skipped without parsing.
+not handle (events added later) are skipped without parsing.
 """
 
 from __future__ import annotations
 
-from paystream.checkout import service
+from paystream.checkout import refunds, service
 from paystream.shared.db import Connection
-from paystream.shared.events import PaymentFailedV1, PaymentSucceededV1
+from paystream.shared.events import (
+    PaymentFailedV1,
+    PaymentSucceededV1,
+    RefundFailedV1,
+    RefundSucceededV1,
+)
 from paystream.shared.kafka import BatchHandler, Consumed
 
-HANDLED = frozenset({PaymentSucceededV1.TYPE, PaymentFailedV1.TYPE})
+HANDLED = frozenset(
+    {PaymentSucceededV1.TYPE, PaymentFailedV1.TYPE, RefundSucceededV1.TYPE, RefundFailedV1.TYPE}
+)
 
 
 def payment_events_handler(*, orders_topic: str) -> BatchHandler:
@@ -25,5 +32,9 @@ def payment_events_handler(*, orders_topic: str) -> BatchHandler:
                 await service.apply_payment_succeeded(conn, event, orders_topic=orders_topic)
             elif isinstance(event, PaymentFailedV1):
                 await service.apply_payment_failed(conn, event, orders_topic=orders_topic)
+            elif isinstance(event, RefundSucceededV1):
+                await refunds.apply_refund_succeeded(conn, event, orders_topic=orders_topic)
+            elif isinstance(event, RefundFailedV1):
+                await refunds.apply_refund_failed(conn, event)
 
     return handle

@@ -90,3 +90,52 @@ class Order:
     paid_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    # What the frontend shows (see PaymentInstructions); None until the provider answered.
+    provider: str | None = None
+    client_secret: str | None = None
+    qr_code: str | None = None
+    deposit_address: str | None = None
+    deposit_amount: Money | None = None
+    payment_method_types: tuple[str, ...] = ()
+    refunded_minor: int = 0
+
+    def paid_amount(self) -> Money | None:
+        if self.paid_amount_minor is None or self.paid_currency is None:
+            return None
+        return Money(self.paid_amount_minor, self.paid_currency)
+
+
+class RefundState(StrEnum):
+    PENDING = "pending"
+    MANUAL = "manual"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+# These hold their amount: what is refundable is what was paid minus them.
+HOLDING = frozenset({RefundState.PENDING, RefundState.MANUAL, RefundState.SUCCEEDED})
+
+
+@dataclass(frozen=True, slots=True)
+class Refund:
+    id: str
+    order_id: str
+    user_id: str
+    amount: Money
+    reason: str
+    status: RefundState
+    provider: str
+    provider_refund_id: str | None
+    requested_by: str | None
+    idempotency_key: str | None
+    request_fingerprint: str | None
+    failure_reason: str | None
+    payout_reference: str | None
+    created_at: datetime
+    updated_at: datetime
+    succeeded_at: datetime | None
+
+
+def status_after_refunds(paid_minor: int, refunded_minor: int) -> OrderStatus:
+    """What a paid order is once `refunded_minor` of its `paid_minor` went back."""
+    return OrderStatus.REFUNDED if refunded_minor >= paid_minor else OrderStatus.PARTIALLY_REFUNDED

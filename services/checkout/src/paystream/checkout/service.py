@@ -11,7 +11,6 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
 
 import asyncpg
 import orjson
@@ -20,10 +19,11 @@ import structlog
 from paystream.checkout import repository as repo
 from paystream.checkout.catalog import Catalog, Package
 from paystream.checkout.domain import Order, OrderStatus, can_transition, check_transition
-from paystream.checkout.stripe_gateway import ProviderError, ProviderSession, SessionRequest
+from paystream.checkout.providers import PaymentRequest, ProviderError
+from paystream.checkout.providers.registry import ProviderRegistry
 from paystream.shared.auth import Principal
 from paystream.shared.db import Connection
-from paystream.shared.errors import NotFound, Unprocessable, UpstreamError
+from paystream.shared.errors import Conflict, NotFound, Unprocessable, UpstreamError
 from paystream.shared.events import (
     Envelope,
     EventData,
@@ -33,6 +33,7 @@ from paystream.shared.events import (
     PaymentSucceededV1,
     utcnow,
 )
+from paystream.shared.money import Money
 from paystream.shared.outbox import enqueue
 from paystream.shared.pagination import KeysetCursor
 
@@ -49,10 +50,16 @@ class IdempotencyKeyReused(Unprocessable):
     code = "idempotency_key_reused"
 
 
-class PaymentSessions(Protocol):
-    """A provider that opens a hosted payment page for an order (Stripe Checkout today)."""
+class CurrencyNotOffered(Unprocessable):
+    code = "currency_not_offered"
 
-    async def create_session(self, req: SessionRequest) -> ProviderSession: ...
+
+class PaymentMethodUnavailable(Unprocessable):
+    code = "payment_method_unavailable"
+
+
+class OrderNotCancellable(Conflict):
+    code = "order_not_cancellable"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +76,8 @@ class PlaceOrder:
     payment_method: str
     return_url: str | None
     idempotency_key: str | None
+    currency: str | None = None
+    client_ip: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +93,7 @@ def request_fingerprint(cmd: PlaceOrder) -> str:
             "package_id": cmd.package_id,
             "payment_method": cmd.payment_method,
             "return_url": cmd.return_url,
+            "currency": cmd.currency,
         },
         option=orjson.OPT_SORT_KEYS,
     )
@@ -139,6 +149,32 @@ async def change_status(
 # ---- placing an order -----------------------------------------------------------------------
 
 
+def choose_price(
+    package: Package, method: str, currency: str | None, providers: ProviderRegistry
+) -> Money:
+    """The package's price the payer pays with `method`: in `currency` when asked, otherwise in
+    the first of the package's currencies that the method takes."""
+    if currency is not None:
+        price = package.price_in(currency)
+        if price is None:
+            offered = ", ".join(p.currency for p in package.prices)
+            raise CurrencyNotOffered(
+                f"package {package.id!r} is not sold in {currency.upper()} (it is in {offered})"
+            )
+        if not providers.is_offered(method, price.currency):
+            raise PaymentMethodUnavailable(_unavailable(method, price.currency, providers))
+        return price
+    for price in package.prices:
+        if providers.is_offered(method, price.currency):
+            return price
+    raise PaymentMethodUnavailable(_unavailable(method, package.price.currency, providers))
+
+
+def _unavailable(method: str, currency: str, providers: ProviderRegistry) -> str:
+    offered = ", ".join(o.payment_method for o in providers.offered(currency)) or "none"
+    return f"{method} is not available for {currency} here (available: {offered})"
+
+
 async def open_order(
     conn: Connection,
     cmd: PlaceOrder,
@@ -146,6 +182,7 @@ async def open_order(
     *,
     config: CheckoutConfig,
     now: datetime,
+    price: Money | None = None,
 ) -> tuple[Order, bool]:
     """Insert the pending order (and OrderCreatedV1), or find the one this Idempotency-Key made.
 
@@ -162,7 +199,7 @@ async def open_order(
         user_id=cmd.user_id,
         package_id=package.id,
         credits=package.credits,
-        amount=package.price,
+        amount=price or package.price,
         payment_method=cmd.payment_method,
         return_url=cmd.return_url,
         idempotency_key=cmd.idempotency_key,
@@ -213,44 +250,49 @@ async def place_order(
     cmd: PlaceOrder,
     *,
     catalog: Catalog,
-    sessions: PaymentSessions,
+    providers: ProviderRegistry,
     config: CheckoutConfig,
 ) -> Placed:
-    """Create the order, then its provider session, then store the session on the order.
+    """Create the order, then its payment at the provider, then store what the provider gave.
 
     This use case owns its transactions, and there are two: one that creates the order and one
-    that stores the session (or the failure). The provider call sits between them so that no
-    transaction, and no row lock, is held while Stripe answers.
+    that stores the provider's answer (or the failure). The provider call sits between them so
+    that no transaction, and no row lock, is held while the provider answers.
     """
     package = catalog.get(cmd.package_id)
     if package is None:
         raise UnknownPackage(f"unknown package {cmd.package_id!r}")
+    price = choose_price(package, cmd.payment_method, cmd.currency, providers)
+    provider = providers.for_method(cmd.payment_method)
+    assert provider is not None  # choose_price refused a method nobody offers
     now = utcnow()
     async with pool.acquire() as conn, conn.transaction():
-        order, created = await open_order(conn, cmd, package, config=config, now=now)
+        order, created = await open_order(conn, cmd, package, config=config, now=now, price=price)
 
     if order.provider_session_id is not None or order.status != OrderStatus.PENDING:
         if order.status == OrderStatus.FAILED and order.provider_session_id is None:
-            # A replay of a request whose session could not be created: answer as it was
+            # A replay of a request whose payment could not be opened: answer as it was
             # answered, so a client retrying with the same key learns it needs a new one.
-            raise UpstreamError("the payment provider could not open a payment session")
+            raise UpstreamError("the payment provider could not open the payment")
         return Placed(order, replayed=not created)
 
     # A pending order without a session: ours, or one whose first request died (or is still
     # running) between the two transactions; a replay completes it.
     expires_at = _whole_second_up(utcnow() + config.order_ttl)
-    req = SessionRequest(
+    req = PaymentRequest(
         order_id=order.id,
         user_id=order.user_id,
         package_id=package.id,
         package_name=package.name,
         credits=order.credits,
         amount=order.amount,
+        payment_method=order.payment_method,
         return_url=order.return_url or config.default_return_url,
         expires_at=expires_at,
+        client_ip=cmd.client_ip,
     )
     try:
-        session = await sessions.create_session(req)
+        instructions = await provider.create_payment(req)
     except ProviderError as exc:
         async with pool.acquire() as conn, conn.transaction():
             current = await repo.get_order_for_update(conn, uuid.UUID(order.id))
@@ -268,16 +310,12 @@ async def place_order(
                     now=utcnow(),
                     failure_reason=str(exc),
                 )
-        raise UpstreamError("the payment provider could not open a payment session") from exc
+        raise UpstreamError("the payment provider could not open the payment") from exc
 
     async with pool.acquire() as conn, conn.transaction():
         oid = uuid.UUID(order.id)
         stored = await repo.attach_session(
-            conn,
-            oid,
-            session_id=session.session_id,
-            payment_url=session.url,
-            expires_at=expires_at,
+            conn, oid, provider=provider.name, instructions=instructions, expires_at=expires_at
         )
         if stored is None:
             # A concurrent replay stored its session first; everyone answers with that one.
@@ -442,18 +480,94 @@ async def apply_payment_failed(
     )
 
 
+# ---- cancelling -----------------------------------------------------------------------------
+
+
+async def cancel_order(
+    pool: asyncpg.Pool,
+    principal: Principal,
+    order_id: str,
+    *,
+    providers: ProviderRegistry,
+    orders_topic: str,
+) -> Order:
+    """Cancel a pending order: close its payment at the provider first, then mark it.
+
+    Closing first means a payer can no longer pay once we say "cancelled" (where the provider
+    lets us close); if the provider refuses because the payment already went through, the order
+    is left to the payment event and the caller gets 409. Cancelling a cancelled order is a no-op.
+    """
+    async with pool.acquire() as conn:
+        order = await get_order_for(conn, principal, order_id)
+    if order.status == OrderStatus.CANCELLED:
+        return order
+    if order.status != OrderStatus.PENDING:
+        raise OrderNotCancellable(
+            f"only a pending order can be cancelled; this one is {order.status}"
+        )
+    await _close_at_provider(order, providers, strict=True)
+    async with pool.acquire() as conn, conn.transaction():
+        current = await repo.get_order_for_update(conn, uuid.UUID(order.id))
+        assert current is not None
+        if current.status not in (OrderStatus.PENDING, OrderStatus.CANCELLED):
+            raise OrderNotCancellable(
+                f"only a pending order can be cancelled; this one is {current.status}"
+            )
+        return await change_status(
+            conn,
+            current,
+            OrderStatus.CANCELLED,
+            reason=f"cancelled_by:{principal.user_id}",
+            orders_topic=orders_topic,
+            now=utcnow(),
+        )
+
+
+async def _close_at_provider(order: Order, providers: ProviderRegistry, *, strict: bool) -> None:
+    if order.provider_session_id is None:
+        return  # nothing was opened at the provider
+    provider = providers.by_name(order.provider or "") or providers.for_method(order.payment_method)
+    if provider is None:
+        log.warning("close_without_provider", order_id=order.id, method=order.payment_method)
+        return
+    try:
+        await provider.close(order.provider_session_id, order.payment_method)
+    except ProviderError as exc:
+        log.warning("provider_close_failed", order_id=order.id, error=str(exc))
+        if strict:
+            raise UpstreamError(
+                "the payment provider could not close the payment; the order stays pending"
+            ) from exc
+
+
 # ---- expiry ---------------------------------------------------------------------------------
 
 
 async def expire_overdue_orders(
     conn: Connection, *, now: datetime, grace: timedelta, orders_topic: str, limit: int = 200
-) -> int:
+) -> list[Order]:
     """Mark pending orders whose session expired (more than `grace` ago) as expired."""
     ids = await repo.lock_overdue_pending(conn, expired_before=now - grace, limit=limit)
+    expired = []
     for oid in ids:
         order = await repo.get_order(conn, oid)
         assert order is not None
-        await change_status(
-            conn, order, OrderStatus.EXPIRED, reason="expired", orders_topic=orders_topic, now=now
+        expired.append(
+            await change_status(
+                conn,
+                order,
+                OrderStatus.EXPIRED,
+                reason="expired",
+                orders_topic=orders_topic,
+                now=now,
+            )
         )
-    return len(ids)
+    return expired
+
+
+async def close_expired_at_providers(orders: list[Order], providers: ProviderRegistry) -> None:
+    """After the expiry commit: close each payment at its provider where the provider allows it
+    (a Stripe session or PaymentIntent, an Alipay / WeChat Pay trade, a USDT amount reservation).
+    Best effort: a payment that still arrives is credited (see domain.py)."""
+    for order in orders:
+        await _close_at_provider(order, providers, strict=False)

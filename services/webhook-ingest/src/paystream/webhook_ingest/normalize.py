@@ -1,9 +1,11 @@
-"""Turn a verified Stripe event into paystream's payment events (pure: no I/O, no clock).
+"""Turn a verified Stripe event into paystream's payment and refund events (pure: no I/O, no
+clock).
 
 The same function runs on the live request and, later, over `webhooks.raw` when an operator
 reprocesses history, so everything it produces is derived from the event itself: envelope ids
-are `deterministic_id("stripe", <event id>, "payment")`, times come from the event's `created`
-(falling back to the recorded reception time), never from the clock.
+are `deterministic_id("stripe", <event id>, "payment")` for payments and
+`refund_event_id(<succeeded|failed>, "stripe", <re_...>)` for refunds, times come from the
+event's `created` (falling back to the recorded reception time), never from the clock.
 
 | Stripe event type                          | object                | result                      |
 | ------------------------------------------ | --------------------- | --------------------------- |
@@ -13,11 +15,36 @@ are `deterministic_id("stripe", <event id>, "payment")`, times come from the eve
 | checkout.session.async_payment_failed      | Checkout Session      | PaymentFailedV1             |
 | payment_intent.succeeded                   | PaymentIntent         | PaymentSucceededV1          |
 | payment_intent.payment_failed              | PaymentIntent         | PaymentFailedV1             |
+| refund.created, refund.updated,            | Refund                | by the refund's status (*)  |
+| refund.failed, charge.refund.updated       |                       |                             |
+| charge.refunded                            | Charge                | per refund in refunds.data  |
 | anything else                              | -                     | ignored                     |
+
+(*) succeeded: RefundSucceededV1; failed or canceled: RefundFailedV1; pending or requires_action:
+nothing yet (the next refund.updated says).
 
 Order facts ride in the object's `metadata` (Stripe metadata values are strings): `order_id`,
 `user_id`, `credits`, `package_id`. Checkout puts them on the session and on
 `payment_intent_data.metadata`, so both the session and the PaymentIntent carry them.
+
+Refunds. Stripe announces one refund several times (charge.refunded, refund.created,
+refund.updated, charge.refund.updated), in no guaranteed order, and checkout announces it too
+when Stripe answered its refund request synchronously. All of them become the same envelope id,
+`refund_event_id(kind, "stripe", re_id)`, so consumers apply the refund once. The order facts
+come from the refund's own metadata (checkout sets `order_id`, `user_id`, `refund_id`), else from
+the charge's metadata (Stripe copies a PaymentIntent's metadata onto the charge it creates; a
+charge.refunded carries the charge) or an expanded `charge` / `payment_intent` on the refund.
+A refund made in the Stripe dashboard has no metadata of its own, so only the charge names
+the order: it is published from charge.refunded, and its refund.* events, which do not carry
+the charge, are recorded in webhooks.raw and reported (outcome REFUND_UNATTRIBUTED, logged as
+an error), never silently dropped.
+
+`charge.refunded` lists the charge's refunds in `refunds.data` only for API versions before
+2022-11-15; from that version on the list is no longer included (it became expandable, and
+webhooks are never expanded). Without it, charge.refunded names no refund id and produces no
+event (outcome REFUNDS_NOT_LISTED): the refund.* events carry each refund. The consequence, for
+endpoints on those API versions: a dashboard refund (no metadata on the refund) cannot be
+attributed from webhooks alone, and is reported as above for an operator.
 """
 
 from __future__ import annotations
@@ -26,7 +53,7 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from pydantic import ValidationError
@@ -36,8 +63,11 @@ from paystream.shared.events import (
     Envelope,
     PaymentFailedV1,
     PaymentSucceededV1,
+    RefundFailedV1,
+    RefundSucceededV1,
     WebhookReceivedV1,
     deterministic_id,
+    refund_event_id,
 )
 from paystream.shared.money import CURRENCY_EXPONENTS
 from paystream.webhook_ingest.records import OutgoingEvent
@@ -50,6 +80,12 @@ CHECKOUT_ASYNC_SUCCEEDED = "checkout.session.async_payment_succeeded"
 CHECKOUT_ASYNC_FAILED = "checkout.session.async_payment_failed"
 PI_SUCCEEDED = "payment_intent.succeeded"
 PI_FAILED = "payment_intent.payment_failed"
+CHARGE_REFUNDED = "charge.refunded"
+REFUND_CREATED = "refund.created"
+REFUND_UPDATED = "refund.updated"
+REFUND_FAILED = "refund.failed"
+# The older name of refund.updated; Stripe still sends both to endpoints subscribed to both.
+CHARGE_REFUND_UPDATED = "charge.refund.updated"
 
 _MAX_CREDITS_DIGITS = 18  # keeps credits inside a PostgreSQL bigint
 
@@ -92,12 +128,33 @@ class Outcome(enum.StrEnum):
     PAYMENT_FAILED = "payment_failed"
     # Our order, but nothing to say yet (e.g. a bank transfer that settles later).
     AWAITING_PAYMENT = "awaiting_payment"
+    REFUND_SUCCEEDED = "refund_succeeded"
+    REFUND_FAILED = "refund_failed"
+    # A refund of ours that is not final yet (pending, requires_action): refund.updated will say.
+    REFUND_PENDING = "refund_pending"
+    # A charge.refunded without `refunds.data` (API versions from 2022-11-15): refund.* carry them.
+    REFUNDS_NOT_LISTED = "refunds_not_listed"
+    # A refund whose order facts are nowhere in the event: kept in webhooks.raw, logged as an error.
+    REFUND_UNATTRIBUTED = "refund_unattributed"
     UNHANDLED_TYPE = "unhandled_type"
     NOT_OURS = "not_ours"
     INVALID_METADATA = "invalid_metadata"
 
 
-IGNORED = frozenset({Outcome.UNHANDLED_TYPE, Outcome.NOT_OURS, Outcome.INVALID_METADATA})
+IGNORED = frozenset(
+    {
+        Outcome.UNHANDLED_TYPE,
+        Outcome.NOT_OURS,
+        Outcome.INVALID_METADATA,
+        Outcome.REFUND_UNATTRIBUTED,
+    }
+)
+# Outcomes an operator must look at: money may have moved that paystream did not record.
+NEEDS_OPERATOR = frozenset({Outcome.INVALID_METADATA, Outcome.REFUND_UNATTRIBUTED})
+
+PaymentEvent = PaymentSucceededV1 | PaymentFailedV1
+RefundEvent = RefundSucceededV1 | RefundFailedV1
+_KEYED = (PaymentSucceededV1, PaymentFailedV1, RefundSucceededV1, RefundFailedV1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,33 +162,56 @@ class Normalized:
     event_id: str
     event_type: str
     outcome: Outcome
-    payment: PaymentSucceededV1 | PaymentFailedV1 | None = None
+    # What goes to payments.events, envelope attributes included: a payment event, or one event
+    # per refund the Stripe event settles (a charge.refunded may list several).
+    events: tuple[OutgoingEvent, ...] = ()
     user_id: str | None = None  # known whenever the metadata names a user, even if invalid
     order_id: str | None = None
-    detail: str | None = None  # why no payment event was produced
+    detail: str | None = None  # why no event (or not every event) was produced
 
     @property
     def ignored(self) -> bool:
-        return self.outcome in IGNORED
+        return not self.events and self.outcome in IGNORED
+
+    @property
+    def needs_operator(self) -> bool:
+        return self.outcome in NEEDS_OPERATOR
+
+    @property
+    def payment(self) -> PaymentEvent | None:
+        for ev in self.events:
+            if isinstance(ev.data, PaymentSucceededV1 | PaymentFailedV1):
+                return ev.data
+        return None
+
+    @property
+    def refunds(self) -> tuple[RefundEvent, ...]:
+        return tuple(
+            ev.data for ev in self.events if isinstance(ev.data, RefundSucceededV1 | RefundFailedV1)
+        )
+
+    def keyed(self) -> list[tuple[str, OutgoingEvent]]:
+        """The events with their Kafka key, the user id each names."""
+        out: list[tuple[str, OutgoingEvent]] = []
+        for ev in self.events:
+            assert isinstance(ev.data, _KEYED), f"no user id on {type(ev.data).__name__}"
+            out.append((ev.data.user_id, ev))
+        return out
 
     def payment_event(self) -> OutgoingEvent | None:
         """The payment event with its envelope attributes, all derived from the Stripe event."""
-        p = self.payment
-        if p is None:
-            return None
-        at = p.paid_at if isinstance(p, PaymentSucceededV1) else p.failed_at
-        return OutgoingEvent(
-            p,
-            source=SOURCE,
-            id=deterministic_id(PROVIDER, self.event_id, "payment"),
-            time=at,
-            subject=p.order_id,
-        )
+        for ev in self.events:
+            if isinstance(ev.data, PaymentSucceededV1 | PaymentFailedV1):
+                return ev
+        return None
 
     def payment_envelope(self) -> Envelope | None:
         """The payment event in its envelope; the same bytes every time it is recomputed."""
         event = self.payment_event()
         return None if event is None else event.envelope()
+
+    def envelopes(self) -> tuple[Envelope, ...]:
+        return tuple(ev.envelope() for ev in self.events)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,9 +235,13 @@ class _Invalid(Exception):
 
 
 def normalize(event: StripeEvent, *, received_at: datetime) -> Normalized:
-    """Map a Stripe event to the payment event it means (if any); see the module table."""
+    """Map a Stripe event to the payment or refund events it means (if any); see the module
+    table."""
     handler = _HANDLERS.get(event.type)
     if handler is None:
+        refund_handler = _REFUND_HANDLERS.get(event.type)
+        if refund_handler is not None:
+            return refund_handler(event, _event_time(event, received_at))
         return Normalized(event.id, event.type, Outcome.UNHANDLED_TYPE, detail="unhandled type")
     user_id: str | None = None
     order_id: str | None = None
@@ -271,7 +355,221 @@ _HANDLERS: dict[str, _Handler] = {
     PI_FAILED: _pi_failed,
 }
 
-HANDLED_TYPES = frozenset(_HANDLERS)
+PAYMENT_TYPES = frozenset(_HANDLERS)
+
+
+# --- refunds --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _RefundFacts:
+    order_id: str
+    user_id: str
+    refund_id: str | None  # paystream's, when checkout made the refund
+
+
+@dataclass(frozen=True, slots=True)
+class _RefundResult:
+    """What one refund object became: an event, nothing yet, or a problem to report."""
+
+    refund_id: str | None  # Stripe's re_...
+    event: OutgoingEvent | None = None
+    pending: bool = False
+    unattributed: bool = False
+    invalid: str | None = None
+    facts: _RefundFacts | None = None
+
+
+def _on_refund(event: StripeEvent, at: datetime) -> Normalized:
+    """refund.created / refund.updated / refund.failed / charge.refund.updated: one refund."""
+    result = _refund_outcome(event.obj, charge=None, at=at)
+    return _summarize(event, [result])
+
+
+def _on_charge_refunded(event: StripeEvent, at: datetime) -> Normalized:
+    """charge.refunded: the charge, with its refunds in `refunds.data` (older API versions)."""
+    charge = event.obj
+    refunds = charge.get("refunds")
+    data = refunds.get("data") if isinstance(refunds, dict) else None
+    if not isinstance(data, list) or not data:
+        user_id = order_id = None
+        facts = _metadata_facts(charge.get("metadata"))
+        if isinstance(facts, _RefundFacts):
+            user_id, order_id = facts.user_id, facts.order_id
+        return Normalized(
+            event.id,
+            event.type,
+            Outcome.REFUNDS_NOT_LISTED,
+            user_id=user_id,
+            order_id=order_id,
+            detail="charge.refunded without refunds.data (API version 2022-11-15 or later): "
+            "the refund.* events announce each refund",
+        )
+    results = [
+        _refund_outcome(r, charge=charge, at=at)
+        if isinstance(r, dict)
+        else _RefundResult(None, invalid=f"refunds.data holds a {type(r).__name__}")
+        for r in data
+    ]
+    return _summarize(event, results)
+
+
+def _refund_outcome(
+    refund: dict[str, Any], *, charge: dict[str, Any] | None, at: datetime
+) -> _RefundResult:
+    try:
+        return _read_refund(refund, charge=charge, at=at)
+    except ValidationError as exc:
+        # As for payments: the checks should leave nothing for the model to refuse; if it does,
+        # the event stays in webhooks.raw and is reported, not answered with a 500 forever.
+        return _RefundResult(_str(refund.get("id")), invalid=f"event model refused: {exc}")
+
+
+def _read_refund(
+    refund: dict[str, Any], *, charge: dict[str, Any] | None, at: datetime
+) -> _RefundResult:
+    re_id = _str(refund.get("id"))
+    if re_id is None:
+        return _RefundResult(None, invalid="refund has no id")
+    status = refund.get("status")
+    facts = _refund_facts(refund, charge)
+    if isinstance(facts, str):
+        return _RefundResult(re_id, invalid=facts)
+    if facts is None:
+        return _RefundResult(re_id, unattributed=True)
+    if status in ("pending", "requires_action"):
+        return _RefundResult(re_id, pending=True, facts=facts)
+    if status not in ("succeeded", "failed", "canceled"):
+        return _RefundResult(re_id, invalid=f"unknown refund status {status!r}", facts=facts)
+    amount = _as_int(refund.get("amount"))
+    if amount is None or amount <= 0:
+        return _RefundResult(re_id, invalid=f"refund amount {refund.get('amount')!r}", facts=facts)
+    currency = refund.get("currency")
+    code = currency.upper() if isinstance(currency, str) else None
+    if code is None or code not in CURRENCY_EXPONENTS:
+        return _RefundResult(re_id, invalid=f"unsupported currency {currency!r}", facts=facts)
+    payment_id = _id_of(refund.get("payment_intent"))
+    if payment_id is None and charge is not None:
+        payment_id = _id_of(charge.get("payment_intent")) or _str(charge.get("id"))
+    payment_id = payment_id or _id_of(refund.get("charge"))
+    data: RefundSucceededV1 | RefundFailedV1
+    if status == "succeeded":
+        metadata = refund.get("metadata")
+        reason = metadata.get("reason") if isinstance(metadata, dict) else None
+        data = RefundSucceededV1(
+            order_id=facts.order_id,
+            user_id=facts.user_id,
+            refund_id=facts.refund_id,
+            provider=PROVIDER,
+            provider_refund_id=re_id,
+            provider_payment_id=payment_id,
+            amount_minor=amount,
+            currency=code,
+            reason=_str(reason) or _str(refund.get("reason")),
+            refunded_at=at,
+        )
+        kind: Literal["succeeded", "failed"] = "succeeded"
+    else:
+        failure = _str(refund.get("failure_reason"))
+        data = RefundFailedV1(
+            order_id=facts.order_id,
+            user_id=facts.user_id,
+            refund_id=facts.refund_id,
+            provider=PROVIDER,
+            provider_refund_id=re_id,
+            amount_minor=amount,
+            currency=code,
+            reason=f"refund {status}" + (f": {failure}" if failure else ""),
+            failed_at=at,
+        )
+        kind = "failed"
+    event = OutgoingEvent(
+        data,
+        source=SOURCE,
+        id=refund_event_id(kind, PROVIDER, re_id),
+        time=at,
+        subject=facts.order_id,
+    )
+    return _RefundResult(re_id, event=event, facts=facts)
+
+
+def _refund_facts(
+    refund: dict[str, Any], charge: dict[str, Any] | None
+) -> _RefundFacts | str | None:
+    """The order a refund belongs to (None: named nowhere; a string: named, but unreadable)."""
+    own = refund.get("metadata")
+    refund_id = _nonempty(own.get("refund_id")) if isinstance(own, dict) else None
+    # Ours first; then the objects the refund was made against, where the event carries them.
+    sources = [own]
+    for holder in (refund.get("charge"), charge, refund.get("payment_intent")):
+        if isinstance(holder, dict):
+            sources.append(holder.get("metadata"))
+    if charge is not None and isinstance(charge.get("payment_intent"), dict):
+        sources.append(charge["payment_intent"].get("metadata"))
+    for metadata in sources:
+        facts = _metadata_facts(metadata, refund_id)
+        if facts is not None:
+            return facts
+    return None
+
+
+def _metadata_facts(metadata: object, refund_id: str | None = None) -> _RefundFacts | str | None:
+    if not isinstance(metadata, dict) or ("order_id" not in metadata and "user_id" not in metadata):
+        return None
+    user_id = _nonempty(metadata.get("user_id"))
+    order_id = _nonempty(metadata.get("order_id"))
+    if user_id is None:
+        return "metadata.user_id is missing or not a string"
+    if order_id is None:
+        return "metadata.order_id is missing or not a string"
+    return _RefundFacts(order_id, user_id, refund_id)
+
+
+def _summarize(event: StripeEvent, results: list[_RefundResult]) -> Normalized:
+    events = tuple(r.event for r in results if r.event is not None)
+    problems = [f"{r.refund_id or '?'}: {r.invalid}" for r in results if r.invalid is not None] + [
+        f"{r.refund_id}: no order facts in the refund's, charge's or payment intent's metadata"
+        for r in results
+        if r.unattributed
+    ]
+    first = next((r.facts for r in results if r.facts is not None), None)
+    if any(r.invalid is not None for r in results):
+        outcome = Outcome.INVALID_METADATA
+    elif any(r.unattributed for r in results):
+        outcome = Outcome.REFUND_UNATTRIBUTED
+    elif any(isinstance(e.data, RefundSucceededV1) for e in events):
+        outcome = Outcome.REFUND_SUCCEEDED
+    elif events:
+        outcome = Outcome.REFUND_FAILED
+    else:
+        outcome = Outcome.REFUND_PENDING
+    pending = [r.refund_id for r in results if r.pending]
+    detail = "; ".join(problems) or (
+        f"not final yet: {', '.join(str(p) for p in pending)}" if pending else None
+    )
+    return Normalized(
+        event.id,
+        event.type,
+        outcome,
+        events=events,
+        user_id=first.user_id if first else None,
+        order_id=first.order_id if first else None,
+        detail=detail,
+    )
+
+
+_RefundHandler = Callable[[StripeEvent, datetime], Normalized]
+
+_REFUND_HANDLERS: dict[str, _RefundHandler] = {
+    CHARGE_REFUNDED: _on_charge_refunded,
+    REFUND_CREATED: _on_refund,
+    REFUND_UPDATED: _on_refund,
+    REFUND_FAILED: _on_refund,
+    CHARGE_REFUND_UPDATED: _on_refund,
+}
+
+REFUND_TYPES = frozenset(_REFUND_HANDLERS)
+HANDLED_TYPES = PAYMENT_TYPES | REFUND_TYPES
 
 
 # --- helpers --------------------------------------------------------------------------------
@@ -304,7 +602,7 @@ def _succeeded(
         event.id,
         event.type,
         Outcome.PAYMENT_SUCCEEDED,
-        payment=payment,
+        events=(_payment_event(event, payment, at),),
         user_id=facts.user_id,
         order_id=facts.order_id,
     )
@@ -333,9 +631,19 @@ def _failed(
         event.id,
         event.type,
         Outcome.PAYMENT_FAILED,
-        payment=payment,
+        events=(_payment_event(event, payment, at),),
         user_id=facts.user_id,
         order_id=facts.order_id,
+    )
+
+
+def _payment_event(event: StripeEvent, payment: PaymentEvent, at: datetime) -> OutgoingEvent:
+    return OutgoingEvent(
+        payment,
+        source=SOURCE,
+        id=deterministic_id(PROVIDER, event.id, "payment"),
+        time=at,
+        subject=payment.order_id,
     )
 
 

@@ -2,9 +2,10 @@
 
 Nothing is stored here: Kafka is the only state. `webhooks.raw` gets every verified event
 verbatim (the system of record for reprocessing); `payments.events` gets the normalized payment
-event when there is one. Both envelope ids are derived from the Stripe event id, so a webhook
-Stripe delivers again (it retries until it sees a 2xx) becomes the same events and consumers'
-inboxes drop the copies.
+or refund events when there are any. Every envelope id is derived from Stripe's ids (the event
+id for the raw record and payments, the refund id for refunds), so a webhook Stripe delivers
+again (it retries until it sees a 2xx), or another Stripe event about the same refund, becomes
+the same events and consumers' inboxes drop the copies.
 """
 
 from __future__ import annotations
@@ -108,10 +109,8 @@ class StripeWebhookService:
             subject=event.id,
         )
         events = [(self._raw_topic, normalized.user_id or event.id, raw)]
-        payment = normalized.payment_event()
-        if payment is not None:
-            assert normalized.user_id is not None
-            events.append((self._payments_topic, normalized.user_id, payment))
+        if normalized.events:
+            events.extend((self._payments_topic, key, ev) for key, ev in normalized.keyed())
 
         try:
             await self._publisher.publish(events)
@@ -131,7 +130,7 @@ class StripeWebhookService:
     @staticmethod
     def _report(n: Normalized) -> None:
         count("ignored" if n.ignored else "accepted", n.event_type)
-        if n.payment is not None:
+        if n.events and not n.needs_operator:
             return  # the hot path logs nothing
         fields = {
             "event_id": n.event_id,
@@ -142,10 +141,17 @@ class StripeWebhookService:
             "user_id": n.user_id,
         }
         if n.outcome is Outcome.INVALID_METADATA:
-            # An event that names an order but cannot be read may be money we did not credit:
-            # it stays in webhooks.raw, and an operator must look at it.
-            log.error("stripe_webhook_invalid_metadata", **fields)
+            # An event that names an order but cannot be read may be money we did not credit
+            # (or a refund we did not take back): it stays in webhooks.raw, and an operator must
+            # look at it.
+            log.error("stripe_webhook_invalid_metadata", published=len(n.events), **fields)
+        elif n.outcome is Outcome.REFUND_UNATTRIBUTED:
+            # Money went back to a payer and no event names the order (a dashboard refund whose
+            # charge.refunded lacked refunds.data, or a refund of a payment that is not ours).
+            log.error("stripe_webhook_refund_unattributed", published=len(n.events), **fields)
         elif n.outcome is Outcome.AWAITING_PAYMENT:
             log.info("stripe_webhook_awaiting_payment", **fields)
+        elif n.outcome in (Outcome.REFUND_PENDING, Outcome.REFUNDS_NOT_LISTED):
+            log.info("stripe_webhook_refund_not_final", **fields)
         else:
             log.info("stripe_webhook_ignored", **fields)

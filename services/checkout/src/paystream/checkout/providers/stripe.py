@@ -1,0 +1,503 @@
+"""Stripe as a payment provider: Checkout Sessions, PaymentIntents, refunds, closing a payment.
+
+Two payment methods:
+
+- `stripe_checkout`: a hosted Checkout Session; the frontend redirects to `payment_url`.
+- `stripe_payment_intent`: a PaymentIntent the frontend confirms with Stripe.js from its
+  `client_secret`, limited to the payment method types Stripe offers in the order's currency
+  (`PAYMENT_INTENT_METHODS`).
+
+The order facts (order id, user id, credits, package) ride in the session's `metadata`, in
+`payment_intent_data.metadata` and in the PaymentIntent's `metadata`, so every webhook Stripe
+sends about the payment (`checkout.session.*`, `payment_intent.*`, and the charge Stripe creates
+from the PaymentIntent) carries them back to webhook-ingest, which needs no lookup in checkout's
+database. A refund carries `order_id`, `user_id` and our `refund_id` in its own metadata for the
+same reason (`refund.*` webhooks).
+
+Every create sends an idempotency key derived from our own ids, so a network retry (the SDK
+retries connection errors and 5xx with the same key) or a replayed request can never open two
+payments or refund twice.
+
+Known pitfall (confirming a PaymentIntent server-side, in tests and the demo): Alipay, GrabPay
+and the other redirect methods are confirmed with `payment_method_data: {type: "alipay"}`, not
+`payment_method: "alipay"` (that is read as a PaymentMethod id and refused by Stripe: "No such
+PaymentMethod"), and WeChat Pay also needs `payment_method_options[wechat_pay][client]`.
+`confirm_params` builds these.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final, Literal
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import stripe
+import structlog
+from stripe.params import (
+    PaymentIntentConfirmParams,
+    PaymentIntentCreateParams,
+    RefundCreateParams,
+)
+from stripe.params.checkout import SessionCreateParams
+
+from paystream.checkout.providers import (
+    PaymentInstructions,
+    PaymentRequest,
+    ProviderError,
+    RefundOutcome,
+    RefundRequest,
+    RefundStatus,
+)
+from paystream.shared.events import Provider
+
+log = structlog.get_logger(__name__)
+
+CHECKOUT: Final = "stripe_checkout"
+PAYMENT_INTENT: Final = "stripe_payment_intent"
+
+# The currencies paystream knows (paystream.shared.money) that Stripe takes as a presentment
+# currency: a Checkout Session can be opened in any of them (USDT is not a Stripe currency).
+STRIPE_CURRENCIES: Final = frozenset(
+    {"CNY", "USD", "EUR", "GBP", "MYR", "SGD", "HKD", "JPY", "KRW"}
+)
+
+# The payment method types a `stripe_payment_intent` offers, by currency (the product brief's
+# regions): card everywhere, plus the region's own methods. A currency absent here has no
+# PaymentIntent method (its buyers use stripe_checkout).
+PAYMENT_INTENT_METHODS: Final[Mapping[str, tuple[str, ...]]] = {
+    "MYR": ("card", "fpx", "grabpay", "alipay"),
+    "USD": ("card", "us_bank_account", "alipay"),
+    "EUR": ("card", "sepa_debit", "ideal"),
+    "GBP": ("card", "bacs_debit"),
+    "CNY": ("card", "alipay", "wechat_pay"),
+}
+
+# Stripe's refund `reason` takes only these; any other reason of ours travels in metadata.
+_STRIPE_REFUND_REASONS: Final = frozenset({"duplicate", "fraudulent", "requested_by_customer"})
+_METADATA_VALUE_MAX: Final = 500  # Stripe refuses longer metadata values
+
+
+def payment_method_types(currency: str) -> tuple[str, ...]:
+    """The Stripe payment method types a PaymentIntent offers in `currency` (may be empty)."""
+    return PAYMENT_INTENT_METHODS.get(currency.upper(), ())
+
+
+def methods_for(currency: str) -> tuple[str, ...]:
+    """The paystream payment methods Stripe serves in `currency`."""
+    currency = currency.upper()
+    if currency not in STRIPE_CURRENCIES:
+        return ()
+    if currency in PAYMENT_INTENT_METHODS:
+        return (CHECKOUT, PAYMENT_INTENT)
+    return (CHECKOUT,)
+
+
+# --- request parameters (pure: unit-tested without Stripe) ----------------------------------
+
+
+def order_metadata(req: PaymentRequest) -> dict[str, str]:
+    # Stripe metadata values are strings.
+    return {
+        "order_id": req.order_id,
+        "user_id": req.user_id,
+        "credits": str(req.credits),
+        "package_id": req.package_id,
+    }
+
+
+def with_query(url: str, **params: str) -> str:
+    """`url` with `params` added to its query string (existing parameters kept)."""
+    parts = urlsplit(url)
+    query = [*parse_qsl(parts.query, keep_blank_values=True), *params.items()]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def _expires_at(req: PaymentRequest) -> int:
+    # Stripe takes whole seconds; rounding up never promises less than the order's TTL.
+    return math.ceil(req.expires_at.timestamp())
+
+
+def session_params(req: PaymentRequest) -> SessionCreateParams:
+    """The Checkout Session to create for an order."""
+    metadata = order_metadata(req)
+    return {
+        "mode": "payment",
+        "line_items": [
+            {
+                "quantity": 1,
+                "price_data": {
+                    "currency": req.amount.currency.lower(),
+                    "unit_amount": req.amount.minor,
+                    "product_data": {"name": req.package_name},
+                },
+            }
+        ],
+        "success_url": with_query(req.return_url, order_id=req.order_id, checkout="success"),
+        "cancel_url": with_query(req.return_url, order_id=req.order_id, checkout="cancelled"),
+        "client_reference_id": req.order_id,
+        "metadata": metadata,
+        "payment_intent_data": {"metadata": dict(metadata)},
+        "expires_at": _expires_at(req),
+    }
+
+
+def session_idempotency_key(req: PaymentRequest) -> str:
+    # Stripe refuses a reused key whose parameters differ; expires_at differs between two
+    # attempts for the same order, so it is part of the key. Network retries of one attempt
+    # reuse it and can never create two sessions.
+    return f"paystream-order-{req.order_id}-{_expires_at(req)}"
+
+
+def payment_intent_params(req: PaymentRequest) -> PaymentIntentCreateParams:
+    """The PaymentIntent to create for an order (ProviderError if its currency has none)."""
+    types = payment_method_types(req.amount.currency)
+    if not types:
+        raise ProviderError(f"Stripe PaymentIntents are not offered in {req.amount.currency}")
+    params: PaymentIntentCreateParams = {
+        "amount": req.amount.minor,
+        "currency": req.amount.currency.lower(),
+        # Explicit types, not the dashboard's dynamic payment methods: what the payer may use is
+        # paystream's table (GET /v1/payment-methods shows it). API versions from 2026-10-28
+        # (the SDK's pinned version) call the request field `allowed_payment_method_types`;
+        # Stripe answers with the compatible subset in `payment_method_types`.
+        "allowed_payment_method_types": list(types),
+        "metadata": order_metadata(req),
+        "description": req.package_name,
+    }
+    if "wechat_pay" in types:
+        # Stripe refuses to confirm a WeChat Pay payment without a client type; "web" (a QR code
+        # on the page) is what a Stripe.js checkout shows. An app confirms with its own.
+        params["payment_method_options"] = {"wechat_pay": {"client": "web"}}
+    return params
+
+
+def payment_intent_idempotency_key(req: PaymentRequest) -> str:
+    # A PaymentIntent does not expire, but an order's attempts are told apart by their expiry
+    # exactly as for sessions, and the method is in the key so the two can never collide.
+    return f"paystream-order-{req.order_id}-pi-{_expires_at(req)}"
+
+
+@dataclass(frozen=True, slots=True)
+class RefundTarget:
+    """What a Stripe refund is made against: one of payment_intent / charge."""
+
+    kind: Literal["payment_intent", "charge"]
+    id: str
+
+
+def refund_target(req: RefundRequest) -> RefundTarget | None:
+    """The PaymentIntent (or charge) to refund, from what checkout knows about the payment.
+
+    `provider_payment_id` is the PaymentIntent of a paid order (both methods' webhooks carry
+    it); for a `stripe_payment_intent` order the session id is the PaymentIntent too. None when
+    only a Checkout Session id is known (the caller looks its PaymentIntent up).
+    """
+    for candidate in (req.provider_payment_id, req.provider_session_id):
+        if not candidate:
+            continue
+        if candidate.startswith("pi_"):
+            return RefundTarget("payment_intent", candidate)
+        if candidate.startswith(("ch_", "py_")):
+            return RefundTarget("charge", candidate)
+    return None
+
+
+def refund_params(req: RefundRequest, target: RefundTarget) -> RefundCreateParams:
+    if req.amount.currency != req.payment_amount.currency:
+        raise ProviderError(
+            f"refund in {req.amount.currency} for a payment in {req.payment_amount.currency}"
+        )
+    metadata = {"order_id": req.order_id, "user_id": req.user_id, "refund_id": req.refund_id}
+    if req.reason:
+        metadata["reason"] = req.reason[:_METADATA_VALUE_MAX]
+    params: RefundCreateParams = {"amount": req.amount.minor, "metadata": metadata}
+    if target.kind == "payment_intent":
+        params["payment_intent"] = target.id
+    else:
+        params["charge"] = target.id
+    if req.reason in _STRIPE_REFUND_REASONS:
+        params["reason"] = req.reason
+    return params
+
+
+def refund_idempotency_key(req: RefundRequest) -> str:
+    # Our refund id is fixed before Stripe is asked (the refund row exists first), so a retry of
+    # the same refund, even from another process after a crash, returns Stripe's first refund.
+    return f"paystream-refund-{req.refund_id}"
+
+
+def refund_status(status: str | None) -> RefundStatus:
+    """Our status for a Stripe refund status (pending / requires_action / succeeded / failed /
+    canceled)."""
+    if status == "succeeded":
+        return RefundStatus.SUCCEEDED
+    if status in ("failed", "canceled"):
+        return RefundStatus.FAILED
+    # pending, requires_action (the payer must give bank details): refund.updated tells the end.
+    return RefundStatus.PENDING
+
+
+def closed_already(kind: Literal["checkout_session", "payment_intent"], status: str | None) -> bool:
+    """Whether a session / PaymentIntent Stripe refused to expire / cancel is already beyond
+    payment: expired or cancelled, or paid (a payment that won the race is credited, not undone).
+    """
+    if kind == "checkout_session":
+        return status in ("expired", "complete")
+    return status in ("canceled", "succeeded")
+
+
+# Stripe's test values (docs.stripe.com/testing) for the methods that need the payer's details.
+_TEST_IBAN: Final = "DE89370400440532013000"
+_TEST_NAME: Final = "Jenny Rosen"
+_TEST_EMAIL: Final = "jenny.rosen@example.com"
+
+
+def confirm_params(
+    method: str, return_url: str, *, ip_address: str = "127.0.0.1", user_agent: str = "paystream"
+) -> PaymentIntentConfirmParams:
+    """How to confirm a PaymentIntent server-side with `method` (a Stripe payment method type),
+    in test mode: the demo and the tests pay this way; a real payer confirms in Stripe.js.
+
+    Redirect methods (alipay, grabpay, fpx, ideal, wechat_pay) give the type in
+    `payment_method_data` (see the module docstring) and a `return_url`; debits need the payer's
+    bank details (Stripe's test numbers) and a mandate accepted online.
+    """
+    online_mandate: PaymentIntentConfirmParams = {
+        "mandate_data": {
+            "customer_acceptance": {
+                "type": "online",
+                "online": {"ip_address": ip_address, "user_agent": user_agent},
+            }
+        }
+    }
+    match method:
+        case "card":
+            # A test PaymentMethod id Stripe provides in test mode: a Visa that succeeds.
+            return {"payment_method": "pm_card_visa", "return_url": return_url}
+        case "alipay" | "grabpay" | "ideal":
+            return {"payment_method_data": {"type": method}, "return_url": return_url}
+        case "wechat_pay":
+            return {
+                "payment_method_data": {"type": "wechat_pay"},
+                "payment_method_options": {"wechat_pay": {"client": "web"}},
+                "return_url": return_url,
+            }
+        case "fpx":
+            return {
+                "payment_method_data": {"type": "fpx", "fpx": {"bank": "maybank2u"}},
+                "return_url": return_url,
+            }
+        case "sepa_debit":
+            return {
+                "payment_method_data": {
+                    "type": "sepa_debit",
+                    "sepa_debit": {"iban": _TEST_IBAN},
+                    "billing_details": {"name": _TEST_NAME, "email": _TEST_EMAIL},
+                },
+                **online_mandate,
+            }
+        case "us_bank_account":
+            return {
+                "payment_method_data": {
+                    "type": "us_bank_account",
+                    "us_bank_account": {
+                        "account_holder_type": "individual",
+                        "routing_number": "110000000",
+                        "account_number": "000123456789",
+                    },
+                    "billing_details": {"name": _TEST_NAME, "email": _TEST_EMAIL},
+                },
+                **online_mandate,
+            }
+        case "bacs_debit":
+            return {
+                "payment_method_data": {
+                    "type": "bacs_debit",
+                    "bacs_debit": {"sort_code": "108800", "account_number": "00012345"},
+                    "billing_details": {
+                        "name": _TEST_NAME,
+                        "email": _TEST_EMAIL,
+                        "address": {
+                            "line1": "1 Test Street",
+                            "city": "London",
+                            "postal_code": "EC1A 1BB",
+                            "country": "GB",
+                        },
+                    },
+                },
+                **online_mandate,
+            }
+    raise ValueError(f"no test confirmation for payment method type {method!r}")
+
+
+# --- the provider ---------------------------------------------------------------------------
+
+
+class StripeProvider:
+    """`PaymentProvider` for `stripe_checkout` and `stripe_payment_intent`."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        api_base: str,
+        timeout_s: float,
+        max_network_retries: int,
+    ) -> None:
+        self._http = stripe.HTTPXClient(timeout=timeout_s)
+        self._client = stripe.StripeClient(
+            api_key,
+            base_addresses={"api": api_base},
+            http_client=self._http,
+            max_network_retries=max_network_retries,
+        )
+
+    @property
+    def name(self) -> Provider:
+        return "stripe"
+
+    def methods_for(self, currency: str) -> tuple[str, ...]:
+        return methods_for(currency)
+
+    async def create_payment(self, req: PaymentRequest) -> PaymentInstructions:
+        if req.payment_method == CHECKOUT:
+            return await self._create_session(req)
+        if req.payment_method == PAYMENT_INTENT:
+            return await self._create_payment_intent(req)
+        raise ProviderError(f"Stripe does not serve payment method {req.payment_method!r}")
+
+    async def _create_session(self, req: PaymentRequest) -> PaymentInstructions:
+        try:
+            session = await self._client.v1.checkout.sessions.create_async(
+                params=session_params(req),
+                options={"idempotency_key": session_idempotency_key(req)},
+            )
+        except stripe.StripeError as exc:
+            raise _refused("stripe_session_failed", exc, order_id=req.order_id) from exc
+        # The hosted page shows the payer its methods; nothing to list here.
+        return PaymentInstructions(session_id=session.id, payment_url=session.url)
+
+    async def _create_payment_intent(self, req: PaymentRequest) -> PaymentInstructions:
+        params = payment_intent_params(req)
+        try:
+            intent = await self._client.v1.payment_intents.create_async(
+                params=params, options={"idempotency_key": payment_intent_idempotency_key(req)}
+            )
+        except stripe.StripeError as exc:
+            raise _refused("stripe_payment_intent_failed", exc, order_id=req.order_id) from exc
+        if not intent.client_secret:
+            raise ProviderError("Stripe returned a PaymentIntent without a client_secret")
+        # What Stripe says the payer can use (the compatible subset of what we allowed).
+        offered = intent.payment_method_types or params.get("allowed_payment_method_types", [])
+        return PaymentInstructions(
+            session_id=intent.id,
+            client_secret=intent.client_secret,
+            payment_method_types=tuple(offered),
+        )
+
+    async def confirm(self, payment_intent_id: str, method: str, return_url: str) -> str:
+        """Confirm a PaymentIntent server-side with `method` in test mode (demo and tests);
+        returns the PaymentIntent's status."""
+        try:
+            intent = await self._client.v1.payment_intents.confirm_async(
+                payment_intent_id, params=confirm_params(method, return_url)
+            )
+        except stripe.StripeError as exc:
+            raise _refused("stripe_confirm_failed", exc, payment_intent=payment_intent_id) from exc
+        return intent.status
+
+    async def refund(self, req: RefundRequest) -> RefundOutcome:
+        target = refund_target(req)
+        if target is None:
+            target = await self._target_of_session(req)
+        params = refund_params(req, target)
+        try:
+            refund = await self._client.v1.refunds.create_async(
+                params=params, options={"idempotency_key": refund_idempotency_key(req)}
+            )
+        except stripe.StripeError as exc:
+            # A 4xx (already refunded, more than the charge, ...) is Stripe's final word; a 5xx or
+            # an unreachable Stripe is only after the SDK's retries with the same key.
+            raise _refused("stripe_refund_failed", exc, refund_id=req.refund_id) from exc
+        status = refund_status(refund.status)
+        detail = None
+        if status is RefundStatus.FAILED:
+            detail = f"Stripe refund {refund.status}: {refund.failure_reason or 'no reason given'}"
+        return RefundOutcome(status=status, provider_refund_id=refund.id, detail=detail)
+
+    async def _target_of_session(self, req: RefundRequest) -> RefundTarget:
+        session_id = req.provider_session_id
+        if not session_id or not session_id.startswith("cs_"):
+            raise ProviderError(f"order {req.order_id} names no Stripe payment to refund")
+        try:
+            session = await self._client.v1.checkout.sessions.retrieve_async(session_id)
+        except stripe.StripeError as exc:
+            raise _refused("stripe_session_lookup_failed", exc, session_id=session_id) from exc
+        pi = session.payment_intent
+        pi_id = pi if isinstance(pi, str) else (pi.id if pi is not None else None)
+        if not pi_id:
+            raise ProviderError(f"Checkout Session {session_id} has no PaymentIntent to refund")
+        return RefundTarget("payment_intent", pi_id)
+
+    async def close(self, session_id: str, payment_method: str) -> None:
+        if payment_method == CHECKOUT or session_id.startswith("cs_"):
+            await self._expire_session(session_id)
+        else:
+            await self._cancel_payment_intent(session_id)
+
+    async def _expire_session(self, session_id: str) -> None:
+        sessions = self._client.v1.checkout.sessions
+        try:
+            await sessions.expire_async(session_id)
+            return
+        except stripe.InvalidRequestError as exc:
+            # Stripe expires only an open session; find out what it is instead.
+            refusal: stripe.StripeError = exc
+        except stripe.StripeError as exc:
+            raise _refused("stripe_expire_failed", exc, session_id=session_id) from exc
+        try:
+            session = await sessions.retrieve_async(session_id)
+        except stripe.StripeError as exc:
+            raise _refused("stripe_expire_failed", exc, session_id=session_id) from exc
+        if not closed_already("checkout_session", session.status):
+            raise _refused("stripe_expire_failed", refusal, session_id=session_id)
+        log.info("stripe_session_already_closed", session_id=session_id, status=session.status)
+
+    async def _cancel_payment_intent(self, intent_id: str) -> None:
+        intents = self._client.v1.payment_intents
+        try:
+            await intents.cancel_async(intent_id, params={"cancellation_reason": "abandoned"})
+            return
+        except stripe.InvalidRequestError as exc:
+            # Stripe refuses to cancel a PaymentIntent that succeeded or was already cancelled
+            # (payment_intent_unexpected_state); find out which.
+            refusal: stripe.StripeError = exc
+        except stripe.StripeError as exc:
+            raise _refused("stripe_cancel_failed", exc, payment_intent=intent_id) from exc
+        try:
+            intent = await intents.retrieve_async(intent_id)
+        except stripe.StripeError as exc:
+            raise _refused("stripe_cancel_failed", exc, payment_intent=intent_id) from exc
+        if not closed_already("payment_intent", intent.status):
+            raise _refused("stripe_cancel_failed", refusal, payment_intent=intent_id)
+        log.info(
+            "stripe_payment_intent_already_closed", payment_intent=intent_id, status=intent.status
+        )
+
+    async def aclose(self) -> None:
+        await self._http.close_async()  # type: ignore[no-untyped-call]
+
+
+def _refused(event: str, exc: stripe.StripeError, **fields: str) -> ProviderError:
+    log.warning(
+        event,
+        **fields,
+        error=type(exc).__name__,
+        code=exc.code,
+        message=str(exc),
+        http_status=exc.http_status,
+    )
+    what = f"{type(exc).__name__}" + (f" ({exc.code})" if exc.code else "")
+    return ProviderError(f"Stripe refused or did not answer: {what}")
