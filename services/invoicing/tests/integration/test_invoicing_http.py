@@ -83,6 +83,8 @@ async def test_list_paginate_filter_and_get(
             "provider",
             "provider_payment_id",
             "status",
+            "refunded",
+            "credit_notes",
             "paid_at",
             "issued_at",
         }
@@ -98,6 +100,8 @@ async def test_list_paginate_filter_and_get(
             "provider": "stripe",
             "provider_payment_id": "pi_a1",
             "status": "paid",
+            "refunded": {"value": "0.00", "currency": "CNY"},
+            "credit_notes": [],
             "paid_at": "2026-03-01T12:00:00Z",
             "issued_at": None,
         }

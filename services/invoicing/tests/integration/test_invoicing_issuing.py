@@ -89,6 +89,7 @@ async def test_several_events_for_one_order_issue_one_invoice_and_burn_no_number
         "issued_at": None,
         # The first event that reported the payment is the one the invoice records.
         "payment_event_id": session_completed.id,
+        "refunded_minor": 0,
     }
     assert row["issued_at"] > PAID_AT
 

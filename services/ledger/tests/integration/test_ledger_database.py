@@ -30,7 +30,8 @@ async def _transaction(conn: Connection, order: str | None = None) -> uuid.UUID:
     tx = uuid.uuid4()
     await conn.execute(
         "INSERT INTO transactions (id, kind, user_id, order_id, event_id, reason, credits,"
-        " balance_after) VALUES ($1, 'grant', 'u', $2, $3, 'test', 10, 10)",
+        " balance_after, paid_minor, paid_currency)"
+        " VALUES ($1, 'grant', 'u', $2, $3, 'test', 10, 10, 100, 'CNY')",
         tx,
         order or f"o-{tx}",
         uuid.uuid4(),

@@ -145,6 +145,7 @@ async def test_a_batch_grants_each_order_once_with_balance_after_in_record_order
         "user:bob": 57,
         "system:issuance": -182,
         "system:consumption": 0,
+        "system:refunds": 0,
     }
     rows = await pool.fetch(
         "SELECT user_id, order_id, credits, balance_after, event_id FROM transactions ORDER BY seq"
@@ -203,6 +204,7 @@ async def test_later_events_for_granted_orders_and_replays_change_nothing(
             "user:alice": 130,
             "system:issuance": -130,
             "system:consumption": 0,
+            "system:refunds": 0,
         }
     )
     assert await pool.fetchval("SELECT count(*) FROM transactions") == 2
@@ -221,8 +223,8 @@ async def test_a_concurrent_grant_of_the_same_order_rolls_the_late_batch_back(
 ) -> None:
     """Two writers of the same order at once (a replay beside the live consumer): the one that
     loses the race must not add the credits a second time."""
-    grant = Grant(uuid.uuid4(), "o-race", "alice", 40)
-    other = Grant(uuid.uuid4(), "o-other", "alice", 2)
+    grant = Grant(uuid.uuid4(), "o-race", "alice", 40, 400, "CNY")
+    other = Grant(uuid.uuid4(), "o-other", "alice", 2, 20, "CNY")
     async with pool.acquire() as first, pool.acquire() as second:
         tx1 = first.transaction()
         await tx1.start()

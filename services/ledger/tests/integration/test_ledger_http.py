@@ -51,7 +51,10 @@ class Ledger:
         async with self.pool.acquire() as conn, conn.transaction():
             await service.grant_credits(
                 conn,
-                [Grant(uuid.uuid4(), f"order-{uuid.uuid4().hex}", user, c) for c in credits],
+                [
+                    Grant(uuid.uuid4(), f"order-{uuid.uuid4().hex}", user, c, c * 10, "CNY")
+                    for c in credits
+                ],
                 events_topic=self.settings.ledger_events_topic,
             )
 
@@ -281,6 +284,7 @@ async def test_history_pages_newest_first_with_a_cursor(ledger: Ledger) -> None:
         "balance_after",
         "reason",
         "order_id",
+        "refund_key",
         "created_at",
     }
     assert len({i["id"] for i in items}) == 7

@@ -23,7 +23,7 @@ from paystream.ledger.domain import (
 
 
 def _grant(order: str, user: str, credits: int) -> Grant:
-    return Grant(uuid.uuid4(), order, user, credits)
+    return Grant(uuid.uuid4(), order, user, credits, credits * 10, "CNY")
 
 
 def test_grant_moves_credits_from_issuance_to_the_user() -> None:

@@ -85,15 +85,18 @@ def _row(kind: str, credits: int) -> TransactionRow:
         id=uuid.uuid4(),
         kind=kind,
         user_id="u",
-        order_id="o1" if kind == "grant" else None,
+        order_id="o1" if kind != "spend" else None,
         reason="r",
         credits=credits,
         balance_after=70,
         request_hash=None,
         created_at=datetime.now(UTC),
+        refund_key="stripe:re_1" if kind == "revoke" else None,
     )
 
 
 def test_history_items_sign_credits_by_kind() -> None:
     assert TransactionItem.of(_row("grant", 100)).credits == 100
     assert TransactionItem.of(_row("spend", 30)).credits == -30
+    revoke = TransactionItem.of(_row("revoke", 12))
+    assert (revoke.kind, revoke.credits, revoke.refund_key) == ("revoke", -12, "stripe:re_1")

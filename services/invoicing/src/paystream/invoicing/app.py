@@ -35,7 +35,10 @@ def create_app(settings: InvoicingSettings | None = None) -> FastAPI:
 
     app = http.create_app(
         title="paystream invoicing",
-        description="One gap-free numbered invoice per paid order (INV-<year>-<6 digits>).",
+        description=(
+            "One gap-free numbered invoice per paid order (INV-<year>-<6 digits>) and one credit"
+            " note per refund against it (CN-<year>-<6 digits>)."
+        ),
         settings=s,
         lifespan=lifespan,
         readiness=runtime.readiness,

@@ -1,5 +1,6 @@
-"""Invoices and the pure rules around them: the number format, the invoicing year, the line
-description. No I/O here, so every rule is unit-tested on its own."""
+"""Invoices, credit notes and the pure rules around them: the number formats, the invoicing year,
+the line description, what a refund credits. No I/O here, so every rule is unit-tested on its
+own."""
 
 from __future__ import annotations
 
@@ -9,10 +10,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from paystream.shared.events import InvalidEvent
 from paystream.shared.money import Money
 
 INVOICE_PREFIX = "INV"
+CREDIT_NOTE_PREFIX = "CN"
 STATUS_PAID = "paid"
+STATUS_PARTIALLY_REFUNDED = "partially_refunded"
+STATUS_REFUNDED = "refunded"
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,10 +37,15 @@ class Invoice:
     paid_at: datetime
     issued_at: datetime
     payment_event_id: uuid.UUID
+    refunded_minor: int = 0
 
     @property
     def amount(self) -> Money:
         return Money(self.amount_minor, self.currency)
+
+    @property
+    def refunded(self) -> Money:
+        return Money(self.refunded_minor, self.currency)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,14 +100,67 @@ def invoicing_year(paid_at: datetime) -> int:
     return as_utc(paid_at).year
 
 
-def format_invoice_number(year: int, sequence: int) -> str:
+def format_invoice_number(year: int, sequence: int, prefix: str = INVOICE_PREFIX) -> str:
     """`INV-2026-000001`. Six digits hold 999,999 invoices a year; beyond that the number widens
     rather than refusing to invoice an order that was paid."""
     if not 1 <= year <= 9999:
         raise ValueError(f"year out of range: {year}")
     if sequence < 1:
         raise ValueError(f"invoice sequence starts at 1, got {sequence}")
-    return f"{INVOICE_PREFIX}-{year:04d}-{sequence:06d}"
+    return f"{prefix}-{year:04d}-{sequence:06d}"
+
+
+def format_credit_note_number(year: int, sequence: int) -> str:
+    """`CN-2026-000001`: the credit notes' own series, same shape as the invoices'."""
+    return format_invoice_number(year, sequence, CREDIT_NOTE_PREFIX)
+
+
+def invoice_status(amount_minor: int, refunded_minor: int) -> str:
+    """paid, partially_refunded or refunded (the database CHECKs the same rule)."""
+    if refunded_minor == 0:
+        return STATUS_PAID
+    return STATUS_PARTIALLY_REFUNDED if refunded_minor < amount_minor else STATUS_REFUNDED
+
+
+class RefundRefused(InvalidEvent):
+    """A refund that can never be credited against its invoice as it is (other currency, more
+    than was paid): an operator must look, so it is dead-lettered, not retried."""
+
+
+def credits_due_for(credits: int, paid_minor: int, refunded_minor: int) -> int:
+    """The credits an order's refunds concern in total once `refunded_minor` of `paid_minor` was
+    refunded: floor(credits * refunded / paid), the ledger's take-back rule, so a credit note
+    names the credits the ledger takes back (before any shortfall)."""
+    if not 0 <= refunded_minor <= paid_minor:
+        raise ValueError(f"refunded {refunded_minor} outside 0..{paid_minor}")
+    if refunded_minor == paid_minor:
+        return credits
+    return credits * refunded_minor // paid_minor
+
+
+def credit_note_credits(
+    *,
+    credits: int,
+    amount_minor: int,
+    currency: str,
+    refunded_before_minor: int,
+    credited_before: int,
+    refund_minor: int,
+    refund_currency: str,
+) -> int:
+    """The credits one refund's credit note concerns, given the invoice and its earlier credit
+    notes. Cumulative: partial credit notes add up to exactly the invoice's credits once the
+    whole amount is refunded. Refuses a refund in another currency or beyond what was paid."""
+    if refund_currency != currency:
+        raise RefundRefused(
+            f"refund in {refund_currency} for an invoice in {currency}: refused, not converted"
+        )
+    refunded_after = refunded_before_minor + refund_minor
+    if refund_minor <= 0 or refunded_after > amount_minor:
+        raise RefundRefused(
+            f"refunds of {refunded_after} {currency} exceed the invoiced {amount_minor} {currency}"
+        )
+    return credits_due_for(credits, amount_minor, refunded_after) - credited_before
 
 
 def number_blocks(years: Sequence[int], last_numbers: Mapping[int, int]) -> list[int]:
@@ -121,3 +184,30 @@ def describe(package_id: str | None, credits: int) -> str:
     unit = "credit" if credits == 1 else "credits"
     quantity = f"{credits:,} {unit}"
     return f"{package_id} — {quantity}" if package_id else quantity
+
+
+@dataclass(frozen=True, slots=True)
+class CreditNote:
+    """A refund credited against the invoice of its order."""
+
+    id: uuid.UUID
+    number: str
+    refund_key: str
+    invoice_id: uuid.UUID
+    invoice_number: str
+    order_id: str
+    user_id: str
+    amount_minor: int
+    currency: str
+    credits: int
+    reason: str | None
+    refund_id: str | None
+    provider: str
+    provider_refund_id: str
+    refunded_at: datetime
+    issued_at: datetime
+    refund_event_id: uuid.UUID
+
+    @property
+    def amount(self) -> Money:
+        return Money(self.amount_minor, self.currency)

@@ -1,14 +1,16 @@
-"""HTTP API: list and read invoices. Another user's invoice is 404, never 403."""
+"""HTTP API: list and read invoices and credit notes. Another user's document is 404, never
+403."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Any
 
 import asyncpg
 from fastapi import APIRouter, Depends, Query, Request
 
 from paystream.invoicing import service
-from paystream.invoicing.schemas import InvoiceList, InvoiceOut
+from paystream.invoicing.schemas import CreditNoteList, CreditNoteOut, InvoiceList, InvoiceOut
 from paystream.shared.auth import CurrentPrincipal
 from paystream.shared.http import error_body
 
@@ -59,7 +61,11 @@ async def list_invoices(
         page = await service.list_invoices(
             conn, principal, limit=limit, cursor=cursor, order_id=order_id, user_id=user_id
         )
-    return InvoiceList(items=[InvoiceOut.of(i) for i in page.items], next_cursor=page.next_cursor)
+        notes = await service.credit_notes_of(conn, page.items)
+    return InvoiceList(
+        items=[InvoiceOut.of(i, notes.get(i.id)) for i in page.items],
+        next_cursor=page.next_cursor,
+    )
 
 
 @router.get(
@@ -74,4 +80,65 @@ async def list_invoices(
 async def get_invoice(invoice_id: str, principal: CurrentPrincipal, pool: Pool) -> InvoiceOut:
     async with pool.acquire() as conn:
         invoice = await service.get_invoice(conn, principal, invoice_id)
-    return InvoiceOut.of(invoice)
+        notes = await service.credit_notes_of(conn, [invoice])
+    return InvoiceOut.of(invoice, notes.get(invoice.id))
+
+
+@router.get(
+    "/credit-notes",
+    response_model=CreditNoteList,
+    summary="List credit notes, newest first",
+    tags=["credit notes"],
+    responses=_refuses(
+        (400, "bad_request", "the cursor is not one this API returned"),
+        _UNAUTHORIZED,
+        (403, "forbidden", "user_id of another user, and the caller is not an admin"),
+        (422, "validation_error", "limit outside 1..100, or invoice_id not a UUID"),
+    ),
+)
+async def list_credit_notes(
+    principal: CurrentPrincipal,
+    pool: Pool,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+    invoice_id: Annotated[
+        uuid.UUID | None, Query(description="only the credit notes of this invoice")
+    ] = None,
+    user_id: Annotated[
+        str | None, Query(description="admins: only this user's credit notes")
+    ] = None,
+    order_id: Annotated[
+        str | None, Query(max_length=64, description="only the credit notes of this order")
+    ] = None,
+) -> CreditNoteList:
+    async with pool.acquire() as conn:
+        page = await service.list_credit_notes(
+            conn,
+            principal,
+            limit=limit,
+            cursor=cursor,
+            invoice_id=invoice_id,
+            user_id=user_id,
+            order_id=order_id,
+        )
+    return CreditNoteList(
+        items=[CreditNoteOut.of(n) for n in page.items], next_cursor=page.next_cursor
+    )
+
+
+@router.get(
+    "/credit-notes/{credit_note_id}",
+    response_model=CreditNoteOut,
+    summary="One credit note (owner or admin)",
+    tags=["credit notes"],
+    responses=_refuses(
+        _UNAUTHORIZED,
+        (404, "not_found", "no such credit note, a malformed id, or another user's"),
+    ),
+)
+async def get_credit_note(
+    credit_note_id: str, principal: CurrentPrincipal, pool: Pool
+) -> CreditNoteOut:
+    async with pool.acquire() as conn:
+        note = await service.get_credit_note(conn, principal, credit_note_id)
+    return CreditNoteOut.of(note)

@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
 
-from paystream.invoicing.domain import Invoice, NewInvoice
+from paystream.invoicing.domain import CreditNote, Invoice, NewInvoice
 from paystream.shared.db import Connection
 from paystream.shared.pagination import KeysetCursor
 
 _COLUMNS = """
     id, number, order_id, user_id, package_id, description, credits, amount_minor, currency,
-    provider, provider_payment_id, status, paid_at, issued_at, payment_event_id
+    provider, provider_payment_id, status, paid_at, issued_at, payment_event_id, refunded_minor
 """
 
 INVOICED_ORDERS = """
@@ -89,6 +90,7 @@ def _invoice(row: asyncpg.Record) -> Invoice:
         paid_at=row["paid_at"],
         issued_at=row["issued_at"],
         payment_event_id=row["payment_event_id"],
+        refunded_minor=row["refunded_minor"],
     )
 
 
@@ -157,3 +159,269 @@ async def list_invoices(
         limit,
     )
     return [_invoice(r) for r in rows]
+
+
+# ---- refunds and credit notes ----------------------------------------------------------------
+
+_CN_COLUMNS = """
+    id, number, refund_key, invoice_id, invoice_number, order_id, user_id, amount_minor,
+    currency, credits, reason, refund_id, provider, provider_refund_id, refunded_at, issued_at,
+    refund_event_id
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivedRefund:
+    """A refund as recorded, before or without its credit note."""
+
+    refund_key: str
+    event_id: uuid.UUID
+    order_id: str
+    user_id: str
+    refund_id: str | None
+    provider: str
+    provider_refund_id: str
+    provider_payment_id: str | None
+    amount_minor: int
+    currency: str
+    reason: str | None
+    refunded_at: datetime
+
+
+def _received(row: asyncpg.Record) -> ReceivedRefund:
+    return ReceivedRefund(
+        refund_key=row["refund_key"],
+        event_id=row["event_id"],
+        order_id=row["order_id"],
+        user_id=row["user_id"],
+        refund_id=row["refund_id"],
+        provider=row["provider"],
+        provider_refund_id=row["provider_refund_id"],
+        provider_payment_id=row["provider_payment_id"],
+        amount_minor=row["amount_minor"],
+        currency=row["currency"],
+        reason=row["reason"],
+        refunded_at=row["refunded_at"],
+    )
+
+
+def _credit_note(row: asyncpg.Record) -> CreditNote:
+    return CreditNote(**{k: row[k] for k in row.keys()})  # noqa: SIM118 - asyncpg Record
+
+
+# Up to this many orders with waiting refunds are read whole and matched in Python.
+_FEW_PENDING = 1000
+
+
+async def pending_refunds_of(conn: Connection, order_ids: Sequence[str]) -> list[ReceivedRefund]:
+    """Refunds waiting for an invoice of these orders, in arrival order, locked (a concurrent
+    issuer that credited one first takes it out of the answer once it commits).
+
+    Asked by every batch that issues invoices. Refunds wait for an invoice rarely and briefly,
+    so the waiting orders (a partial index, usually empty) are read and matched here first, which
+    costs a fraction of sending the batch's order ids; most batches stop there.
+    """
+    waiting = await conn.fetch(
+        "SELECT DISTINCT order_id FROM refunds WHERE status = 'pending' LIMIT $1",
+        _FEW_PENDING + 1,
+    )
+    if len(waiting) <= _FEW_PENDING:
+        order_ids = sorted({r["order_id"] for r in waiting}.intersection(order_ids))
+        if not order_ids:
+            return []
+    rows = await conn.fetch(
+        """
+        SELECT * FROM refunds WHERE status = 'pending' AND order_id = ANY($1::text[])
+        ORDER BY seq FOR UPDATE
+        """,
+        list(order_ids),
+    )
+    return [_received(r) for r in rows]
+
+
+async def record_refunds(conn: Connection, refunds: Sequence[ReceivedRefund]) -> set[str]:
+    """Record refunds as pending, once per refund_key; returns the keys new to the table."""
+    rows = await conn.fetch(
+        """
+        INSERT INTO refunds (refund_key, event_id, order_id, user_id, refund_id, provider,
+                             provider_refund_id, provider_payment_id, amount_minor, currency,
+                             reason, refunded_at)
+        SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::text[],
+                             $6::text[], $7::text[], $8::text[], $9::bigint[], $10::text[],
+                             $11::text[], $12::timestamptz[])
+        ON CONFLICT (refund_key) DO NOTHING
+        RETURNING refund_key
+        """,
+        [r.refund_key for r in refunds],
+        [r.event_id for r in refunds],
+        [r.order_id for r in refunds],
+        [r.user_id for r in refunds],
+        [r.refund_id for r in refunds],
+        [r.provider for r in refunds],
+        [r.provider_refund_id for r in refunds],
+        [r.provider_payment_id for r in refunds],
+        [r.amount_minor for r in refunds],
+        [r.currency for r in refunds],
+        [r.reason for r in refunds],
+        [r.refunded_at for r in refunds],
+    )
+    return {r["refund_key"] for r in rows}
+
+
+async def lock_invoices_of_orders(conn: Connection, order_ids: Sequence[str]) -> dict[str, Invoice]:
+    """The invoices of these orders, locked in id order until the transaction ends: credit notes
+    of one invoice are computed from its refunded total one writer at a time."""
+    rows = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM invoices WHERE order_id = ANY($1::text[]) ORDER BY id FOR UPDATE",
+        list(order_ids),
+    )
+    return {r["order_id"]: _invoice(r) for r in rows}
+
+
+async def credited_credits(
+    conn: Connection, invoice_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    """Credits already named by each invoice's credit notes."""
+    rows = await conn.fetch(
+        "SELECT invoice_id, sum(credits) AS credits FROM credit_notes"
+        " WHERE invoice_id = ANY($1::uuid[]) GROUP BY invoice_id",
+        list(invoice_ids),
+    )
+    return {r["invoice_id"]: int(r["credits"]) for r in rows}
+
+
+# Same block technique as the invoice numbers, on the credit notes' own counter.
+TAKE_CREDIT_NOTE_NUMBERS = """
+INSERT INTO credit_note_sequences (year, last_number) VALUES ($1, $2)
+ON CONFLICT (year) DO UPDATE
+    SET last_number = credit_note_sequences.last_number + EXCLUDED.last_number
+RETURNING last_number
+"""
+
+
+async def take_credit_note_numbers(conn: Connection, year: int, count: int) -> int:
+    """Take `count` credit note numbers of the year; returns the last one of the block."""
+    last: int = await conn.fetchval(TAKE_CREDIT_NOTE_NUMBERS, year, count)
+    return last
+
+
+async def insert_credit_notes(conn: Connection, notes: Sequence[CreditNote]) -> None:
+    await conn.execute(
+        """
+        INSERT INTO credit_notes (id, number, refund_key, invoice_id, invoice_number, order_id,
+                                  user_id, amount_minor, currency, credits, reason, refund_id,
+                                  provider, provider_refund_id, refunded_at, issued_at,
+                                  refund_event_id)
+        SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::text[],
+                             $6::text[], $7::text[], $8::bigint[], $9::text[], $10::bigint[],
+                             $11::text[], $12::text[], $13::text[], $14::text[],
+                             $15::timestamptz[], $16::timestamptz[], $17::uuid[])
+        """,
+        [n.id for n in notes],
+        [n.number for n in notes],
+        [n.refund_key for n in notes],
+        [n.invoice_id for n in notes],
+        [n.invoice_number for n in notes],
+        [n.order_id for n in notes],
+        [n.user_id for n in notes],
+        [n.amount_minor for n in notes],
+        [n.currency for n in notes],
+        [n.credits for n in notes],
+        [n.reason for n in notes],
+        [n.refund_id for n in notes],
+        [n.provider for n in notes],
+        [n.provider_refund_id for n in notes],
+        [n.refunded_at for n in notes],
+        [n.issued_at for n in notes],
+        [n.refund_event_id for n in notes],
+    )
+
+
+async def settle_refunds(
+    conn: Connection, *, credited: Sequence[str], rejected: Sequence[tuple[str, str]]
+) -> None:
+    """Pending refunds leave `pending`: credited (their credit note exists) or rejected (why)."""
+    keys = [*credited, *(k for k, _ in rejected)]
+    if not keys:
+        return
+    await conn.execute(
+        """
+        UPDATE refunds AS r SET status = s.status, rejection = s.rejection
+        FROM unnest($1::text[], $2::text[], $3::text[]) AS s (refund_key, status, rejection)
+        WHERE r.refund_key = s.refund_key AND r.status = 'pending'
+        """,
+        keys,
+        ["credited"] * len(credited) + ["rejected"] * len(rejected),
+        [None] * len(credited) + [why for _, why in rejected],
+    )
+
+
+async def add_refunded(conn: Connection, refunded: dict[uuid.UUID, int]) -> None:
+    """Add refunded amounts to invoices; their status follows (the CHECK holds it to the rule)."""
+    await conn.execute(
+        """
+        UPDATE invoices AS i
+        SET refunded_minor = i.refunded_minor + d.delta,
+            status = CASE
+                WHEN i.refunded_minor + d.delta = 0 THEN 'paid'
+                WHEN i.refunded_minor + d.delta < i.amount_minor THEN 'partially_refunded'
+                ELSE 'refunded'
+            END
+        FROM unnest($1::uuid[], $2::bigint[]) AS d (id, delta)
+        WHERE i.id = d.id
+        """,
+        list(refunded),
+        list(refunded.values()),
+    )
+
+
+async def credit_notes_of_invoices(
+    conn: Connection, invoice_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[CreditNote]]:
+    """Each invoice's credit notes, oldest first."""
+    rows = await conn.fetch(
+        f"SELECT {_CN_COLUMNS} FROM credit_notes WHERE invoice_id = ANY($1::uuid[])"
+        " ORDER BY invoice_id, issued_at, id",
+        list(invoice_ids),
+    )
+    out: dict[uuid.UUID, list[CreditNote]] = {}
+    for r in rows:
+        out.setdefault(r["invoice_id"], []).append(_credit_note(r))
+    return out
+
+
+async def get_credit_note(conn: Connection, credit_note_id: uuid.UUID) -> CreditNote | None:
+    row = await conn.fetchrow(
+        f"SELECT {_CN_COLUMNS} FROM credit_notes WHERE id = $1", credit_note_id
+    )
+    return None if row is None else _credit_note(row)
+
+
+async def list_credit_notes(
+    conn: Connection,
+    *,
+    user_id: str | None,
+    invoice_id: uuid.UUID | None,
+    after: KeysetCursor | None,
+    limit: int,
+    order_id: str | None = None,
+) -> list[CreditNote]:
+    """Newest first; `user_id=None` lists everyone's, `after` continues past a cursor."""
+    rows = await conn.fetch(
+        f"""
+        SELECT {_CN_COLUMNS} FROM credit_notes
+        WHERE ($1::text IS NULL OR user_id = $1)
+          AND ($2::uuid IS NULL OR invoice_id = $2)
+          AND ($3::timestamptz IS NULL OR (issued_at, id) < ($3, $4::uuid))
+          AND ($6::text IS NULL OR order_id = $6)
+        ORDER BY issued_at DESC, id DESC
+        LIMIT $5
+        """,
+        user_id,
+        invoice_id,
+        after.at if after else None,
+        after.id if after else None,
+        limit,
+        order_id,
+    )
+    return [_credit_note(r) for r in rows]

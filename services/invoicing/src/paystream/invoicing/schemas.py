@@ -7,8 +7,28 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from paystream.invoicing.domain import Invoice
+from paystream.invoicing.domain import CreditNote, Invoice
 from paystream.shared.schemas import MoneyOut
+
+
+class CreditNoteRef(BaseModel):
+    """A credit note as listed on its invoice."""
+
+    id: uuid.UUID
+    number: str = Field(examples=["CN-2026-000001"])
+    amount: MoneyOut
+    credits: int
+    issued_at: datetime
+
+    @classmethod
+    def of(cls, note: CreditNote) -> CreditNoteRef:
+        return cls(
+            id=note.id,
+            number=note.number,
+            amount=MoneyOut.of(note.amount),
+            credits=note.credits,
+            issued_at=note.issued_at,
+        )
 
 
 class InvoiceOut(BaseModel):
@@ -22,12 +42,16 @@ class InvoiceOut(BaseModel):
     amount: MoneyOut
     provider: str
     provider_payment_id: str | None
-    status: str = Field(examples=["paid"])
+    status: str = Field(
+        examples=["paid"], description="paid, partially_refunded or refunded (see credit_notes)"
+    )
+    refunded: MoneyOut = Field(description="the total of the invoice's credit notes")
+    credit_notes: list[CreditNoteRef] = Field(description="oldest first")
     paid_at: datetime
     issued_at: datetime
 
     @classmethod
-    def of(cls, invoice: Invoice) -> InvoiceOut:
+    def of(cls, invoice: Invoice, credit_notes: list[CreditNote] | None = None) -> InvoiceOut:
         return cls(
             id=invoice.id,
             number=invoice.number,
@@ -40,6 +64,8 @@ class InvoiceOut(BaseModel):
             provider=invoice.provider,
             provider_payment_id=invoice.provider_payment_id,
             status=invoice.status,
+            refunded=MoneyOut.of(invoice.refunded),
+            credit_notes=[CreditNoteRef.of(n) for n in credit_notes or []],
             paid_at=invoice.paid_at,
             issued_at=invoice.issued_at,
         )
@@ -47,6 +73,53 @@ class InvoiceOut(BaseModel):
 
 class InvoiceList(BaseModel):
     items: list[InvoiceOut]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last page"
+    )
+
+
+class CreditNoteOut(BaseModel):
+    id: uuid.UUID
+    number: str = Field(examples=["CN-2026-000001"])
+    invoice_id: uuid.UUID
+    invoice_number: str = Field(examples=["INV-2026-000001"])
+    order_id: str
+    user_id: str
+    amount: MoneyOut = Field(description="the amount refunded")
+    credits: int = Field(
+        description="the credits this refund concerns: its share of the invoice's credits"
+    )
+    reason: str | None
+    refund_key: str = Field(examples=["stripe:re_123"])
+    refund_id: str | None = Field(description="paystream's refund, when made through the API")
+    provider: str
+    provider_refund_id: str
+    refunded_at: datetime
+    issued_at: datetime
+
+    @classmethod
+    def of(cls, note: CreditNote) -> CreditNoteOut:
+        return cls(
+            id=note.id,
+            number=note.number,
+            invoice_id=note.invoice_id,
+            invoice_number=note.invoice_number,
+            order_id=note.order_id,
+            user_id=note.user_id,
+            amount=MoneyOut.of(note.amount),
+            credits=note.credits,
+            reason=note.reason,
+            refund_key=note.refund_key,
+            refund_id=note.refund_id,
+            provider=note.provider,
+            provider_refund_id=note.provider_refund_id,
+            refunded_at=note.refunded_at,
+            issued_at=note.issued_at,
+        )
+
+
+class CreditNoteList(BaseModel):
+    items: list[CreditNoteOut]
     next_cursor: str | None = Field(
         description="Pass as `cursor` for the next page; null on the last page"
     )

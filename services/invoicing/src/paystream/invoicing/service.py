@@ -1,11 +1,22 @@
-"""What invoicing does: issue one gap-free numbered invoice per paid order, and show invoices to
-their owner (or an admin).
+"""What invoicing does: issue one gap-free numbered invoice per paid order, a credit note per
+refund against that invoice, and show both to their owner (or an admin).
 
 Numbering: `INV-<year>-<6 digits>`, one counter row per UTC year of the payment, incremented (by
 a batch's block of numbers) in the same transaction as the invoice insert. A transaction that
 rolls back undoes its increment, so the next invoice takes the same number: committed numbers
 never have gaps. A number is only taken for an order that has no invoice yet, so the second Stripe
 event for a payment burns nothing.
+
+Credit notes: `CN-<year>-<6 digits>`, their own series per UTC year of the refund, numbered the
+same way (a block per batch). One per refund_key, whatever number of events announce it. Each
+names its invoice, the amount refunded and the credits it concerns (the ledger's arithmetic:
+cumulative `floor(credits * refunded_total / paid)`, so an invoice's credit notes add up to its
+credits once it is fully refunded). The invoice keeps its refunded total and becomes
+`partially_refunded` or `refunded`. A refund for an order not invoiced yet is recorded `pending`
+and credited in the batch that issues the invoice, numbered where the invoice comes in the stream.
+A refund in another currency than the invoice, or beyond its amount, is refused (InvalidEvent:
+dead-lettered); one found only when the invoice arrives is settled `rejected`, so the invoice is
+still issued.
 """
 
 from __future__ import annotations
@@ -14,6 +25,7 @@ import uuid
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 import asyncpg
 import structlog
@@ -21,18 +33,23 @@ import structlog
 from paystream.invoicing import repository as repo
 from paystream.invoicing.domain import (
     STATUS_PAID,
+    CreditNote,
     Invoice,
     NewInvoice,
+    RefundRefused,
     as_utc,
+    credit_note_credits,
     describe,
+    format_credit_note_number,
     format_invoice_number,
     invoicing_year,
     number_blocks,
 )
+from paystream.invoicing.repository import ReceivedRefund
 from paystream.shared.auth import Principal
 from paystream.shared.db import Connection
 from paystream.shared.errors import Forbidden, NotFound
-from paystream.shared.events import PaymentSucceededV1
+from paystream.shared.events import PaymentSucceededV1, RefundSucceededV1, utcnow
 from paystream.shared.money import Money
 from paystream.shared.pagination import KeysetCursor
 
@@ -157,6 +174,166 @@ def _numbered(draft: _Draft, sequence: int) -> NewInvoice:
 
 
 @dataclass(frozen=True, slots=True)
+class RefundReceived:
+    """A refund event and its position in the consumed batch (stream order)."""
+
+    event_id: uuid.UUID
+    refund: RefundSucceededV1
+    position: int
+
+    def record(self) -> ReceivedRefund:
+        r = self.refund
+        return ReceivedRefund(
+            refund_key=r.refund_key,
+            event_id=self.event_id,
+            order_id=r.order_id,
+            user_id=r.user_id,
+            refund_id=r.refund_id,
+            provider=r.provider,
+            provider_refund_id=r.provider_refund_id,
+            provider_payment_id=r.provider_payment_id,
+            amount_minor=r.amount_minor,
+            currency=r.currency,
+            reason=r.reason,
+            refunded_at=as_utc(r.refunded_at),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Crediting:
+    refund: ReceivedRefund
+    invoice: Invoice
+    # Where the credit note comes in the stream: at its refund, or at its invoice's payment if
+    # that came later (a refund that waited); -1 for what is older than the batch.
+    position: int
+    waited: bool
+
+
+async def issue_credit_notes(
+    conn: Connection,
+    refunds: Sequence[RefundReceived],
+    *,
+    invoiced_now: dict[str, int],
+) -> list[CreditNote]:
+    """Record the batch's refunds once per refund_key and issue a credit note for each one whose
+    order has an invoice, plus those that waited for an invoice issued in this batch
+    (`invoiced_now`: order id -> position of its payment in the batch). Numbered in stream order;
+    returns the credit notes issued."""
+    # The only cost on the payment path: one look in a tiny partial index, and only when the
+    # batch issued invoices.
+    waiting = await repo.pending_refunds_of(conn, list(invoiced_now)) if invoiced_now else []
+    if not refunds and not waiting:
+        return []
+    first: dict[str, RefundReceived] = {}
+    for r in refunds:
+        first.setdefault(r.refund.refund_key, r)
+    fresh_keys = (
+        await repo.record_refunds(conn, [r.record() for r in first.values()]) if first else set()
+    )
+    fresh = [r for key, r in first.items() if key in fresh_keys]
+    orders = sorted({r.refund.order_id for r in fresh} | {w.order_id for w in waiting})
+    invoices = await repo.lock_invoices_of_orders(conn, orders)
+
+    candidates = [
+        _Crediting(w, invoices[w.order_id], invoiced_now[w.order_id], True) for w in waiting
+    ]
+    for r in fresh:
+        invoice = invoices.get(r.refund.order_id)
+        if invoice is None:
+            log.warning(
+                "refund_waits_for_invoice",
+                refund_key=r.refund.refund_key,
+                order_id=r.refund.order_id,
+            )
+            continue
+        at = max(r.position, invoiced_now.get(r.refund.order_id, -1))
+        candidates.append(_Crediting(r.record(), invoice, at, False))
+    # Stable: refunds that waited (in arrival order) before the batch's own at the same place.
+    candidates.sort(key=lambda c: (c.position, not c.waited))
+
+    credited = await repo.credited_credits(conn, [c.invoice.id for c in candidates])
+    refunded = {c.invoice.id: c.invoice.refunded_minor for c in candidates}
+    accepted: list[tuple[_Crediting, int]] = []
+    rejected: list[tuple[str, str]] = []
+    for c in candidates:
+        inv = c.invoice
+        try:
+            credits = credit_note_credits(
+                credits=inv.credits,
+                amount_minor=inv.amount_minor,
+                currency=inv.currency,
+                refunded_before_minor=refunded[inv.id],
+                credited_before=credited.get(inv.id, 0),
+                refund_minor=c.refund.amount_minor,
+                refund_currency=c.refund.currency,
+            )
+        except RefundRefused as exc:
+            if not c.waited:
+                raise
+            # Refusing here would dead-letter the payment, not the refund: the invoice stands,
+            # the refund is settled rejected for an operator.
+            log.error("pending_refund_rejected", refund_key=c.refund.refund_key, error=str(exc))
+            rejected.append((c.refund.refund_key, str(exc)))
+            continue
+        refunded[inv.id] += c.refund.amount_minor
+        credited[inv.id] = credited.get(inv.id, 0) + credits
+        accepted.append((c, credits))
+
+    notes = await _number_credit_notes(conn, accepted)
+    if notes:
+        await repo.insert_credit_notes(conn, notes)
+        deltas: dict[uuid.UUID, int] = {}
+        for n in notes:
+            deltas[n.invoice_id] = deltas.get(n.invoice_id, 0) + n.amount_minor
+        await repo.add_refunded(conn, deltas)
+    await repo.settle_refunds(conn, credited=[n.refund_key for n in notes], rejected=rejected)
+    return notes
+
+
+async def _number_credit_notes(
+    conn: Connection, accepted: list[tuple[_Crediting, int]]
+) -> list[CreditNote]:
+    if not accepted:
+        return []
+    years = [invoicing_year(c.refund.refunded_at) for c, _ in accepted]
+    counts = Counter(years)
+    # Years in ascending order, like invoices: concurrent batches cannot deadlock on counters.
+    last_numbers = {
+        year: await repo.take_credit_note_numbers(conn, year, counts[year])
+        for year in sorted(counts)
+    }
+    sequences = number_blocks(years, last_numbers)
+    now = utcnow()
+    notes = [
+        CreditNote(
+            id=uuid.uuid4(),
+            number=format_credit_note_number(year, sequence),
+            refund_key=c.refund.refund_key,
+            invoice_id=c.invoice.id,
+            invoice_number=c.invoice.number,
+            order_id=c.invoice.order_id,
+            user_id=c.invoice.user_id,
+            amount_minor=c.refund.amount_minor,
+            currency=c.refund.currency,
+            credits=credits,
+            reason=c.refund.reason,
+            refund_id=c.refund.refund_id,
+            provider=c.refund.provider,
+            provider_refund_id=c.refund.provider_refund_id,
+            refunded_at=c.refund.refunded_at,
+            # A microsecond apart, so the credit notes of a batch list in their issuing order.
+            issued_at=now + timedelta(microseconds=i),
+            refund_event_id=c.refund.event_id,
+        )
+        for i, ((c, credits), year, sequence) in enumerate(
+            zip(accepted, years, sequences, strict=True)
+        )
+    ]
+    log.info("credit_notes_issued", count=len(notes), numbers=[n.number for n in notes])
+    return notes
+
+
+@dataclass(frozen=True, slots=True)
 class InvoicePage:
     items: list[Invoice]
     next_cursor: str | None
@@ -202,3 +379,68 @@ async def get_invoice(conn: Connection, principal: Principal, invoice_id: str) -
     if invoice is None or not (principal.is_admin or invoice.user_id == principal.user_id):
         raise NotFound("invoice not found")
     return invoice
+
+
+async def credit_notes_of(
+    conn: Connection, invoices: Sequence[Invoice]
+) -> dict[uuid.UUID, list[CreditNote]]:
+    """The credit notes of the invoices that have any (no query when none was refunded)."""
+    refunded = [i.id for i in invoices if i.refunded_minor > 0]
+    if not refunded:
+        return {}
+    return await repo.credit_notes_of_invoices(conn, refunded)
+
+
+@dataclass(frozen=True, slots=True)
+class CreditNotePage:
+    items: list[CreditNote]
+    next_cursor: str | None
+
+
+async def list_credit_notes(
+    conn: Connection,
+    principal: Principal,
+    *,
+    limit: int,
+    cursor: str | None = None,
+    invoice_id: uuid.UUID | None = None,
+    user_id: str | None = None,
+    order_id: str | None = None,
+) -> CreditNotePage:
+    """The caller's credit notes, newest first; an admin sees everyone's, optionally one user's."""
+    if principal.is_admin:
+        owner = user_id
+    elif user_id is not None and user_id != principal.user_id:
+        raise Forbidden("only an admin may list another user's credit notes")
+    else:
+        owner = principal.user_id
+    after = KeysetCursor.from_query(cursor)
+    rows = await repo.list_credit_notes(
+        conn,
+        user_id=owner,
+        invoice_id=invoice_id,
+        order_id=order_id,
+        after=after,
+        limit=limit + 1,
+    )
+    items = rows[:limit]
+    next_cursor = None
+    if len(rows) > limit:
+        last = items[-1]
+        next_cursor = KeysetCursor(last.issued_at, last.id).encode()
+    return CreditNotePage(items, next_cursor)
+
+
+async def get_credit_note(
+    conn: Connection, principal: Principal, credit_note_id: str
+) -> CreditNote:
+    """The credit note if the caller owns it or is an admin; NotFound otherwise, whether it
+    exists or not."""
+    try:
+        ident = uuid.UUID(credit_note_id)
+    except ValueError:
+        raise NotFound("credit note not found") from None
+    note = await repo.get_credit_note(conn, ident)
+    if note is None or not (principal.is_admin or note.user_id == principal.user_id):
+        raise NotFound("credit note not found")
+    return note

@@ -1,9 +1,17 @@
-"""The ledger's model, free of I/O: accounts, balanced postings, grants, balance sequencing.
+"""The ledger's model, free of I/O: accounts, balanced postings, grants, balance sequencing,
+and what a refund takes back.
 
 Double entry: every transaction moves credits between accounts with postings that sum to zero.
 A grant moves credits from `system:issuance` to the user; a spend moves them from the user to
-`system:consumption`. So the sum of all balances is always zero, and `-balance(system:issuance)`
-is every credit ever granted.
+`system:consumption`; a revoke (a refund's take-back) moves them from the user to
+`system:refunds`. So the sum of all balances is always zero, `-balance(system:issuance)` is every
+credit ever granted and `balance(system:refunds)` every credit taken back.
+
+Refund policy (see `assess_refund`): an order's refunds take back its grant in proportion to the
+money refunded, cumulatively, `due_total = floor(credits * refunded_total / paid)`, so partial
+refunds never take more than the grant together and the refund that completes the payment takes
+exactly the rest. The balance never goes below zero: a refund takes `min(due, balance)` and the
+rest of what was due, already spent, is its `shortfall`, recorded and reported, never a debt.
 """
 
 from __future__ import annotations
@@ -12,12 +20,17 @@ import hashlib
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import orjson
 
+from paystream.shared.events import InvalidEvent
+
 ISSUANCE = "system:issuance"
 CONSUMPTION = "system:consumption"
+REFUNDS = "system:refunds"
 GRANT_REASON = "purchase"
+REVOKE_REASON = "refund"
 
 
 def user_account(user_id: str) -> str:
@@ -40,6 +53,11 @@ def spend_postings(user_id: str, credits: int) -> tuple[Posting, Posting]:
     return Posting(user_account(user_id), -credits), Posting(CONSUMPTION, credits)
 
 
+def revoke_postings(user_id: str, credits: int) -> tuple[Posting, Posting]:
+    _require_positive(credits)
+    return Posting(user_account(user_id), -credits), Posting(REFUNDS, credits)
+
+
 def is_balanced(postings: Iterable[Posting]) -> bool:
     return sum(p.amount for p in postings) == 0
 
@@ -54,12 +72,32 @@ def balance_deltas(postings: Iterable[Posting]) -> dict[str, int]:
 
 @dataclass(frozen=True, slots=True)
 class Grant:
-    """Credits owed for one paid order, as announced by one payment event."""
+    """Credits owed for one paid order, as announced by one payment event, with what was paid
+    (what a later refund is measured against)."""
 
     event_id: uuid.UUID
     order_id: str
     user_id: str
     credits: int
+    paid_minor: int
+    paid_currency: str
+
+
+@dataclass(frozen=True, slots=True)
+class Refund:
+    """Money returned for (part of) an order's payment, as announced by one refund event."""
+
+    event_id: uuid.UUID
+    refund_key: str
+    order_id: str
+    user_id: str
+    refund_id: str | None
+    provider: str
+    provider_refund_id: str
+    amount_minor: int
+    currency: str
+    reason: str | None
+    refunded_at: datetime
 
 
 def first_grant_per_order(grants: Iterable[Grant]) -> list[Grant]:
@@ -87,6 +125,69 @@ def sequence_balances(grants: Sequence[Grant], final_balances: Mapping[str, int]
         after[i] = running[account]
         running[account] -= grants[i].credits
     return after
+
+
+class RefundRefused(InvalidEvent):
+    """A refund that can never be applied to its order's grant as it is (other currency, more
+    than was paid, another user): an operator must look, so it is dead-lettered, not retried."""
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """What one refund takes back. `due = taken + shortfall`."""
+
+    due: int
+    taken: int
+    shortfall: int
+
+
+def credits_due_for(credits: int, paid_minor: int, refunded_minor: int) -> int:
+    """The credits an order's refunds owe back in total once `refunded_minor` of its `paid_minor`
+    was refunded: floor(credits * refunded / paid).
+
+    Rounded down so a partial refund never takes a credit that was not fully refunded; as the
+    total refunded reaches what was paid, it reaches the whole grant, so the last refund takes
+    the remainders the earlier ones left. Exact integer arithmetic, no float.
+    """
+    if not 0 <= refunded_minor <= paid_minor:
+        raise ValueError(f"refunded {refunded_minor} outside 0..{paid_minor}")
+    if refunded_minor == paid_minor:
+        return credits  # also covers a free grant (paid 0) refunded by 0
+    return credits * refunded_minor // paid_minor
+
+
+def assess_refund(
+    *,
+    credits: int,
+    paid_minor: int,
+    paid_currency: str,
+    refunded_before_minor: int,
+    due_before: int,
+    amount_minor: int,
+    currency: str,
+    balance: int,
+) -> Assessment:
+    """What a refund of `amount_minor` takes, given the order's earlier refunds.
+
+    Cumulative: this refund owes `due_total(after) - due_before`, where `due_before` is what the
+    earlier refunds owed (taken or shortfall), so however a payment is refunded in parts the
+    dues add up to exactly `credits`. The balance never goes below zero: `taken = min(due,
+    balance)`, the rest is the shortfall (already spent).
+    """
+    if currency != paid_currency:
+        raise RefundRefused(
+            f"refund in {currency} for a payment in {paid_currency}: refused, not converted"
+        )
+    refunded_after = refunded_before_minor + amount_minor
+    if amount_minor <= 0 or refunded_after > paid_minor:
+        raise RefundRefused(
+            f"refunds of {refunded_after} {currency} exceed the {paid_minor} {currency} paid"
+        )
+    due = credits_due_for(credits, paid_minor, refunded_after) - due_before
+    if due < 0:
+        raise ValueError(f"earlier refunds owed {due_before}, more than the total due")
+    taken = min(due, max(balance, 0))
+    return Assessment(due=due, taken=taken, shortfall=due - taken)
 
 
 def spend_fingerprint(credits: int, reason: str) -> str:

@@ -1,4 +1,5 @@
-"""The ledger's HTTP API: balance, history, spending. One database transaction per request."""
+"""The ledger's HTTP API: balance, history, spending, and refunds for operators. One database
+transaction per request."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from paystream.ledger import service
 from paystream.ledger.schemas import (
     IDEMPOTENCY_KEY_MAX,
     BalanceResponse,
+    RefundItem,
+    RefundPage,
+    RefundStatus,
     SpendRequest,
     SpendResponse,
     TransactionItem,
@@ -19,7 +23,7 @@ from paystream.ledger.schemas import (
     encode_cursor,
 )
 from paystream.ledger.settings import LedgerSettings
-from paystream.shared.auth import CurrentPrincipal, Principal
+from paystream.shared.auth import AdminPrincipal, CurrentPrincipal, Principal
 from paystream.shared.errors import BadRequest, NotFound
 from paystream.shared.runtime import ServiceRuntime
 
@@ -138,4 +142,42 @@ async def spend(
         status_code=201,
         media_type="application/json",
         headers={"Idempotent-Replayed": "true"} if spent.replayed else None,
+    )
+
+
+@router.get(
+    "/admin/refunds",
+    response_model=RefundPage,
+    summary="Refunds as the ledger applied them (admin): shortfalls, pending, rejected",
+    responses={
+        400: _error("bad_request: invalid cursor"),
+        401: _error("no or bad token"),
+        403: _error("forbidden: not an admin"),
+        422: _error("validation_error: limit outside 1..100, or an unknown status"),
+    },
+)
+async def list_refunds(
+    request: Request,
+    _: AdminPrincipal,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+    status: Annotated[RefundStatus | None, Query(description="only refunds in this state")] = None,
+    shortfall: Annotated[
+        bool, Query(description="only refunds that could not take all they owed back")
+    ] = False,
+    user_id: Annotated[str | None, Query(description="only this user's refunds")] = None,
+) -> RefundPage:
+    before = decode_cursor(cursor) if cursor is not None else None
+    async with _runtime(request).pool.acquire() as conn:
+        rows, next_seq = await service.refunds_page(
+            conn,
+            status=status,
+            shortfall_only=shortfall,
+            user_id=user_id,
+            limit=limit,
+            before_seq=before,
+        )
+    return RefundPage(
+        items=[RefundItem.of(r) for r in rows],
+        next_cursor=encode_cursor(next_seq) if next_seq is not None else None,
     )

@@ -10,8 +10,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from paystream.ledger.repository import TransactionRow
+from paystream.ledger.repository import RefundRow, TransactionRow
 from paystream.shared.errors import BadRequest
+from paystream.shared.money import Money
+from paystream.shared.schemas import MoneyOut
 
 IDEMPOTENCY_KEY_MAX = 255
 
@@ -56,30 +58,111 @@ class BalanceResponse(BaseModel):
     credits: int
 
 
+TransactionKind = Literal["grant", "spend", "revoke"]
+
+
 class TransactionItem(BaseModel):
     id: uuid.UUID
-    kind: Literal["grant", "spend"]
-    credits: int = Field(description="signed: positive for a grant, negative for a spend")
+    kind: TransactionKind = Field(description="revoke: credits taken back for a refund")
+    credits: int = Field(
+        description="signed: positive for a grant, negative for a spend or a revoke"
+    )
     balance_after: int
     reason: str
     order_id: str | None
+    refund_key: str | None = Field(description="the refund a revoke took credits back for")
     created_at: datetime
 
     @classmethod
     def of(cls, tx: TransactionRow) -> TransactionItem:
+        kind: TransactionKind = (
+            "grant" if tx.kind == "grant" else "revoke" if tx.kind == "revoke" else "spend"
+        )
         return cls(
             id=tx.id,
-            kind="grant" if tx.kind == "grant" else "spend",
-            credits=tx.credits if tx.kind == "grant" else -tx.credits,
+            kind=kind,
+            credits=tx.credits if kind == "grant" else -tx.credits,
             balance_after=tx.balance_after,
             reason=tx.reason,
             order_id=tx.order_id,
+            refund_key=tx.refund_key,
             created_at=tx.created_at,
         )
 
 
 class TransactionPage(BaseModel):
     items: list[TransactionItem]
+    next_cursor: str | None
+
+
+RefundStatus = Literal["pending", "applied", "rejected"]
+
+
+class RefundItem(BaseModel):
+    """A refund as the ledger saw it: what it owed back, took and could not take."""
+
+    id: uuid.UUID
+    refund_key: str = Field(examples=["stripe:re_123"])
+    order_id: str
+    user_id: str
+    refund_id: str | None
+    amount: MoneyOut
+    reason: str | None
+    status: RefundStatus = Field(
+        description="pending: waiting for its order's grant; applied; rejected: can never apply"
+    )
+    credits_due: int | None = Field(description="this refund's share of the grant")
+    credits_taken: int | None = Field(description="taken from the balance")
+    shortfall: int | None = Field(description="due but already spent: not taken")
+    balance_after: int | None
+    transaction_id: uuid.UUID | None = Field(description="the revoke, when credits were taken")
+    rejection: str | None
+    refunded_at: datetime
+    received_at: datetime
+    applied_at: datetime | None
+
+    @classmethod
+    def of(cls, row: RefundRow) -> RefundItem:
+        r = row.refund
+        status: RefundStatus = (
+            "applied"
+            if row.status == "applied"
+            else "rejected"
+            if row.status == "rejected"
+            else "pending"
+        )
+        return cls(
+            id=row.id,
+            refund_key=r.refund_key,
+            order_id=r.order_id,
+            user_id=r.user_id,
+            refund_id=r.refund_id,
+            amount=_money_out(r.amount_minor, r.currency),
+            reason=r.reason,
+            status=status,
+            credits_due=row.credits_due,
+            credits_taken=row.credits_taken,
+            shortfall=row.shortfall,
+            balance_after=row.balance_after,
+            transaction_id=row.transaction_id,
+            rejection=row.rejection,
+            refunded_at=r.refunded_at,
+            received_at=row.received_at,
+            applied_at=row.applied_at,
+        )
+
+
+def _money_out(minor: int, currency: str) -> MoneyOut:
+    try:
+        return MoneyOut.of(Money(minor, currency))
+    except ValueError:
+        # A currency the platform does not know (the refund was refused for it): shown as
+        # received rather than hiding the record from the operator.
+        return MoneyOut(value=str(minor), currency=currency)
+
+
+class RefundPage(BaseModel):
+    items: list[RefundItem]
     next_cursor: str | None
 
 

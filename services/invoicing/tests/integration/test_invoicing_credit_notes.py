@@ -1,0 +1,349 @@
+"""Credit notes from refund events, through the invoicing batch handler on the real PostgreSQL:
+one per refund_key, against the invoice of the order, numbered gap-free in their own series (also
+under concurrent batches), the invoice's refunded total and status kept, refunds before their
+payment waiting for the invoice, refunds that cannot be credited refused."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import pytest
+from aiokafka import ConsumerRecord
+
+from paystream.invoicing.consumers import handle_payment_events
+from paystream.invoicing.domain import RefundRefused, format_credit_note_number
+from paystream.shared.events import Envelope, RefundSucceededV1, refund_event_id
+from paystream.shared.kafka import Consumed, record_inbox
+
+pytestmark = pytest.mark.integration
+
+REFUNDED_AT = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+
+_offsets = iter(range(10**9))
+
+
+def consumed(env: Envelope) -> Consumed:
+    value = env.to_bytes()
+    record: ConsumerRecord[bytes, bytes] = ConsumerRecord(
+        topic="payments.events",
+        partition=0,
+        offset=next(_offsets),
+        timestamp=0,
+        timestamp_type=0,
+        key=(env.subject or "").encode(),
+        value=value,
+        checksum=None,
+        serialized_key_size=0,
+        serialized_value_size=len(value),
+        headers=[],
+    )
+    return Consumed(record, env)
+
+
+def refunded(
+    order_id: str,
+    amount: int,
+    *,
+    re: str | None = None,
+    user_id: str = "alice",
+    currency: str = "CNY",
+    envelope_id: uuid.UUID | None = None,
+    refunded_at: datetime = REFUNDED_AT,
+) -> Envelope:
+    re = re or f"re_{uuid.uuid4().hex[:12]}"
+    return Envelope.wrap(
+        RefundSucceededV1(
+            order_id=order_id,
+            user_id=user_id,
+            refund_id=f"rf-{re}",
+            provider="stripe",
+            provider_refund_id=re,
+            provider_payment_id=f"pi_{order_id}",
+            amount_minor=amount,
+            currency=currency,
+            reason="requested_by_customer",
+            refunded_at=refunded_at,
+        ),
+        source="paystream/test",
+        subject=user_id,
+        id=envelope_id or refund_event_id("succeeded", "stripe", re),
+    )
+
+
+async def _notes(pool: asyncpg.Pool) -> list[dict[str, Any]]:
+    rows = await pool.fetch(
+        "SELECT number, refund_key, invoice_number, order_id, amount_minor, currency, credits,"
+        " reason, refund_id FROM credit_notes ORDER BY number"
+    )
+    return [dict(r) for r in rows]
+
+
+async def _invoice(pool: asyncpg.Pool, order_id: str) -> tuple[str, str, int]:
+    row = await pool.fetchrow(
+        "SELECT number, status, refunded_minor FROM invoices WHERE order_id = $1", order_id
+    )
+    return row["number"], row["status"], row["refunded_minor"]
+
+
+async def _refund_statuses(pool: asyncpg.Pool) -> dict[str, str]:
+    rows = await pool.fetch("SELECT refund_key, status FROM refunds")
+    return {r["refund_key"]: r["status"] for r in rows}
+
+
+async def test_a_full_refund_issues_a_credit_note_against_the_invoice(
+    invoicing_pool, apply_batch, make_paid, make_envelope
+) -> None:
+    await apply_batch([make_envelope(make_paid("ord-a"))])
+    await apply_batch([refunded("ord-a", 10_000, re="re_full")])
+
+    assert await _notes(invoicing_pool) == [
+        {
+            "number": "CN-2026-000001",
+            "refund_key": "stripe:re_full",
+            "invoice_number": "INV-2026-000001",
+            "order_id": "ord-a",
+            "amount_minor": 10_000,
+            "currency": "CNY",
+            "credits": 1100,
+            "reason": "requested_by_customer",
+            "refund_id": "rf-re_full",
+        }
+    ]
+    assert await _invoice(invoicing_pool, "ord-a") == ("INV-2026-000001", "refunded", 10_000)
+    assert await _refund_statuses(invoicing_pool) == {"stripe:re_full": "credited"}
+
+
+async def test_partial_refunds_credit_their_shares_and_add_up(
+    invoicing_pool, apply_batch, make_paid, make_envelope
+) -> None:
+    await apply_batch([make_envelope(make_paid("ord-a", credits=100, amount_minor=300))])
+    await apply_batch([refunded("ord-a", 100)])
+    assert await _invoice(invoicing_pool, "ord-a") == (
+        "INV-2026-000001",
+        "partially_refunded",
+        100,
+    )
+    await apply_batch([refunded("ord-a", 100), refunded("ord-a", 100)])
+    notes = await _notes(invoicing_pool)
+    assert [(n["number"], n["credits"]) for n in notes] == [
+        ("CN-2026-000001", 33),
+        ("CN-2026-000002", 33),
+        ("CN-2026-000003", 34),
+    ]
+    assert await _invoice(invoicing_pool, "ord-a") == ("INV-2026-000001", "refunded", 300)
+    # Nothing left: one more cent is refused and issues nothing.
+    with pytest.raises(RefundRefused, match="exceed"):
+        await apply_batch([refunded("ord-a", 1)])
+    assert len(await _notes(invoicing_pool)) == 3
+
+
+async def test_a_refund_is_credited_once_whatever_number_of_events_announce_it(
+    invoicing_pool, apply_batch, make_paid, make_envelope
+) -> None:
+    await apply_batch([make_envelope(make_paid("ord-a"))])
+    first = refunded("ord-a", 2_500, re="re_dup")
+    assert (
+        await apply_batch(
+            [first, first, refunded("ord-a", 2_500, re="re_dup", envelope_id=uuid.uuid4())]
+        )
+        == 2
+    )  # the inbox drops the repeated envelope, the refund_key the other one
+    await apply_batch([first])
+    await apply_batch([refunded("ord-a", 2_500, re="re_dup", envelope_id=uuid.uuid4())])
+    async with invoicing_pool.acquire() as conn, conn.transaction():
+        await handle_payment_events(conn, [consumed(first)])
+
+    [note] = await _notes(invoicing_pool)
+    assert (note["number"], note["credits"]) == ("CN-2026-000001", 275)
+    assert await _invoice(invoicing_pool, "ord-a") == (
+        "INV-2026-000001",
+        "partially_refunded",
+        2_500,
+    )
+    # No number was burnt by the duplicates.
+    assert await invoicing_pool.fetchval("SELECT last_number FROM credit_note_sequences") == 1
+
+
+async def test_a_refund_in_the_batch_of_its_payment_sees_the_invoice(
+    invoicing_pool, apply_batch, make_paid, make_envelope
+) -> None:
+    await apply_batch(
+        [
+            make_envelope(make_paid("ord-a")),
+            refunded("ord-a", 10_000, re="re_a"),
+            make_envelope(make_paid("ord-b")),
+            refunded("ord-b", 5_000, re="re_b"),
+        ]
+    )
+    notes = await _notes(invoicing_pool)
+    assert [(n["number"], n["invoice_number"], n["credits"]) for n in notes] == [
+        ("CN-2026-000001", "INV-2026-000001", 1100),
+        ("CN-2026-000002", "INV-2026-000002", 550),
+    ]
+
+
+async def test_a_refund_before_its_payment_waits_for_the_invoice(
+    invoicing_pool, apply_batch, make_paid, make_envelope
+) -> None:
+    await apply_batch([refunded("ord-late", 4_000, re="re_early")])
+    assert await _notes(invoicing_pool) == []
+    assert await _refund_statuses(invoicing_pool) == {"stripe:re_early": "pending"}
+    # Its duplicate changes nothing while it waits.
+    await apply_batch([refunded("ord-late", 4_000, re="re_early", envelope_id=uuid.uuid4())])
+
+    # In stream order: the refund of ord-x (earlier in the batch) before the one that waited for
+    # ord-late's invoice, and ord-y's refund, which comes before its own payment in the batch,
+    # numbered at its payment's place.
+    await apply_batch(
+        [
+            make_envelope(make_paid("ord-x")),
+            refunded("ord-x", 1_000, re="re_x"),
+            refunded("ord-y", 10_000, re="re_y"),
+            make_envelope(make_paid("ord-late")),
+            make_envelope(make_paid("ord-y")),
+        ]
+    )
+    notes = await _notes(invoicing_pool)
+    assert [(n["number"], n["refund_key"], n["invoice_number"], n["credits"]) for n in notes] == [
+        ("CN-2026-000001", "stripe:re_x", "INV-2026-000001", 110),
+        ("CN-2026-000002", "stripe:re_early", "INV-2026-000002", 440),
+        ("CN-2026-000003", "stripe:re_y", "INV-2026-000003", 1100),
+    ]
+    assert set((await _refund_statuses(invoicing_pool)).values()) == {"credited"}
+    assert await _invoice(invoicing_pool, "ord-late") == (
+        "INV-2026-000002",
+        "partially_refunded",
+        4_000,
+    )
+
+
+async def test_refunds_that_cannot_be_credited_are_refused_or_rejected(
+    invoicing_pool, apply_batch, make_paid, make_envelope
+) -> None:
+    await apply_batch([make_envelope(make_paid("ord-a"))])
+    with pytest.raises(RefundRefused, match="USD"):
+        await apply_batch([refunded("ord-a", 100, currency="USD")])
+    with pytest.raises(RefundRefused, match="exceed"):
+        await apply_batch([refunded("ord-a", 10_001)])
+
+    # Found only when the invoice arrives: the invoice is issued, the refund rejected.
+    await apply_batch([refunded("ord-b", 100, currency="USD", re="re_usd")])
+    await apply_batch([make_envelope(make_paid("ord-b"))])
+    assert await _invoice(invoicing_pool, "ord-b") == ("INV-2026-000002", "paid", 0)
+    row = await invoicing_pool.fetchrow(
+        "SELECT status, rejection FROM refunds WHERE refund_key = 'stripe:re_usd'"
+    )
+    assert row["status"] == "rejected"
+    assert "USD" in row["rejection"]
+    assert await _notes(invoicing_pool) == []
+
+
+async def test_the_database_keeps_invoice_status_and_credit_notes_consistent(
+    invoicing_pool, apply_batch, make_paid, make_envelope
+) -> None:
+    await apply_batch([make_envelope(make_paid("ord-a"))])
+    with pytest.raises(asyncpg.CheckViolationError):
+        await invoicing_pool.execute(
+            "UPDATE invoices SET refunded_minor = 100 WHERE order_id = 'ord-a'"
+        )  # status would still say paid
+    with pytest.raises(asyncpg.CheckViolationError):
+        await invoicing_pool.execute(
+            "UPDATE invoices SET refunded_minor = 10001, status = 'refunded'"
+        )
+    await apply_batch([refunded("ord-a", 100, re="re_1")])
+    with pytest.raises(asyncpg.UniqueViolationError):
+        await invoicing_pool.execute(
+            "INSERT INTO credit_notes SELECT gen_random_uuid(), 'CN-2026-000099', refund_key,"
+            " invoice_id, invoice_number, order_id, user_id, amount_minor, currency, credits,"
+            " reason, refund_id, provider, provider_refund_id, refunded_at, issued_at,"
+            " refund_event_id FROM credit_notes"
+        )  # a second credit note for the same refund
+
+
+async def _credit_in_own_transaction(
+    dsn: str, envs: list[Envelope], begun: asyncio.Barrier, *, roll_back: bool
+) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        tx = conn.transaction()
+        await tx.start()
+        await begun.wait()
+        items = [consumed(e) for e in envs]
+        fresh = await record_inbox(conn, items)
+        await handle_payment_events(conn, fresh)
+        await asyncio.sleep(0.01)
+        if roll_back:
+            await tx.rollback()
+        else:
+            await tx.commit()
+    finally:
+        await conn.close()
+
+
+async def test_concurrent_batches_number_credit_notes_without_gaps(
+    invoicing_dsn, invoicing_pool, apply_batch, make_paid, make_envelope
+) -> None:
+    orders = [f"ord-{i}" for i in range(12)]
+    await apply_batch([make_envelope(make_paid(o)) for o in orders])
+    # 12 batches at once, each refunding two orders (so two batches share each order: their
+    # credit notes are computed one writer at a time); every fourth batch rolls back after
+    # taking its numbers, and one batch also refunds across the New Year.
+    batches = [
+        [
+            refunded(orders[i], 1_000, re=f"re-{i}-a"),
+            refunded(orders[(i + 1) % 12], 1_000, re=f"re-{i}-b"),
+            *(
+                [refunded(orders[i], 500, re="re-ny", refunded_at=datetime(2027, 1, 1, tzinfo=UTC))]
+                if i == 5
+                else []
+            ),
+        ]
+        for i in range(12)
+    ]
+    begun = asyncio.Barrier(len(batches))
+    await asyncio.wait_for(
+        asyncio.gather(
+            *(
+                _credit_in_own_transaction(invoicing_dsn, b, begun, roll_back=i % 4 == 3)
+                for i, b in enumerate(batches)
+            )
+        ),
+        timeout=60,
+    )
+    kept = [b for i, b in enumerate(batches) if i % 4 != 3]
+    numbers = [n["number"] for n in await _notes(invoicing_pool)]
+    in_2026 = sum(len(b) for b in kept) - 1
+    assert sorted(numbers) == sorted(
+        [format_credit_note_number(2026, n) for n in range(1, in_2026 + 1)]
+        + [format_credit_note_number(2027, 1)]
+    )
+    # Each invoice's refunded total is the sum of its credit notes: no lost update.
+    mismatched = await invoicing_pool.fetch(
+        "SELECT i.number FROM invoices i LEFT JOIN credit_notes c ON c.invoice_id = i.id"
+        " GROUP BY i.id HAVING i.refunded_minor <> coalesce(sum(c.amount_minor), 0)"
+    )
+    assert mismatched == []
+    credits = await invoicing_pool.fetch(
+        "SELECT invoice_id, sum(credits) AS c, sum(amount_minor) AS a FROM credit_notes"
+        " GROUP BY invoice_id"
+    )
+    # 1100 credits for 100.00: every 10.00 refunded concerns 110 credits, 5.00 concerns 55.
+    assert all(r["c"] * 10_000 == r["a"] * 1100 for r in credits)
+
+
+async def test_a_waiting_refund_is_found_among_many(
+    invoicing_pool, apply_batch, make_paid, make_envelope
+) -> None:
+    """More refunds waiting than a batch reads whole: the lookup by order takes over."""
+    await apply_batch([refunded(f"elsewhere-{i}", 100) for i in range(1001)])
+    await apply_batch([make_envelope(make_paid("elsewhere-7")), make_envelope(make_paid("ord-b"))])
+    [note] = await _notes(invoicing_pool)
+    assert (note["order_id"], note["credits"]) == ("elsewhere-7", 11)
+    assert (
+        await invoicing_pool.fetchval("SELECT count(*) FROM refunds WHERE status = 'pending'")
+        == 1000
+    )

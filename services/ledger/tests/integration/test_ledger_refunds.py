@@ -1,0 +1,460 @@
+"""Refunds taking credits back, through the ledger's batch handler on the real PostgreSQL: in
+proportion, once per refund_key, never below zero (shortfall), in stream order with the grants of
+the same batch, pending until the grant when the refund comes first, refused when it cannot
+apply. Double entry holds throughout."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from aiokafka import ConsumerRecord
+
+from paystream.ledger import service
+from paystream.ledger.consumers import payment_events_handler
+from paystream.ledger.domain import Refund, RefundRefused
+from paystream.shared.events import (
+    CreditsGrantedV1,
+    CreditsRevokedV1,
+    Envelope,
+    EventData,
+    PaymentSucceededV1,
+    RefundSucceededV1,
+    refund_event_id,
+)
+from paystream.shared.kafka import Consumed, record_inbox
+
+pytestmark = pytest.mark.integration
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+TOPIC = "ledger.events.test"
+handle = payment_events_handler(TOPIC)
+
+
+@pytest.fixture
+async def pool(
+    fresh_database: Callable[[str, Path | None], Awaitable[str]],
+    pool_for: Callable[[str], Awaitable[asyncpg.Pool]],
+) -> asyncpg.Pool:
+    return await pool_for(await fresh_database("ledger", MIGRATIONS))
+
+
+_offsets = iter(range(10**9))
+
+
+def _consumed(data: EventData, *, id: uuid.UUID | None = None) -> Consumed:
+    env = Envelope.wrap(data, source="test", subject=getattr(data, "user_id", None), id=id)
+    rec: ConsumerRecord[bytes, bytes] = ConsumerRecord(
+        topic="payments.events",
+        partition=0,
+        offset=next(_offsets),
+        timestamp=0,
+        timestamp_type=0,
+        key=None,
+        value=env.to_bytes(),
+        checksum=None,
+        serialized_key_size=0,
+        serialized_value_size=0,
+        headers=[],
+    )
+    return Consumed(rec, env)
+
+
+def _paid(order: str, user: str = "alice", credits: int = 1100, amount: int = 10_000) -> Consumed:
+    return _consumed(
+        PaymentSucceededV1(
+            order_id=order,
+            user_id=user,
+            credits=credits,
+            amount_minor=amount,
+            currency="CNY",
+            provider="stripe",
+            provider_event_id=f"evt_{uuid.uuid4().hex}",
+            paid_at=datetime.now(UTC),
+        )
+    )
+
+
+def _refunded(
+    order: str,
+    amount: int,
+    *,
+    re: str | None = None,
+    user: str = "alice",
+    currency: str = "CNY",
+    envelope_id: uuid.UUID | None = None,
+) -> Consumed:
+    re = re or f"re_{uuid.uuid4().hex[:12]}"
+    return _consumed(
+        RefundSucceededV1(
+            order_id=order,
+            user_id=user,
+            refund_id=f"rf_{re}",
+            provider="stripe",
+            provider_refund_id=re,
+            amount_minor=amount,
+            currency=currency,
+            reason="requested_by_customer",
+            refunded_at=datetime.now(UTC),
+        ),
+        # What every announcer of this refund uses, unless the test wants another id.
+        id=envelope_id or refund_event_id("succeeded", "stripe", re),
+    )
+
+
+async def _apply(pool: asyncpg.Pool, items: list[Consumed]) -> None:
+    """What the BatchConsumer does with a batch: inbox and effect in one transaction."""
+    async with pool.acquire() as conn, conn.transaction():
+        fresh = await record_inbox(conn, items)
+        if fresh:
+            await handle(conn, fresh)
+
+
+async def _balance(pool: asyncpg.Pool, account: str) -> int:
+    return int(await pool.fetchval("SELECT balance FROM accounts WHERE id = $1", account) or 0)
+
+
+async def _spend(pool: asyncpg.Pool, user: str, credits: int) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        await service.spend_credits(
+            conn,
+            user_id=user,
+            credits=credits,
+            reason="generate",
+            idempotency_key=str(uuid.uuid4()),
+            events_topic=TOPIC,
+        )
+
+
+async def _refunds(pool: asyncpg.Pool) -> list[dict[str, Any]]:
+    rows = await pool.fetch(
+        "SELECT refund_key, order_id, status, credits_due, credits_taken, shortfall,"
+        " balance_after, transaction_id, rejection FROM refunds ORDER BY seq"
+    )
+    return [dict(r) for r in rows]
+
+
+async def _revoked_events(pool: asyncpg.Pool) -> list[CreditsRevokedV1]:
+    rows = await pool.fetch("SELECT payload FROM outbox ORDER BY id")
+    envs = [Envelope.from_bytes(bytes(r["payload"])) for r in rows]
+    return [e.payload_as(CreditsRevokedV1) for e in envs if e.type == CreditsRevokedV1.TYPE]
+
+
+async def _outbox_types(pool: asyncpg.Pool) -> list[str]:
+    rows = await pool.fetch("SELECT headers FROM outbox ORDER BY id")
+    return [r["headers"]["ce_type"] for r in rows]
+
+
+async def _assert_books_balance(pool: asyncpg.Pool) -> None:
+    assert await pool.fetchval("SELECT sum(balance) FROM accounts") == 0
+    mismatched = await pool.fetch(
+        "SELECT a.id FROM accounts a LEFT JOIN postings p ON p.account_id = a.id"
+        " GROUP BY a.id, a.balance HAVING a.balance <> coalesce(sum(p.amount), 0)"
+    )
+    assert mismatched == []
+    assert (
+        await pool.fetchval("SELECT count(*) FROM accounts WHERE balance < 0 AND id LIKE 'user:%'")
+        == 0
+    )
+    # Every credit taken back sits in system:refunds, nothing more.
+    assert await _balance(pool, "system:refunds") == await pool.fetchval(
+        "SELECT coalesce(sum(credits), 0) FROM transactions WHERE kind = 'revoke'"
+    )
+
+
+async def test_a_full_refund_takes_the_whole_grant_back(pool: asyncpg.Pool) -> None:
+    await _apply(pool, [_paid("o1", credits=1100, amount=10_000)])
+    assert await _balance(pool, "user:alice") == 1100
+    refund = _refunded("o1", 10_000, re="re_full")
+    await _apply(pool, [refund])
+
+    assert await _balance(pool, "user:alice") == 0
+    assert await _balance(pool, "system:refunds") == 1100
+    [row] = await _refunds(pool)
+    assert row | {"transaction_id": None} == {
+        "refund_key": "stripe:re_full",
+        "order_id": "o1",
+        "status": "applied",
+        "credits_due": 1100,
+        "credits_taken": 1100,
+        "shortfall": 0,
+        "balance_after": 0,
+        "transaction_id": None,
+        "rejection": None,
+    }
+    tx = await pool.fetchrow(
+        "SELECT kind, order_id, refund_key, credits, balance_after, event_id, reason"
+        " FROM transactions WHERE id = $1",
+        row["transaction_id"],
+    )
+    assert dict(tx) == {
+        "kind": "revoke",
+        "order_id": "o1",
+        "refund_key": "stripe:re_full",
+        "credits": 1100,
+        "balance_after": 0,
+        "event_id": refund.envelope.id,
+        "reason": "refund: requested_by_customer",
+    }
+    [event] = await _revoked_events(pool)
+    assert (event.order_id, event.refund_key, event.credits, event.shortfall) == (
+        "o1",
+        "stripe:re_full",
+        1100,
+        0,
+    )
+    assert (event.balance_after, event.transaction_id) == (0, str(row["transaction_id"]))
+    await _assert_books_balance(pool)
+
+
+async def test_partial_refunds_sum_to_the_grant_exactly(pool: asyncpg.Pool) -> None:
+    # 100 credits for 3.00, refunded 1.00 at a time: 33 + 33 + 34.
+    await _apply(pool, [_paid("o1", credits=100, amount=300)])
+    await _apply(pool, [_refunded("o1", 100)])
+    assert await _balance(pool, "user:alice") == 67
+    await _apply(pool, [_refunded("o1", 100), _refunded("o1", 100)])
+    assert [r["credits_taken"] for r in await _refunds(pool)] == [33, 33, 34]
+    assert await _balance(pool, "user:alice") == 0
+    assert [e.balance_after for e in await _revoked_events(pool)] == [67, 34, 0]
+    # Nothing is left to refund: one cent more is refused, and changes nothing.
+    async with pool.acquire() as conn, conn.transaction():
+        with pytest.raises(RefundRefused, match="exceed"):
+            await handle(conn, [_refunded("o1", 1)])
+    assert await _balance(pool, "user:alice") == 0
+    await _assert_books_balance(pool)
+
+
+async def test_two_partial_refunds_take_their_shares(pool: asyncpg.Pool) -> None:
+    await _apply(
+        pool, [_paid("o1", credits=1100, amount=10_000), _paid("o2", credits=50, amount=500)]
+    )
+    await _apply(pool, [_refunded("o1", 2_500)])
+    await _apply(pool, [_refunded("o1", 7_500)])
+    assert [(r["credits_due"], r["credits_taken"]) for r in await _refunds(pool)] == [
+        (275, 275),
+        (825, 825),
+    ]
+    assert await _balance(pool, "user:alice") == 50  # o2's credits stay
+    await _assert_books_balance(pool)
+
+
+async def test_a_refund_after_spending_records_the_shortfall_and_stops_at_zero(
+    pool: asyncpg.Pool,
+) -> None:
+    await _apply(pool, [_paid("o1", credits=1100, amount=10_000)])
+    await _spend(pool, "alice", 1000)
+    await _apply(pool, [_refunded("o1", 10_000, re="re_spent")])
+
+    assert await _balance(pool, "user:alice") == 0
+    [row] = await _refunds(pool)
+    assert (row["credits_due"], row["credits_taken"], row["shortfall"]) == (1100, 100, 1000)
+    [event] = await _revoked_events(pool)
+    assert (event.credits, event.shortfall, event.balance_after) == (100, 1000, 0)
+
+    # With nothing left at all, a refund takes nothing, moves nothing, and still reports.
+    await _apply(pool, [_paid("o2", credits=10, amount=100)])
+    await _spend(pool, "alice", 10)
+    await _apply(pool, [_refunded("o2", 100, re="re_empty")])
+    empty = (await _refunds(pool))[1]
+    assert (empty["credits_taken"], empty["shortfall"], empty["transaction_id"]) == (0, 10, None)
+    last = (await _revoked_events(pool))[-1]
+    assert (last.credits, last.shortfall, last.transaction_id) == (0, 10, None)
+    assert await _balance(pool, "user:alice") == 0
+    assert await pool.fetchval("SELECT count(*) FROM transactions WHERE kind = 'revoke'") == 1
+    await _assert_books_balance(pool)
+
+
+async def test_a_refund_is_applied_once_whatever_number_of_events_announce_it(
+    pool: asyncpg.Pool,
+) -> None:
+    await _apply(pool, [_paid("o1", credits=1100, amount=10_000)])
+    first = _refunded("o1", 5_000, re="re_dup")
+    # The same envelope twice in one batch, then redelivered, then announced under other
+    # envelope ids (in the same batch and later): one take-back.
+    await _apply(
+        pool,
+        [first, first, _refunded("o1", 5_000, re="re_dup", envelope_id=uuid.uuid4())],
+    )
+    await _apply(pool, [first])
+    await _apply(pool, [_refunded("o1", 5_000, re="re_dup", envelope_id=uuid.uuid4())])
+    # Even without the inbox, straight to the handler.
+    async with pool.acquire() as conn, conn.transaction():
+        await handle(conn, [first])
+
+    assert await _balance(pool, "user:alice") == 550
+    assert len(await _refunds(pool)) == 1
+    assert await pool.fetchval("SELECT count(*) FROM transactions WHERE kind = 'revoke'") == 1
+    assert len(await _revoked_events(pool)) == 1
+    await _assert_books_balance(pool)
+
+
+async def test_a_refund_in_the_batch_of_its_payment_sees_the_grant(pool: asyncpg.Pool) -> None:
+    await _apply(
+        pool,
+        [
+            _paid("o1", credits=1100, amount=10_000),
+            _paid("o2", user="bob", credits=7, amount=70),
+            _refunded("o1", 10_000),
+            _paid("o3", credits=5, amount=50),
+        ],
+    )
+    assert [r["status"] for r in await _refunds(pool)] == ["applied"]
+    assert await _balance(pool, "user:alice") == 5
+    # Stream order in the history: grant o1, revoke o1, grant o3.
+    rows = await pool.fetch(
+        "SELECT kind, order_id, balance_after FROM transactions WHERE user_id = 'alice'"
+        " ORDER BY seq"
+    )
+    assert [tuple(r) for r in rows] == [
+        ("grant", "o1", 1100),
+        ("revoke", "o1", 0),
+        ("grant", "o3", 5),
+    ]
+    assert await _outbox_types(pool) == [
+        CreditsGrantedV1.TYPE,
+        CreditsGrantedV1.TYPE,
+        CreditsRevokedV1.TYPE,
+        CreditsGrantedV1.TYPE,
+    ]
+    await _assert_books_balance(pool)
+
+
+async def test_events_are_applied_in_stream_order_within_a_batch(pool: asyncpg.Pool) -> None:
+    """A refund before a new grant in the stream finds the balance of that moment: the
+    shortfall does not depend on where a batch happens to end."""
+    await _apply(pool, [_paid("o1", credits=100, amount=1_000)])
+    await _spend(pool, "alice", 90)
+    await _apply(pool, [_refunded("o1", 1_000), _paid("o2", credits=500, amount=5_000)])
+    [row] = await _refunds(pool)
+    assert (row["credits_taken"], row["shortfall"]) == (10, 90)
+    assert await _balance(pool, "user:alice") == 500
+
+
+async def test_a_refund_before_its_payment_waits_and_applies_with_the_grant(
+    pool: asyncpg.Pool,
+) -> None:
+    await _apply(pool, [_paid("o0", credits=10, amount=100)])
+    await _apply(pool, [_refunded("o1", 4_000, re="re_early")])
+    [row] = await _refunds(pool)
+    assert (row["status"], row["credits_due"], row["transaction_id"]) == ("pending", None, None)
+    assert await _balance(pool, "user:alice") == 10
+    assert await _revoked_events(pool) == []
+
+    # A duplicate of the pending refund changes nothing either.
+    await _apply(pool, [_refunded("o1", 4_000, re="re_early", envelope_id=uuid.uuid4())])
+    assert len(await _refunds(pool)) == 1
+
+    await _apply(
+        pool, [_paid("o1", credits=1100, amount=10_000), _paid("o2", credits=1, amount=10)]
+    )
+    [row] = await _refunds(pool)
+    assert (row["status"], row["credits_taken"], row["balance_after"]) == ("applied", 440, 670)
+    rows = await pool.fetch(
+        "SELECT kind, order_id, balance_after FROM transactions WHERE user_id = 'alice'"
+        " ORDER BY seq"
+    )
+    # Right after its grant, before the next one.
+    assert [tuple(r) for r in rows] == [
+        ("grant", "o0", 10),
+        ("grant", "o1", 1110),
+        ("revoke", "o1", 670),
+        ("grant", "o2", 671),
+    ]
+    assert await _balance(pool, "user:alice") == 671
+    await _assert_books_balance(pool)
+
+
+async def test_a_refund_before_its_payment_in_the_same_batch(pool: asyncpg.Pool) -> None:
+    await _apply(pool, [_refunded("o1", 10_000), _paid("o1", credits=1100, amount=10_000)])
+    [row] = await _refunds(pool)
+    assert (row["status"], row["credits_taken"]) == ("applied", 1100)
+    assert await _balance(pool, "user:alice") == 0
+    await _assert_books_balance(pool)
+
+
+async def test_refunds_that_cannot_apply_are_refused(pool: asyncpg.Pool) -> None:
+    await _apply(pool, [_paid("o1", credits=1100, amount=10_000)])
+    for bad, match in (
+        (_refunded("o1", 100, currency="USD"), "USD"),
+        (_refunded("o1", 10_001), "exceed"),
+        (_refunded("o1", 100, user="mallory"), "mallory"),
+    ):
+        async with pool.acquire() as conn:
+            tx = conn.transaction()
+            await tx.start()
+            with pytest.raises(RefundRefused, match=match):
+                await handle(conn, [bad])
+            await tx.rollback()
+    assert await _balance(pool, "user:alice") == 1100
+    assert await _refunds(pool) == []
+
+
+async def test_a_pending_refund_that_cannot_apply_is_rejected_and_the_grant_stands(
+    pool: asyncpg.Pool,
+) -> None:
+    await _apply(pool, [_refunded("o1", 100, currency="USD", re="re_usd")])
+    await _apply(pool, [_paid("o1", credits=1100, amount=10_000)])
+    [row] = await _refunds(pool)
+    assert row["status"] == "rejected"
+    assert "USD" in row["rejection"]
+    assert await _balance(pool, "user:alice") == 1100
+    # Settled once: the trigger refuses to reopen or rewrite it.
+    with pytest.raises(asyncpg.RestrictViolationError, match="settled"):
+        await pool.execute("UPDATE refunds SET status = 'pending', rejection = NULL")
+    with pytest.raises(asyncpg.RestrictViolationError, match="append-only"):
+        await pool.execute("DELETE FROM refunds")
+
+
+async def test_two_writers_of_one_refund_take_it_back_once(pool: asyncpg.Pool) -> None:
+    """A replay beside the live consumer: the same refund under two envelope ids, in two
+    transactions at once. The user's row lock serializes them; the second finds the first."""
+    await _apply(pool, [_paid("o1", credits=1100, amount=10_000)])
+
+    def refund() -> Refund:
+        return Refund(
+            event_id=uuid.uuid4(),
+            refund_key="stripe:re_race",
+            order_id="o1",
+            user_id="alice",
+            refund_id=None,
+            provider="stripe",
+            provider_refund_id="re_race",
+            amount_minor=10_000,
+            currency="CNY",
+            reason=None,
+            refunded_at=datetime.now(UTC),
+        )
+
+    async with pool.acquire() as first, pool.acquire() as second:
+        tx1 = first.transaction()
+        await tx1.start()
+        assert await service.revoke_for_refund(first, refund(), events_topic=TOPIC) is not None
+        tx2 = second.transaction()
+        await tx2.start()
+        late = asyncio.create_task(service.revoke_for_refund(second, refund(), events_topic=TOPIC))
+        await asyncio.sleep(0.3)
+        assert not late.done()  # waiting for alice's row
+        await tx1.commit()
+        assert await late is None
+        await tx2.commit()
+    assert await _balance(pool, "user:alice") == 0
+    assert len(await _refunds(pool)) == 1
+    await _assert_books_balance(pool)
+
+
+async def test_a_waiting_refund_is_found_among_many(pool: asyncpg.Pool) -> None:
+    """More refunds waiting than the grant path reads whole: the lookup by order takes over."""
+    await _apply(pool, [_refunded(f"elsewhere-{i}", 100) for i in range(1001)])
+    await _apply(pool, [_paid("elsewhere-7", credits=10, amount=100), _paid("o2", credits=3)])
+    assert await pool.fetchval("SELECT count(*) FROM refunds WHERE status = 'pending'") == 1000
+    assert (
+        await pool.fetchval("SELECT credits_taken FROM refunds WHERE order_id = 'elsewhere-7'")
+        == 10
+    )
+    assert await _balance(pool, "user:alice") == 3
