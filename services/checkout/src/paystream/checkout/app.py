@@ -10,7 +10,7 @@ from datetime import timedelta
 import structlog
 from fastapi import FastAPI
 
-from paystream.checkout import refunds, service
+from paystream.checkout import refunds, service, usdt_admin
 from paystream.checkout.catalog import load_catalog
 from paystream.checkout.consumers import payment_events_handler
 from paystream.checkout.endpoints import CheckoutContext, router
@@ -107,4 +107,5 @@ def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
         readiness=runtime.readiness,
     )
     app.include_router(router)
+    app.include_router(usdt_admin.router)
     return app

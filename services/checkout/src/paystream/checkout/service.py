@@ -424,13 +424,15 @@ async def apply_payment_succeeded(
             event_user_id=event.user_id,
         )
     paid_currency = event.currency.upper()
-    mismatch = (event.amount_minor, paid_currency) != (order.amount.minor, order.amount.currency)
+    # A USDT order is paid by sending its exact deposit amount (the price plus a unique offset).
+    expected = order.deposit_amount or order.amount
+    mismatch = (event.amount_minor, paid_currency) != (expected.minor, expected.currency)
     if mismatch:
         log.warning(
             "payment_amount_mismatch",
             order_id=order.id,
-            expected_minor=order.amount.minor,
-            expected_currency=order.amount.currency,
+            expected_minor=expected.minor,
+            expected_currency=expected.currency,
             paid_minor=event.amount_minor,
             paid_currency=paid_currency,
         )

@@ -41,3 +41,53 @@ class CheckoutSettings(BaseServiceSettings):
     checkout_payments_topic: str = PAYMENTS_EVENTS
     checkout_orders_topic: str = ORDERS_EVENTS
     checkout_consumer_group: str = "checkout"
+
+    # USDT (TRC20)
+    # Deposits go to one merchant address; unset means usdt_trc20 is not offered.
+    usdt_deposit_address: str | None = None
+    usdt_contract_address: str = "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t"  # Tether USD on TRON
+    usdt_api_base: str = "https://api.trongrid.io"
+    usdt_api_key: SecretStr | None = None  # sent as TRON-PRO-API-KEY
+    usdt_timeout_s: float = Field(default=10.0, gt=0)
+    usdt_poll_interval_s: float = Field(default=15.0, gt=0)
+    usdt_page_size: int = Field(default=200, ge=1, le=200)
+    # The unique offset added to each price, in micro-USDT (1..max); max+1 open orders at most.
+    usdt_amount_offset_max: int = Field(default=999, ge=1, le=999_999)
+    # A released amount is not handed out again for this long when another one is free, so a
+    # late or repeated transfer is not taken for a newer order's payment.
+    usdt_amount_cooldown_s: int = Field(default=24 * 3600, ge=0)
+    # A transfer this long after its deposit was released still counts as that order's (late).
+    usdt_late_window_s: int = Field(default=7 * 24 * 3600, ge=0)
+    # An open deposit this long past its expiry is released by the allocator (checkout missed
+    # closing it).
+    usdt_reclaim_after_s: int = Field(default=24 * 3600, ge=0)
+    # Each poll re-reads this much before its cursor: TronGrid's index may lag the chain.
+    usdt_cursor_overlap_s: int = Field(default=120, ge=0)
+    # Overpaid transfers are credited (money >= price was taken) and flagged; False only flags.
+    usdt_credit_overpaid: bool = True
+
+    # WeChat Pay (API v3, Native); wechatpay_mchid unset means wechat_pay_native is not offered.
+    # PEM values may be `@<path>`. The merchant key signs requests (its certificate's serial is
+    # sent as serial_no); the platform public key (id PUB_KEY_ID_...) verifies every answer.
+    wechatpay_api_base: str = "https://api.mch.weixin.qq.com"
+    wechatpay_mchid: str | None = None
+    wechatpay_appid: str | None = None
+    wechatpay_merchant_private_key: SecretStr | None = None
+    wechatpay_merchant_serial_no: str | None = None
+    wechatpay_platform_public_key: str | None = None
+    wechatpay_platform_public_key_id: str | None = None
+    # Where WeChat Pay sends payment and refund notifications (webhook-ingest's route).
+    wechatpay_notify_url: str | None = None
+    wechatpay_timeout_s: float = Field(default=10.0, gt=0)
+
+    # Alipay
+    # Unset app id or keys: alipay_qr / alipay_page are not offered. Keys are PEM, Alipay's bare
+    # base64, or `@<path>`: our application's private key signs requests, Alipay's public key
+    # verifies its answers. The notify URL is webhook-ingest's POST /webhooks/alipay as Alipay
+    # reaches it.
+    alipay_gateway_url: str = "https://openapi.alipay.com/gateway.do"
+    alipay_app_id: str | None = None
+    alipay_private_key: SecretStr | None = None
+    alipay_public_key: str | None = None
+    alipay_notify_url: str | None = None
+    alipay_timeout_s: float = Field(default=10.0, gt=0)

@@ -9,10 +9,12 @@ from fastapi import FastAPI
 
 from paystream.shared.http import create_app as create_base_app
 from paystream.shared.runtime import ServiceRuntime
+from paystream.webhook_ingest.alipay import alipay_router, build_alipay_service
 from paystream.webhook_ingest.endpoints import FastPath, StripeWebhookEndpoint, router
 from paystream.webhook_ingest.service import StripeWebhookService
 from paystream.webhook_ingest.settings import WebhookIngestSettings
 from paystream.webhook_ingest.signatures import StripeSignatureVerifier
+from paystream.webhook_ingest.wechatpay import wechatpay_config, wechatpay_router
 
 
 def create_app(settings: WebhookIngestSettings | None = None) -> FastAPI:
@@ -23,6 +25,7 @@ def create_app(settings: WebhookIngestSettings | None = None) -> FastAPI:
     verifier = StripeSignatureVerifier(
         settings.webhook_secrets(), tolerance_s=settings.stripe_webhook_tolerance_s
     )
+    wechatpay = wechatpay_config(settings)  # None: the route answers 503
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -34,6 +37,8 @@ def create_app(settings: WebhookIngestSettings | None = None) -> FastAPI:
             payments_topic=settings.webhook_payments_topic,
             ack_timeout_s=settings.kafka_ack_timeout_s,
         )
+        app.state.alipay_service = build_alipay_service(settings, runtime.producer)
+        app.state.wechatpay_webhook_service = wechatpay and wechatpay.service(runtime.producer)
         try:
             yield
         finally:
@@ -56,6 +61,8 @@ def create_app(settings: WebhookIngestSettings | None = None) -> FastAPI:
     )
     app.state.stripe_webhook_endpoint = endpoint
     app.include_router(router)
+    app.include_router(alipay_router)
+    app.include_router(wechatpay_router)
     # The webhook route is answered in front of the whole middleware stack (tracing, error
     # handlers, metrics; see endpoints.py). Starlette builds that stack on the first request, so
     # the front is added when it is built, whatever is added to the app until then.

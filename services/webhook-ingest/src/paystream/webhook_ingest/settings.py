@@ -27,6 +27,14 @@ class WebhookIngestSettings(BaseServiceSettings):
     webhook_raw_topic: str = WEBHOOKS_RAW
     webhook_payments_topic: str = PAYMENTS_EVENTS
 
+    # WeChat Pay (API v3 notifications); all unset: the route answers 503 provider_not_configured.
+    # PEM values may be given as `@<path>`. The APIv3 key is the 32-byte key that decrypts the
+    # notifications' resources; the platform key id is the `PUB_KEY_ID_...` in Wechatpay-Serial.
+    wechatpay_mchid: str | None = None
+    wechatpay_apiv3_key: SecretStr | None = None
+    wechatpay_platform_public_key: str | None = None
+    wechatpay_platform_public_key_id: str | None = None
+
     @field_validator("stripe_webhook_secrets")
     @classmethod
     def _at_least_one_secret(cls, v: SecretStr) -> SecretStr:
@@ -36,6 +44,12 @@ class WebhookIngestSettings(BaseServiceSettings):
 
     def webhook_secrets(self) -> list[str]:
         return _split(self.stripe_webhook_secrets.get_secret_value())
+
+    # Alipay
+    # Both unset: POST /webhooks/alipay answers 503 provider_not_configured. The public key is
+    # Alipay's (it verifies notifications): PEM, Alipay's bare base64, or `@<path>`.
+    alipay_app_id: str | None = None
+    alipay_public_key: str | None = None
 
 
 def _split(value: str) -> list[str]:
