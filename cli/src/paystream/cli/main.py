@@ -1,10 +1,343 @@
-"""Entry point of the `paystream` command (filled in by issue 4)."""
+"""Entry point of the `paystream` operator command: topics, lag, replay, reprocess-raw, dead
+letters and verify. See cli/README.md for the JSON shapes, exit codes and methods."""
 
 from __future__ import annotations
 
-import typer
+import logging
+from collections.abc import Callable
+from typing import Annotated
 
-app = typer.Typer(help="Operate paystream: topics, lag, replay, dead letters, verify.")
+import typer
+from pydantic import ValidationError
+
+from paystream.cli import dlq as dlq_ops
+from paystream.cli import lag as lag_ops
+from paystream.cli import replay as replay_ops
+from paystream.cli import reprocess as reprocess_ops
+from paystream.cli import topics as topic_ops
+from paystream.cli import verify as verify_ops
+from paystream.cli.auth import require_operator
+from paystream.cli.errors import BadInput
+from paystream.cli.output import fail, run
+from paystream.cli.settings import OperatorSettings
+from paystream.shared.topics import PAYMENTS_EVENTS, WEBHOOKS_RAW
+
+# aiokafka logs every failed connection attempt; the command reports the failure once.
+logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+
+app = typer.Typer(
+    help="Operate paystream: topics, lag, replay, dead letters, verify.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+topics_app = typer.Typer(help="Topics: list them, or create/correct them (ensure).")
+dlq_app = typer.Typer(help="Dead letters: list, show, retry, purge.", no_args_is_help=True)
+app.add_typer(topics_app, name="topics")
+app.add_typer(dlq_app, name="dlq")
+
+Json = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+LocalOperator = Annotated[
+    bool,
+    typer.Option(
+        "--local-operator",
+        help="Act as the local operator without a token (you hold the Kafka/database "
+        "credentials anyway).",
+    ),
+]
+OperatorToken = Annotated[
+    str | None,
+    typer.Option(
+        "--operator-token",
+        help="Admin JWT; defaults to $PAYSTREAM_OPERATOR_TOKEN.",
+        show_default=False,
+    ),
+]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
+
+
+def _settings(as_json: bool) -> OperatorSettings:
+    try:
+        return OperatorSettings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(x) for x in first["loc"])
+        raise fail(
+            BadInput(f"bad PAYSTREAM_{where.upper()} setting: {first['msg']}"), as_json=as_json
+        ) from None
+
+
+def _authorizer(
+    settings: OperatorSettings, action: str, local_operator: bool, token: str | None
+) -> Callable[[], str]:
+    def authorize() -> str:
+        return require_operator(settings, action=action, local_operator=local_operator, token=token)
+
+    return authorize
+
+
+# ---- topics --------------------------------------------------------------------------------
+
+
+@topics_app.callback(invoke_without_command=True)
+def topics(
+    ctx: typer.Context,
+    topic: Annotated[
+        list[str] | None, typer.Option("--topic", "-t", help="Only these topics (repeat).")
+    ] = None,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="Every topic on the broker, not only paystream's.")
+    ] = False,
+    as_json: Json = False,
+) -> None:
+    """List topics: partitions, replication, retention, end offsets."""
+    if ctx.invoked_subcommand is not None:
+        return
+    s = _settings(as_json)
+    run(
+        s,
+        topic_ops.list_topics(s, topic or [], show_all),
+        as_json=as_json,
+        render=topic_ops.render_topics,
+    )
+
+
+@topics_app.command("ensure")
+def topics_ensure(as_json: Json = False) -> None:
+    """Create missing topics and correct existing ones (more partitions, retention configs)
+    from the shared topic configuration."""
+    s = _settings(as_json)
+    run(s, topic_ops.ensure_topics(s), as_json=as_json, render=topic_ops.render_ensure)
+
+
+# ---- lag -----------------------------------------------------------------------------------
+
+
+@app.command()
+def lag(
+    group: Annotated[
+        list[str] | None, typer.Option("--group", "-g", help="Only these groups (repeat).")
+    ] = None,
+    topic: Annotated[str | None, typer.Option("--topic", "-t", help="Only this topic.")] = None,
+    as_json: Json = False,
+) -> None:
+    """Per group and partition: committed offset, end offset, lag, oldest unconsumed event."""
+    s = _settings(as_json)
+    run(s, lag_ops.lag(s, group or [], topic), as_json=as_json, render=lag_ops.render)
+
+
+# ---- replay --------------------------------------------------------------------------------
+
+
+@app.command()
+def replay(
+    topic: Annotated[str, typer.Option("--topic", "-t", help="Topic to replay.")],
+    group: Annotated[str, typer.Option("--group", "-g", help="The ONE consumer group.")],
+    from_time: Annotated[
+        str | None,
+        typer.Option("--from", help="Start time: ISO-8601 or ago (2h, 3d). Inclusive."),
+    ] = None,
+    to_time: Annotated[
+        str | None, typer.Option("--to", help="End time (exclusive); see --help of the README.")
+    ] = None,
+    from_offset: Annotated[
+        list[str] | None,
+        typer.Option("--from-offset", help="PARTITION:OFFSET or OFFSET (every partition)."),
+    ] = None,
+    to_offset: Annotated[
+        list[str] | None, typer.Option("--to-offset", help="PARTITION:OFFSET or OFFSET.")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only say how many events per partition.")
+    ] = False,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Follow the group until it caught up again.")
+    ] = False,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds --wait waits.")] = 600.0,
+    local_operator: LocalOperator = False,
+    operator_token: OperatorToken = None,
+    quiet: Quiet = False,
+    as_json: Json = False,
+) -> None:
+    """Re-deliver a range of TOPIC to consumer group GROUP only, by rewinding that group's
+    committed offsets to the start of the range (the group must be stopped). Events after the
+    range are read again too; consumers drop what they already applied."""
+    s = _settings(as_json)
+    run(
+        s,
+        replay_ops.replay(
+            s,
+            topic=topic,
+            group=group,
+            from_time=from_time,
+            to_time=to_time,
+            from_offsets=from_offset or [],
+            to_offsets=to_offset or [],
+            dry_run=dry_run,
+            wait=wait,
+            timeout_s=timeout,
+            authorize=_authorizer(s, "replay", local_operator, operator_token),
+            quiet=quiet,
+        ),
+        as_json=as_json,
+        render=replay_ops.render,
+    )
+
+
+# ---- reprocess-raw -------------------------------------------------------------------------
+
+
+@app.command("reprocess-raw")
+def reprocess_raw(
+    from_time: Annotated[str, typer.Option("--from", help="ISO-8601 or ago (2h, 3d).")],
+    to_time: Annotated[str | None, typer.Option("--to", help="Exclusive end.")] = None,
+    source_topic: Annotated[str, typer.Option("--source-topic")] = WEBHOOKS_RAW,
+    target_topic: Annotated[str, typer.Option("--target-topic")] = PAYMENTS_EVENTS,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Normalize, publish nothing.")] = False,
+    local_operator: LocalOperator = False,
+    operator_token: OperatorToken = None,
+    quiet: Quiet = False,
+    as_json: Json = False,
+) -> None:
+    """Run the webhook normalizers again over webhooks.raw and publish the normalized events
+    (acks=all). Idempotent: event ids come from the provider's event id."""
+    s = _settings(as_json)
+    run(
+        s,
+        reprocess_ops.reprocess(
+            s,
+            from_time=from_time,
+            to_time=to_time,
+            source_topic=source_topic,
+            target_topic=target_topic,
+            dry_run=dry_run,
+            authorize=_authorizer(s, "reprocess-raw", local_operator, operator_token),
+            quiet=quiet,
+        ),
+        as_json=as_json,
+        render=reprocess_ops.render,
+        exit_code=lambda r: 1 if r["failed"] else 0,
+    )
+
+
+# ---- dlq -----------------------------------------------------------------------------------
+
+DlqTopic = Annotated[
+    str, typer.Option("--topic", "-t", help="The dead-letter topic, e.g. payments.events.dlq.")
+]
+Partition = Annotated[int, typer.Option("--partition", "-p", help="DLQ partition.")]
+
+
+@dlq_app.command("list")
+def dlq_list(
+    topic: DlqTopic,
+    show_all: Annotated[bool, typer.Option("--all", help="Handled ones too.")] = False,
+    as_json: Json = False,
+) -> None:
+    """Dead letters still pending (or all): error, attempts, original position."""
+    s = _settings(as_json)
+    run(s, dlq_ops.list_dlq(s, topic, show_all), as_json=as_json, render=dlq_ops.render_list)
+
+
+@dlq_app.command("show")
+def dlq_show(
+    topic: DlqTopic,
+    offset: Annotated[int, typer.Option("--offset", "-o")],
+    partition: Partition = 0,
+    as_json: Json = False,
+) -> None:
+    """One dead letter: every header (error, stack, attempts, ...) and the value."""
+    s = _settings(as_json)
+    run(
+        s,
+        dlq_ops.show_dlq(s, topic, partition, offset),
+        as_json=as_json,
+        render=dlq_ops.render_show,
+    )
+
+
+@dlq_app.command("retry")
+def dlq_retry(
+    topic: DlqTopic,
+    offset: Annotated[int | None, typer.Option("--offset", "-o", help="Retry this one.")] = None,
+    partition: Partition = 0,
+    retry_all: Annotated[bool, typer.Option("--all", help="Retry every pending one.")] = False,
+    local_operator: LocalOperator = False,
+    operator_token: OperatorToken = None,
+    quiet: Quiet = False,
+    as_json: Json = False,
+) -> None:
+    """Re-publish dead letters to their original topic (original key and value), then mark
+    them handled."""
+    s = _settings(as_json)
+    run(
+        s,
+        dlq_ops.retry_dlq(
+            s,
+            topic,
+            partition=partition,
+            offset=offset,
+            retry_all=retry_all,
+            authorize=_authorizer(s, "dlq retry", local_operator, operator_token),
+            quiet=quiet,
+        ),
+        as_json=as_json,
+        render=dlq_ops.render_retry,
+    )
+
+
+@dlq_app.command("purge")
+def dlq_purge(
+    topic: DlqTopic,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
+    local_operator: LocalOperator = False,
+    operator_token: OperatorToken = None,
+    as_json: Json = False,
+) -> None:
+    """Mark every pending dead letter handled (they stay in the topic, see `list --all`)."""
+    s = _settings(as_json)
+    run(
+        s,
+        dlq_ops.purge_dlq(
+            s,
+            topic,
+            yes=yes,
+            authorize=_authorizer(s, "dlq purge", local_operator, operator_token),
+        ),
+        as_json=as_json,
+        render=dlq_ops.render_purge,
+    )
+
+
+# ---- verify --------------------------------------------------------------------------------
+
+
+@app.command()
+def verify(
+    topic: Annotated[str, typer.Option("--topic", "-t")] = PAYMENTS_EVENTS,
+    ledger_db: Annotated[
+        str | None, typer.Option("--ledger-db", help="Database name or DSN.")
+    ] = None,
+    invoicing_db: Annotated[
+        str | None, typer.Option("--invoicing-db", help="Database name or DSN.")
+    ] = None,
+    as_json: Json = False,
+) -> None:
+    """Reconcile payments.events with the ledger and invoicing databases; exit 1 on any
+    difference."""
+    s = _settings(as_json)
+    run(
+        s,
+        verify_ops.verify(
+            s,
+            topic=topic,
+            ledger_db=ledger_db or s.ledger_database,
+            invoicing_db=invoicing_db or s.invoicing_database,
+        ),
+        as_json=as_json,
+        render=verify_ops.render,
+        exit_code=lambda r: 0 if r["ok"] else 1,
+    )
 
 
 def main() -> None:

@@ -1,0 +1,39 @@
+"""The operator credential that commands changing what services see (replay, reprocess-raw,
+dlq retry/purge) require: an admin JWT, or `--local-operator`.
+
+`--local-operator` is not a security boundary: whoever runs the command with working Kafka and
+database credentials can do the same with Kafka's and PostgreSQL's own tools. It is a deliberate
+act that keeps these commands out of casual scripts.
+"""
+
+from __future__ import annotations
+
+from paystream.cli.errors import Refused
+from paystream.cli.settings import OperatorSettings
+from paystream.shared.auth import decode_token
+from paystream.shared.errors import Unauthorized
+
+
+def require_operator(
+    settings: OperatorSettings, *, action: str, local_operator: bool, token: str | None
+) -> str:
+    """Who acts, or Refused. `token` (the option) wins over PAYSTREAM_OPERATOR_TOKEN."""
+    if local_operator:
+        return "local-operator"
+    raw = token or (
+        settings.operator_token.get_secret_value() if settings.operator_token is not None else None
+    )
+    if not raw:
+        raise Refused(
+            f"{action} needs an operator credential: set PAYSTREAM_OPERATOR_TOKEN to an admin "
+            "JWT, or pass --local-operator"
+        )
+    try:
+        principal = decode_token(raw, settings.jwt_secret.get_secret_value())
+    except Unauthorized as exc:
+        raise Refused(f"{action} refused: operator token: {exc.message}") from None
+    if not principal.is_admin:
+        raise Refused(
+            f"{action} refused: the operator token of {principal.user_id!r} has no admin role"
+        )
+    return principal.user_id

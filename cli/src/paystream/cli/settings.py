@@ -1,0 +1,23 @@
+"""The operator command's settings: the services' `PAYSTREAM_*` names, plus its databases."""
+
+from __future__ import annotations
+
+from pydantic import SecretStr
+
+from paystream.shared.settings import BaseServiceSettings
+
+
+class OperatorSettings(BaseServiceSettings):
+    service_name: str = "paystream-cli"
+    ledger_database: str = "paystream_ledger"
+    invoicing_database: str = "paystream_invoicing"
+    checkout_database: str = "paystream_checkout"
+    operator_token: SecretStr | None = None
+    # The CLI's own consumer group: its committed offsets on a DLQ topic mark what is handled.
+    cli_group: str = "paystream-cli"
+
+    def dsn(self, database_or_dsn: str) -> str:
+        """A database name on the configured server, or a full DSN passed through."""
+        if database_or_dsn.startswith(("postgresql://", "postgres://")):
+            return database_or_dsn
+        return self.pg_dsn(database_or_dsn)

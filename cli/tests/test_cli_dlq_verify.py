@@ -1,0 +1,435 @@
+"""dlq list/show/retry/purge on dead letters made by the real BatchConsumer; verify on databases
+filled by ledger's and invoicing's own handlers; reprocess-raw over a raw topic."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import orjson
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from paystream.invoicing.consumers import handle_payment_events
+from paystream.invoicing.settings import InvoicingSettings
+from paystream.ledger.consumers import payment_events_handler
+from paystream.ledger.settings import LedgerSettings
+from paystream.shared.db import INBOX_DDL
+from paystream.shared.events import (
+    Envelope,
+    PaymentSucceededV1,
+    WebhookReceivedV1,
+    deterministic_id,
+)
+from paystream.shared.kafka import BatchConsumer, BatchHandler, Consumed, create_producer, publish
+from paystream.shared.topics import dlq
+
+pytestmark = pytest.mark.integration
+
+MakeTopics = Callable[..., Awaitable[None]]
+FreshDatabase = Callable[..., Awaitable[str]]
+
+
+def _payment(order_id: str, user_id: str, credits: int = 100, event: str | None = None) -> Envelope:
+    return Envelope.wrap(
+        PaymentSucceededV1(
+            order_id=order_id,
+            user_id=user_id,
+            package_id="standard",
+            credits=credits,
+            amount_minor=1000,
+            currency="CNY",
+            provider="stripe",
+            provider_event_id=event or f"evt_{uuid.uuid4().hex}",
+            paid_at=datetime.now(UTC),
+        ),
+        source="cli-test",
+    )
+
+
+async def _publish_all(bootstrap: str, topic: str, envs: list[Envelope]) -> None:
+    p = create_producer(bootstrap, "cli-test")
+    await p.start()
+    try:
+        for env in envs:
+            await publish(p, topic, env.data["user_id"], env)
+    finally:
+        await p.stop()
+
+
+async def _consume(
+    bootstrap: str,
+    pool: asyncpg.Pool,
+    topic: str,
+    group: str,
+    handler: BatchHandler,
+    until: Callable[[BatchConsumer], bool],
+) -> BatchConsumer:
+    producer = create_producer(bootstrap, "cli-test-dlq")
+    await producer.start()
+    consumer = BatchConsumer(
+        service="cli-test",
+        topics=[topic],
+        group_id=group,
+        bootstrap=bootstrap,
+        pool=pool,
+        handler=handler,
+        dlq_producer=producer,
+        max_retries=0,
+        retry_base_s=0.01,
+        retry_max_s=0.05,
+    )
+    await consumer.start()
+    task = asyncio.create_task(consumer.run())
+    try:
+        async with asyncio.timeout(60):
+            while not until(consumer):
+                await asyncio.sleep(0.05)
+                if task.done():
+                    task.result()
+    finally:
+        await consumer.stop()
+        task.cancel()
+        await producer.stop()
+    return consumer
+
+
+async def _read_all(bootstrap: str, topic: str) -> list[Any]:
+    c = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await c.start()
+    try:
+        tp = TopicPartition(topic, 0)
+        c.assign([tp])
+        end = (await c.end_offsets([tp]))[tp]
+        c.seek(tp, 0)
+        out: list[Any] = []
+        while len(out) < end:
+            batch = await c.getmany(tp, timeout_ms=500)
+            out += batch.get(tp, [])
+        return out
+    finally:
+        await c.stop()
+
+
+async def test_cli_dlq_round_trip(
+    cli,
+    kafka_bootstrap: str,
+    make_topics: MakeTopics,
+    fresh_database: FreshDatabase,
+    pool_for: Callable[[str], Awaitable[asyncpg.Pool]],
+    unique_suffix: str,
+) -> None:
+    topic = f"cli.dlqsrc.{unique_suffix}"
+    dead = dlq(topic)
+    await make_topics(topic, dead, partitions=1)
+    pool = await pool_for(await fresh_database("cli_dlq"))
+    await pool.execute(INBOX_DDL)
+
+    async def handler(conn: Any, items: list[Consumed]) -> None:
+        for c in items:
+            if c.envelope.data["order_id"].startswith("poison"):
+                raise RuntimeError(f"boom {c.envelope.data['order_id']}")
+
+    envs = [
+        _payment("good-1", "u1"),
+        _payment("poison-1", "u1"),
+        _payment("good-2", "u1"),
+        _payment("poison-2", "u1"),
+    ]
+    await _publish_all(kafka_bootstrap, topic, envs)
+    await _consume(
+        kafka_bootstrap,
+        pool,
+        topic,
+        f"cli-dlq-{unique_suffix}",
+        handler,
+        lambda c: c.dead_lettered == 2 and c.applied == 2,
+    )
+    env = {"PAYSTREAM_CLI_GROUP": f"paystream-cli-{unique_suffix}"}
+
+    code, listed = await cli("dlq", "list", "--topic", dead, env=env)
+    assert code == 0, listed
+    assert listed["pending"] == 2
+    assert listed["total"] == 2
+    first, second = listed["records"]
+    assert (first["offset"], first["key"], first["status"]) == (0, "u1", "pending")
+    assert first["type"] == PaymentSucceededV1.TYPE
+    assert first["event_id"] == str(envs[1].id)
+    assert "boom poison-1" in first["error"]
+    assert first["attempts"] == 1
+    assert first["original"] == {"topic": topic, "partition": 0, "offset": 1}
+    assert first["consumer_group"] == f"cli-dlq-{unique_suffix}"
+    assert second["original"]["offset"] == 3
+
+    code, shown = await cli("dlq", "show", "--topic", dead, "--offset", "1", env=env)
+    assert code == 0
+    assert "RuntimeError" in shown["headers"]["dlq_stack"]
+    assert shown["value"]["data"]["order_id"] == "poison-2"
+    code, out = await cli("dlq", "show", "--topic", dead, "--offset", "9", env=env)
+    assert code == 5
+    assert out["error"]["code"] == "not_found"
+
+    # Retry needs a credential.
+    code, out = await cli("dlq", "retry", "--topic", dead, "--offset", "1", env=env)
+    assert code == 4
+    assert out["error"]["code"] == "refused"
+
+    # Retry the second one: back on the original topic with its key, value and a retry mark.
+    code, retried = await cli(
+        "dlq", "retry", "--topic", dead, "--offset", "1", "--local-operator", env=env
+    )
+    assert code == 0, retried
+    [r] = retried["retried"]
+    assert (r["offset"], r["to_topic"], r["to_offset"]) == (1, topic, 4)
+    records = await _read_all(kafka_bootstrap, topic)
+    again = records[4]
+    assert again.key == b"u1"
+    assert Envelope.from_bytes(again.value).id == envs[3].id
+    headers = dict(again.headers)
+    assert headers["paystream_dlq_retry_of"] == f"{dead}:0:1".encode()
+    assert not any(k.startswith("dlq_") for k in headers)
+
+    code, listed = await cli("dlq", "list", "--topic", dead, env=env)
+    assert [x["offset"] for x in listed["records"]] == [0]
+    code, listed = await cli("dlq", "list", "--topic", dead, "--all", env=env)
+    assert [(x["offset"], x["status"]) for x in listed["records"]] == [
+        (0, "pending"),
+        (1, "handled"),
+    ]
+    # Retrying it again is skipped: it was handled.
+    code, out = await cli(
+        "dlq", "retry", "--topic", dead, "--offset", "1", "--local-operator", env=env
+    )
+    assert out["retried"] == []
+    assert out["skipped"][0]["reason"] == "already handled"
+
+    # Purge asks first; "no" refuses and changes nothing.
+    code, out = await cli("dlq", "purge", "--topic", dead, "--local-operator", input="n\n", env=env)
+    assert code == 4
+    assert out["error"]["code"] == "refused"
+    code, listed = await cli("dlq", "list", "--topic", dead, env=env)
+    assert listed["pending"] == 1
+    code, out = await cli("dlq", "purge", "--topic", dead, "--local-operator", "--yes", env=env)
+    assert code == 0
+    assert out["purged"] == 1
+    assert out["committed"] == {"0": 2}
+    code, listed = await cli("dlq", "list", "--topic", dead, env=env)
+    assert listed["pending"] == 0
+    assert listed["records"] == []
+    assert listed["total"] == 2
+
+
+async def test_cli_verify_reconciles_and_finds_differences(
+    cli,
+    kafka_bootstrap: str,
+    make_topics: MakeTopics,
+    fresh_database: FreshDatabase,
+    pool_for: Callable[[str], Awaitable[asyncpg.Pool]],
+    unique_suffix: str,
+) -> None:
+    topic = f"cli.payments.{unique_suffix}"
+    await make_topics(topic, dlq(topic), f"cli.ledger.{unique_suffix}", partitions=2)
+    ledger_dsn = await fresh_database("cli_ledger", LedgerSettings().migrations_dir)
+    invoicing_dsn = await fresh_database("cli_invoicing", InvoicingSettings().migrations_dir)
+    ledger, invoicing = await pool_for(ledger_dsn), await pool_for(invoicing_dsn)
+
+    envs = [_payment(f"o-{i}", f"user-{i % 3}") for i in range(8)]
+    envs.append(_payment("o-free", "user-0", credits=0))  # invoiced, nothing to grant
+    # One payment announced twice (two provider events for one order).
+    envs.append(_payment("o-1", "user-1", event="evt_second_announcement"))
+    await _publish_all(kafka_bootstrap, topic, envs)
+    n = len(envs)
+    await _consume(
+        kafka_bootstrap,
+        ledger,
+        topic,
+        f"cli-ledger-{unique_suffix}",
+        payment_events_handler(f"cli.ledger.{unique_suffix}"),
+        lambda c: c.applied + c.duplicates == n,
+    )
+    await _consume(
+        kafka_bootstrap,
+        invoicing,
+        topic,
+        f"cli-invoicing-{unique_suffix}",
+        handle_payment_events,
+        lambda c: c.applied + c.duplicates == n,
+    )
+    args = ("verify", "--topic", topic, "--ledger-db", ledger_dsn, "--invoicing-db", invoicing_dsn)
+
+    code, out = await cli(*args)
+    assert code == 0, out
+    assert out["ok"] is True
+    assert out["differences"] == 0
+    assert (out["payment_events"], out["payments"], out["payments_with_credits"]) == (10, 9, 8)
+    assert (out["grants"], out["invoices"]) == (8, 9)
+    # The services' refund tables are found (issue 3's migrations): nothing refunded, nothing due.
+    assert out["refunds"]["refunds"] == 0
+    assert out["refunds"]["missing_takebacks"] == []
+
+    # A payment nobody applied: a missing grant and a missing invoice.
+    await _publish_all(kafka_bootstrap, topic, [_payment("o-lost", "user-2")])
+    code, out = await cli(*args)
+    assert code == 1
+    assert out["ok"] is False
+    assert out["missing_grants"] == ["o-lost"]
+    assert out["missing_invoices"] == ["o-lost"]
+    assert out["differences"] == 2
+
+    # A second grant for an order (the unique index dropped to let the fault in), posted in
+    # double entry so only the duplicate shows.
+    await ledger.execute(
+        "DROP INDEX IF EXISTS transactions_order_id_key;"
+        "DROP INDEX IF EXISTS transactions_grant_order_key"
+    )
+    async with ledger.acquire() as conn, conn.transaction():
+        tx = uuid.uuid4()
+        # A copy of the order's grant under a new id, whatever columns the ledger has today.
+        cols = [
+            r["column_name"]
+            for r in await conn.fetch(
+                "SELECT column_name FROM information_schema.columns WHERE table_name ="
+                " 'transactions' AND column_name NOT IN ('seq', 'id', 'event_id')"
+            )
+        ]
+        listed = ", ".join(cols)
+        await conn.execute(
+            f"INSERT INTO transactions (id, event_id, {listed}) SELECT $1, $2, {listed}"
+            " FROM transactions WHERE order_id = 'o-0' AND kind = 'grant'",
+            tx,
+            uuid.uuid4(),
+        )
+        await conn.execute(
+            "INSERT INTO postings (transaction_id, account_id, amount) VALUES"
+            " ($1, 'user:user-0', 100), ($1, 'system:issuance', -100)",
+            tx,
+        )
+        await conn.execute(
+            "UPDATE accounts SET balance = balance + 100 WHERE id = 'user:user-0';"
+            "UPDATE accounts SET balance = balance - 100 WHERE id = 'system:issuance'"
+        )
+    code, out = await cli(*args)
+    assert code == 1
+    assert out["duplicate_grants"] == [{"order_id": "o-0", "count": 2}]
+    assert out["balance_mismatches"] == []
+    assert out["unbalanced_transactions"] == []
+
+    # A tampered balance.
+    await ledger.execute("UPDATE accounts SET balance = balance + 7 WHERE id = 'user:user-2'")
+    code, out = await cli(*args)
+    assert code == 1
+    [mismatch] = out["balance_mismatches"]
+    assert mismatch["account_id"] == "user:user-2"
+    assert mismatch["balance"] - mismatch["postings_sum"] == 7
+
+    # A transaction whose postings do not sum to zero (the trigger switched off to let it in).
+    async with ledger.acquire() as conn, conn.transaction():
+        await conn.execute("ALTER TABLE postings DISABLE TRIGGER postings_checked")
+        bad = await conn.fetchval("SELECT id FROM transactions WHERE order_id = 'o-3'")
+        await conn.execute(
+            "INSERT INTO postings (transaction_id, account_id, amount)"
+            " VALUES ($1, 'user:user-1', 5)",
+            bad,
+        )
+        await conn.execute("ALTER TABLE postings ENABLE TRIGGER postings_checked")
+    code, out = await cli(*args)
+    assert code == 1
+    assert out["unbalanced_transactions"] == [{"transaction_id": str(bad), "sum": 5}]
+    assert {m["account_id"] for m in out["balance_mismatches"]} == {"user:user-1", "user:user-2"}
+
+    # An invoice for an order no payment announced.
+    await invoicing.execute(
+        "INSERT INTO invoices (id, number, order_id, user_id, description, credits, amount_minor,"
+        " currency, provider, status, paid_at, issued_at, payment_event_id) VALUES"
+        " ($1, 'INV-X-1', 'o-ghost', 'user-9', 'x', 1, 1, 'CNY', 'stripe', 'paid', now(), now(),"
+        " $2)",
+        uuid.uuid4(),
+        uuid.uuid4(),
+    )
+    code, out = await cli(*args)
+    assert out["unexpected_invoices"] == ["o-ghost"]
+
+
+async def test_cli_reprocess_raw_republishes_normalized_events(
+    cli, kafka_bootstrap: str, make_topics: MakeTopics, unique_suffix: str
+) -> None:
+    raw_topic, target = f"cli.raw.{unique_suffix}", f"cli.normalized.{unique_suffix}"
+    await make_topics(raw_topic, target, partitions=1)
+    now = datetime.now(UTC)
+    paid = {
+        "id": f"evt_{unique_suffix}",
+        "type": "payment_intent.succeeded",
+        "created": int(now.timestamp()),
+        "data": {
+            "object": {
+                "id": "pi_1",
+                "amount_received": 1000,
+                "currency": "cny",
+                "metadata": {"order_id": "o-1", "user_id": "u-1", "credits": "100"},
+            }
+        },
+    }
+    unhandled = {"id": "evt_other", "type": "customer.created", "data": {"object": {}}}
+
+    def raw(provider: str, event_id: str, body: dict[str, Any]) -> Envelope:
+        return Envelope.wrap(
+            WebhookReceivedV1(
+                provider=provider,  # type: ignore[arg-type]
+                provider_event_id=event_id,
+                provider_event_type=str(body.get("type")),
+                content_type="application/json",
+                body=orjson.dumps(body).decode(),
+                received_at=now,
+            ),
+            source="cli-test",
+        )
+
+    p = create_producer(kafka_bootstrap, "cli-test")
+    await p.start()
+    try:
+        for env in (
+            raw("stripe", paid["id"], paid),
+            raw("stripe", "evt_other", unhandled),
+            raw("usdt_trc20", "tx_1", {"type": "transfer"}),
+        ):
+            await publish(p, raw_topic, "k", env)
+        await p.send_and_wait(raw_topic, b"not json", key=b"k")
+    finally:
+        await p.stop()
+    args = ("reprocess-raw", "--from", "1h", "--source-topic", raw_topic, "--target-topic", target)
+
+    code, out = await cli(*args)
+    assert code == 4
+    assert out["error"]["code"] == "refused"
+    code, dry = await cli(*args, "--dry-run")
+    assert dry["would_publish"] == 1
+    assert dry["published"] == 0
+
+    for _ in range(2):  # twice: the same event, same id, each time
+        code, out = await cli(*args, "--local-operator", "--quiet")
+        assert code == 1, out  # the unreadable record is reported and fails the run
+        assert (out["read"], out["published"], out["ignored"]) == (4, 1, 1)
+        assert out["no_normalizer"] == 1
+        assert out["failed"] == 1
+        assert out["by_provider"]["usdt_trc20"]["no_normalizer"] == 1
+        assert out["by_provider"]["stripe"] == {
+            "read": 2,
+            "published": 1,
+            "ignored": 1,
+            "no_normalizer": 0,
+            "failed": 0,
+        }
+        assert out["errors"][0]["offset"] == 3
+
+    published = await _read_all(kafka_bootstrap, target)
+    assert len(published) == 2
+    expected_id = deterministic_id("stripe", paid["id"], "payment")
+    for rec in published:
+        env = Envelope.from_bytes(rec.value)
+        assert env.id == expected_id
+        assert rec.key == b"u-1"
+        assert env.payload_as(PaymentSucceededV1).order_id == "o-1"
