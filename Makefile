@@ -65,8 +65,10 @@ run: bootstrap ## the whole stack on ports 8001-8004; Ctrl-C stops everything it
 	$(WITH_INFRA) $(UV) run python -m paystream.devtools.stack
 
 .PHONY: demo
-demo: bootstrap ## with `make run` up: buy `standard`, pay it as Stripe would, show credits and invoice
-	eval "$$(deploy/local/infra.sh env)" && $(UV) run python -m paystream.devtools.demo
+demo: bootstrap ## with `make run` up: buy `standard` and pay it (METHOD=..., REFUND=30.00|all)
+	eval "$$(deploy/local/infra.sh env)" && $(UV) run python -m paystream.devtools.demo \
+		--method $(or $(METHOD),stripe_checkout) $(if $(REFUND),--refund $(REFUND)) \
+		$(if $(CURRENCY),--currency $(CURRENCY))
 
 .PHONY: test
 test: lint ## unit, integration and end-to-end tests on real Kafka/PostgreSQL/stripe-mock

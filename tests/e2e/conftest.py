@@ -11,15 +11,19 @@ import httpx
 import pytest
 
 from paystream.devtools.client import JWT_SECRET, WEBHOOK_SECRETS, Harness
+from paystream.devtools.sandbox import Sandbox
 from paystream.devtools.stack import Stack
 
 
 @pytest.fixture(scope="session")
 def stack(infra_settings: object) -> Iterator[Stack]:
     run_dir = Path(os.environ.get("PAYSTREAM_RUN_DIR", ".run/test"))
+    port_base = int(os.environ.get("PAYSTREAM_PORT_BASE", "18000"))
     s = Stack(
-        port_base=int(os.environ.get("PAYSTREAM_PORT_BASE", "18000")),
+        port_base=port_base,
         log_dir=run_dir / "logs" / "e2e",
+        # The provider fakes (Alipay, WeChat Pay, TronGrid) run as processes beside the services.
+        sandbox=Sandbox.create(run_dir, port_base),
         env={
             "PAYSTREAM_JWT_SECRET": JWT_SECRET,
             "PAYSTREAM_STRIPE_WEBHOOK_SECRETS": ",".join(WEBHOOK_SECRETS),

@@ -29,14 +29,48 @@ class Harness:
         role = "admin" if admin else None
         return {"Authorization": f"Bearer {make_token(user_id, JWT_SECRET, role=role)}"}
 
-    async def create_order(self, user_id: str, package_id: str = "standard") -> dict[str, Any]:
+    async def create_order(
+        self,
+        user_id: str,
+        package_id: str = "standard",
+        *,
+        method: str = "stripe_checkout",
+        currency: str | None = None,
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"package_id": package_id, "payment_method": method}
+        if currency is not None:
+            body["currency"] = currency
         r = await self.http.post(
             f"{self.urls['checkout']}/v1/orders",
             headers={**self.auth(user_id), "Idempotency-Key": str(uuid.uuid4())},
-            json={"package_id": package_id, "payment_method": "stripe_checkout"},
+            json=body,
         )
         assert r.status_code == 201, r.text
         return dict(r.json())
+
+    async def refund(
+        self, order_id: str, amount: dict[str, str] | None = None, *, key: str | None = None
+    ) -> httpx.Response:
+        body: dict[str, Any] = {"order_id": order_id, "reason": "requested_by_customer"}
+        if amount is not None:
+            body["amount"] = amount
+        return await self.http.post(
+            f"{self.urls['checkout']}/v1/refunds",
+            headers={
+                **self.auth("e2e-admin", admin=True),
+                "Idempotency-Key": key or uuid.uuid4().hex,
+            },
+            json=body,
+        )
+
+    async def credit_notes(self, user_id: str, order_id: str) -> list[dict[str, Any]]:
+        r = await self.http.get(
+            f"{self.urls['invoicing']}/v1/credit-notes",
+            headers=self.auth(user_id),
+            params={"order_id": order_id},
+        )
+        assert r.status_code == 200, r.text
+        return list(r.json()["items"])
 
     def paid_event(self, order: dict[str, Any], user_id: str, **kw: Any) -> dict[str, Any]:
         return checkout_session_completed(

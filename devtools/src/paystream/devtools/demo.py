@@ -1,125 +1,226 @@
-"""`make demo`: buy the `standard` package through the running stack, the way a product would.
+"""`make demo [METHOD=...] [REFUND=...]`: buy a package through the running stack, the way a
+product would, with any payment method, and optionally refund it.
 
-It makes a JWT for a demo user, creates an order at checkout (a real Checkout Session at
-stripe-mock), plays Stripe by sending the signed `checkout.session.completed` webhook, then waits
-until the order is paid, the ledger shows the credits and invoicing has issued the invoice.
+It makes a JWT for a demo user, creates an order at checkout (a real Checkout Session or
+PaymentIntent at stripe-mock, a real Alipay / WeChat Pay order at their local fakes, or USDT
+deposit instructions), pays it as the provider's payer would (see `payers`), then waits until the
+order is paid, the ledger shows the credits and invoicing has issued the invoice. With `--refund`
+an admin refunds all (or part) of it: the credits go back and a credit note is issued.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import sys
 import time
 import uuid
-from typing import Any
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
 
+from paystream.devtools.payers import METHODS, pay
+from paystream.devtools.sandbox import Sandbox
 from paystream.devtools.stack import urls_for
-from paystream.devtools.stripe_events import checkout_session_completed, encode
 from paystream.shared.auth import make_token
-from paystream.shared.money import Money
-from paystream.shared.stripe_signing import sign_stripe_payload
+
+T = TypeVar("T")
 
 
-def _wait(what: str, fn: Any, timeout_s: float = 30.0) -> Any:
+async def _wait(what: str, fn: Callable[[], Awaitable[T | None]], timeout_s: float = 30.0) -> T:
     deadline = time.monotonic() + timeout_s
     while True:
-        result = fn()
+        result = await fn()
         if result is not None:
             return result
         if time.monotonic() > deadline:
             raise SystemExit(f"timed out after {timeout_s:.0f}s waiting for {what}")
-        time.sleep(0.2)
+        await asyncio.sleep(0.2)
 
 
-def run(port_base: int, user_id: str, package_id: str) -> int:
+async def run(
+    port_base: int,
+    user_id: str,
+    package_id: str,
+    method: str,
+    currency: str | None,
+    refund: str | None,
+) -> int:
     urls = urls_for(port_base)
+    run_dir = Path(os.environ.get("PAYSTREAM_RUN_DIR", ".run/dev"))
+    sandbox = Sandbox.create(run_dir, port_base)
     jwt_secret = os.environ.get(
         "PAYSTREAM_JWT_SECRET", "paystream-dev-jwt-secret-change-me-in-production"
     )
-    webhook_secret = os.environ.get("PAYSTREAM_STRIPE_WEBHOOK_SECRETS", "whsec_dev_paystream")
-    webhook_secret = webhook_secret.split(",")[0].strip()
+    secret = os.environ.get("PAYSTREAM_STRIPE_WEBHOOK_SECRETS", "whsec_dev_paystream")
     headers = {"Authorization": f"Bearer {make_token(user_id, jwt_secret)}"}
+    admin = {"Authorization": f"Bearer {make_token('demo-admin', jwt_secret, role='admin')}"}
 
-    with httpx.Client(timeout=10.0) as http:
-        before = http.get(f"{urls['ledger']}/v1/balance", headers=headers).json()["credits"]
-        r = http.post(
+    async with httpx.AsyncClient(timeout=15.0) as http:
+
+        async def balance() -> int:
+            r = await http.get(f"{urls['ledger']}/v1/balance", headers=headers)
+            credits: int = r.json()["credits"]
+            return credits
+
+        before = await balance()
+        body: dict[str, Any] = {"package_id": package_id, "payment_method": method}
+        if currency:
+            body["currency"] = currency
+        r = await http.post(
             f"{urls['checkout']}/v1/orders",
             headers={**headers, "Idempotency-Key": str(uuid.uuid4())},
-            json={"package_id": package_id, "payment_method": "stripe_checkout"},
+            json=body,
         )
         if r.status_code != 201:
             print(f"checkout refused the order: {r.status_code} {r.text}", file=sys.stderr)
             return 1
         order = r.json()
+        amount = order["amount"]
         print(
-            f"1. order {order['order_id']} created: {order['credits']} credits for "
-            f"{order['amount']['value']} {order['amount']['currency']}"
+            f"1. order {order['order_id']} ({method}) created: {order['credits']} credits for "
+            f"{amount['value']} {amount['currency']}"
         )
-        print(f"   Stripe Checkout Session {order['provider_session_id']}")
+        print(f"   {_shown(order)}")
+        print(f"2. {await pay(http, order, sandbox=sandbox, stripe_webhook_secret=_first(secret))}")
 
-        amount_minor = Money.parse(order["amount"]["value"], order["amount"]["currency"]).minor
-        event = checkout_session_completed(
-            order_id=order["order_id"],
-            user_id=user_id,
-            credits=order["credits"],
-            amount_minor=amount_minor,
-            currency=order["amount"]["currency"],
-            package_id=package_id,
-            session_id=order["provider_session_id"],
-        )
-        body = encode(event)
-        sig = sign_stripe_payload(body, webhook_secret, int(time.time()))
-        r = http.post(
-            f"{urls['webhook-ingest']}/webhooks/stripe",
-            content=body,
-            headers={"Stripe-Signature": sig, "Content-Type": "application/json"},
-        )
-        print(f"2. Stripe webhook {event['id']} ({event['type']}) -> {r.status_code} {r.text}")
-        if r.status_code != 200:
-            return 1
+        async def order_now() -> dict[str, Any]:
+            o = await http.get(f"{urls['checkout']}/v1/orders/{order['order_id']}", headers=headers)
+            now: dict[str, Any] = o.json()
+            return now
 
-        def paid() -> dict[str, Any] | None:
-            o = http.get(f"{urls['checkout']}/v1/orders/{order['order_id']}", headers=headers)
-            return o.json() if o.json().get("status") == "paid" else None
+        async def paid() -> dict[str, Any] | None:
+            o = await order_now()
+            return o if o["status"] == "paid" else None
 
-        def credited() -> int | None:
-            b = http.get(f"{urls['ledger']}/v1/balance", headers=headers).json()["credits"]
+        async def credited() -> int | None:
+            b = await balance()
             return b if b >= before + order["credits"] else None
 
-        def invoiced() -> dict[str, Any] | None:
-            i = http.get(
+        async def invoiced() -> dict[str, Any] | None:
+            i = await http.get(
                 f"{urls['invoicing']}/v1/invoices",
                 headers=headers,
                 params={"order_id": order["order_id"]},
-            ).json()["items"]
-            return i[0] if i else None
+            )
+            items: list[dict[str, Any]] = i.json()["items"]
+            return items[0] if items else None
 
-        o = _wait("the order to be paid", paid)
+        o = await _wait("the order to be paid", paid)
         print(f"3. order status: {o['status']}")
-        balance = _wait("the credits", credited)
-        print(f"4. balance of {user_id}: {balance} credits (was {before})")
-        inv = _wait("the invoice", invoiced)
+        after = await _wait("the credits", credited)
+        print(f"4. balance of {user_id}: {after} credits (was {before})")
+        inv = await _wait("the invoice", invoiced)
         print(
             f"5. invoice {inv['number']}: {inv['description']}, "
             f"{inv['amount']['value']} {inv['amount']['currency']}, {inv['status']}"
         )
+        if refund is None:
+            return 0
+
+        refund_body: dict[str, Any] = {"order_id": order["order_id"], "reason": "demo refund"}
+        if refund != "all":
+            refund_body["amount"] = {"value": refund, "currency": amount["currency"]}
+        r = await http.post(
+            f"{urls['checkout']}/v1/refunds",
+            headers={**admin, "Idempotency-Key": str(uuid.uuid4())},
+            json=refund_body,
+        )
+        if r.status_code != 201:
+            print(f"checkout refused the refund: {r.status_code} {r.text}", file=sys.stderr)
+            return 1
+        rf = r.json()
+        print(
+            f"6. refund {rf['refund_id']}: {rf['amount']['value']} {rf['amount']['currency']} "
+            f"through {rf['provider']} -> {rf['status']}"
+        )
+        if rf["status"] == "manual":
+            r = await http.post(
+                f"{urls['checkout']}/v1/refunds/{rf['refund_id']}/confirm-payout",
+                headers=admin,
+                json={"reference": f"demo-payout-{uuid.uuid4().hex[:8]}"},
+            )
+            print(f"   paid out by hand and confirmed -> {r.json().get('status')}")
+
+        async def refunded() -> dict[str, Any] | None:
+            o = await order_now()
+            return o if o["status"] in ("refunded", "partially_refunded") else None
+
+        async def credit_note() -> dict[str, Any] | None:
+            c = await http.get(
+                f"{urls['invoicing']}/v1/credit-notes",
+                headers=headers,
+                params={"order_id": order["order_id"]},
+            )
+            items: list[dict[str, Any]] = c.json().get("items", [])
+            return items[0] if items else None
+
+        o = await _wait("the order to be refunded", refunded)
+        print(f"7. order status: {o['status']} (refunded {o['refunded']['value']})")
+        taken_back = await _wait(
+            "the credits to be taken back", lambda: _below(balance, after), timeout_s=30
+        )
+        print(f"8. balance of {user_id}: {taken_back} credits (was {after})")
+        note = await _wait("the credit note", credit_note)
+        print(f"9. credit note {note['number']} for invoice {note['invoice_number']}")
     return 0
+
+
+async def _below(balance: Callable[[], Awaitable[int]], was: int) -> int | None:
+    b = await balance()
+    return b if b < was else None
+
+
+def _first(secrets: str) -> str:
+    return secrets.split(",")[0].strip()
+
+
+def _shown(order: dict[str, Any]) -> str:
+    """What the frontend would show the payer for this method."""
+    if order.get("deposit"):
+        d = order["deposit"]
+        return (
+            f"send exactly {d['amount']['value']} USDT on {d['network']} to {d['address']} "
+            f"before {order['expires_at']}"
+        )
+    if order.get("qr_code"):
+        return f"QR code {order['qr_code']} (image: {order['qr_image_url']})"
+    if order.get("client_secret"):
+        return (
+            f"PaymentIntent {order['provider_session_id']}: client_secret for Stripe.js, "
+            f"methods {order['payment_method_types']}"
+        )
+    return f"payment page {order['payment_url']}"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
-        description="Buy a credit package end to end (needs make run)."
+        description="Buy a credit package end to end with any payment method (needs make run)."
     )
     parser.add_argument(
         "--port-base", type=int, default=int(os.environ.get("PAYSTREAM_PORT_BASE", "8000"))
     )
     parser.add_argument("--user", default="demo-user")
     parser.add_argument("--package", default="standard")
+    parser.add_argument("--method", choices=METHODS, default="stripe_checkout")
+    parser.add_argument(
+        "--currency", default=None, help="pay in this currency (default: the method's first)"
+    )
+    parser.add_argument(
+        "--refund",
+        default=None,
+        metavar="AMOUNT|all",
+        help="then refund this amount (e.g. 30.00) or all of it",
+    )
     args = parser.parse_args()
-    sys.exit(run(args.port_base, args.user, args.package))
+    sys.exit(
+        asyncio.run(
+            run(args.port_base, args.user, args.package, args.method, args.currency, args.refund)
+        )
+    )
 
 
 if __name__ == "__main__":

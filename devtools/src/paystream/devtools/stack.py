@@ -2,7 +2,9 @@
 
 Used by `make run` (foreground until Ctrl-C) and by the end-to-end tests and benchmarks.
 Each service gets its port from `PAYSTREAM_HTTP_PORT`: port base + 1..4 (checkout, webhook-ingest,
-ledger, invoicing), so a test stack (base 18000) runs beside the dev stack (base 8000).
+ledger, invoicing), so a test stack (base 18000) runs beside the dev stack (base 8000). With a
+`Sandbox`, the provider fakes (Alipay, WeChat Pay, TronGrid) start first at port base + 5..7 and
+the services are configured to use them.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -18,6 +21,8 @@ from pathlib import Path
 from typing import IO
 
 import httpx
+
+from paystream.devtools.sandbox import FAKES, Sandbox
 
 SERVICES: tuple[tuple[str, str, int], ...] = (
     ("checkout", "paystream.checkout", 1),
@@ -37,7 +42,9 @@ class Stack:
     log_dir: Path = Path(".run/dev/logs")
     env: dict[str, str] = field(default_factory=dict)
     only: tuple[str, ...] = ()
+    sandbox: Sandbox | None = None
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    fakes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     _logs: list[IO[bytes]] = field(default_factory=list)
 
     @property
@@ -46,6 +53,15 @@ class Stack:
 
     def start(self) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
+        if self.sandbox is not None:
+            self.env = {**self.sandbox.service_env(), **self.env}
+            for name, module, off in FAKES:
+                self.fakes[name] = self._spawn(
+                    name,
+                    [sys.executable, "-m", module, "--port", str(self.port_base + off)],
+                    {**os.environ, **self.sandbox.fake_env()},
+                )
+            _wait_listening({n: self.port_base + o for n, _, o in FAKES}, self.fakes, self.log_dir)
         for name, module, off in SERVICES:
             if self.only and name not in self.only:
                 continue
@@ -53,14 +69,13 @@ class Stack:
 
     def start_one(self, name: str, module: str, port: int) -> None:
         env = {**os.environ, **self.env, "PAYSTREAM_HTTP_PORT": str(port)}
+        self.procs[name] = self._spawn(name, [sys.executable, "-m", module], env)
+
+    def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
         log = (self.log_dir / f"{name}.log").open("ab")
         self._logs.append(log)
-        self.procs[name] = subprocess.Popen(
-            [sys.executable, "-m", module],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+        return subprocess.Popen(
+            argv, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
 
     def restart(self, name: str) -> None:
@@ -97,15 +112,38 @@ class Stack:
                 time.sleep(0.3)
 
     def stop(self) -> None:
-        for proc in self.procs.values():
+        everything = [*self.procs.values(), *self.fakes.values()]
+        for proc in everything:
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGTERM)
-        for proc in self.procs.values():
+        for proc in everything:
             _terminate(proc)
         self.procs.clear()
+        self.fakes.clear()
         for log in self._logs:
             log.close()
         self._logs.clear()
+
+
+def _wait_listening(
+    ports: dict[str, int],
+    procs: dict[str, subprocess.Popen[bytes]],
+    log_dir: Path,
+    timeout_s: float = 60.0,
+) -> None:
+    deadline = time.monotonic() + timeout_s
+    pending = dict(ports)
+    while pending:
+        for name, port in list(pending.items()):
+            if procs[name].poll() is not None:
+                raise RuntimeError(f"{name} exited while starting; see {log_dir / (name + '.log')}")
+            with socket.socket() as s:
+                s.settimeout(0.5)
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    del pending[name]
+        if pending and time.monotonic() > deadline:
+            raise TimeoutError(f"not listening after {timeout_s:.0f}s: {sorted(pending)}")
+        time.sleep(0.2)
 
 
 def _terminate(proc: subprocess.Popen[bytes], grace_s: float = 15.0) -> None:
@@ -129,7 +167,12 @@ def main() -> None:
         default=Path(os.environ.get("PAYSTREAM_RUN_DIR", ".run/dev")) / "logs",
     )
     args = parser.parse_args()
-    stack = Stack(port_base=args.port_base, log_dir=args.log_dir)
+    run_dir = Path(os.environ.get("PAYSTREAM_RUN_DIR", ".run/dev"))
+    stack = Stack(
+        port_base=args.port_base,
+        log_dir=args.log_dir,
+        sandbox=Sandbox.create(run_dir, args.port_base),
+    )
     stopping = False
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -144,6 +187,9 @@ def main() -> None:
         print("paystream is up (Ctrl-C stops everything `make run` started):", flush=True)
         for name, url in stack.urls.items():
             print(f"  {name:15s} {url}   docs: {url}/docs", flush=True)
+        assert stack.sandbox is not None
+        for name, _, _ in FAKES:
+            print(f"  {name:15s} {stack.sandbox.url(name)}   (local provider fake)", flush=True)
         print(f"  logs: {args.log_dir}", flush=True)
         while not stopping:
             for name, proc in stack.procs.items():

@@ -286,8 +286,11 @@ class FakeAlipay:
     # -- trades --------------------------------------------------------------------------
 
     def _next_trade_no(self) -> str:
+        # Alipay's trade numbers are unique for ever, not per process: a restarted fake must not
+        # hand out a number an earlier run used (payment event ids are derived from it).
         self._trade_seq += 1
-        return datetime.now(ali.CHINA_TZ).strftime("%Y%m%d") + f"2200{self._trade_seq:016d}"
+        day = datetime.now(ali.CHINA_TZ).strftime("%Y%m%d")
+        return f"{day}22{secrets.randbelow(10**12):012d}{self._trade_seq % 10**6:06d}"
 
     def _trade(self, biz: Mapping[str, Any]) -> FakeTrade:
         out_trade_no = biz.get("out_trade_no")

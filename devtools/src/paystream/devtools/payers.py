@@ -1,0 +1,120 @@
+"""Pay an order the way each provider's payer would, against the local stack.
+
+Used by `make demo --method ...` and by the end-to-end tests. Nothing here calls our services'
+internals: Stripe's part is a signed webhook (stripe-mock sends none), the other providers' part
+is their fake's control endpoint (a buyer scanning the QR code, a wallet sending USDT), after
+which the fake notifies webhook-ingest (Alipay, WeChat Pay) or is polled by checkout (TronGrid),
+exactly as the real provider would.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+
+from paystream.devtools.sandbox import USDT_DEPOSIT_ADDRESS, Sandbox
+from paystream.devtools.stripe_events import (
+    checkout_session_completed,
+    encode,
+    payment_intent_succeeded,
+)
+from paystream.shared.money import Money
+from paystream.shared.stripe_signing import sign_stripe_payload
+
+METHODS = (
+    "stripe_checkout",
+    "stripe_payment_intent",
+    "alipay_qr",
+    "alipay_page",
+    "wechat_pay_native",
+    "usdt_trc20",
+)
+
+
+def stripe_paid_event(order: dict[str, Any]) -> dict[str, Any]:
+    """The Stripe event that says this order was paid (its method decides which)."""
+    amount = Money.parse(order["amount"]["value"], order["amount"]["currency"])
+    facts: dict[str, Any] = {
+        "order_id": order["order_id"],
+        "user_id": order["user_id"],
+        "credits": order["credits"],
+        "amount_minor": amount.minor,
+        "currency": amount.currency,
+    }
+    if order["payment_method"] == "stripe_payment_intent":
+        return payment_intent_succeeded(**facts, payment_intent_id=order["provider_session_id"])
+    return checkout_session_completed(
+        **facts, package_id=order["package_id"], session_id=order["provider_session_id"]
+    )
+
+
+async def send_stripe_event(
+    http: httpx.AsyncClient, webhook_ingest: str, event: dict[str, Any], secret: str
+) -> httpx.Response:
+    body = encode(event)
+    return await http.post(
+        f"{webhook_ingest}/webhooks/stripe",
+        content=body,
+        headers={
+            "Stripe-Signature": sign_stripe_payload(body, secret, int(time.time())),
+            "Content-Type": "application/json",
+        },
+    )
+
+
+async def pay(
+    http: httpx.AsyncClient,
+    order: dict[str, Any],
+    *,
+    sandbox: Sandbox,
+    stripe_webhook_secret: str,
+    amount: str | None = None,
+) -> str:
+    """Pay `order` as its provider's payer would; returns a line saying what happened.
+
+    `amount` (USDT only) sends another amount than the exact one asked (under/overpayment).
+    """
+    method = order["payment_method"]
+    session = order["provider_session_id"]
+    if method in ("stripe_checkout", "stripe_payment_intent"):
+        event = stripe_paid_event(order)
+        r = await send_stripe_event(http, sandbox.webhook_ingest_url, event, stripe_webhook_secret)
+        r.raise_for_status()
+        return f"Stripe webhook {event['type']} {event['id']} -> {r.status_code} {r.text}"
+    if method in ("alipay_qr", "alipay_page"):
+        if method == "alipay_page":
+            # The buyer's browser follows the signed redirect: that opens the trade at Alipay.
+            (await http.get(order["payment_url"])).raise_for_status()
+        r = await http.post(f"{sandbox.url('fake-alipay')}/_fake/trades/{session}/pay")
+        r.raise_for_status()
+        return f"Alipay buyer paid trade {session}; Alipay's notification -> {_answer(r)}"
+    if method == "wechat_pay_native":
+        r = await http.post(f"{sandbox.url('fake-wechatpay')}/_fake/transactions/{session}/pay")
+        r.raise_for_status()
+        return f"WeChat Pay buyer paid {session}; WeChat Pay's notification -> {_answer(r)}"
+    if method == "usdt_trc20":
+        deposit = order["deposit"]
+        sent = amount or deposit["amount"]["value"]
+        r = await http.post(
+            f"{sandbox.url('fake-trongrid')}/_fake/transfers",
+            json={"to": deposit["address"] or USDT_DEPOSIT_ADDRESS, "amount": sent},
+        )
+        r.raise_for_status()
+        return (
+            f"a wallet sent {sent} USDT to {deposit['address']} "
+            f"(block {r.json().get('block_number')}); checkout's watcher picks it up once solid"
+        )
+    raise ValueError(f"unknown payment method {method!r}")
+
+
+def _answer(r: httpx.Response) -> str:
+    """What webhook-ingest answered the fake's notification (each fake reports it its way)."""
+    body = r.json()
+    if "notify_status" in body:  # Alipay
+        return f"{body['notify_status']} {body['notify_body']!r}"
+    notify = body.get("notify", {})  # WeChat Pay
+    if "error" in notify:
+        return f"not delivered: {notify['error']}"
+    return f"{notify.get('status')} {notify.get('body')!r}"
