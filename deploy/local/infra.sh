@@ -6,6 +6,8 @@
 #   deploy/local/infra.sh down [--wipe]   stop what this run dir started (--wipe: delete its data)
 #   deploy/local/infra.sh status [--quiet]  one line per component (--quiet: exit 0 iff all run)
 #   deploy/local/infra.sh env             `export` lines for the Makefile and the tests
+#   deploy/local/infra.sh stop COMPONENT  stop one of kafka|postgres|stripe-mock (fault tests)
+#   deploy/local/infra.sh start COMPONENT start one of them again (same run dir and ports as `up`)
 #   deploy/local/infra.sh compose-tool    install `docker compose` locally, print how to call it
 #
 # Tools shared by every run dir live in <repo>/.run/tools; the state of one environment (data,
@@ -541,8 +543,36 @@ cmd_env() {
   printf 'export PAYSTREAM_RUN_DIR=%q\n' "$RUN_DIR"
 }
 
+# stop/start ONE component of this run dir, for the fault-injection tests (tests/faults): the same
+# functions as `up`/`down`, so the same run dir, ports, pid checks and readiness waits apply.
+component_fn() {
+  case "${1:-}" in
+    kafka) echo kafka ;;
+    postgres) echo postgres ;;
+    stripe-mock) echo stripe_mock ;;
+    *) die "unknown component '${1:-}': expected kafka, postgres or stripe-mock" ;;
+  esac
+}
+
+cmd_stop() {
+  local fn
+  fn=$(component_fn "${1:-}")
+  [ -d "$RUN_DIR" ] || return 0
+  lock_run_dir
+  "stop_$fn"
+}
+
+cmd_start() {
+  local fn
+  fn=$(component_fn "${1:-}")
+  lock_run_dir
+  mkdir -p "$LOGS"
+  with_tools_lock "install_$fn"
+  "start_$fn"
+}
+
 usage() {
-  sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -554,6 +584,8 @@ main() {
     down) cmd_down "$@" ;;
     status) cmd_status "$@" ;;
     env) cmd_env "$@" ;;
+    stop) cmd_stop "$@" ;;
+    start) cmd_start "$@" ;;
     compose-tool) cmd_compose_tool "$@" ;;
     *) usage ;;
   esac

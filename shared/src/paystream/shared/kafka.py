@@ -1,12 +1,15 @@
-"""Kafka plumbing: an acks=all idempotent producer, topic creation, and the batch consumer.
+"""Kafka plumbing: an acks=all producer, topic creation, and the batch consumer.
 
 The consumer gives at-least-once delivery with exactly-once effect:
 - each batch is applied in ONE database transaction together with its inbox rows, and offsets
   are committed only after that transaction committed;
 - the inbox drops events already applied (redelivery, replay), before the handler sees them;
-- transient failures (database or broker away) are retried without end, the partition waits;
-- a message that cannot be parsed goes to `<topic>.dlq` at once; one whose handling keeps
-  failing goes there after bounded retries, and the partition moves on.
+- transient failures (database or broker away) are retried without end, with capped exponential
+  backoff and jitter: the partition waits, nothing is dead-lettered because a dependency is down;
+- a message that cannot be parsed or validated goes to `<topic>.dlq` at once; a batch that fails
+  otherwise is split to isolate the message at fault, which is retried `max_retries` times and
+  then dead-lettered, and the partition moves on;
+- no offset is committed past a message that is neither applied nor safely in the DLQ.
 """
 
 from __future__ import annotations
@@ -21,9 +24,26 @@ import asyncpg
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import (
+    CommitFailedError,
+    IllegalStateError,
+    KafkaError,
+    TopicAlreadyExistsError,
+)
 from opentelemetry import trace
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
+from pydantic import ValidationError
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    retry_if_not_exception_type,
+    stop_after_attempt,
+    stop_after_delay,
+    stop_any,
+    wait_exponential,
+    wait_random_exponential,
+)
+from tenacity.stop import stop_base
 
 from paystream.shared.db import TRANSIENT_DB_ERRORS, Connection
 from paystream.shared.events import Envelope, InvalidEvent
@@ -40,16 +60,34 @@ from paystream.shared.topics import TOPICS, TopicSpec, dlq
 log = structlog.get_logger(__name__)
 tracer = trace.get_tracer("paystream.kafka")
 
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (*TRANSIENT_DB_ERRORS, KafkaError)
+# Errors that mean "the database or the broker is not there right now": retried without end.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    *TRANSIENT_DB_ERRORS,
+    asyncpg.PostgresConnectionError,
+    KafkaError,
+)
+# A message the code cannot parse or validate: no retry can help, so it is dead-lettered at once.
+INVALID_MESSAGE_ERRORS: tuple[type[BaseException], ...] = (InvalidEvent, ValidationError)
 
 
 def create_producer(bootstrap: str, client_id: str, **overrides: object) -> AIOKafkaProducer:
-    """A producer that only reports success once every in-sync replica has the record."""
+    """A producer that only reports success once every in-sync replica has the record.
+
+    Not idempotent, on purpose. aiokafka's idempotent producer dies for good when the broker is
+    away longer than `request_timeout_ms`: a batch that expires without a partition leader has
+    already taken its sequence numbers, the next batch is refused with OutOfOrderSequenceNumber,
+    and aiokafka (unlike the Java client) never bumps the epoch, so every later send fails until
+    the process restarts (aio-libs/aiokafka#1017; reproduced by tests/faults). Without it a
+    retried batch may be written twice, which costs nothing here: every event carries a stable
+    id and every consumer drops ids it has seen (the inbox). Order per partition is kept either
+    way: aiokafka has one request in flight per broker and mutes a partition while its batch is
+    in flight, and puts a failed batch back at the front.
+    """
     opts: dict[str, object] = {
         "bootstrap_servers": bootstrap,
         "client_id": client_id,
         "acks": "all",
-        "enable_idempotence": True,
+        "enable_idempotence": False,
         "linger_ms": 1,
         "request_timeout_ms": 10_000,
         "max_batch_size": 256 * 1024,
@@ -125,6 +163,21 @@ class Consumed:
 BatchHandler = Callable[[Connection, list[Consumed]], Awaitable[None]]
 
 
+class _StopWhenSet(stop_base):
+    """A tenacity stop condition: the consumer is stopping."""
+
+    def __init__(self, event: asyncio.Event) -> None:
+        self.event = event
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return self.event.is_set()
+
+
+class ConsumerStopping(Exception):
+    """The consumer was stopped while it waited for a dependency: the batch is left uncommitted
+    (it is redelivered to whoever owns the partition next), never dead-lettered."""
+
+
 class BatchConsumer:
     """Consumes topics in batches; see the module docstring for the guarantees."""
 
@@ -141,6 +194,7 @@ class BatchConsumer:
         batch_max: int = 500,
         max_retries: int = 5,
         retry_base_s: float = 0.05,
+        retry_max_s: float = 5.0,
     ) -> None:
         self.service = service
         self.topics = list(topics)
@@ -151,6 +205,7 @@ class BatchConsumer:
         self.batch_max = batch_max
         self.max_retries = max_retries
         self.retry_base_s = retry_base_s
+        self.retry_max_s = retry_max_s
         self.consumer = AIOKafkaConsumer(
             *self.topics,
             bootstrap_servers=bootstrap,
@@ -165,6 +220,7 @@ class BatchConsumer:
         self._stopping = asyncio.Event()
         self.applied = 0  # events whose effect was applied
         self.duplicates = 0  # events the inbox had already seen
+        self.dead_lettered = 0
         self.last_batch_at: float | None = None
 
     async def start(self) -> None:
@@ -179,29 +235,65 @@ class BatchConsumer:
             try:
                 batches = await self.consumer.getmany(timeout_ms=200, max_records=self.batch_max)
             except KafkaError as exc:
-                log.warning("kafka_fetch_failed", error=str(exc))
+                self._count_retry(self.topics[0], "fetch", exc, 0.5)
                 await asyncio.sleep(0.5)
                 continue
             records = [r for recs in batches.values() for r in recs]
             if not records:
                 continue
-            await self._process(records)
+            try:
+                await self._process(records)
+            except ConsumerStopping:
+                return
             offsets = {tp: recs[-1].offset + 1 for tp, recs in batches.items() if recs}
             await self._commit(offsets)
 
-    async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
-        delay = self.retry_base_s
-        while True:
-            try:
-                await self.consumer.commit(offsets)
-                return
-            except KafkaError as exc:
-                # A failed commit only means redelivery; the inbox makes that harmless.
-                if self._stopping.is_set():
-                    return
-                log.warning("offset_commit_failed", error=str(exc))
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 2.0)
+    # ---- retry policies ---------------------------------------------------------------------
+
+    def _wait(self) -> wait_random_exponential:
+        # Full jitter between the base and a capped exponential: consumers of many services
+        # that lost the same database do not come back in lockstep.
+        return wait_random_exponential(
+            multiplier=self.retry_base_s, min=self.retry_base_s, max=self.retry_max_s
+        )
+
+    def _count_retry(self, topic: str, kind: str, exc: BaseException | None, wait_s: float) -> None:
+        CONSUMER_RETRIES.labels(self.service, self.group_id, topic, kind).inc()
+        log.warning(
+            "consumer_retry",
+            group=self.group_id,
+            topic=topic,
+            kind=kind,
+            error=repr(exc),
+            backoff_s=round(wait_s, 3),
+        )
+
+    def _before_sleep(self, topic: str, kind: str) -> Callable[[RetryCallState], None]:
+        def record(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome is not None else None
+            self._count_retry(topic, kind, exc, state.upcoming_sleep)
+
+        return record
+
+    def _until_up(
+        self, topic: str, kind: str, errors: tuple[type[BaseException], ...]
+    ) -> AsyncRetrying:
+        """Retry `errors` for as long as the consumer runs: a dependency that is away is waited
+        for, however long it takes; stopping ends the wait with ConsumerStopping."""
+        return AsyncRetrying(
+            retry=retry_if_exception_type(errors),
+            wait=self._wait(),
+            stop=_StopWhenSet(self._stopping),
+            before_sleep=self._before_sleep(topic, kind),
+            retry_error_callback=self._raise_stopping,
+        )
+
+    @staticmethod
+    def _raise_stopping(state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome is not None else None
+        raise ConsumerStopping(repr(exc)) from exc
+
+    # ---- processing -------------------------------------------------------------------------
 
     async def _process(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
         parsed: list[Consumed] = []
@@ -209,7 +301,7 @@ class BatchConsumer:
             try:
                 parsed.append(Consumed(rec, Envelope.from_bytes(rec.value or b"")))
             except InvalidEvent as exc:
-                await self._dead_letter(rec, exc, attempts=1)
+                await self._dead_letter(rec, exc, attempts=1, reason="invalid")
         if not parsed:
             return
         topic = parsed[0].record.topic
@@ -222,12 +314,14 @@ class BatchConsumer:
         ]
         with tracer.start_as_current_span(f"consume {topic}", links=links):
             try:
-                await self._apply_retrying_transient(parsed)
+                await self._apply_until_up(parsed)
+            except ConsumerStopping:
+                raise
             except Exception as exc:
-                # Something in the batch is poison: find it by applying one record at a time.
+                # Something in the batch is poison: find it by halving, so the healthy events
+                # keep being applied in batches and in their order.
                 log.warning("batch_failed_isolating", error=repr(exc), size=len(parsed))
-                for one in parsed:
-                    await self._apply_one(one)
+                await self._isolate(parsed)
         BATCH_SECONDS.labels(self.service, topic).observe(time.perf_counter() - started)
         self.last_batch_at = time.time()
 
@@ -245,39 +339,64 @@ class BatchConsumer:
         self.duplicates += len(items) - len(fresh)
         return len(fresh)
 
-    async def _apply_retrying_transient(self, items: list[Consumed]) -> None:
-        delay = self.retry_base_s
-        while True:
-            try:
+    async def _apply_until_up(self, items: list[Consumed]) -> None:
+        """Apply a batch; transient errors are retried without end, others are raised."""
+        async for attempt in self._until_up(items[0].record.topic, "transient", TRANSIENT_ERRORS):
+            with attempt:
                 await self._apply(items)
-                return
-            except TRANSIENT_ERRORS as exc:
-                if self._stopping.is_set():
-                    raise
-                CONSUMER_RETRIES.labels(self.service, items[0].record.topic).inc()
-                log.warning("transient_error_retrying", error=repr(exc), backoff_s=delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+
+    async def _isolate(self, items: list[Consumed]) -> None:
+        """`items` failed together: apply each half, halving again whatever fails."""
+        if len(items) == 1:
+            await self._apply_one(items[0])
+            return
+        mid = len(items) // 2
+        for half in (items[:mid], items[mid:]):
+            if len(half) == 1:
+                await self._apply_one(half[0])
+                continue
+            try:
+                await self._apply_until_up(half)
+            except ConsumerStopping:
+                raise
+            except Exception:
+                await self._isolate(half)
 
     async def _apply_one(self, item: Consumed) -> None:
-        last: BaseException | None = None
-        for attempt in range(1, self.max_retries + 2):
-            try:
-                await self._apply_retrying_transient([item])
-                return
-            except Exception as exc:
-                last = exc
-                CONSUMER_RETRIES.labels(self.service, item.record.topic).inc()
-                await asyncio.sleep(self.retry_base_s * attempt)
-        assert last is not None
-        await self._dead_letter(item.record, last, attempts=self.max_retries + 1)
+        """One message alone: retried `max_retries` times (transient errors inside each attempt
+        still wait without end), then dead-lettered. An invalid one is dead-lettered at once."""
+        topic = item.record.topic
+        attempts = 0
+        try:
+            async for attempt in AsyncRetrying(
+                retry=retry_if_not_exception_type((*INVALID_MESSAGE_ERRORS, ConsumerStopping)),
+                wait=self._wait(),
+                stop=stop_any(
+                    stop_after_attempt(self.max_retries + 1), _StopWhenSet(self._stopping)
+                ),
+                before_sleep=self._before_sleep(topic, "failed"),
+                reraise=True,
+            ):
+                with attempt:
+                    attempts += 1
+                    await self._apply_until_up([item])
+        except ConsumerStopping:
+            raise
+        except INVALID_MESSAGE_ERRORS as exc:
+            await self._dead_letter(item.record, exc, attempts=attempts, reason="invalid")
+        except Exception as exc:
+            if self._stopping.is_set():
+                # Stopped mid-retries: the message was not given all its attempts.
+                raise ConsumerStopping(repr(exc)) from exc
+            await self._dead_letter(item.record, exc, attempts=attempts, reason="failed")
 
     async def _dead_letter(
-        self, rec: ConsumerRecord[bytes, bytes], exc: BaseException, *, attempts: int
+        self, rec: ConsumerRecord[bytes, bytes], exc: BaseException, *, attempts: int, reason: str
     ) -> None:
         headers = [
             *list(rec.headers or ()),
-            ("dlq_error", repr(exc)[:2000].encode()),
+            ("dlq_error", f"{type(exc).__name__}: {exc}"[:2000].encode()),
+            ("dlq_reason", reason.encode()),
             ("dlq_stack", "".join(traceback.format_exception(exc))[-8000:].encode()),
             ("dlq_attempts", str(attempts).encode()),
             ("dlq_original_topic", rec.topic.encode()),
@@ -292,22 +411,37 @@ class BatchConsumer:
             partition=rec.partition,
             offset=rec.offset,
             error=repr(exc),
+            reason=reason,
             attempts=attempts,
         )
-        delay = self.retry_base_s
-        while True:
-            try:
+        # Never commit past a poison message that is not safely in the DLQ: wait for the broker.
+        async for attempt in self._until_up(rec.topic, "dlq_publish", (KafkaError,)):
+            with attempt:
                 await self.dlq_producer.send_and_wait(
                     dlq(rec.topic), rec.value, key=rec.key, headers=headers
                 )
-                break
-            except KafkaError as kexc:
-                # Never commit past a poison message that is not safely in the DLQ.
-                log.warning("dlq_publish_failed", error=str(kexc))
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
-        DEAD_LETTERS.labels(self.service, rec.topic).inc()
+        self.dead_lettered += 1
+        DEAD_LETTERS.labels(self.service, self.group_id, rec.topic, reason).inc()
         EVENTS_CONSUMED.labels(self.service, rec.topic, "dead_lettered").inc()
+
+    async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
+        topic = next(iter(offsets)).topic
+        try:
+            async for attempt in AsyncRetrying(
+                retry=retry_if_exception_type(KafkaError)
+                & retry_if_not_exception_type((CommitFailedError, IllegalStateError)),
+                wait=self._wait(),
+                stop=_StopWhenSet(self._stopping),
+                before_sleep=self._before_sleep(topic, "commit"),
+                reraise=True,
+            ):
+                with attempt:
+                    await self.consumer.commit(offsets)
+        except KafkaError as exc:
+            # The group rebalanced (or we are stopping): these partitions may be someone else's
+            # now. A commit that did not happen only means redelivery; the inbox makes that
+            # harmless.
+            log.warning("offset_commit_abandoned", error=repr(exc))
 
 
 async def record_inbox(conn: Connection, items: list[Consumed]) -> list[Consumed]:

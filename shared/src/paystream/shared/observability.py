@@ -77,11 +77,18 @@ EVENTS_CONSUMED = Counter(
     "Events consumed and committed",
     ["service", "topic", "outcome"],
 )
+# kind: transient (database or broker away while applying), failed (an isolated message whose
+# handling raised; bounded by max_retries), commit, dlq_publish, fetch.
 CONSUMER_RETRIES = Counter(
-    "paystream_consumer_retries_total", "Transient failures retried", ["service", "topic"]
+    "paystream_consumer_retries_total",
+    "Consumer operations retried after a failure",
+    ["service", "group", "topic", "kind"],
 )
+# reason: invalid (cannot be parsed or validated: dead-lettered at once), failed (retries spent).
 DEAD_LETTERS = Counter(
-    "paystream_dead_letters_total", "Messages sent to a dead-letter topic", ["service", "topic"]
+    "paystream_consumer_dead_letters_total",
+    "Messages sent to a dead-letter topic",
+    ["service", "group", "topic", "reason"],
 )
 BATCH_SECONDS = Histogram(
     "paystream_consumer_batch_seconds",

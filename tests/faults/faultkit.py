@@ -1,0 +1,647 @@
+"""Fault-injection harness: one isolated paystream deployment per test on the real infrastructure.
+
+Each test gets webhook-ingest, ledger and invoicing as separate processes (devtools' `Stack`),
+with their own topics (`f<tag>.payments.events`, ...), consumer groups and databases, so a test
+can kill, stop, drop and replay without touching the rest of the suite. Traffic is real: signed
+Stripe webhooks over HTTP, retried on 5xx the way Stripe retries. Counts are taken directly from
+the databases and the topics; the verdict comes from the operator command, `paystream verify`.
+
+Kafka and PostgreSQL themselves are stopped and started with `deploy/local/infra.sh stop|start`
+on the environment the suite runs against (`PAYSTREAM_RUN_DIR` and the `PAYSTREAM_*_PORT`s of
+`make test`); a test that stops one always starts it again (try/finally).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import random
+import signal
+import sys
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from prometheus_client.parser import text_string_to_metric_families
+
+from paystream.devtools.client import JWT_SECRET, WEBHOOK_SECRETS, Harness
+from paystream.devtools.stack import SERVICES, Stack
+from paystream.devtools.stripe_events import checkout_session_completed
+from paystream.shared.auth import make_token
+from paystream.shared.settings import BaseServiceSettings
+from paystream.shared.topics import dlq
+
+REPO = Path(__file__).resolve().parents[2]
+INFRA = REPO / "deploy" / "local" / "infra.sh"
+REPORT = REPO / ".run" / "faults" / "report.jsonl"
+# The operator command as `uv run paystream` runs it: the workspace venv's console script.
+PAYSTREAM = Path(sys.executable).parent / "paystream"
+# Fault stacks listen beside the e2e stack of the same environment (port base + 1..4).
+PORT_OFFSET = 500
+RUN_ID = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+# ---- infrastructure control ----------------------------------------------------------------------
+
+
+def infra_env() -> dict[str, str]:
+    """The environment infra.sh needs to act on the SAME run dir and ports as the suite.
+
+    `infra.sh env` exports the bootstrap address but not the Kafka ports; a start with default
+    ports would rewrite this run dir's broker config, so they are derived and checked here.
+    """
+    env = dict(os.environ)
+    bootstrap = env.get("PAYSTREAM_KAFKA_BOOTSTRAP", "")
+    port = bootstrap.rsplit(":", 1)[-1]
+    if env.setdefault("PAYSTREAM_KAFKA_PORT", port) != port:
+        pytest.fail(f"PAYSTREAM_KAFKA_PORT={env['PAYSTREAM_KAFKA_PORT']} but bootstrap {bootstrap}")
+    if "PAYSTREAM_KAFKA_CONTROLLER_PORT" not in env:
+        # The controller port is the one the broker of this run dir was started with.
+        props = Path(env.get("PAYSTREAM_RUN_DIR", REPO / ".run" / "dev")) / "kafka"
+        for line in (props / "server.properties").read_text().splitlines():
+            if line.startswith("controller.quorum.bootstrap.servers="):
+                env["PAYSTREAM_KAFKA_CONTROLLER_PORT"] = line.rsplit(":", 1)[-1].strip()
+    _outside_ephemeral_ports(int(env["PAYSTREAM_KAFKA_PORT"]), int(env["PAYSTREAM_PG_PORT"]))
+    return env
+
+
+def _outside_ephemeral_ports(*ports: int) -> None:
+    """A server port inside the kernel's ephemeral range cannot be restarted reliably: while it
+    is down, a client reconnecting to 127.0.0.1:P may be given P as its own source port and
+    connect to itself (TCP simultaneous open), and the restarted server then fails to bind."""
+    lo, hi = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    inside = [p for p in ports if lo <= p <= hi]
+    if inside:
+        pytest.fail(
+            f"ports {inside} are in the ephemeral range {lo}-{hi}: a stopped broker or database "
+            "there may not be able to bind again; use ports below it (make test uses 29092/25432)"
+        )
+
+
+async def infra(action: str, component: str) -> float:
+    """`deploy/local/infra.sh stop|start kafka|postgres`; returns how long it took."""
+    started = time.monotonic()
+    proc = await asyncio.create_subprocess_exec(
+        str(INFRA),
+        action,
+        component,
+        env=infra_env(),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await proc.communicate()
+    assert proc.returncode == 0, f"infra.sh {action} {component}: {out.decode()}"
+    return time.monotonic() - started
+
+
+# ---- traffic ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Payment:
+    """One paid order, announced by one Stripe webhook (its id fixed, so a resend is the same
+    event, as when Stripe retries)."""
+
+    order_id: str
+    user_id: str
+    credits: int
+    amount_minor: int
+    event_id: str
+
+    def event(self) -> dict[str, Any]:
+        return checkout_session_completed(
+            order_id=self.order_id,
+            user_id=self.user_id,
+            credits=self.credits,
+            amount_minor=self.amount_minor,
+            currency="CNY",
+            event_id=self.event_id,
+        )
+
+
+PACKAGES = ((100, 1000), (550, 5000), (1200, 10000))
+
+
+def make_payments(tag: str, n: int, users: int, seed: int = 7) -> list[Payment]:
+    rnd = random.Random(seed)
+    out = []
+    for i in range(n):
+        credits, amount = rnd.choice(PACKAGES)
+        out.append(
+            Payment(
+                order_id=f"ord-{tag}-{i:05d}",
+                user_id=f"u-{tag}-{i % users:04d}",
+                credits=credits,
+                amount_minor=amount,
+                event_id=f"evt_{tag}_{i:05d}",
+            )
+        )
+    return out
+
+
+@dataclass
+class Delivery:
+    """What the webhook client saw: acknowledged (2xx) or refused (5xx, then retried)."""
+
+    sent: int = 0  # webhooks (distinct events) the client set out to deliver
+    requests: int = 0
+    acknowledged: set[str] = field(default_factory=set)  # order ids answered 2xx
+    refused_5xx: int = 0  # 5xx answers (each followed by a retry)
+    refused_orders: set[str] = field(default_factory=set)
+    transport_errors: int = 0
+    first_refused_at: float | None = None
+    last_refused_at: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "sent": self.sent,
+            "requests": self.requests,
+            "acknowledged": len(self.acknowledged),
+            "refused_5xx": self.refused_5xx,
+            "refused_then_acknowledged": len(self.refused_orders & self.acknowledged),
+            "transport_errors": self.transport_errors,
+        }
+
+
+class WebhookClient:
+    """Plays Stripe: signs each delivery afresh, retries 5xx and network errors until a 2xx.
+
+    `rate` (requests/s, 0 = as fast as `concurrency` allows) spreads the traffic over time, so
+    a fault injected meanwhile lands in the middle of it.
+    """
+
+    def __init__(
+        self, harness: Harness, *, concurrency: int = 16, rate: float = 0, retry_s: float = 0.5
+    ) -> None:
+        self.harness = harness
+        self.concurrency = concurrency
+        self.interval = 1 / rate if rate else 0.0
+        self.retry_s = retry_s
+        self.delivery = Delivery()
+        self._next_slot = 0.0
+
+    async def _pace(self) -> None:
+        if not self.interval:
+            return
+        now = time.monotonic()
+        slot = max(now, self._next_slot)
+        self._next_slot = slot + self.interval
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
+    async def deliver(self, payments: Iterable[Payment], *, timeout_s: float = 180) -> Delivery:
+        items = list(payments)
+        self.delivery.sent += len({p.event_id for p in items})
+        queue: asyncio.Queue[Payment] = asyncio.Queue()
+        for p in items:
+            queue.put_nowait(p)
+        pending = len(items)
+        done = asyncio.Event()
+        errors: list[str] = []
+        if pending == 0:
+            return self.delivery
+        retries: set[asyncio.Task[None]] = set()
+
+        async def retry_later(p: Payment) -> None:
+            await asyncio.sleep(self.retry_s)
+            queue.put_nowait(p)
+
+        async def worker() -> None:
+            nonlocal pending
+            while True:
+                p = await queue.get()
+                await self._pace()
+                self.delivery.requests += 1
+                status: int | None = None
+                try:
+                    r = await self.harness.send_webhook(p.event())
+                    status = r.status_code
+                except httpx.HTTPError:
+                    self.delivery.transport_errors += 1
+                if status is not None and 200 <= status < 300:
+                    self.delivery.acknowledged.add(p.order_id)
+                    pending -= 1
+                    if pending == 0:
+                        done.set()
+                    continue
+                if status is not None and status < 500:
+                    errors.append(f"{p.order_id}: {status} {r.text}")
+                    done.set()
+                    return
+                if status is not None:
+                    self.delivery.refused_5xx += 1
+                    self.delivery.refused_orders.add(p.order_id)
+                    now = time.monotonic()
+                    self.delivery.first_refused_at = self.delivery.first_refused_at or now
+                    self.delivery.last_refused_at = now
+                t = asyncio.create_task(retry_later(p))
+                retries.add(t)
+                t.add_done_callback(retries.discard)
+
+        workers = [asyncio.create_task(worker()) for _ in range(self.concurrency)]
+        try:
+            await asyncio.wait_for(done.wait(), timeout=timeout_s)
+        finally:
+            for w in [*workers, *retries]:
+                w.cancel()
+            await asyncio.gather(*workers, *retries, return_exceptions=True)
+        assert not errors, f"webhooks refused with 4xx: {errors[:5]}"
+        return self.delivery
+
+
+def interleave_keeping_user_order(
+    per_user: dict[str, list[Payment]], seed: int = 11
+) -> list[Payment]:
+    """A random merge of the users' sequences: shuffled across users, each user's order kept."""
+    rnd = random.Random(seed)
+    queues = {u: list(ps) for u, ps in per_user.items() if ps}
+    out: list[Payment] = []
+    # Weighted by what is left, so every interleaving is possible and long queues do not trail.
+    while queues:
+        users = list(queues)
+        u = rnd.choices(users, weights=[len(queues[x]) for x in users])[0]
+        out.append(queues[u].pop(0))
+        if not queues[u]:
+            del queues[u]
+    return out
+
+
+# ---- one isolated deployment -----------------------------------------------------------------
+
+
+SERVICE_NAMES = ("webhook-ingest", "ledger", "invoicing")
+
+
+class Deployment:
+    """webhook-ingest, ledger and invoicing with their own topics, groups and databases."""
+
+    def __init__(self, settings: BaseServiceSettings, tag: str) -> None:
+        self.settings = settings
+        self.tag = tag
+        prefix = f"f{tag}"
+        self.payments_topic = f"{prefix}.payments.events"
+        self.raw_topic = f"{prefix}.webhooks.raw"
+        self.ledger_events_topic = f"{prefix}.ledger.events"
+        self.topics = [
+            self.payments_topic,
+            dlq(self.payments_topic),
+            self.raw_topic,
+            self.ledger_events_topic,
+        ]
+        self.ledger_group = f"{prefix}.ledger"
+        self.invoicing_group = f"{prefix}.invoicing"
+        self.ledger_db = f"{prefix}_ledger"
+        self.invoicing_db = f"{prefix}_invoicing"
+        self.port_base = int(os.environ.get("PAYSTREAM_PORT_BASE", "18000")) + PORT_OFFSET
+        run_dir = Path(os.environ.get("PAYSTREAM_RUN_DIR", REPO / ".run" / "test"))
+        self.log_dir = run_dir / "logs" / "faults" / prefix
+        self.stacks: dict[str, Stack] = {}
+        self.operator_token = make_token("fault-tests", JWT_SECRET, role="admin")
+        self.http = httpx.AsyncClient(
+            timeout=30.0, limits=httpx.Limits(max_connections=64, max_keepalive_connections=64)
+        )
+        self.harness = Harness(urls=self.urls, http=self.http)
+
+    @property
+    def urls(self) -> dict[str, str]:
+        return {
+            name: f"http://127.0.0.1:{self.port_base + off}"
+            for name, _, off in SERVICES
+            if name in SERVICE_NAMES
+        }
+
+    # -- lifecycle --
+
+    async def create(self) -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.settings.kafka_bootstrap)
+        await admin.start()
+        try:
+            await admin.create_topics(
+                [
+                    NewTopic(self.payments_topic, 6, 1),
+                    NewTopic(dlq(self.payments_topic), 1, 1),
+                    NewTopic(self.raw_topic, 6, 1),
+                    NewTopic(self.ledger_events_topic, 3, 1),
+                ]
+            )
+        finally:
+            await admin.close()
+        for db in (self.ledger_db, self.invoicing_db):
+            await self.admin_sql(f'CREATE DATABASE "{db}"')
+
+    async def destroy(self) -> None:
+        for name in list(self.stacks):
+            await asyncio.to_thread(self.stacks.pop(name).stop)
+        await self.http.aclose()
+        for db in (self.ledger_db, self.invoicing_db):
+            with contextlib.suppress(Exception):
+                await self.admin_sql(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.settings.kafka_bootstrap)
+        with contextlib.suppress(Exception):
+            await admin.start()
+            await admin.delete_topics(self.topics)
+        with contextlib.suppress(Exception):
+            await admin.close()
+
+    def env_for(self, name: str) -> dict[str, str]:
+        env = {
+            "PAYSTREAM_JWT_SECRET": JWT_SECRET,
+            "PAYSTREAM_STRIPE_WEBHOOK_SECRETS": ",".join(WEBHOOK_SECRETS),
+            "PAYSTREAM_LOG_LEVEL": "WARNING",
+            "PAYSTREAM_KAFKA_ACK_TIMEOUT_S": "2",
+            "PAYSTREAM_WEBHOOK_RAW_TOPIC": self.raw_topic,
+            "PAYSTREAM_WEBHOOK_PAYMENTS_TOPIC": self.payments_topic,
+            "PAYSTREAM_LEDGER_PAYMENTS_TOPIC": self.payments_topic,
+            "PAYSTREAM_LEDGER_EVENTS_TOPIC": self.ledger_events_topic,
+            "PAYSTREAM_LEDGER_CONSUMER_GROUP": self.ledger_group,
+            "PAYSTREAM_INVOICING_PAYMENTS_TOPIC": self.payments_topic,
+            "PAYSTREAM_INVOICING_CONSUMER_GROUP": self.invoicing_group,
+        }
+        if name == "ledger":
+            env["PAYSTREAM_DATABASE"] = self.ledger_db
+        if name == "invoicing":
+            env["PAYSTREAM_DATABASE"] = self.invoicing_db
+        return env
+
+    def start(self, *names: str) -> None:
+        for name in names or SERVICE_NAMES:
+            assert name not in self.stacks, f"{name} already running"
+            stack = Stack(
+                port_base=self.port_base,
+                log_dir=self.log_dir,
+                env=self.env_for(name),
+                only=(name,),
+            )
+            stack.start()
+            self.stacks[name] = stack
+
+    async def ready(self, *names: str, timeout_s: float = 120) -> float:
+        started = time.monotonic()
+        await asyncio.gather(
+            *(
+                asyncio.to_thread(self.stacks[n].wait_ready, timeout_s)
+                for n in (names or tuple(self.stacks))
+            )
+        )
+        return time.monotonic() - started
+
+    def kill9(self, name: str) -> None:
+        """SIGKILL the service's whole process group: no shutdown code runs."""
+        stack = self.stacks.pop(name)
+        proc = stack.procs.pop(name)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        stack.stop()
+
+    async def stop(self, name: str) -> None:
+        """SIGTERM: a clean stop (the consumer leaves its group)."""
+        await asyncio.to_thread(self.stacks.pop(name).stop)
+
+    async def metric(self, service: str, name: str, **labels: str) -> float:
+        """The sum of a Prometheus counter's samples matching `labels`, from /metrics."""
+        r = await self.http.get(f"{self.urls[service]}/metrics")
+        assert r.status_code == 200, r.text
+        return sum(
+            s.value
+            for fam in text_string_to_metric_families(r.text)
+            for s in fam.samples
+            if s.name == name and all(s.labels.get(k) == v for k, v in labels.items())
+        )
+
+    # -- databases --
+
+    def dsn(self, db: str) -> str:
+        return self.settings.pg_dsn(db)
+
+    async def admin_sql(self, sql: str) -> None:
+        conn = await asyncpg.connect(self.dsn("postgres"))
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    async def fetch(self, db: str, sql: str, *args: Any) -> list[asyncpg.Record]:
+        """A fresh connection per query: the server may have been restarted under a pool."""
+        conn = await asyncpg.connect(self.dsn(db), timeout=5)
+        try:
+            return list(await conn.fetch(sql, *args))
+        finally:
+            await conn.close()
+
+    async def grants(self) -> dict[str, list[asyncpg.Record]]:
+        rows = await self.fetch(
+            self.ledger_db,
+            "SELECT order_id, user_id, credits FROM transactions WHERE kind = 'grant'",
+        )
+        out: dict[str, list[asyncpg.Record]] = {}
+        for r in rows:
+            out.setdefault(r["order_id"], []).append(r)
+        return out
+
+    async def invoiced_orders(self) -> list[str]:
+        rows = await self.fetch(self.invoicing_db, "SELECT order_id FROM invoices")
+        return [r["order_id"] for r in rows]
+
+    async def balances(self) -> dict[str, int]:
+        rows = await self.fetch(
+            self.ledger_db, "SELECT id, balance FROM accounts WHERE id LIKE 'user:%'"
+        )
+        return {r["id"].removeprefix("user:"): int(r["balance"]) for r in rows}
+
+    async def ledger_dump(self) -> dict[str, Any]:
+        """The ledger's state without what is generated afresh each time a grant is applied:
+        transaction ids (uuid4), created_at, and the global seq (which interleaves users in
+        batch order). Kept: every account balance, each user's history in order (kind, order,
+        event id, credits, balance_after), and every posting keyed by its order."""
+        accounts = await self.fetch(self.ledger_db, "SELECT id, balance FROM accounts")
+        txs = await self.fetch(
+            self.ledger_db,
+            "SELECT user_id, kind, order_id, event_id::text AS event_id, reason, credits,"
+            " balance_after FROM transactions ORDER BY seq",
+        )
+        postings = await self.fetch(
+            self.ledger_db,
+            "SELECT t.order_id, p.account_id, p.amount FROM postings p"
+            " JOIN transactions t ON t.id = p.transaction_id",
+        )
+        history: dict[str, list[tuple[Any, ...]]] = {}
+        for t in txs:
+            history.setdefault(t["user_id"], []).append(
+                (
+                    t["kind"],
+                    t["order_id"],
+                    t["event_id"],
+                    t["reason"],
+                    t["credits"],
+                    t["balance_after"],
+                )
+            )
+        return {
+            "accounts": {r["id"]: int(r["balance"]) for r in accounts},
+            "history": history,
+            "postings": sorted(
+                (r["order_id"], r["account_id"], int(r["amount"])) for r in postings
+            ),
+        }
+
+    async def wait_applied(
+        self, orders: set[str], timeout_s: float = 180, *, ledger_only: bool = False
+    ) -> float:
+        """Until every given order has a grant (and an invoice); returns the seconds waited."""
+        started = time.monotonic()
+        deadline = started + timeout_s
+        granted: set[str] = set()
+        invoiced: set[str] = set()
+        while True:
+            try:
+                granted = set(await self.grants())
+                invoiced = orders if ledger_only else set(await self.invoiced_orders())
+                if orders <= granted and orders <= invoiced:
+                    return time.monotonic() - started
+            except (TimeoutError, OSError, asyncpg.PostgresError):
+                pass  # the database is coming back
+            if time.monotonic() > deadline:
+                pytest.fail(
+                    f"not applied within {timeout_s}s: "
+                    f"{len(orders - granted)} grants, {len(orders - invoiced)} invoices missing"
+                )
+            await asyncio.sleep(0.25)
+
+    # -- topics --
+
+    async def end_offsets(self, topic: str) -> dict[int, int]:
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.settings.kafka_bootstrap)
+        await consumer.start()
+        try:
+            parts = consumer.partitions_for_topic(topic) or set()
+            if not parts:
+                await consumer._client.force_metadata_update()
+                parts = consumer.partitions_for_topic(topic) or set()
+            tps = [TopicPartition(topic, p) for p in sorted(parts)]
+            ends = await consumer.end_offsets(tps)
+            return {tp.partition: off for tp, off in ends.items()}
+        finally:
+            await consumer.stop()
+
+    async def dead_letter_count(self) -> int:
+        return sum((await self.end_offsets(dlq(self.payments_topic))).values())
+
+    async def publish_raw(self, key: str, value: bytes) -> tuple[int, int]:
+        producer = AIOKafkaProducer(
+            bootstrap_servers=self.settings.kafka_bootstrap, acks="all", enable_idempotence=True
+        )
+        await producer.start()
+        try:
+            md = await producer.send_and_wait(self.payments_topic, value, key=key.encode())
+            return md.partition, md.offset
+        finally:
+            await producer.stop()
+
+    # -- the operator command --
+
+    def cli_env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "PAYSTREAM_JWT_SECRET": JWT_SECRET,
+            "PAYSTREAM_OPERATOR_TOKEN": self.operator_token,
+            "PAYSTREAM_LEDGER_DATABASE": self.ledger_db,
+            "PAYSTREAM_INVOICING_DATABASE": self.invoicing_db,
+            "PAYSTREAM_CLI_GROUP": f"f{self.tag}.paystream-cli",
+        }
+
+    async def cli(self, *args: str, expect_rc: int | None = 0) -> dict[str, Any]:
+        """Run `paystream ARGS --json`; returns its JSON document."""
+        proc = await asyncio.create_subprocess_exec(
+            str(PAYSTREAM),
+            *args,
+            "--json",
+            env=self.cli_env(),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(proc.communicate(), timeout=120)
+        what = (
+            f"paystream {' '.join(args)} --json -> rc {proc.returncode}\n"
+            f"{out.decode()}\n{err.decode()}"
+        )
+        if expect_rc is not None:
+            assert proc.returncode == expect_rc, what
+        try:
+            doc: dict[str, Any] = json.loads(out)
+        except json.JSONDecodeError:
+            pytest.fail(f"not JSON: {what}")
+        doc["_rc"] = proc.returncode
+        return doc
+
+    async def verify(self) -> dict[str, Any]:
+        """`paystream verify` over this deployment; must find no difference."""
+        doc = await self.cli(
+            "verify",
+            "--topic",
+            self.payments_topic,
+            "--ledger-db",
+            self.ledger_db,
+            "--invoicing-db",
+            self.invoicing_db,
+            expect_rc=None,
+        )
+        assert doc["_rc"] == 0, doc
+        assert doc["ok"] is True, doc
+        assert doc["differences"] == 0, doc
+        return doc
+
+    # -- the figures --
+
+    async def tally(self, payments: list[Payment], acknowledged: set[str]) -> dict[str, Any]:
+        """Exact checks against the databases: every acknowledged payment granted once and
+        invoiced once, every balance equal to the credits of its user's payments."""
+        grants = await self.grants()
+        invoiced = await self.invoiced_orders()
+        by_order = {p.order_id: p for p in payments}
+        duplicates = sum(len(g) - 1 for g in grants.values() if len(g) > 1)
+        duplicates += len(invoiced) - len(set(invoiced))
+        lost = {o for o in acknowledged if o not in grants or o not in set(invoiced)}
+        expected: dict[str, int] = {}
+        for o in acknowledged:
+            p = by_order[o]
+            expected[p.user_id] = expected.get(p.user_id, 0) + p.credits
+        balances = await self.balances()
+        wrong = {u: (balances.get(u), c) for u, c in expected.items() if balances.get(u) != c}
+        wrong_credits = [
+            o for o, g in grants.items() if o in by_order and g[0]["credits"] != by_order[o].credits
+        ]
+        return {
+            "applied": len([o for o in acknowledged if o in grants]),
+            "invoiced": len(set(invoiced) & acknowledged),
+            "duplicates": duplicates,
+            "lost": len(lost),
+            "wrong_balances": len(wrong),
+            "wrong_credits": len(wrong_credits),
+            "unexpected": len(set(grants) - set(by_order)),
+        }
+
+
+async def until(check: Any, timeout_s: float = 60, what: str = "condition") -> float:
+    """Poll an async predicate; returns the seconds it took."""
+    started = time.monotonic()
+    while not await check():
+        if time.monotonic() - started > timeout_s:
+            pytest.fail(f"{what} not reached within {timeout_s}s")
+        await asyncio.sleep(0.1)
+    return time.monotonic() - started
+
+
+def record(test: str, figures: dict[str, Any]) -> None:
+    REPORT.parent.mkdir(parents=True, exist_ok=True)
+    line = {"run": RUN_ID, "test": test, **figures}
+    with REPORT.open("a") as f:
+        f.write(json.dumps(line, sort_keys=False) + "\n")
