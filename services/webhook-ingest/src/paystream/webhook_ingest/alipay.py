@@ -38,7 +38,7 @@ from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 
-from paystream.shared.errors import BadRequest, PayloadTooLarge, ServiceUnavailable
+from paystream.shared.errors import BadRequest, ServiceUnavailable
 from paystream.shared.events import WebhookReceivedV1, deterministic_id
 from paystream.shared.providers import alipay as ali
 from paystream.webhook_ingest.alipay_normalize import (
@@ -52,7 +52,7 @@ from paystream.webhook_ingest.alipay_normalize import (
     notification_id,
     parse_form,
 )
-from paystream.webhook_ingest.publish import AckedPublisher, KafkaUnavailable
+from paystream.webhook_ingest.publish import AckedPublisher, KafkaUnavailable, read_limited_body
 from paystream.webhook_ingest.records import OutgoingEvent
 from paystream.webhook_ingest.schemas import ErrorBody
 from paystream.webhook_ingest.service import count
@@ -259,27 +259,9 @@ async def alipay_notification(request: Request) -> Response:
     assert isinstance(service, AlipayWebhookService)
     settings = getattr(request.app.state, "settings", None)
     limit = settings.webhook_max_body_bytes if settings is not None else 256 * 1024
-    body = await _read_body(request, limit)
+    body = await read_limited_body(request, limit)
     try:
         await service.ingest(body, request.headers.get("content-type", CONTENT_TYPE))
     except KafkaUnavailable:
         return PlainTextResponse(FAIL, status_code=503)
     return PlainTextResponse(SUCCESS)
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        try:
-            if int(declared) > limit:
-                raise PayloadTooLarge(f"body is larger than {limit} bytes")
-        except ValueError:
-            raise BadRequest("Content-Length is not a number") from None
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"body is larger than {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)

@@ -1,4 +1,5 @@
-"""Publish a verified notification's records and wait for Kafka's acks=all, bounded in time.
+"""The two halves every provider route shares: read a notification's body within a size limit,
+and publish its records, waiting for Kafka's acks=all, bounded in time.
 
 Every provider endpoint answers its provider only after this returned: a 2xx (or Alipay's
 `success`) means the records are on the brokers; KafkaUnavailable means nothing was promised and
@@ -11,8 +12,9 @@ import asyncio
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
+from fastapi import Request
 
-from paystream.shared.errors import ServiceUnavailable
+from paystream.shared.errors import BadRequest, PayloadTooLarge, ServiceUnavailable
 from paystream.shared.observability import inject_headers
 from paystream.webhook_ingest.records import KafkaHeaders, OutgoingEvent
 
@@ -53,6 +55,27 @@ class AckedPublisher:
         for r in results:
             if isinstance(r, BaseException):
                 raise KafkaUnavailable("Kafka refused the event") from r
+
+
+async def read_limited_body(request: Request, limit: int) -> bytes:
+    """A notification's body, refused (413) as soon as it is larger than `limit` bytes: a declared
+    Content-Length is checked before reading, a streamed body while reading."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            too_large = int(declared) > limit
+        except ValueError:
+            raise BadRequest("Content-Length is not a number") from None
+        if too_large:
+            raise PayloadTooLarge(f"body is larger than {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"body is larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _consume(f: asyncio.Future[object]) -> None:

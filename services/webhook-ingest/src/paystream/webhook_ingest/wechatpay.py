@@ -66,7 +66,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from paystream.shared.errors import BadRequest, PayloadTooLarge, PaystreamError, ServiceUnavailable
+from paystream.shared.errors import BadRequest, PaystreamError, ServiceUnavailable
 from paystream.shared.events import (
     EventData,
     PaymentFailedV1,
@@ -96,7 +96,7 @@ from paystream.shared.providers.wechatpay import (
     parse_notification,
     parse_rfc3339,
 )
-from paystream.webhook_ingest.publish import AckedPublisher, KafkaUnavailable
+from paystream.webhook_ingest.publish import AckedPublisher, KafkaUnavailable, read_limited_body
 from paystream.webhook_ingest.records import OutgoingEvent
 from paystream.webhook_ingest.service import count
 from paystream.webhook_ingest.settings import WebhookIngestSettings
@@ -707,7 +707,7 @@ async def wechatpay_webhook(request: Request) -> Response:
     try:
         if service is None:
             raise ProviderNotConfigured("WeChat Pay is not configured on this webhook-ingest")
-        body = await _read_body(request, settings.webhook_max_body_bytes)
+        body = await read_limited_body(request, settings.webhook_max_body_bytes)
         result = await service.ingest(body, request.headers)
     except PaystreamError as exc:
         return _answer(
@@ -727,21 +727,3 @@ async def wechatpay_webhook(request: Request) -> Response:
 
 def _answer(status: int, content: dict[str, Any]) -> Response:
     return Response(orjson.dumps(content), status_code=status, media_type="application/json")
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        try:
-            if int(declared) > limit:
-                raise PayloadTooLarge(f"body is larger than {limit} bytes")
-        except ValueError:
-            raise BadRequest("Content-Length is not a number") from None
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"body is larger than {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
