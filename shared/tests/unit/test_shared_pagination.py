@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 
 from paystream.shared.errors import BadRequest
-from paystream.shared.pagination import InvalidCursor
+from paystream.shared.pagination import InvalidCursor, keyset_page
 from paystream.shared.pagination import KeysetCursor as Cursor
 
 
@@ -44,3 +44,18 @@ def test_query_parameter_errors_are_bad_requests() -> None:
     assert Cursor.from_query(c.encode()) == c
     with pytest.raises(BadRequest, match="invalid cursor"):
         Cursor.from_query("not-a-cursor")
+
+
+def test_keyset_page_says_whether_there_is_more() -> None:
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    rows = [(at, uuid.UUID(int=i)) for i in range(3)]
+
+    def position(r: tuple[datetime, uuid.UUID]) -> Cursor:
+        return Cursor(*r)
+
+    page, cursor = keyset_page(rows, 2, position)
+    assert page == rows[:2]
+    assert cursor is not None
+    assert Cursor.decode(cursor) == Cursor(at, uuid.UUID(int=1))
+    assert keyset_page(rows[:2], 2, position) == (rows[:2], None)
+    assert keyset_page([], 2, position) == ([], None)

@@ -9,8 +9,10 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from paystream.shared.errors import BadRequest
 
@@ -55,3 +57,20 @@ class KeysetCursor:
             return cls.decode(token)
         except InvalidCursor as exc:
             raise BadRequest(f"invalid cursor: {exc}") from None
+
+
+T = TypeVar("T")
+
+
+def keyset_page(
+    rows: Sequence[T], limit: int, position: Callable[[T], KeysetCursor]
+) -> tuple[list[T], str | None]:
+    """Split rows fetched with `LIMIT limit + 1` into the page and the cursor continuing after it.
+
+    One row more than asked tells whether a next page exists without a count query; the cursor
+    is None on the last page. `position` gives a row's place in the (time, id) order.
+    """
+    page = list(rows[:limit])
+    if len(rows) <= limit:
+        return page, None
+    return page, position(page[-1]).encode()

@@ -55,7 +55,7 @@ from paystream.shared.events import (
 )
 from paystream.shared.money import Money
 from paystream.shared.outbox import enqueue
-from paystream.shared.pagination import KeysetCursor
+from paystream.shared.pagination import KeysetCursor, keyset_page
 
 log = structlog.get_logger(__name__)
 
@@ -440,7 +440,4 @@ async def list_refunds_for(
     rows = await repo.list_refunds(
         conn, order_id=oid, user_id=user_id, status=status, before=before, limit=limit + 1
     )
-    page = rows[:limit]
-    last = page[-1] if len(rows) > limit else None
-    next_cursor = KeysetCursor(last.created_at, uuid.UUID(last.id)).encode() if last else None
-    return page, next_cursor
+    return keyset_page(rows, limit, lambda r: KeysetCursor(r.created_at, uuid.UUID(r.id)))

@@ -35,7 +35,7 @@ from paystream.shared.events import (
 )
 from paystream.shared.money import Money
 from paystream.shared.outbox import enqueue
-from paystream.shared.pagination import KeysetCursor
+from paystream.shared.pagination import KeysetCursor, keyset_page
 
 log = structlog.get_logger(__name__)
 
@@ -359,10 +359,7 @@ async def list_orders_for(
     rows = await repo.list_orders(
         conn, user_id=user_id, status=status, before=before, limit=limit + 1
     )
-    page = rows[:limit]
-    last = page[-1] if len(rows) > limit else None
-    next_cursor = KeysetCursor(last.created_at, uuid.UUID(str(last.id))).encode() if last else None
-    return page, next_cursor
+    return keyset_page(rows, limit, lambda o: KeysetCursor(o.created_at, uuid.UUID(o.id)))
 
 
 # ---- following payments (payments.events) ---------------------------------------------------

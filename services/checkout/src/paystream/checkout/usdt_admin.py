@@ -22,7 +22,7 @@ from paystream.checkout.usdt_watcher import TransferStatus
 from paystream.shared.auth import AdminPrincipal
 from paystream.shared.db import Connection
 from paystream.shared.money import Money
-from paystream.shared.pagination import KeysetCursor
+from paystream.shared.pagination import KeysetCursor, keyset_page
 from paystream.shared.schemas import MoneyOut
 
 router = APIRouter(prefix="/v1/admin/usdt", tags=["usdt"])
@@ -126,10 +126,7 @@ async def get_transfers(
     before = KeysetCursor.from_query(cursor)
     async with _pool(request).acquire() as conn:
         rows = await list_transfers(conn, status=status, before=before, limit=limit + 1)
-    page = rows[:limit]
-    next_cursor = (
-        KeysetCursor(page[-1]["seen_at"], uuid.UUID(str(page[-1]["id"]))).encode()
-        if len(rows) > limit
-        else None
+    page, next_cursor = keyset_page(
+        rows, limit, lambda r: KeysetCursor(r["seen_at"], uuid.UUID(str(r["id"])))
     )
     return UsdtTransferPage(items=[_out(r) for r in page], next_cursor=next_cursor)

@@ -51,7 +51,7 @@ from paystream.shared.db import Connection
 from paystream.shared.errors import Forbidden, NotFound
 from paystream.shared.events import PaymentSucceededV1, RefundSucceededV1, utcnow
 from paystream.shared.money import Money
-from paystream.shared.pagination import KeysetCursor
+from paystream.shared.pagination import KeysetCursor, keyset_page
 
 log = structlog.get_logger(__name__)
 
@@ -360,11 +360,7 @@ async def list_invoices(
     rows = await repo.list_invoices(
         conn, user_id=owner, order_id=order_id, after=after, limit=limit + 1
     )
-    items = rows[:limit]
-    next_cursor = None
-    if len(rows) > limit:
-        last = items[-1]
-        next_cursor = KeysetCursor(last.issued_at, last.id).encode()
+    items, next_cursor = keyset_page(rows, limit, lambda i: KeysetCursor(i.issued_at, i.id))
     return InvoicePage(items, next_cursor)
 
 
@@ -423,11 +419,7 @@ async def list_credit_notes(
         after=after,
         limit=limit + 1,
     )
-    items = rows[:limit]
-    next_cursor = None
-    if len(rows) > limit:
-        last = items[-1]
-        next_cursor = KeysetCursor(last.issued_at, last.id).encode()
+    items, next_cursor = keyset_page(rows, limit, lambda n: KeysetCursor(n.issued_at, n.id))
     return CreditNotePage(items, next_cursor)
 
 
