@@ -15,14 +15,26 @@ export UV_PYTHON_PREFERENCE := only-system
 WITH_INFRA := scripts/with-infra.sh
 
 # The test and bench environments get their own run dirs and ports, so they run beside `make run`.
-TEST_ENV := PAYSTREAM_RUN_DIR=$(REPO)/.run/test PAYSTREAM_KAFKA_PORT=29092 \
-	PAYSTREAM_KAFKA_CONTROLLER_PORT=29093 PAYSTREAM_PG_PORT=25432 \
-	PAYSTREAM_STRIPE_MOCK_PORT=22111 PAYSTREAM_STRIPE_MOCK_HTTPS_PORT=22112 \
-	PAYSTREAM_PORT_BASE=18000
-BENCH_ENV := PAYSTREAM_RUN_DIR=$(REPO)/.run/bench PAYSTREAM_KAFKA_PORT=39092 \
-	PAYSTREAM_KAFKA_CONTROLLER_PORT=39093 PAYSTREAM_PG_PORT=35432 \
-	PAYSTREAM_STRIPE_MOCK_PORT=32111 PAYSTREAM_STRIPE_MOCK_HTTPS_PORT=32112 \
-	PAYSTREAM_PORT_BASE=28000
+# TEST_SLOT=N (default 0) moves the test environment to its own run dir and ports, so several
+# checkouts of the repository (git worktrees) can run `make test` on one machine at once.
+TEST_SLOT ?= 0
+TEST_RUN_DIR := $(REPO)/.run/test$(if $(filter-out 0,$(TEST_SLOT)),-$(TEST_SLOT))
+TEST_ENV := PAYSTREAM_RUN_DIR=$(TEST_RUN_DIR) \
+	PAYSTREAM_KAFKA_PORT=$(shell echo $$((29092 + 100 * $(TEST_SLOT)))) \
+	PAYSTREAM_KAFKA_CONTROLLER_PORT=$(shell echo $$((29093 + 100 * $(TEST_SLOT)))) \
+	PAYSTREAM_PG_PORT=$(shell echo $$((25432 + 100 * $(TEST_SLOT)))) \
+	PAYSTREAM_STRIPE_MOCK_PORT=$(shell echo $$((22111 + 100 * $(TEST_SLOT)))) \
+	PAYSTREAM_STRIPE_MOCK_HTTPS_PORT=$(shell echo $$((22112 + 100 * $(TEST_SLOT)))) \
+	PAYSTREAM_PORT_BASE=$(shell echo $$((18000 + 1000 * $(TEST_SLOT))))
+# BENCH_SLOT=N does the same for `make bench` (figures are only comparable on a quiet machine).
+BENCH_SLOT ?= 0
+BENCH_ENV := PAYSTREAM_RUN_DIR=$(REPO)/.run/bench$(if $(filter-out 0,$(BENCH_SLOT)),-$(BENCH_SLOT)) \
+	PAYSTREAM_KAFKA_PORT=$(shell echo $$((39092 + 100 * $(BENCH_SLOT)))) \
+	PAYSTREAM_KAFKA_CONTROLLER_PORT=$(shell echo $$((39093 + 100 * $(BENCH_SLOT)))) \
+	PAYSTREAM_PG_PORT=$(shell echo $$((35432 + 100 * $(BENCH_SLOT)))) \
+	PAYSTREAM_STRIPE_MOCK_PORT=$(shell echo $$((32111 + 100 * $(BENCH_SLOT)))) \
+	PAYSTREAM_STRIPE_MOCK_HTTPS_PORT=$(shell echo $$((32112 + 100 * $(BENCH_SLOT)))) \
+	PAYSTREAM_PORT_BASE=$(shell echo $$((28000 + 1000 * $(BENCH_SLOT))))
 
 PY_SRC := shared/src devtools/src cli/src services/checkout/src services/webhook-ingest/src \
 	services/ledger/src services/invoicing/src
