@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI
 
+from paystream.checkout.providers.alipay_client import AlipayClient
 from paystream.devtools.fakes import serving
 from paystream.devtools.fakes.alipay import build_notification, encode_form
 from paystream.devtools.fakes.alipay import create_app as create_fake
@@ -30,6 +31,7 @@ from paystream.shared.events import (
     refund_event_id,
 )
 from paystream.shared.providers import alipay as ali
+from paystream.shared.providers.keys import private_key_pem, public_key_pem
 from paystream.webhook_ingest.alipay_normalize import normalize_alipay_received
 from paystream.webhook_ingest.app import create_app
 from paystream.webhook_ingest.settings import WebhookIngestSettings
@@ -121,7 +123,7 @@ async def start_ingest(
                 "webhook_raw_topic": raw_topic,
                 "webhook_payments_topic": payments_topic,
                 "alipay_app_id": APP_ID,
-                "alipay_public_key": ali.public_key_pem(keys.alipay),
+                "alipay_public_key": public_key_pem(keys.alipay),
             }
             values.update(overrides)
             app = create_app(WebhookIngestSettings(**values))
@@ -411,14 +413,14 @@ async def test_kafka_never_acknowledging_answers_fail_within_the_timeout(
 async def test_the_fake_gateway_pays_and_notifies_webhook_ingest_over_http(
     ingest: Ingest, keys: Keys
 ) -> None:
-    fake = create_fake(ali.private_key_pem(keys.alipay), ali.public_key_pem(keys.merchant), APP_ID)
+    fake = create_fake(private_key_pem(keys.alipay), public_key_pem(keys.merchant), APP_ID)
     trade = new_trade()
     async with serving(ingest.app) as ingest_url, serving(fake) as gateway:
-        client = ali.AlipayClient(
+        client = AlipayClient(
             gateway_url=f"{gateway}/gateway.do",
             app_id=APP_ID,
-            private_key=ali.private_key_pem(keys.merchant),
-            alipay_public_key=ali.public_key_pem(keys.alipay),
+            private_key=private_key_pem(keys.merchant),
+            alipay_public_key=public_key_pem(keys.alipay),
         )
         try:
             qr = await client.precreate(

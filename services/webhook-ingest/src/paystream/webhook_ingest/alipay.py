@@ -41,6 +41,7 @@ from fastapi.responses import PlainTextResponse, Response
 from paystream.shared.errors import BadRequest, ServiceUnavailable
 from paystream.shared.events import WebhookReceivedV1, deterministic_id
 from paystream.shared.providers import alipay as ali
+from paystream.shared.providers.keys import load_public_key
 from paystream.webhook_ingest.alipay_normalize import (
     CONTENT_TYPE,
     PROVIDER,
@@ -116,7 +117,7 @@ class AlipayWebhookService:
         self._publisher = AckedPublisher(producer, ack_timeout_s=ack_timeout_s)
         self._app_id = app_id
         # Loaded once, at start: a bad key fails the service's start, not the first payment.
-        self._public_key = ali.load_public_key(alipay_public_key)
+        self._public_key = load_public_key(alipay_public_key)
         self._raw_topic = raw_topic
         self._payments_topic = payments_topic
 
