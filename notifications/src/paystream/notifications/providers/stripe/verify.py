@@ -1,4 +1,5 @@
-"""Verification of Stripe's `Stripe-Signature` header (pure: no I/O, the clock is an argument).
+"""Stripe's `Stripe-Signature` verification, and the verified body as a Received notification
+(pure: no I/O, the clock is an argument).
 
 The scheme, as Stripe documents it and its SDKs implement it:
 - the header is `t=<unix seconds>,v1=<hex>[,v1=<hex>...][,v0=<hex>]`;
@@ -18,31 +19,20 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from paystream.shared.errors import BadRequest
+from paystream.notifications.errors import (
+    SignatureInvalid,
+    SignatureMissing,
+    TimestampOutsideTolerance,
+)
+from paystream.notifications.provider import Received
+from paystream.notifications.providers.stripe.normalize import parse_event
 
 EXPECTED_SCHEME = "v1"
 DEFAULT_TOLERANCE_S = 300
-
-
-class SignatureRefused(BadRequest):
-    """Base of every refusal: the request is answered 400 and nothing is published."""
-
-    code = "signature_invalid"
-
-
-class SignatureMissing(SignatureRefused):
-    code = "signature_missing"
-
-
-class SignatureInvalid(SignatureRefused):
-    code = "signature_invalid"
-
-
-class TimestampOutsideTolerance(SignatureRefused):
-    code = "timestamp_outside_tolerance"
+CONTENT_TYPE = "application/json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,3 +105,25 @@ class StripeSignatureVerifier:
                 f"timestamp {parsed.timestamp} is more than {self.tolerance_s}s from now"
             )
         return parsed.timestamp
+
+
+class StripeVerifier:
+    """A Stripe webhook as `webhooks.raw` keeps it: signature first, then the event's id and
+    type (MalformedPayload if the verified body is not an event)."""
+
+    __slots__ = ("_signatures",)
+
+    def __init__(self, signatures: StripeSignatureVerifier) -> None:
+        self._signatures = signatures
+
+    def verify(self, body: bytes, headers: Mapping[str, str], *, now: float) -> Received:
+        self._signatures.verify(body, headers.get("stripe-signature"), now=now)
+        event = parse_event(body)
+        return Received(
+            event_id=event.id,
+            event_type=event.type,
+            subject=event.id,
+            content_type=headers.get("content-type") or CONTENT_TYPE,
+            # parse_event succeeded, so the body is valid UTF-8 (orjson refuses anything else).
+            body=body.decode("utf-8"),
+        )

@@ -11,22 +11,21 @@ from typing import Any
 import orjson
 import pytest
 
+from paystream.notifications.errors import MalformedPayload
+from paystream.notifications.normalized import Normalized, Outcome
+from paystream.notifications.providers.stripe.normalize import (
+    PAYMENT_TYPES,
+    SOURCE,
+    normalize,
+    normalize_raw,
+    parse_event,
+)
 from paystream.shared.events import (
     Envelope,
     PaymentFailedV1,
     PaymentSucceededV1,
     WebhookReceivedV1,
     deterministic_id,
-)
-from paystream.webhook_ingest.normalize import (
-    PAYMENT_TYPES,
-    SOURCE,
-    MalformedPayload,
-    Normalized,
-    Outcome,
-    normalize,
-    normalize_received,
-    parse_event,
 )
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -347,7 +346,7 @@ def test_rerunning_over_a_raw_record_gives_the_same_payment_event() -> None:
         body=body.decode(),
         received_at=RECEIVED_AT,
     )
-    replayed = normalize_received(raw)
+    replayed = normalize_raw(raw)
     assert replayed == live
     live_env, replayed_env = live.payment_envelope(), replayed.payment_envelope()
     assert live_env is not None

@@ -1,55 +1,15 @@
-"""Turn a verified Stripe event into paystream's payment and refund events (pure: no I/O, no
-clock).
+"""A verified Stripe event as paystream's payment and refund events (pure: no I/O, no clock).
 
-The same function runs on the live request and, later, over `webhooks.raw` when an operator
-reprocesses history, so everything it produces is derived from the event itself: envelope ids
-are `deterministic_id("stripe", <event id>, "payment")` for payments and
-`refund_event_id(<succeeded|failed>, "stripe", <re_...>)` for refunds, times come from the
-event's `created` (falling back to the recorded reception time), never from the clock.
-
-| Stripe event type                          | object                | result                      |
-| ------------------------------------------ | --------------------- | --------------------------- |
-| checkout.session.completed, paid           | Checkout Session      | PaymentSucceededV1          |
-| checkout.session.completed, unpaid         | Checkout Session      | none yet (async method)     |
-| checkout.session.async_payment_succeeded   | Checkout Session      | PaymentSucceededV1          |
-| checkout.session.async_payment_failed      | Checkout Session      | PaymentFailedV1             |
-| payment_intent.succeeded                   | PaymentIntent         | PaymentSucceededV1          |
-| payment_intent.payment_failed              | PaymentIntent         | PaymentFailedV1             |
-| refund.created, refund.updated,            | Refund                | by the refund's status (*)  |
-| refund.failed, charge.refund.updated       |                       |                             |
-| charge.refunded                            | Charge                | per refund in refunds.data  |
-| anything else                              | -                     | ignored                     |
-
-(*) succeeded: RefundSucceededV1; failed or canceled: RefundFailedV1; pending or requires_action:
-nothing yet (the next refund.updated says).
-
-Order facts ride in the object's `metadata` (Stripe metadata values are strings): `order_id`,
-`user_id`, `credits`, `package_id`. Checkout puts them on the session and on
-`payment_intent_data.metadata`, so both the session and the PaymentIntent carry them.
-
-Refunds. Stripe announces one refund several times (charge.refunded, refund.created,
-refund.updated, charge.refund.updated), in no guaranteed order, and checkout announces it too
-when Stripe answered its refund request synchronously. All of them become the same envelope id,
-`refund_event_id(kind, "stripe", re_id)`, so consumers apply the refund once. The order facts
-come from the refund's own metadata (checkout sets `order_id`, `user_id`, `refund_id`), else from
-the charge's metadata (Stripe copies a PaymentIntent's metadata onto the charge it creates; a
-charge.refunded carries the charge) or an expanded `charge` / `payment_intent` on the refund.
-A refund made in the Stripe dashboard has no metadata of its own, so only the charge names
-the order: it is published from charge.refunded, and its refund.* events, which do not carry
-the charge, are recorded in webhooks.raw and reported (outcome REFUND_UNATTRIBUTED, logged as
-an error), never silently dropped.
-
-`charge.refunded` lists the charge's refunds in `refunds.data` only for API versions before
-2022-11-15; from that version on the list is no longer included (it became expandable, and
-webhooks are never expanded). Without it, charge.refunded names no refund id and produces no
-event (outcome REFUNDS_NOT_LISTED): the refund.* events carry each refund. The consequence, for
-endpoints on those API versions: a dashboard refund (no metadata on the refund) cannot be
-attributed from webhooks alone, and is reported as above for an operator.
+The same function runs on the live request and over `webhooks.raw` when an operator reprocesses
+history, so everything it produces comes from the event itself: envelope ids
+`deterministic_id("stripe", <event id>, "payment")` for payments and
+`refund_event_id(<succeeded|failed>, "stripe", <re_...>)` for refunds, times from the event's
+`created` (else the recorded reception time). Which event type becomes what, and where the order
+facts come from: the notifications README.
 """
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -58,9 +18,10 @@ from typing import Any, Literal
 import orjson
 from pydantic import ValidationError
 
-from paystream.shared.errors import BadRequest
+from paystream.notifications.errors import MalformedPayload
+from paystream.notifications.normalized import Normalized, Outcome, PaymentEvent
+from paystream.notifications.outgoing import OutgoingEvent
 from paystream.shared.events import (
-    Envelope,
     PaymentFailedV1,
     PaymentSucceededV1,
     RefundFailedV1,
@@ -70,7 +31,6 @@ from paystream.shared.events import (
     refund_event_id,
 )
 from paystream.shared.money import CURRENCY_EXPONENTS
-from paystream.webhook_ingest.records import OutgoingEvent
 
 PROVIDER = "stripe"
 SOURCE = "paystream/webhook-ingest/stripe"
@@ -88,10 +48,6 @@ REFUND_FAILED = "refund.failed"
 CHARGE_REFUND_UPDATED = "charge.refund.updated"
 
 _MAX_CREDITS_DIGITS = 18  # keeps credits inside a PostgreSQL bigint
-
-
-class MalformedPayload(BadRequest):
-    code = "malformed_payload"
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,97 +77,6 @@ def parse_event(body: bytes | str) -> StripeEvent:
         raise MalformedPayload("event has no `data.object`")
     created = doc.get("created")
     return StripeEvent(event_id, event_type, _as_int(created), data["object"])
-
-
-class Outcome(enum.StrEnum):
-    PAYMENT_SUCCEEDED = "payment_succeeded"
-    PAYMENT_FAILED = "payment_failed"
-    # Our order, but nothing to say yet (e.g. a bank transfer that settles later).
-    AWAITING_PAYMENT = "awaiting_payment"
-    REFUND_SUCCEEDED = "refund_succeeded"
-    REFUND_FAILED = "refund_failed"
-    # A refund of ours that is not final yet (pending, requires_action): refund.updated will say.
-    REFUND_PENDING = "refund_pending"
-    # A charge.refunded without `refunds.data` (API versions from 2022-11-15): refund.* carry them.
-    REFUNDS_NOT_LISTED = "refunds_not_listed"
-    # A refund whose order facts are nowhere in the event: kept in webhooks.raw, logged as an error.
-    REFUND_UNATTRIBUTED = "refund_unattributed"
-    UNHANDLED_TYPE = "unhandled_type"
-    NOT_OURS = "not_ours"
-    INVALID_METADATA = "invalid_metadata"
-
-
-IGNORED = frozenset(
-    {
-        Outcome.UNHANDLED_TYPE,
-        Outcome.NOT_OURS,
-        Outcome.INVALID_METADATA,
-        Outcome.REFUND_UNATTRIBUTED,
-    }
-)
-# Outcomes an operator must look at: money may have moved that paystream did not record.
-NEEDS_OPERATOR = frozenset({Outcome.INVALID_METADATA, Outcome.REFUND_UNATTRIBUTED})
-
-PaymentEvent = PaymentSucceededV1 | PaymentFailedV1
-RefundEvent = RefundSucceededV1 | RefundFailedV1
-_KEYED = (PaymentSucceededV1, PaymentFailedV1, RefundSucceededV1, RefundFailedV1)
-
-
-@dataclass(frozen=True, slots=True)
-class Normalized:
-    event_id: str
-    event_type: str
-    outcome: Outcome
-    # What goes to payments.events, envelope attributes included: a payment event, or one event
-    # per refund the Stripe event settles (a charge.refunded may list several).
-    events: tuple[OutgoingEvent, ...] = ()
-    user_id: str | None = None  # known whenever the metadata names a user, even if invalid
-    order_id: str | None = None
-    detail: str | None = None  # why no event (or not every event) was produced
-
-    @property
-    def ignored(self) -> bool:
-        return not self.events and self.outcome in IGNORED
-
-    @property
-    def needs_operator(self) -> bool:
-        return self.outcome in NEEDS_OPERATOR
-
-    @property
-    def payment(self) -> PaymentEvent | None:
-        for ev in self.events:
-            if isinstance(ev.data, PaymentSucceededV1 | PaymentFailedV1):
-                return ev.data
-        return None
-
-    @property
-    def refunds(self) -> tuple[RefundEvent, ...]:
-        return tuple(
-            ev.data for ev in self.events if isinstance(ev.data, RefundSucceededV1 | RefundFailedV1)
-        )
-
-    def keyed(self) -> list[tuple[str, OutgoingEvent]]:
-        """The events with their Kafka key, the user id each names."""
-        out: list[tuple[str, OutgoingEvent]] = []
-        for ev in self.events:
-            assert isinstance(ev.data, _KEYED), f"no user id on {type(ev.data).__name__}"
-            out.append((ev.data.user_id, ev))
-        return out
-
-    def payment_event(self) -> OutgoingEvent | None:
-        """The payment event with its envelope attributes, all derived from the Stripe event."""
-        for ev in self.events:
-            if isinstance(ev.data, PaymentSucceededV1 | PaymentFailedV1):
-                return ev
-        return None
-
-    def payment_envelope(self) -> Envelope | None:
-        """The payment event in its envelope; the same bytes every time it is recomputed."""
-        event = self.payment_event()
-        return None if event is None else event.envelope()
-
-    def envelopes(self) -> tuple[Envelope, ...]:
-        return tuple(ev.envelope() for ev in self.events)
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,8 +141,8 @@ def normalize(event: StripeEvent, *, received_at: datetime) -> Normalized:
         )
 
 
-def normalize_received(raw: WebhookReceivedV1) -> Normalized:
-    """Rerun the normalization over a `webhooks.raw` record (reprocessing)."""
+def normalize_raw(raw: WebhookReceivedV1) -> Normalized:
+    """What a `webhooks.raw` record means: the live path and reprocessing both run this."""
     return normalize(parse_event(raw.body), received_at=raw.received_at)
 
 

@@ -13,22 +13,21 @@ import orjson
 import pytest
 
 from paystream.devtools import stripe_events
+from paystream.notifications.normalized import Normalized, Outcome
+from paystream.notifications.providers.stripe.normalize import (
+    HANDLED_TYPES,
+    REFUND_TYPES,
+    SOURCE,
+    normalize,
+    normalize_raw,
+    parse_event,
+)
 from paystream.shared.events import (
     Envelope,
     RefundFailedV1,
     RefundSucceededV1,
     WebhookReceivedV1,
     refund_event_id,
-)
-from paystream.webhook_ingest.normalize import (
-    HANDLED_TYPES,
-    REFUND_TYPES,
-    SOURCE,
-    Normalized,
-    Outcome,
-    normalize,
-    normalize_received,
-    parse_event,
 )
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -321,7 +320,7 @@ def test_refund_envelopes_are_the_same_when_recomputed_or_reprocessed() -> None:
         body=body.decode(),
         received_at=datetime(2031, 1, 1, tzinfo=UTC),
     )
-    replayed = normalize_received(raw)
+    replayed = normalize_raw(raw)
     assert replayed == live
     (a,), (b,) = live.envelopes(), replayed.envelopes()
     assert a.to_bytes() == b.to_bytes()

@@ -15,6 +15,13 @@ from paystream.devtools.fakes.wechatpay import (
     refund_resource,
     transaction_resource,
 )
+from paystream.notifications.normalized import Normalized, Outcome
+from paystream.notifications.providers.wechatpay.normalize import normalize, normalize_raw
+from paystream.notifications.providers.wechatpay.raw import (
+    RAW_CONTENT_TYPE,
+    parse_raw_body,
+    raw_body,
+)
 from paystream.shared.events import (
     PaymentFailedV1,
     PaymentSucceededV1,
@@ -32,15 +39,6 @@ from paystream.shared.providers.wechatpay import (
     encode_out_refund_no,
     out_trade_no_for,
     parse_notification,
-)
-from paystream.webhook_ingest.wechatpay import (
-    RAW_CONTENT_TYPE,
-    WeChatPayNormalized,
-    WeChatPayOutcome,
-    normalize_wechatpay,
-    normalize_wechatpay_received,
-    parse_raw_body,
-    raw_body,
 )
 
 APIV3 = "0123456789abcdef0123456789ABCDEF"
@@ -67,7 +65,7 @@ def _tx(facts: OrderFacts, **kw: Any) -> dict[str, Any]:
     return transaction_resource(**args)
 
 
-def _normalize(event_type: str, resource: dict[str, Any], nid: str = "EV-1") -> WeChatPayNormalized:
+def _normalize(event_type: str, resource: dict[str, Any], nid: str = "EV-1") -> Normalized:
     original = "refund" if event_type.startswith("REFUND.") else "transaction"
     body = build_notification_body(
         event_type=event_type,
@@ -78,17 +76,17 @@ def _normalize(event_type: str, resource: dict[str, Any], nid: str = "EV-1") -> 
     )
     n = parse_notification(body)
     decrypted = orjson.loads(decrypt_resource(n.resource, APIV3))
-    return normalize_wechatpay(n, decrypted, received_at=RECEIVED)
+    return normalize(n, decrypted, received_at=RECEIVED)
 
 
 def test_transaction_success_is_a_payment_with_the_attach_facts() -> None:
     facts = _facts()
     n = _normalize("TRANSACTION.SUCCESS", _tx(facts))
-    assert n.outcome is WeChatPayOutcome.PAYMENT_SUCCEEDED
-    assert n.event is not None
-    assert n.event.id == deterministic_id("wechatpay", "4200000000202601020000000001", "payment")
-    assert n.event.subject == facts.order_id
-    paid = n.event.data
+    assert n.outcome is Outcome.PAYMENT_SUCCEEDED
+    [n_event] = n.events
+    assert n_event.id == deterministic_id("wechatpay", "4200000000202601020000000001", "payment")
+    assert n_event.subject == facts.order_id
+    paid = n_event.data
     assert isinstance(paid, PaymentSucceededV1)
     assert (paid.order_id, paid.user_id, paid.credits, paid.package_id) == (
         facts.order_id,
@@ -108,22 +106,22 @@ def test_the_same_transaction_notified_twice_is_the_same_event_id() -> None:
     facts = _facts()
     a = _normalize("TRANSACTION.SUCCESS", _tx(facts), nid="EV-1")
     b = _normalize("TRANSACTION.SUCCESS", _tx(facts), nid="EV-2")
-    assert a.event is not None
-    assert b.event is not None
-    assert a.event.id == b.event.id
+    [a_event] = a.events
+    [b_event] = b.events
+    assert a_event.id == b_event.id
 
 
 @pytest.mark.parametrize("state", ["CLOSED", "REVOKED", "PAYERROR"])
 def test_a_closed_or_failed_transaction_is_a_payment_failure(state: str) -> None:
     facts = _facts()
     n = _normalize("TRANSACTION.CLOSED", _tx(facts, trade_state=state))
-    assert n.outcome is WeChatPayOutcome.PAYMENT_FAILED
-    assert n.event is not None
-    failed = n.event.data
+    assert n.outcome is Outcome.PAYMENT_FAILED
+    [n_event] = n.events
+    failed = n_event.data
     assert isinstance(failed, PaymentFailedV1)
     assert (failed.order_id, failed.user_id) == (facts.order_id, facts.user_id)
     assert failed.reason.startswith(state)
-    assert n.event.id != deterministic_id("wechatpay", "4200000000202601020000000001", "payment")
+    assert n_event.id != deterministic_id("wechatpay", "4200000000202601020000000001", "payment")
 
 
 def test_refund_success_is_a_refund_attributed_through_out_refund_no() -> None:
@@ -141,10 +139,10 @@ def test_refund_success_is_a_refund_attributed_through_out_refund_no() -> None:
         success_time=datetime.fromisoformat(PAID_AT),
     )
     n = _normalize("REFUND.SUCCESS", resource)
-    assert n.outcome is WeChatPayOutcome.REFUND_SUCCEEDED
-    assert n.event is not None
-    assert n.event.id == refund_event_id("succeeded", "wechatpay", orn)
-    refund = n.event.data
+    assert n.outcome is Outcome.REFUND_SUCCEEDED
+    [n_event] = n.events
+    assert n_event.id == refund_event_id("succeeded", "wechatpay", orn)
+    refund = n_event.data
     assert isinstance(refund, RefundSucceededV1)
     assert (refund.order_id, refund.user_id, refund.refund_id) == (order_id, user_id, refund_id)
     assert (refund.provider_refund_id, refund.amount_minor, refund.currency) == (orn, 2500, "CNY")
@@ -168,38 +166,38 @@ def test_refund_abnormal_or_closed_is_a_refund_failure(status: str) -> None:
         total_fen=10000,
     )
     n = _normalize(f"REFUND.{status}", resource)
-    assert n.outcome is WeChatPayOutcome.REFUND_FAILED
-    assert n.event is not None
-    assert n.event.id == refund_event_id("failed", "wechatpay", orn)
-    failed = n.event.data
+    assert n.outcome is Outcome.REFUND_FAILED
+    [n_event] = n.events
+    assert n_event.id == refund_event_id("failed", "wechatpay", orn)
+    failed = n_event.data
     assert isinstance(failed, RefundFailedV1)
     assert (failed.order_id, failed.user_id, failed.refund_id) == (order_id, user_id, refund_id)
 
 
 def test_what_is_not_ours_or_unreadable_publishes_no_event() -> None:
     facts = _facts()
-    cases: list[tuple[str, dict[str, Any], WeChatPayOutcome]] = [
-        ("TRANSACTION.SUCCESS", _tx(facts, attach=None), WeChatPayOutcome.NOT_OURS),
-        ("TRANSACTION.SUCCESS", _tx(facts, attach="store #7"), WeChatPayOutcome.NOT_OURS),
-        ("TRANSACTION.SUCCESS", _tx(facts, attach="ps1|x|y|z|"), WeChatPayOutcome.INVALID_METADATA),
+    cases: list[tuple[str, dict[str, Any], Outcome]] = [
+        ("TRANSACTION.SUCCESS", _tx(facts, attach=None), Outcome.NOT_OURS),
+        ("TRANSACTION.SUCCESS", _tx(facts, attach="store #7"), Outcome.NOT_OURS),
+        ("TRANSACTION.SUCCESS", _tx(facts, attach="ps1|x|y|z|"), Outcome.INVALID_METADATA),
         # The attach names another order than out_trade_no: refused as unreadable.
         (
             "TRANSACTION.SUCCESS",
             _tx(facts, out_trade_no=uuid.uuid4().hex),
-            WeChatPayOutcome.INVALID_METADATA,
+            Outcome.INVALID_METADATA,
         ),
-        ("TRANSACTION.SUCCESS", _tx(facts, currency="XXX"), WeChatPayOutcome.INVALID_METADATA),
-        ("TRANSACTION.SUCCESS", _tx(facts, transaction_id=""), WeChatPayOutcome.INVALID_METADATA),
+        ("TRANSACTION.SUCCESS", _tx(facts, currency="XXX"), Outcome.INVALID_METADATA),
+        ("TRANSACTION.SUCCESS", _tx(facts, transaction_id=""), Outcome.INVALID_METADATA),
         (
             "TRANSACTION.SUCCESS",
             _tx(facts, trade_state="NOTPAY"),
-            WeChatPayOutcome.AWAITING_PAYMENT,
+            Outcome.AWAITING_PAYMENT,
         ),
-        ("MCHTRANSFER.BILL.FINISHED", {"x": 1}, WeChatPayOutcome.UNHANDLED_TYPE),
+        ("MCHTRANSFER.BILL.FINISHED", {"x": 1}, Outcome.UNHANDLED_TYPE),
     ]
     for event_type, resource, outcome in cases:
         n = _normalize(event_type, resource)
-        assert (n.outcome, n.event) == (outcome, None), (event_type, resource.get("attach"))
+        assert (n.outcome, n.events) == (outcome, ()), (event_type, resource.get("attach"))
         assert n.ignored
 
 
@@ -215,13 +213,13 @@ def test_refunds_we_cannot_attribute_publish_nothing() -> None:
     dashboard = refund_resource(
         out_refund_no="1217752501201407033233368018", refund_status="SUCCESS", **base
     )
-    assert _normalize("REFUND.SUCCESS", dashboard).outcome is WeChatPayOutcome.NOT_OURS
+    assert _normalize("REFUND.SUCCESS", dashboard).outcome is Outcome.REFUND_UNATTRIBUTED
     ours = encode_out_refund_no(str(uuid.uuid4()), "u1")
     mismatch = refund_resource(out_refund_no=ours, refund_status="ABNORMAL", **base)
     n = _normalize("REFUND.SUCCESS", mismatch)
-    assert (n.outcome, n.event) == (WeChatPayOutcome.INVALID_METADATA, None)
+    assert (n.outcome, n.events) == (Outcome.INVALID_METADATA, ())
     zero = refund_resource(out_refund_no=ours, refund_status="SUCCESS", **{**base, "refund_fen": 0})
-    assert _normalize("REFUND.SUCCESS", zero).outcome is WeChatPayOutcome.INVALID_METADATA
+    assert _normalize("REFUND.SUCCESS", zero).outcome is Outcome.INVALID_METADATA
 
 
 def test_the_raw_record_reprocesses_to_the_same_event_without_a_key() -> None:
@@ -235,7 +233,7 @@ def test_the_raw_record_reprocesses_to_the_same_event_without_a_key() -> None:
     )
     n = parse_notification(body)
     plaintext = decrypt_resource(n.resource, APIV3)
-    live = normalize_wechatpay(n, orjson.loads(plaintext), received_at=RECEIVED)
+    live = normalize(n, orjson.loads(plaintext), received_at=RECEIVED)
     signed = SignedHeaders("1767322800", "nonce", "sig", "PUB_KEY_ID_1")
     raw = WebhookReceivedV1(
         provider="wechatpay",
@@ -248,8 +246,8 @@ def test_the_raw_record_reprocesses_to_the_same_event_without_a_key() -> None:
     stored = parse_raw_body(raw.body)
     assert stored.body.encode() == body  # the notification verbatim, byte for byte
     assert stored.headers["Wechatpay-Serial"] == "PUB_KEY_ID_1"
-    again = normalize_wechatpay_received(raw)
+    again = normalize_raw(raw)
     assert again == live
-    assert again.event is not None
-    assert live.event is not None
-    assert again.event.value() == live.event.value()
+    [again_event] = again.events
+    [live_event] = live.events
+    assert again_event.value() == live_event.value()

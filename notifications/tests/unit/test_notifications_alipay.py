@@ -9,6 +9,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from paystream.devtools.fakes.alipay import build_notification, encode_form
+from paystream.notifications.errors import MalformedPayload
+from paystream.notifications.normalized import Outcome
+from paystream.notifications.providers.alipay.normalize import normalize, normalize_raw, parse_form
 from paystream.shared.events import (
     PaymentFailedV1,
     PaymentSucceededV1,
@@ -18,13 +21,6 @@ from paystream.shared.events import (
     refund_event_id,
 )
 from paystream.shared.providers import alipay as ali
-from paystream.webhook_ingest.alipay_normalize import (
-    MalformedNotification,
-    Outcome,
-    normalize_alipay,
-    normalize_alipay_received,
-    parse_form,
-)
 
 APP_ID = "2021000000000002"
 TRADE_NO = "2024050122001400000000000042"
@@ -57,9 +53,9 @@ def note(key: rsa.RSAPrivateKey, **kw: Any) -> dict[str, str]:
 
 
 def test_trade_success_is_one_payment(key: rsa.RSAPrivateKey) -> None:
-    n = normalize_alipay(note(key), received_at=RECEIVED)
+    n = normalize(note(key), received_at=RECEIVED)
     assert n.outcome is Outcome.PAYMENT_SUCCEEDED
-    [(k, ev)] = n.events
+    [(k, ev)] = n.keyed()
     assert k == FACTS.user_id
     assert ev.id == deterministic_id("alipay", TRADE_NO, "payment")
     assert ev.subject == FACTS.order_id
@@ -80,22 +76,22 @@ def test_trade_success_is_one_payment(key: rsa.RSAPrivateKey) -> None:
 
 
 def test_trade_finished_after_success_is_the_same_payment(key: rsa.RSAPrivateKey) -> None:
-    success = normalize_alipay(note(key), received_at=RECEIVED)
-    finished = normalize_alipay(
+    success = normalize(note(key), received_at=RECEIVED)
+    finished = normalize(
         note(key, trade_status=ali.TRADE_FINISHED, notify_id="n-finished"), received_at=RECEIVED
     )
     assert finished.outcome is Outcome.PAYMENT_SUCCEEDED
-    assert finished.events[0][1].id == success.events[0][1].id
-    assert finished.events[0][1].data.provider_event_id == "n-finished"  # type: ignore[attr-defined]
+    assert finished.keyed()[0][1].id == success.keyed()[0][1].id
+    assert finished.keyed()[0][1].data.provider_event_id == "n-finished"  # type: ignore[attr-defined]
 
 
 def test_trade_closed_unpaid_is_a_failure(key: rsa.RSAPrivateKey) -> None:
     closed_at = datetime(2024, 5, 1, 4, 30, tzinfo=UTC)
     form = note(key, trade_status=ali.TRADE_CLOSED, gmt_payment=None, gmt_close=closed_at)
     assert "gmt_payment" not in form
-    n = normalize_alipay(form, received_at=RECEIVED)
+    n = normalize(form, received_at=RECEIVED)
     assert n.outcome is Outcome.PAYMENT_FAILED
-    [(k, ev)] = n.events
+    [(k, ev)] = n.keyed()
     assert k == FACTS.user_id
     assert isinstance(ev.data, PaymentFailedV1)
     assert ev.id == deterministic_id("alipay", TRADE_NO, "payment.failed")
@@ -106,14 +102,14 @@ def test_trade_closed_unpaid_is_a_failure(key: rsa.RSAPrivateKey) -> None:
 def test_trade_closed_after_payment_without_refund_details_is_not_a_failure(
     key: rsa.RSAPrivateKey,
 ) -> None:
-    n = normalize_alipay(note(key, trade_status=ali.TRADE_CLOSED), received_at=RECEIVED)
-    assert n.outcome is Outcome.INVALID
+    n = normalize(note(key, trade_status=ali.TRADE_CLOSED), received_at=RECEIVED)
+    assert n.outcome is Outcome.INVALID_METADATA
     assert n.events == ()
     assert n.user_id == FACTS.user_id
 
 
 def test_wait_buyer_pay_and_unknown_statuses_publish_nothing(key: rsa.RSAPrivateKey) -> None:
-    waiting = normalize_alipay(
+    waiting = normalize(
         note(key, trade_status=ali.WAIT_BUYER_PAY, gmt_payment=None), received_at=RECEIVED
     )
     assert (waiting.outcome, waiting.events, waiting.ignored) == (
@@ -121,8 +117,8 @@ def test_wait_buyer_pay_and_unknown_statuses_publish_nothing(key: rsa.RSAPrivate
         (),
         False,
     )
-    odd = normalize_alipay(note(key, trade_status="TRADE_PENDING"), received_at=RECEIVED)
-    assert (odd.outcome, odd.events, odd.ignored) == (Outcome.UNHANDLED_STATUS, (), True)
+    odd = normalize(note(key, trade_status="TRADE_PENDING"), received_at=RECEIVED)
+    assert (odd.outcome, odd.events, odd.ignored) == (Outcome.UNHANDLED_TYPE, (), True)
 
 
 def test_partial_refund_notification_is_the_refund_and_the_payment_again(
@@ -137,9 +133,9 @@ def test_partial_refund_notification_is_the_refund_and_the_payment_again(
         gmt_refund=refunded_at,
     )
     assert form["gmt_refund"].endswith(".320")
-    n = normalize_alipay(form, received_at=RECEIVED)
+    n = normalize(form, received_at=RECEIVED)
     assert n.outcome is Outcome.REFUND_SUCCEEDED
-    (pk, payment), (rk, refund) = n.events
+    (pk, payment), (rk, refund) = n.keyed()
     assert pk == rk == FACTS.user_id
     assert payment.id == deterministic_id("alipay", TRADE_NO, "payment")
     assert refund.id == refund_event_id("succeeded", "alipay", "refund-1")
@@ -167,10 +163,10 @@ def test_full_refund_closes_the_trade_and_is_a_refund_not_a_failure(
         refund_fee="88.80",
         gmt_refund=RECEIVED,
     )
-    n = normalize_alipay(form, received_at=RECEIVED)
+    n = normalize(form, received_at=RECEIVED)
     assert n.outcome is Outcome.REFUND_SUCCEEDED
-    assert [type(ev.data) for _, ev in n.events] == [PaymentSucceededV1, RefundSucceededV1]
-    assert n.events[1][1].data.amount_minor == 8880  # type: ignore[attr-defined]
+    assert [type(ev.data) for _, ev in n.keyed()] == [PaymentSucceededV1, RefundSucceededV1]
+    assert n.keyed()[1][1].data.amount_minor == 8880  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(
@@ -186,18 +182,18 @@ def test_full_refund_closes_the_trade_and_is_a_refund_not_a_failure(
 def test_unreadable_amounts_publish_nothing_and_say_why(
     key: rsa.RSAPrivateKey, extra: dict[str, str], detail: str
 ) -> None:
-    n = normalize_alipay(note(key, extra=extra), received_at=RECEIVED)
-    assert n.outcome is Outcome.INVALID
+    n = normalize(note(key, extra=extra), received_at=RECEIVED)
+    assert n.outcome is Outcome.INVALID_METADATA
     assert n.events == ()
     assert n.detail is not None
     assert detail in n.detail
 
 
 def test_no_passback_is_not_ours_and_a_bad_one_is_invalid(key: rsa.RSAPrivateKey) -> None:
-    n = normalize_alipay(note(key, passback_params=None), received_at=RECEIVED)
+    n = normalize(note(key, passback_params=None), received_at=RECEIVED)
     assert (n.outcome, n.events, n.ignored) == (Outcome.NOT_OURS, (), True)
-    bad = normalize_alipay(note(key, passback_params="order_id%3Do"), received_at=RECEIVED)
-    assert (bad.outcome, bad.events) == (Outcome.INVALID, ())
+    bad = normalize(note(key, passback_params="order_id%3Do"), received_at=RECEIVED)
+    assert (bad.outcome, bad.events) == (Outcome.INVALID_METADATA, ())
     assert bad.detail is not None
     assert "user_id" in bad.detail
 
@@ -205,10 +201,10 @@ def test_no_passback_is_not_ours_and_a_bad_one_is_invalid(key: rsa.RSAPrivateKey
 def test_times_fall_back_to_notify_time_then_reception(key: rsa.RSAPrivateKey) -> None:
     form = note(key)
     del form["gmt_payment"]
-    [(_, ev)] = normalize_alipay(form, received_at=RECEIVED).events
+    [(_, ev)] = normalize(form, received_at=RECEIVED).keyed()
     assert ev.time == datetime(2024, 5, 1, 4, 0, 1, tzinfo=UTC)
     del form["notify_time"]
-    [(_, ev)] = normalize_alipay(form, received_at=RECEIVED).events
+    [(_, ev)] = normalize(form, received_at=RECEIVED).keyed()
     assert ev.time == RECEIVED
 
 
@@ -218,8 +214,8 @@ def test_a_notification_without_its_identity_is_malformed(
 ) -> None:
     form = note(key)
     del form[missing]
-    with pytest.raises(MalformedNotification, match=missing):
-        normalize_alipay(form, received_at=RECEIVED)
+    with pytest.raises(MalformedPayload, match=missing):
+        normalize(form, received_at=RECEIVED)
 
 
 @pytest.mark.parametrize(
@@ -232,7 +228,7 @@ def test_a_notification_without_its_identity_is_malformed(
     ],
 )
 def test_parse_form_refusals(body: bytes, message: str) -> None:
-    with pytest.raises(MalformedNotification, match=message):
+    with pytest.raises(MalformedPayload, match=message):
         parse_form(body)
 
 
@@ -254,9 +250,9 @@ def test_reprocessing_a_raw_record_gives_the_same_events_byte_for_byte(
         body=body,
         received_at=RECEIVED,
     )
-    live = normalize_alipay(parse_form(body), received_at=RECEIVED).events
-    again = normalize_alipay_received(raw)
+    live = normalize(parse_form(body), received_at=RECEIVED).keyed()
+    again = normalize_raw(raw).keyed()
     assert [(k, ev.id, ev.value()) for k, ev in again] == [(k, ev.id, ev.value()) for k, ev in live]
     assert len(again) == 2
-    with pytest.raises(MalformedNotification):
-        normalize_alipay_received(raw.model_copy(update={"provider": "stripe"}))
+    with pytest.raises(MalformedPayload):
+        normalize_raw(raw.model_copy(update={"provider": "stripe"}))

@@ -1,5 +1,4 @@
-"""The events webhook-ingest publishes (pure: no I/O, no clock): written by the shared
-`encode_envelope`, the same bytes as the envelope model without building it."""
+"""An event a notification means, with its envelope attributes, before it is written."""
 
 from __future__ import annotations
 
@@ -9,12 +8,11 @@ from datetime import datetime
 
 from paystream.shared.events import Envelope, EventData, encode_envelope
 
-KafkaHeaders = list[tuple[str, bytes]]
-
 
 @dataclass(frozen=True, slots=True)
 class OutgoingEvent:
-    """An event payload and its envelope attributes, before it is wrapped."""
+    """A typed payload and the envelope attributes derived from the notification (never from
+    the clock), so that reprocessing writes the same bytes."""
 
     data: EventData
     source: str
@@ -27,16 +25,8 @@ class OutgoingEvent:
             self.data, source=self.source, subject=self.subject, id=self.id, time=self.time
         )
 
-    def value(self, event_id: str | None = None) -> bytes:
+    def value(self) -> bytes:
         """`self.envelope().to_bytes()`, byte for byte, without building the envelope."""
         return encode_envelope(
             self.data, source=self.source, id=self.id, time=self.time, subject=self.subject
         )
-
-    def headers(self, trace: KafkaHeaders, event_id: str | None = None) -> KafkaHeaders:
-        """What `paystream.shared.kafka.envelope_headers(self.envelope(), trace)` gives."""
-        return [
-            ("ce_type", self.data.TYPE.encode()),
-            ("ce_id", (event_id or str(self.id)).encode()),
-            *trace,
-        ]
