@@ -15,7 +15,7 @@ from paystream.shared.db import INBOX_DDL, OUTBOX_DDL, Connection
 from paystream.shared.events import CreditsSpentV1, Envelope
 from paystream.shared.kafka import BatchConsumer, Consumed, create_producer, publish
 from paystream.shared.outbox import OutboxRelay, enqueue
-from paystream.shared.topics import dlq
+from paystream.shared.topics import Topics, dlq
 
 pytestmark = pytest.mark.integration
 
@@ -207,20 +207,19 @@ async def test_poison_event_goes_to_dlq_and_the_rest_of_the_batch_is_applied(
 
 
 async def test_outbox_relay_publishes_then_deletes(
-    kafka_bootstrap: str, make_topics, fresh_database, pool_for, unique_suffix: str
+    kafka_bootstrap: str, test_topics: Topics, fresh_database, pool_for
 ) -> None:
-    topic = f"t.outbox.{unique_suffix}"
-    await make_topics(topic)
+    topic = test_topics.ledger_events  # where CreditsSpentV1 goes
     pool = await _db(fresh_database, pool_for)
     events = [_event(f"u{i}", i) for i in range(10)]
     async with pool.acquire() as conn, conn.transaction():
         for env in events:
-            await enqueue(conn, topic, env.subject or "", env)
-        await enqueue(conn, topic, "u0", events[0])  # enqueued twice: stored once
+            await enqueue(conn, env.subject or "", env)
+        await enqueue(conn, "u0", events[0])  # enqueued twice: stored once
     producer = create_producer(kafka_bootstrap, "test")
     await producer.start()
     try:
-        relay = OutboxRelay(service="test", pool=pool, producer=producer)
+        relay = OutboxRelay(service="test", pool=pool, producer=producer, topics=test_topics)
         assert await relay.run_once() == 10
         assert await relay.run_once() == 0
     finally:

@@ -15,19 +15,19 @@ from paystream.shared.db import OUTBOX_DDL
 from paystream.shared.events import CreditsSpentV1, Envelope
 from paystream.shared.kafka import create_producer
 from paystream.shared.outbox import OutboxRelay, enqueue_many
+from paystream.shared.topics import LEDGER_EVENTS, Topics
 
 pytestmark = pytest.mark.integration
 
 
 async def test_enqueue_many_rows_are_published_by_the_relay(
     kafka_bootstrap: str,
-    make_topics: Callable[..., Awaitable[None]],
+    test_topics: Topics,
     fresh_database: Callable[..., Awaitable[str]],
     pool_for: Callable[[str], Awaitable[asyncpg.Pool]],
     unique_suffix: str,
 ) -> None:
-    topic = f"t.outbox-many.{unique_suffix}"
-    await make_topics(topic)
+    topic = test_topics.ledger_events  # the topic of CreditsSpentV1
     pool = await pool_for(await fresh_database("shared"))
     await pool.execute(OUTBOX_DDL)
     events = [
@@ -45,14 +45,21 @@ async def test_enqueue_many_rows_are_published_by_the_relay(
         for i in range(5)
     ]
     async with pool.acquire() as conn, conn.transaction():
-        await enqueue_many(conn, [(topic, f"u{i}", env) for i, env in enumerate(events)])
-    headers = await pool.fetch("SELECT headers FROM outbox ORDER BY id")
-    assert [h["headers"]["ce_id"] for h in headers] == [str(e.id) for e in events]
+        await enqueue_many(conn, [(f"u{i}", env) for i, env in enumerate(events)])
+    rows = await pool.fetch("SELECT topic, headers FROM outbox ORDER BY id")
+    assert [r["headers"]["ce_id"] for r in rows] == [str(e.id) for e in events]
+    # The row keeps the logical topic of the event's type; the relay adds the prefix.
+    assert {r["topic"] for r in rows} == {LEDGER_EVENTS}
 
     producer = create_producer(kafka_bootstrap, "test")
     await producer.start()
     try:
-        assert await OutboxRelay(service="test", pool=pool, producer=producer).run_once() == 5
+        assert (
+            await OutboxRelay(
+                service="test", pool=pool, producer=producer, topics=test_topics
+            ).run_once()
+            == 5
+        )
     finally:
         await producer.stop()
     consumer = AIOKafkaConsumer(

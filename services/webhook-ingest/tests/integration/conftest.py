@@ -15,7 +15,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from fastapi import FastAPI
 
 from paystream.shared.providers.settings import ProviderSettings
-from paystream.shared.topics import PAYMENTS_EVENTS, WEBHOOKS_RAW
+from paystream.shared.topics import PAYMENTS_EVENTS, WEBHOOKS_RAW, Topics
 from paystream.webhook_ingest.app import create_app
 from paystream.webhook_ingest.settings import WebhookIngestSettings
 
@@ -24,7 +24,7 @@ Offsets = dict[TopicPartition, int]
 PARTITIONS = 3
 
 
-class Topics:
+class TopicReader:
     """Reads back what webhook-ingest's two topics really hold (with a fresh consumer)."""
 
     def __init__(self, bootstrap: str, raw: str, payments: str) -> None:
@@ -90,7 +90,7 @@ class Topics:
         return await self.records() == {t: [] for t in self.topics}
 
 
-class Ingest(Topics):
+class Ingest(TopicReader):
     """A running webhook-ingest (lifespan entered), an HTTP client speaking to it in-process,
     and the two topics it publishes to."""
 
@@ -105,18 +105,19 @@ StartIngest = Callable[..., Awaitable[Ingest]]
 
 
 @pytest.fixture
-def default_topics(kafka_bootstrap: str) -> Topics:
+def default_topics(kafka_bootstrap: str) -> TopicReader:
     """`webhooks.raw` and `payments.events` themselves, where tests mark what is theirs."""
-    return Topics(kafka_bootstrap, WEBHOOKS_RAW, PAYMENTS_EVENTS)
+    return TopicReader(kafka_bootstrap, WEBHOOKS_RAW, PAYMENTS_EVENTS)
 
 
 @pytest.fixture
 async def start_ingest(
     kafka_bootstrap: str, make_topics: Callable[..., Awaitable[None]], unique_suffix: str
 ) -> AsyncIterator[StartIngest]:
-    """`await start_ingest(providers={...}, **settings)`: the app with those settings; its own
-    new topics unless the settings name others (`own_topics=False`: the shared ones); a
-    provider left out of `providers` reads its settings from the environment."""
+    """`await start_ingest(providers={...}, **settings)`: the app with those settings, publishing
+    under a topic prefix of its own (`own_topics=False`: the deployment's topics, unless
+    `topic_prefix` is given); a provider left out of `providers` reads its settings from the
+    environment."""
     async with AsyncExitStack() as stack:
 
         async def start(
@@ -127,10 +128,10 @@ async def start_ingest(
         ) -> Ingest:
             values: dict[str, Any] = {"kafka_bootstrap": kafka_bootstrap}
             if own_topics:
-                tag = f"{unique_suffix}-{uuid.uuid4().hex[:6]}"
-                raw, payments = f"it-ingest-raw-{tag}", f"it-ingest-payments-{tag}"
-                await make_topics(raw, payments, partitions=PARTITIONS)
-                values.update(webhook_raw_topic=raw, webhook_payments_topic=payments)
+                topics = Topics(f"it.ingest.{unique_suffix}.{uuid.uuid4().hex[:6]}.")
+                # Made here (the service would make them at start) so that they are deleted after.
+                await make_topics(*(s.name for s in topics.specs()), partitions=PARTITIONS)
+                values["topic_prefix"] = topics.prefix
             values.update(overrides)
             settings = WebhookIngestSettings(**values)
             app = create_app(settings, providers)
@@ -144,8 +145,8 @@ async def start_ingest(
                 app,
                 http,
                 kafka_bootstrap,
-                settings.webhook_raw_topic,
-                settings.webhook_payments_topic,
+                settings.topics.webhooks_raw,
+                settings.topics.payments_events,
             )
 
         yield start

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -35,6 +36,9 @@ if TYPE_CHECKING:
     from conftest import Ingest, Record, StartIngest
 
 pytestmark = pytest.mark.integration
+
+# Deletes every topic under a prefix (the root conftest's `delete_topics`).
+DeleteTopics = Callable[[str], Awaitable[None]]
 
 APP_ID = "2021000000000003"
 FORM = "application/x-www-form-urlencoded; charset=utf-8"
@@ -322,15 +326,16 @@ async def test_kafka_unavailable_answers_fail(ingest: Ingest, keys: Keys) -> Non
 
 
 async def test_kafka_never_acknowledging_answers_fail_within_the_timeout(
-    start_ingest: StartIngest, keys: Keys, unique_suffix: str
+    start_ingest: StartIngest, keys: Keys, unique_suffix: str, delete_topics: DeleteTopics
 ) -> None:
+    prefix = f"absent-alipay-{unique_suffix}."
     ingest = await start_ingest(
         providers={"alipay": alipay(keys)},
         own_topics=False,
-        webhook_raw_topic=f"absent-alipay-raw-{unique_suffix}",
-        webhook_payments_topic=f"absent-alipay-payments-{unique_suffix}",
+        topic_prefix=prefix,
         kafka_ack_timeout_s=0.5,
     )
+    await delete_topics(prefix)  # the service made them at start: now nothing can acknowledge
     started = time.monotonic()
     r = await post(ingest, notification(keys, new_trade()))
     assert (r.status_code, r.text) == (503, "fail")

@@ -42,9 +42,12 @@ from paystream.webhook_ingest.app import create_app
 from paystream.webhook_ingest.settings import WebhookIngestSettings
 
 if TYPE_CHECKING:
-    from conftest import Ingest, Record, StartIngest, Topics
+    from conftest import Ingest, Record, StartIngest, TopicReader
 
 pytestmark = pytest.mark.integration
+
+# Deletes every topic under a prefix (the root conftest's `delete_topics`).
+DeleteTopics = Callable[[str], Awaitable[None]]
 
 SECRET = "whsec_it_current"
 OLD_SECRET = "whsec_it_previous"
@@ -98,7 +101,7 @@ async def service(start_service: StartService) -> Service:
 
 
 @pytest.fixture
-def topics(default_topics: Topics) -> Topics:
+def topics(default_topics: TopicReader) -> TopicReader:
     return default_topics
 
 
@@ -144,7 +147,7 @@ async def _metric(service: Service, event_type: str, outcome: str) -> float:
 
 
 async def test_signed_paid_session_is_published_to_both_topics_before_200(
-    service: Service, topics: Topics
+    service: Service, topics: TopicReader
 ) -> None:
     event_id, order_id, user_id = _ids()
     event = _paid(event_id, order_id, user_id)
@@ -193,7 +196,7 @@ async def test_signed_paid_session_is_published_to_both_topics_before_200(
 
 
 async def test_the_same_event_three_times_gives_three_records_with_one_envelope_id(
-    service: Service, topics: Topics
+    service: Service, topics: TopicReader
 ) -> None:
     event_id, order_id, user_id = _ids()
     body = encode(_paid(event_id, order_id, user_id))
@@ -214,7 +217,7 @@ async def test_the_same_event_three_times_gives_three_records_with_one_envelope_
 
 
 async def test_previous_secret_is_accepted_during_rotation(
-    service: Service, topics: Topics
+    service: Service, topics: TopicReader
 ) -> None:
     event_id, order_id, user_id = _ids()
     body = encode(_paid(event_id, order_id, user_id))
@@ -225,7 +228,7 @@ async def test_previous_secret_is_accepted_during_rotation(
     assert (len(found[WEBHOOKS_RAW]), len(found[PAYMENTS_EVENTS])) == (1, 1)
 
 
-async def test_payment_intent_succeeded_is_published(service: Service, topics: Topics) -> None:
+async def test_payment_intent_succeeded_is_published(service: Service, topics: TopicReader) -> None:
     event_id, order_id, user_id = _ids()
     event = payment_intent_succeeded(
         order_id=order_id,
@@ -245,7 +248,7 @@ async def test_payment_intent_succeeded_is_published(service: Service, topics: T
 
 
 async def test_unpaid_session_is_acknowledged_and_kept_raw_only(
-    service: Service, topics: Topics
+    service: Service, topics: TopicReader
 ) -> None:
     event_id, order_id, user_id = _ids()
     body = encode(_paid(event_id, order_id, user_id, payment_status="unpaid"))
@@ -260,7 +263,7 @@ async def test_unpaid_session_is_acknowledged_and_kept_raw_only(
 
 
 async def test_unhandled_type_is_acknowledged_ignored_and_kept_raw(
-    service: Service, topics: Topics
+    service: Service, topics: TopicReader
 ) -> None:
     event_id = f"evt_it_{uuid.uuid4().hex}"
     body = orjson.dumps(
@@ -286,7 +289,7 @@ async def test_unhandled_type_is_acknowledged_ignored_and_kept_raw(
 
 
 async def test_handled_type_that_is_not_our_order_is_ignored_but_kept_raw(
-    service: Service, topics: Topics
+    service: Service, topics: TopicReader
 ) -> None:
     event_id, _, _ = _ids()
     event = _paid(event_id, "x", "y")
@@ -302,7 +305,7 @@ async def test_handled_type_that_is_not_our_order_is_ignored_but_kept_raw(
 
 
 async def test_body_at_the_size_limit_is_published(
-    start_service: StartService, topics: Topics
+    start_service: StartService, topics: TopicReader
 ) -> None:
     limit = 256 * 1024
     service = await start_service(webhook_max_body_bytes=limit)
@@ -324,7 +327,7 @@ async def test_body_at_the_size_limit_is_published(
 # --- refused: 4xx and nothing published --------------------------------------------------------
 
 
-async def test_refused_requests_publish_nothing(service: Service, topics: Topics) -> None:
+async def test_refused_requests_publish_nothing(service: Service, topics: TopicReader) -> None:
     event_id, order_id, user_id = _ids()
     body = encode(_paid(event_id, order_id, user_id))
     now = int(time.time())
@@ -378,7 +381,7 @@ async def test_refused_requests_publish_nothing(service: Service, topics: Topics
     ],
 )
 async def test_malformed_payloads_are_400_and_publish_nothing(
-    service: Service, topics: Topics, template: bytes
+    service: Service, topics: TopicReader, template: bytes
 ) -> None:
     event_id, _, _ = _ids()
     body = template.replace(b"EVT", event_id.encode())
@@ -390,7 +393,7 @@ async def test_malformed_payloads_are_400_and_publish_nothing(
 
 
 async def test_oversized_bodies_are_413_with_or_without_content_length(
-    start_service: StartService, topics: Topics
+    start_service: StartService, topics: TopicReader
 ) -> None:
     service = await start_service(webhook_max_body_bytes=4096)
     event_id, order_id, user_id = _ids()
@@ -423,7 +426,7 @@ async def test_oversized_bodies_are_413_with_or_without_content_length(
 
 
 async def test_chunked_body_within_the_limit_is_accepted(
-    start_service: StartService, topics: Topics
+    start_service: StartService, topics: TopicReader
 ) -> None:
     service = await start_service(webhook_max_body_bytes=4096)
     event_id, order_id, user_id = _ids()
@@ -465,16 +468,15 @@ async def test_producer_gone_is_503_kafka_unavailable(service: Service) -> None:
 
 
 async def test_no_ack_within_the_timeout_is_503_kafka_unavailable(
-    start_service: StartService, unique_suffix: str
+    start_service: StartService, unique_suffix: str, delete_topics: DeleteTopics
 ) -> None:
     # Topics that do not exist on the broker (auto-creation is off): the producer can never get
     # an acknowledgement, exactly as when the partition leaders are down; the request must give
-    # up at kafka_ack_timeout_s rather than hang until Stripe's own timeout.
-    service = await start_service(
-        webhook_raw_topic=f"absent-raw-{unique_suffix}",
-        webhook_payments_topic=f"absent-payments-{unique_suffix}",
-        kafka_ack_timeout_s=0.5,
-    )
+    # up at kafka_ack_timeout_s rather than hang until Stripe's own timeout. The service creates
+    # its topics at start; they are deleted before the first webhook.
+    prefix = f"absent-{unique_suffix}."
+    service = await start_service(topic_prefix=prefix, kafka_ack_timeout_s=0.5)
+    await delete_topics(prefix)
     event_id, order_id, user_id = _ids()
     started = time.monotonic()
     r = await service.post(encode(_paid(event_id, order_id, user_id)))
@@ -500,7 +502,7 @@ async def test_health_readiness_metrics_and_docs(service: Service) -> None:
 
 
 async def test_concurrent_webhooks_are_all_acknowledged_and_published(
-    service: Service, topics: Topics
+    service: Service, topics: TopicReader
 ) -> None:
     marker = uuid.uuid4().hex
     bodies = [
@@ -545,7 +547,7 @@ def _spans_of(spans: InMemorySpanExporter, trace_id: str) -> list[ReadableSpan]:
 
 
 async def test_incoming_traceparent_is_the_parent_of_the_span_in_the_kafka_headers(
-    service: Service, topics: Topics, spans: InMemorySpanExporter
+    service: Service, topics: TopicReader, spans: InMemorySpanExporter
 ) -> None:
     event_id, order_id, user_id = _ids()
     caller_trace, caller_span = uuid.uuid4().hex, uuid.uuid4().hex[:16]
@@ -582,7 +584,7 @@ async def test_incoming_traceparent_is_the_parent_of_the_span_in_the_kafka_heade
 
 
 async def test_without_traceparent_each_webhook_starts_its_own_trace(
-    service: Service, topics: Topics, spans: InMemorySpanExporter
+    service: Service, topics: TopicReader, spans: InMemorySpanExporter
 ) -> None:
     marker = uuid.uuid4().hex
     before = await topics.snapshot()
@@ -675,7 +677,7 @@ async def test_other_requests_pass_through_to_fastapi(
 
 
 async def test_the_webhook_route_is_an_ordinary_route_behind_the_shared_middleware(
-    service: Service, topics: Topics
+    service: Service, topics: TopicReader
 ) -> None:
     # No private front in the ASGI stack: the route is FastAPI's own, and the request goes
     # through the shared middleware (ServerErrorMiddleware outermost, then our
@@ -715,7 +717,7 @@ async def test_content_length_that_is_not_a_number_is_400(service: Service) -> N
 
 
 async def test_client_gone_before_its_body_is_answered_with_nothing(
-    service: Service, topics: Topics
+    service: Service, topics: TopicReader
 ) -> None:
     before = await topics.snapshot()
     gone_before = await _sample(

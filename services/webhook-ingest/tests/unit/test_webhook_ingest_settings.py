@@ -20,7 +20,7 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     assert (s.service_name, s.http_port) == ("webhook-ingest", 8002)
     assert s.webhook_max_body_bytes == 256 * 1024
     assert s.kafka_ack_timeout_s == 5.0
-    assert (s.webhook_raw_topic, s.webhook_payments_topic) == ("webhooks.raw", "payments.events")
+    assert (s.topics.webhooks_raw, s.topics.payments_events) == ("webhooks.raw", "payments.events")
 
 
 def test_environment(monkeypatch: pytest.MonkeyPatch) -> None:

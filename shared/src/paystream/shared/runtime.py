@@ -64,7 +64,7 @@ class ServiceRuntime:
             if self.migrations_dir:
                 await upgrade(self.migrations_dir, dsn)
             self._pool = await db.create_pool(dsn, min_size=s.pg_pool_min, max_size=s.pg_pool_max)
-        await ensure_topics(s.kafka_bootstrap)
+        await ensure_topics(s.kafka_bootstrap, s.topics.specs())
         self._producer = create_producer(
             s.kafka_bootstrap, s.service_name, **(producer_overrides or {})
         )
@@ -89,7 +89,10 @@ class ServiceRuntime:
 
     def enable_outbox(self) -> OutboxRelay:
         self.relay = OutboxRelay(
-            service=self.settings.service_name, pool=self.pool, producer=self.producer
+            service=self.settings.service_name,
+            pool=self.pool,
+            producer=self.producer,
+            topics=self.settings.topics,
         )
         return self.relay
 

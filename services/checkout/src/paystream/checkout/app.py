@@ -10,9 +10,9 @@ from datetime import timedelta
 import structlog
 from fastapi import FastAPI
 
-from paystream.checkout import refunds, service, usdt_admin
+from paystream.checkout import service, usdt_admin
 from paystream.checkout.catalog import load_catalog
-from paystream.checkout.consumers import payment_events_handler
+from paystream.checkout.consumers import handle_payment_events
 from paystream.checkout.endpoints import CheckoutContext, router
 from paystream.checkout.providers.factory import build_providers, stripe_method_types
 from paystream.checkout.providers.registry import ProviderRegistry
@@ -35,7 +35,6 @@ async def _expiry_sweep(
                     conn,
                     now=utcnow(),
                     grace=grace,
-                    orders_topic=settings.checkout_orders_topic,
                 )
             if expired:
                 log.info("orders_expired", count=len(expired))
@@ -59,9 +58,9 @@ def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
         await runtime.start()
         relay = runtime.enable_outbox()
         runtime.add_consumer(
-            topics=[settings.checkout_payments_topic],
+            topics=[settings.topics.payments_events],
             group_id=settings.checkout_consumer_group,
-            handler=payment_events_handler(orders_topic=settings.checkout_orders_topic),
+            handler=handle_payment_events,
         )
         built = build_providers(settings, runtime.pool)
         providers = ProviderRegistry(built.providers)
@@ -71,13 +70,8 @@ def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
             catalog=catalog,
             providers=providers,
             config=service.CheckoutConfig(
-                orders_topic=settings.checkout_orders_topic,
                 order_ttl=timedelta(minutes=settings.order_ttl_minutes),
                 default_return_url=str(settings.default_return_url),
-            ),
-            refunds=refunds.RefundConfig(
-                payments_topic=settings.checkout_payments_topic,
-                orders_topic=settings.checkout_orders_topic,
             ),
             wake_outbox=relay.wake,
             stripe_types=stripe_method_types,

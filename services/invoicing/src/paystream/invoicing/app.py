@@ -24,7 +24,7 @@ def create_app(settings: InvoicingSettings | None = None) -> FastAPI:
             await runtime.start()
             if s.invoicing_run_consumer:
                 runtime.add_consumer(
-                    topics=[s.invoicing_payments_topic],
+                    topics=[s.topics.payments_events],
                     group_id=s.invoicing_consumer_group,
                     handler=handle_payment_events,
                 )

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from paystream.ledger.consumers import payment_events_handler
+from paystream.ledger.consumers import handle_payment_events
 from paystream.ledger.endpoints import router
 from paystream.ledger.settings import LedgerSettings
 from paystream.shared import http
@@ -32,9 +32,9 @@ def create_app(settings: LedgerSettings | None = None) -> FastAPI:
         await runtime.start()
         try:
             runtime.add_consumer(
-                topics=[settings.ledger_payments_topic],
+                topics=[settings.topics.payments_events],
                 group_id=settings.ledger_consumer_group,
-                handler=payment_events_handler(settings.ledger_events_topic),
+                handler=handle_payment_events,
             )
             relay = runtime.enable_outbox()
             relay.idle_s = settings.ledger_outbox_idle_s

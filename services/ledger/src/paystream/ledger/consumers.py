@@ -12,8 +12,7 @@ from paystream.ledger import service
 from paystream.ledger.domain import Grant, Refund
 from paystream.shared.db import Connection
 from paystream.shared.events import PaymentSucceededV1, RefundSucceededV1
-from paystream.shared.kafka import BatchHandler, Consumed
-from paystream.shared.topics import LEDGER_EVENTS
+from paystream.shared.kafka import Consumed
 
 
 def ledger_events_from(items: list[Consumed]) -> list[Grant | Refund]:
@@ -60,16 +59,8 @@ def grants_from(items: list[Consumed]) -> list[Grant]:
     return [e for e in ledger_events_from(items) if isinstance(e, Grant)]
 
 
-def payment_events_handler(events_topic: str = LEDGER_EVENTS) -> BatchHandler:
-    """The handler for `payments.events`, publishing CreditsGrantedV1 / CreditsRevokedV1 to
-    `events_topic`."""
-
-    async def handle(conn: Connection, items: list[Consumed]) -> None:
-        events = ledger_events_from(items)
-        if events:
-            await service.apply_payment_events(conn, events, events_topic=events_topic)
-
-    return handle
-
-
-handle_payment_events = payment_events_handler()
+async def handle_payment_events(conn: Connection, items: list[Consumed]) -> None:
+    """The handler for `payments.events`: grants and refunds, announced on `ledger.events`."""
+    events = ledger_events_from(items)
+    if events:
+        await service.apply_payment_events(conn, events)

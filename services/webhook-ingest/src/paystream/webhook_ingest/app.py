@@ -46,8 +46,7 @@ def create_app(
                 provider,
                 verifiers[provider.name],
                 publisher,
-                raw_topic=settings.webhook_raw_topic,
-                payments_topic=settings.webhook_payments_topic,
+                settings.topics,
             )
         try:
             yield

@@ -29,6 +29,7 @@ from paystream.notifications.outgoing import OutgoingEvent
 from paystream.notifications.provider import Accepted, Answer, NotificationProvider, Verifier
 from paystream.shared.errors import PayloadTooLarge, PaystreamError
 from paystream.shared.events import WebhookReceivedV1, deterministic_id
+from paystream.shared.topics import Topics
 from paystream.webhook_ingest.publish import KafkaUnavailable, Publisher, Record
 
 log = structlog.get_logger(__name__)
@@ -50,15 +51,12 @@ class Pipeline:
         provider: NotificationProvider[Any],
         verifier: Verifier | None,
         publisher: Publisher,
-        *,
-        raw_topic: str,
-        payments_topic: str,
+        topics: Topics,
     ) -> None:
         self.provider = provider
         self._verifier = verifier
         self._publisher = publisher
-        self._raw_topic = raw_topic
-        self._payments_topic = payments_topic
+        self._topics = topics
         self._names = provider.log
 
     def check_configured(self) -> None:
@@ -96,9 +94,8 @@ class Pipeline:
         )
         # Normalized from the very record webhooks.raw keeps: reprocessing it gives the same.
         normalized = self.provider.normalize(raw)
-        records: list[Record] = [
+        keyed = [
             (
-                self._raw_topic,
                 normalized.user_id or received.subject,
                 OutgoingEvent(
                     raw,
@@ -107,9 +104,11 @@ class Pipeline:
                     time=received_at,
                     subject=received.subject,
                 ),
-            )
+            ),
+            *normalized.keyed(),
         ]
-        records.extend((self._payments_topic, key, ev) for key, ev in normalized.keyed())
+        # Each event to the topic of its type: webhooks.raw, payments.events.
+        records: list[Record] = [(self._topics.of(ev.data.TYPE), key, ev) for key, ev in keyed]
         try:
             await self._publisher.publish(records)
         except KafkaUnavailable as exc:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from pydantic import Field
 
 from paystream.shared.settings import BaseServiceSettings
-from paystream.shared.topics import PAYMENTS_EVENTS, WEBHOOKS_RAW
 
 
 class WebhookIngestSettings(BaseServiceSettings):
@@ -20,7 +19,3 @@ class WebhookIngestSettings(BaseServiceSettings):
     webhook_max_body_bytes: int = Field(default=256 * 1024, ge=1)
     # How long a request waits for Kafka's acks=all before answering 503 (the provider retries).
     kafka_ack_timeout_s: float = Field(default=5.0, gt=0)
-
-    # Topics are settings so a staging replay or a test can use its own.
-    webhook_raw_topic: str = WEBHOOKS_RAW
-    webhook_payments_topic: str = PAYMENTS_EVENTS
