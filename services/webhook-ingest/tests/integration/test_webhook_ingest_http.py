@@ -577,9 +577,9 @@ async def test_incoming_traceparent_is_the_parent_of_the_span_in_the_kafka_heade
     assert server.kind is SpanKind.SERVER
     assert server.name == "POST /webhooks/stripe"
     assert server.attributes is not None
-    assert server.attributes["http.method"] == "POST"
+    assert server.attributes["http.request.method"] == "POST"
     assert server.attributes["http.route"] == "/webhooks/stripe"
-    assert server.attributes["http.status_code"] == 200
+    assert server.attributes["http.response.status_code"] == 200
     assert server.status.status_code is StatusCode.UNSET
 
 
@@ -638,7 +638,7 @@ async def test_refused_webhook_span_and_http_metrics(
     )
     [server] = _spans_of(spans, caller_trace)
     assert server.attributes is not None
-    assert server.attributes["http.status_code"] == 400
+    assert server.attributes["http.response.status_code"] == 400
     assert server.status.status_code is StatusCode.UNSET  # a refusal is not a server error
 
 
