@@ -58,6 +58,7 @@ class Pipeline:
         self._publisher = publisher
         self._topics = topics
         self._names = provider.log
+        self._counters: dict[tuple[str, str], Any] = {}
 
     def check_configured(self) -> None:
         if self._verifier is None:
@@ -161,4 +162,10 @@ class Pipeline:
             log.info(event, **fields)
 
     def _count(self, outcome: str, event_type: str = UNVERIFIED_TYPE) -> None:
-        WEBHOOKS.labels(self.provider.name, event_type, outcome).inc()
+        # labels() locks and builds a key each time: the children of verified types are kept
+        # (a provider has a handful of event types; refusals are labelled `unverified`).
+        counter = self._counters.get((event_type, outcome))
+        if counter is None:
+            counter = WEBHOOKS.labels(self.provider.name, event_type, outcome)
+            self._counters[(event_type, outcome)] = counter
+        counter.inc()

