@@ -8,6 +8,7 @@ import time
 import pytest
 import stripe
 
+from paystream.devtools.fakes.signing import sign_stripe_payload, stripe_v1_signature
 from paystream.notifications.errors import NotificationRefused as SignatureRefused
 from paystream.notifications.errors import (
     SignatureInvalid,
@@ -18,7 +19,6 @@ from paystream.notifications.providers.stripe.verify import (
     StripeSignatureVerifier,
     parse_signature_header,
 )
-from paystream.shared.stripe_signing import sign_stripe_payload, stripe_v1_signature
 
 SECRET = "whsec_test_current"
 OLD_SECRET = "whsec_test_previous"

@@ -23,6 +23,7 @@ from pydantic import SecretStr
 from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.types import Message, Scope
 
+from paystream.devtools.fakes.signing import sign_stripe_payload
 from paystream.devtools.stripe_events import (
     checkout_session_completed,
     encode,
@@ -36,7 +37,6 @@ from paystream.shared.events import (
     deterministic_id,
 )
 from paystream.shared.http import ObservabilityMiddleware
-from paystream.shared.stripe_signing import sign_stripe_payload
 from paystream.shared.topics import PAYMENTS_EVENTS, WEBHOOKS_RAW
 from paystream.webhook_ingest.app import create_app
 from paystream.webhook_ingest.settings import WebhookIngestSettings

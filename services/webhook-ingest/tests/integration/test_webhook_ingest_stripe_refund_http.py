@@ -12,6 +12,7 @@ import orjson
 import pytest
 from pydantic import SecretStr
 
+from paystream.devtools.fakes.signing import sign_stripe_payload
 from paystream.devtools.stripe_events import (
     charge_refunded,
     encode,
@@ -28,7 +29,6 @@ from paystream.shared.events import (
     WebhookReceivedV1,
     refund_event_id,
 )
-from paystream.shared.stripe_signing import sign_stripe_payload
 from paystream.shared.topics import PAYMENTS_EVENTS, WEBHOOKS_RAW
 
 if TYPE_CHECKING:

@@ -1,13 +1,16 @@
-"""The providers' side of each signature scheme, for the fakes and the tests that play a provider.
+"""The providers' side of each signature scheme, for the fakes, the demo, the benchmark and the
+tests that play a provider.
 
-paystream itself never signs as Alipay or WeChat Pay, nor checks a merchant's request as their
-gateways do: these live here, next to the fakes, and use the wire formats of
+paystream itself never signs as Stripe, Alipay or WeChat Pay, nor checks a merchant's request as
+their gateways do: these live here, next to the fakes, and use the wire formats of
 `paystream.shared.providers`.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import secrets
 import time
@@ -46,6 +49,22 @@ from paystream.shared.providers.wechatpay import (
     rsa_sign,
     rsa_verify,
 )
+
+# --- Stripe ---------------------------------------------------------------------------------
+# Stripe signs `"<t>.<raw body>"` with HMAC-SHA256 keyed by the whole endpoint secret (the
+# `whsec_...` string as UTF-8 bytes) and sends `Stripe-Signature: t=<unix seconds>,v1=<hex>`.
+
+
+def stripe_v1_signature(body: bytes, secret: str, timestamp: int) -> str:
+    mac = hmac.new(secret.encode("utf-8"), b"%d." % timestamp, hashlib.sha256)
+    mac.update(body)
+    return mac.hexdigest()
+
+
+def sign_stripe_payload(body: bytes, secret: str, timestamp: int) -> str:
+    """The `Stripe-Signature` header Stripe would send for `body` signed at `timestamp`."""
+    return f"t={timestamp},v1={stripe_v1_signature(body, secret, timestamp)}"
+
 
 # --- Alipay ---------------------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""The Stripe signer used to play Stripe produces exactly what stripe-python produces."""
+"""The Stripe signer used to play Stripe (demo, benchmark, tests) produces exactly what
+stripe-python produces."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import time
 
 import stripe
 
-from paystream.shared.stripe_signing import sign_stripe_payload
+from paystream.devtools.fakes.signing import sign_stripe_payload
 
 
 def test_header_matches_stripe_python_and_verifies_with_it() -> None:
