@@ -7,7 +7,9 @@ is missing: a skipped integration test proves nothing.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -136,7 +138,14 @@ async def delete_topics(kafka_bootstrap: str) -> AsyncIterator[Callable[[str], A
 
     async def delete(prefix: str) -> None:
         existing = set(await admin.list_topics())
-        await admin.delete_topics([s.name for s in Topics(prefix).specs() if s.name in existing])
+        names = [s.name for s in Topics(prefix).specs() if s.name in existing]
+        await admin.delete_topics(names)
+        # The controller answers before the broker has dropped the partitions, and a record sent
+        # meanwhile is still acknowledged: wait until the broker's metadata no longer has them.
+        deadline = time.monotonic() + 30
+        while set(names) & set(await admin.list_topics()):
+            assert time.monotonic() < deadline, f"topics {names} are still there"
+            await asyncio.sleep(0.05)
 
     yield delete
     await admin.close()

@@ -107,5 +107,5 @@ class StripeProvider(NotificationProvider[StripeSettings]):
         return Answer.json(content)
 
     def refusal_outcome(self, error: NotificationRefused) -> str:
-        # Every signature refusal under one label, as Stripe's dashboards have counted them.
+        # Every signature refusal under one label, as paystream has always counted Stripe's.
         return "malformed" if isinstance(error, MalformedPayload) else "rejected_signature"
