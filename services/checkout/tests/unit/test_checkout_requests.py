@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from paystream.checkout.schemas import CreateOrderIn
-from paystream.checkout.service import PlaceOrder, request_fingerprint
+from paystream.checkout.orders.schemas import CreateOrderIn
+from paystream.checkout.orders.service import PlaceOrder, request_fingerprint
 from paystream.checkout.settings import CheckoutSettings
 
 

@@ -3,7 +3,7 @@
 Each provider (Stripe, Alipay, WeChat Pay, USDT on TRC20) implements `PaymentProvider` in its
 own module here. Checkout picks the provider by the order's `payment_method`; nothing else in
 checkout knows which provider it talks to. Provider calls are made outside any database
-transaction (see `service.place_order`).
+transaction (see `orders.service.place_order`).
 """
 
 from __future__ import annotations
