@@ -12,7 +12,6 @@ from datetime import timedelta
 import structlog
 from fastapi import FastAPI
 
-from paystream.checkout import usdt_admin
 from paystream.checkout.catalog import endpoints as catalog_endpoints
 from paystream.checkout.catalog.service import load_catalog
 from paystream.checkout.consumers import handle_payment_events
@@ -24,6 +23,7 @@ from paystream.checkout.providers.factory import build_providers, stripe_method_
 from paystream.checkout.providers.registry import ProviderRegistry
 from paystream.checkout.refunds import endpoints as refunds_endpoints
 from paystream.checkout.settings import CheckoutSettings
+from paystream.checkout.usdt import endpoints as usdt_endpoints
 from paystream.shared import http
 from paystream.shared.runtime import ServiceRuntime
 
@@ -95,7 +95,7 @@ def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
         catalog_endpoints.router,
         orders_endpoints.router,
         refunds_endpoints.router,
-        usdt_admin.router,
+        usdt_endpoints.router,
     ):
         app.include_router(router)
     return app
