@@ -1,4 +1,5 @@
-"""Request validation, the Stripe session parameters, idempotency fingerprints and cursors."""
+"""Order requests: body validation, the idempotency fingerprint, the settings defaults and the
+order TTL floor."""
 
 from __future__ import annotations
 
