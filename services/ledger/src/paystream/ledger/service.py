@@ -2,8 +2,10 @@
 when the payment is refunded (exactly once per refund), spend credits (never below zero,
 idempotent per key), read balances and history.
 
-Every function runs inside the caller's transaction (one per consumed batch or HTTP request)
-and never commits. Events for other services go to the outbox in that same transaction.
+Functions handed a connection run inside their caller's transaction (the consumer's batch, or
+a use case's) and never commit; the use cases the endpoints call (`spend`, `balance_of`,
+`history`, `refunds_page`) are handed the pool and open their own. Events for other services go
+to the outbox in the transaction of the change.
 
 Refunds, the policy (also in the README):
 - Proportional and cumulative: the refunds of an order owe back
@@ -53,7 +55,7 @@ from paystream.ledger.domain import (
     user_account,
 )
 from paystream.ledger.repository import PENDING, GrantRow, Outcome, RefundRow, TransactionRow
-from paystream.shared.db import Connection
+from paystream.shared.db import Connection, transaction
 from paystream.shared.errors import BadRequest, Conflict, Unprocessable
 from paystream.shared.events import (
     CreditsGrantedV1,
@@ -395,7 +397,7 @@ async def _take_back(
 
 
 async def refunds_page(
-    conn: Connection,
+    pool: asyncpg.Pool,
     *,
     status: str | None,
     shortfall_only: bool,
@@ -404,14 +406,15 @@ async def refunds_page(
     before_seq: int | None,
 ) -> tuple[list[RefundRow], int | None]:
     """One page of refunds for operators, newest first, and the seq to continue before."""
-    rows = await repository.list_refunds(
-        conn,
-        status=status,
-        shortfall_only=shortfall_only,
-        user_id=user_id,
-        limit=limit + 1,
-        before_seq=before_seq,
-    )
+    async with pool.acquire() as conn:
+        rows = await repository.list_refunds(
+            conn,
+            status=status,
+            shortfall_only=shortfall_only,
+            user_id=user_id,
+            limit=limit + 1,
+            before_seq=before_seq,
+        )
     if len(rows) > limit:
         return rows[:limit], rows[limit - 1].seq
     return rows, None
@@ -421,6 +424,25 @@ async def refunds_page(
 class Spent:
     transaction: TransactionRow
     replayed: bool
+
+
+async def spend(
+    pool: asyncpg.Pool,
+    *,
+    user_id: str,
+    credits: int,
+    reason: str,
+    idempotency_key: str,
+) -> Spent:
+    """`POST /v1/spend`: one transaction around `spend_credits`."""
+    async with transaction(pool) as conn:
+        return await spend_credits(
+            conn,
+            user_id=user_id,
+            credits=credits,
+            reason=reason,
+            idempotency_key=idempotency_key,
+        )
 
 
 async def spend_credits(
@@ -491,15 +513,19 @@ async def spend_credits(
     return Spent(tx, replayed=False)
 
 
-async def balance_of(conn: Connection, user_id: str) -> int:
-    return await repository.get_balance(conn, user_account(user_id))
+async def balance_of(pool: asyncpg.Pool, user_id: str) -> int:
+    async with pool.acquire() as conn:
+        return await repository.get_balance(conn, user_account(user_id))
 
 
 async def history(
-    conn: Connection, user_id: str, *, limit: int, before_seq: int | None
+    pool: asyncpg.Pool, user_id: str, *, limit: int, before_seq: int | None
 ) -> tuple[list[TransactionRow], int | None]:
     """One page of a user's transactions, newest first, and the seq to continue before."""
-    rows = await repository.list_transactions(conn, user_id, limit=limit + 1, before_seq=before_seq)
+    async with pool.acquire() as conn:
+        rows = await repository.list_transactions(
+            conn, user_id, limit=limit + 1, before_seq=before_seq
+        )
     if len(rows) > limit:
         return rows[:limit], rows[limit - 1].seq
     return rows, None
