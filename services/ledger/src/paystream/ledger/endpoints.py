@@ -159,7 +159,7 @@ async def list_refunds(
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
     status: Annotated[RefundStatus | None, Query(description="only refunds in this state")] = None,
     shortfall: Annotated[
-        bool, Query(description="only refunds that could not take all they owed back")
+        bool, Query(description="only refunds that could not revoke all they owed")
     ] = False,
     user_id: Annotated[str | None, Query(description="only this user's refunds")] = None,
 ) -> RefundPage:

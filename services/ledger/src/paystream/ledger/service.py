@@ -1,4 +1,4 @@
-"""What the ledger does: grant credits for paid orders (exactly once per order), take them back
+"""What the ledger does: grant credits for paid orders (exactly once per order), revoke them
 when the payment is refunded (exactly once per refund), spend credits (never below zero,
 idempotent per key), read balances and history.
 
@@ -9,11 +9,11 @@ to the outbox in the transaction of the change.
 
 Refunds, the policy (also in the README):
 - Proportional and cumulative: the refunds of an order owe back
-  `floor(credits * refunded_total / paid)` in total; each refund takes that minus what the
-  earlier ones owed, so partial refunds never take more than the grant together and a full
-  refund takes exactly all of it.
-- Already spent: the balance never goes below zero. A refund takes `min(due, balance)`; the rest
-  is its `shortfall`, recorded on the refund, reported in CreditsRevokedV1 and listed at
+  `floor(credits * refunded_total / paid)` in total; each refund revokes that minus what the
+  earlier ones owed, so partial refunds never revoke more than the grant together and a full
+  refund revokes exactly all of it.
+- Already spent: the balance never goes below zero. A refund revokes `min(due, balance)`; the
+  rest is its `shortfall`, recorded on the refund, reported in CreditsRevokedV1 and listed at
   `GET /v1/admin/refunds?shortfall=true`. It is not a debt: later purchases are not reduced.
 - Exactly once per `refund_key` (the refunds table's unique key, and the revoke transaction's),
   whatever number of events announce it.
@@ -234,7 +234,7 @@ class Revoked:
 
 
 async def revoke_for_refund(conn: Connection, refund: Refund) -> Revoked | None:
-    """Take back the refund's share of its order's grant, once per refund_key.
+    """Revoke the refund's share of its order's grant, once per refund_key.
 
     None when nothing was applied now: the refund was already known, or its order has no grant
     yet (it is then recorded `pending`, see `apply_pending_refunds`). Raises RefundRefused for a
@@ -252,7 +252,7 @@ async def revoke_for_refund(conn: Connection, refund: Refund) -> Revoked | None:
                 user_id=refund.user_id,
             )
         return None
-    return await _take_back(conn, grant, refund, pending_id=None)
+    return await _revoke(conn, grant, refund, pending_id=None)
 
 
 async def apply_pending_refunds(conn: Connection, order_id: str) -> list[Revoked]:
@@ -263,7 +263,7 @@ async def apply_pending_refunds(conn: Connection, order_id: str) -> list[Revoked
     done: list[Revoked] = []
     for row in await repository.pending_refunds_of(conn, order_id):
         try:
-            revoked = await _take_back(conn, grant, row.refund, pending_id=row.id)
+            revoked = await _revoke(conn, grant, row.refund, pending_id=row.id)
         except RefundRefused as exc:
             # Refusing here would dead-letter the payment, not the refund: settle the refund
             # as rejected, for an operator, and let the grant stand.
@@ -282,7 +282,7 @@ async def apply_pending_refunds(conn: Connection, order_id: str) -> list[Revoked
     return done
 
 
-async def _take_back(
+async def _revoke(
     conn: Connection,
     grant: GrantRow,
     refund: Refund,
@@ -301,7 +301,7 @@ async def _take_back(
         )
     account = user_account(grant.user_id)
     # Everything below is serialized per user, as spends are: the balance read is the one the
-    # take-back applies to, and a second writer of the same refund waits here.
+    # revocation applies to, and a second writer of the same refund waits here.
     balance = await repository.lock_balance(conn, account) or 0
     if pending_id is None and await repository.refund_known(conn, refund.refund_key):
         return None
@@ -319,8 +319,8 @@ async def _take_back(
     now = utcnow()
     tx_id: uuid.UUID | None = None
     balance_after = balance
-    if assessed.taken > 0:
-        postings = revoke_postings(grant.user_id, assessed.taken)
+    if assessed.revoked > 0:
+        postings = revoke_postings(grant.user_id, assessed.revoked)
         balances = await repository.update_balances(conn, balance_deltas(postings))
         balance_after = balances[account]
         tx_id = uuid.uuid4()
@@ -332,7 +332,7 @@ async def _take_back(
             refund_key=refund.refund_key,
             event_id=refund.event_id,
             reason=f"{REVOKE_REASON}: {refund.reason}" if refund.reason else REVOKE_REASON,
-            credits=assessed.taken,
+            credits=assessed.revoked,
             balance_after=balance_after,
             created_at=now,
         )
@@ -340,7 +340,7 @@ async def _take_back(
     outcome = Outcome(
         status="applied",
         credits_due=assessed.due,
-        credits_taken=assessed.taken,
+        credits_taken=assessed.revoked,
         shortfall=assessed.shortfall,
         balance_after=balance_after,
         transaction_id=tx_id,
@@ -358,7 +358,7 @@ async def _take_back(
             order_id=refund.order_id,
             user_id=grant.user_id,
             due=assessed.due,
-            taken=assessed.taken,
+            revoked=assessed.revoked,
             shortfall=assessed.shortfall,
         )
     revoked = Revoked(
@@ -366,7 +366,7 @@ async def _take_back(
         order_id=refund.order_id,
         user_id=grant.user_id,
         transaction_id=tx_id,
-        credits=assessed.taken,
+        credits=assessed.revoked,
         shortfall=assessed.shortfall,
         balance_after=balance_after,
         revoked_at=now,
