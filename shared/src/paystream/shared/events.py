@@ -171,9 +171,9 @@ class CreditsSpentV1(EventData):
 
 
 class CreditsRevokedV1(EventData):
-    """Credits taken back because the payment that bought them was refunded.
+    """Credits revoked because the payment that bought them was refunded.
 
-    `credits` is what was taken from the balance; `shortfall` is what was due but had already
+    `credits` is what was revoked from the balance; `shortfall` is what was due but had already
     been spent (the ledger never takes a balance below zero; see the ledger's refund policy).
     """
 

@@ -12,6 +12,7 @@ redelivered or duplicated provider event changes nothing.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -105,35 +106,13 @@ class Order:
         return Money(self.paid_amount_minor, self.paid_currency)
 
 
-class RefundState(StrEnum):
-    PENDING = "pending"
-    MANUAL = "manual"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-
-
-# These hold their amount: what is refundable is what was paid minus them.
-HOLDING = frozenset({RefundState.PENDING, RefundState.MANUAL, RefundState.SUCCEEDED})
-
-
-@dataclass(frozen=True, slots=True)
-class Refund:
-    id: str
-    order_id: str
-    user_id: str
-    amount: Money
-    reason: str
-    status: RefundState
-    provider: str
-    provider_refund_id: str | None
-    requested_by: str | None
-    idempotency_key: str | None
-    request_fingerprint: str | None
-    failure_reason: str | None
-    payout_reference: str | None
-    created_at: datetime
-    updated_at: datetime
-    succeeded_at: datetime | None
+def parse_id(value: str) -> uuid.UUID | None:
+    """An order's (or a refund's) id from a request or an event; None when it is not a UUID, so
+    a malformed id is answered like an unknown one."""
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
 
 
 def status_after_refunds(paid_minor: int, refunded_minor: int) -> OrderStatus:

@@ -17,24 +17,15 @@ later, a refund made in the provider's dashboard), ends in `apply_refund_succeed
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from dataclasses import dataclass
 
 import asyncpg
-import orjson
 import structlog
 
-from paystream.checkout import repository as repo
-from paystream.checkout.domain import (
-    HOLDING,
-    Order,
-    OrderStatus,
-    Refund,
-    RefundState,
-    can_transition,
-    status_after_refunds,
-)
+from paystream.checkout.orders import repository as orders_repo
+from paystream.checkout.orders.domain import can_transition, parse_id, status_after_refunds
+from paystream.checkout.orders.service import change_status
 from paystream.checkout.providers import (
     ProviderError,
     RefundOutcome,
@@ -42,9 +33,16 @@ from paystream.checkout.providers import (
     RefundStatus,
 )
 from paystream.checkout.providers.registry import METHOD_PROVIDER, ProviderRegistry
-from paystream.checkout.service import change_status, parse_order_id
+from paystream.checkout.refunds import repository as repo
+from paystream.checkout.refunds.domain import (
+    REFUNDABLE,
+    Refund,
+    RefundState,
+    refundable,
+    request_fingerprint,
+)
 from paystream.shared.auth import Principal
-from paystream.shared.db import Connection
+from paystream.shared.db import Connection, transaction
 from paystream.shared.errors import Conflict, NotFound, Unprocessable, UpstreamError
 from paystream.shared.events import (
     Envelope,
@@ -60,7 +58,6 @@ from paystream.shared.pagination import KeysetCursor, keyset_page
 log = structlog.get_logger(__name__)
 
 SOURCE = "paystream/checkout"
-REFUNDABLE = frozenset({OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED})
 
 
 class OrderNotRefundable(Conflict):
@@ -98,33 +95,19 @@ class Requested:
     replayed: bool
 
 
-def _fingerprint(cmd: RequestRefund) -> str:
-    amount = None if cmd.amount is None else [cmd.amount.minor, cmd.amount.currency]
-    canonical = orjson.dumps(
-        {"order_id": cmd.order_id, "amount": amount, "reason": cmd.reason},
-        option=orjson.OPT_SORT_KEYS,
-    )
-    return hashlib.sha256(canonical).hexdigest()
-
-
-def refundable(order: Order, refunds: list[Refund]) -> Money:
-    """What can still be returned: what was taken minus refunds that hold or spent an amount."""
-    paid = order.paid_amount() or order.amount
-    held = sum(r.amount.minor for r in refunds if r.status in HOLDING)
-    return Money(max(paid.minor - held, 0), paid.currency)
-
-
 async def request_refund(
     pool: asyncpg.Pool,
     cmd: RequestRefund,
     *,
     providers: ProviderRegistry,
 ) -> Requested:
-    fingerprint = _fingerprint(cmd)
-    oid = parse_order_id(cmd.order_id)
+    """Open the refund (its own transaction), ask the provider (no transaction open), record the
+    answer (a second transaction)."""
+    fingerprint = request_fingerprint(cmd.order_id, cmd.amount, cmd.reason)
+    oid = parse_id(cmd.order_id)
     if oid is None:
         raise NotFound("order not found")
-    async with pool.acquire() as conn, conn.transaction():
+    async with transaction(pool) as conn:
         existing = await repo.get_refund_by_idempotency_key(
             conn, cmd.requested_by, cmd.idempotency_key
         )
@@ -148,7 +131,7 @@ async def request_refund(
 async def _open_refund(
     conn: Connection, oid: uuid.UUID, cmd: RequestRefund, fingerprint: str
 ) -> Refund:
-    order = await repo.get_order_for_update(conn, oid)
+    order = await orders_repo.get_order_for_update(conn, oid)
     if order is None:
         raise NotFound("order not found")
     if order.status not in REFUNDABLE:
@@ -190,7 +173,7 @@ async def _open_refund(
 
 async def _ask_provider(pool: asyncpg.Pool, refund: Refund, providers: ProviderRegistry) -> Refund:
     async with pool.acquire() as conn:
-        order = await repo.get_order(conn, uuid.UUID(refund.order_id))
+        order = await orders_repo.get_order(conn, uuid.UUID(refund.order_id))
     assert order is not None
     provider = providers.by_name(refund.provider)
     outcome: RefundOutcome | None = None
@@ -215,7 +198,7 @@ async def _ask_provider(pool: asyncpg.Pool, refund: Refund, providers: ProviderR
         except ProviderError as exc:
             error = str(exc)
 
-    async with pool.acquire() as conn, conn.transaction():
+    async with transaction(pool) as conn:
         current = await repo.get_refund_for_update(conn, uuid.UUID(refund.id))
         assert current is not None
         if current.status is not RefundState.PENDING or current.provider_refund_id is not None:
@@ -287,8 +270,8 @@ async def announce_succeeded(conn: Connection, refund: Refund) -> Refund:
 
 async def confirm_payout(pool: asyncpg.Pool, refund_id: str, reference: str) -> Refund:
     """An operator paid a manual (USDT) refund out by hand: it succeeded."""
-    rid = parse_order_id(refund_id)
-    async with pool.acquire() as conn, conn.transaction():
+    rid = parse_id(refund_id)
+    async with transaction(pool) as conn:
         refund = None if rid is None else await repo.get_refund_for_update(conn, rid)
         if refund is None:
             raise NotFound("refund not found")
@@ -312,8 +295,8 @@ async def confirm_payout(pool: asyncpg.Pool, refund_id: str, reference: str) -> 
 async def apply_refund_succeeded(conn: Connection, event: RefundSucceededV1) -> None:
     """Record the refund as succeeded (creating it if it was made in the provider's dashboard)
     and move the order to refunded / partially_refunded."""
-    oid = parse_order_id(event.order_id)
-    order = None if oid is None else await repo.get_order_for_update(conn, oid)
+    oid = parse_id(event.order_id)
+    order = None if oid is None else await orders_repo.get_order_for_update(conn, oid)
     if order is None or oid is None:
         log.warning("refund_for_unknown_order", order_id=event.order_id, key=event.refund_key)
         return
@@ -390,7 +373,7 @@ async def _find_refund(
 ) -> Refund | None:
     refund = await repo.get_refund_by_provider_id(conn, provider, provider_refund_id)
     if refund is None and refund_id is not None:
-        rid = parse_order_id(refund_id)
+        rid = parse_id(refund_id)
         refund = None if rid is None else await repo.get_refund_for_update(conn, rid)
     return refund
 
@@ -398,16 +381,20 @@ async def _find_refund(
 # ---- reading --------------------------------------------------------------------------------
 
 
-async def get_refund_for(conn: Connection, principal: Principal, refund_id: str) -> Refund:
-    rid = parse_order_id(refund_id)
-    refund = None if rid is None else await repo.get_refund(conn, rid)
+async def get_refund_for(pool: asyncpg.Pool, principal: Principal, refund_id: str) -> Refund:
+    """The refund if the caller owns its order or is an admin; otherwise NotFound."""
+    rid = parse_id(refund_id)
+    if rid is None:
+        raise NotFound("refund not found")
+    async with pool.acquire() as conn:
+        refund = await repo.get_refund(conn, rid)
     if refund is None or not (principal.is_admin or refund.user_id == principal.user_id):
         raise NotFound("refund not found")
     return refund
 
 
 async def list_refunds_for(
-    conn: Connection,
+    pool: asyncpg.Pool,
     principal: Principal,
     *,
     order_id: str | None,
@@ -418,11 +405,12 @@ async def list_refunds_for(
     before = KeysetCursor.from_query(cursor)
     oid = None
     if order_id is not None:
-        oid = parse_order_id(order_id)
+        oid = parse_id(order_id)
         if oid is None:
             return [], None
     user_id = None if principal.is_admin else principal.user_id
-    rows = await repo.list_refunds(
-        conn, order_id=oid, user_id=user_id, status=status, before=before, limit=limit + 1
-    )
+    async with pool.acquire() as conn:
+        rows = await repo.list_refunds(
+            conn, order_id=oid, user_id=user_id, status=status, before=before, limit=limit + 1
+        )
     return keyset_page(rows, limit, lambda r: KeysetCursor(r.created_at, uuid.UUID(r.id)))

@@ -20,11 +20,13 @@ import httpx
 import pytest
 
 from paystream.checkout.providers import PaymentRequest, RefundRequest, RefundStatus
-from paystream.checkout.providers.usdt import NoAmountAvailable, UsdtConfig, UsdtProvider
 from paystream.checkout.settings import CheckoutSettings
-from paystream.checkout.usdt_admin import router as usdt_admin_router
-from paystream.checkout.usdt_trongrid import TronGridClient, TronGridError
-from paystream.checkout.usdt_watcher import UsdtWatcher
+from paystream.checkout.usdt.domain import UsdtConfig
+from paystream.checkout.usdt.endpoints import router as usdt_admin_router
+from paystream.checkout.usdt.provider import UsdtProvider
+from paystream.checkout.usdt.service import NoAmountAvailable
+from paystream.checkout.usdt.trongrid import TronGridClient, TronGridError
+from paystream.checkout.usdt.watcher import UsdtWatcher
 from paystream.devtools.fakes import serving
 from paystream.devtools.fakes.trongrid import create_app as create_fake_trongrid
 from paystream.shared import http

@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from paystream.checkout.domain import (
+from paystream.checkout.orders.domain import (
     IllegalTransition,
     OrderStatus,
     can_transition,

@@ -1,4 +1,4 @@
-"""Request and response bodies of checkout's HTTP API."""
+"""HTTP bodies of the orders API."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from typing import Annotated, Literal
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, UrlConstraints
 
-from paystream.checkout.catalog import Package
-from paystream.checkout.domain import Order, OrderStatus, Refund, RefundState
+from paystream.checkout.catalog.schemas import Currency
+from paystream.checkout.orders.domain import Order, OrderStatus
 from paystream.shared.money import Money
-from paystream.shared.schemas import MoneyIn, MoneyOut
+from paystream.shared.schemas import MoneyOut
 
 PaymentMethod = Literal[
     "stripe_checkout",
@@ -20,30 +20,7 @@ PaymentMethod = Literal[
     "wechat_pay_native",
     "usdt_trc20",
 ]
-Currency = Annotated[str, Field(pattern=r"^[A-Za-z]{3,4}$", examples=["CNY"])]
 ReturnUrl = Annotated[AnyHttpUrl, UrlConstraints(max_length=2048)]
-
-
-class PackageOut(BaseModel):
-    id: str
-    name: str
-    credits: int
-    price: MoneyOut = Field(description="The default price (the first of `prices`).")
-    prices: list[MoneyOut]
-
-    @classmethod
-    def of(cls, p: Package) -> PackageOut:
-        return cls(
-            id=p.id,
-            name=p.name,
-            credits=p.credits,
-            price=MoneyOut.of(p.price),
-            prices=[MoneyOut.of(m) for m in p.prices],
-        )
-
-
-class PackagesOut(BaseModel):
-    packages: list[PackageOut]
 
 
 class CreateOrderIn(BaseModel):
@@ -131,71 +108,4 @@ class OrderOut(BaseModel):
 
 class OrderPage(BaseModel):
     items: list[OrderOut]
-    next_cursor: str | None
-
-
-class PaymentMethodOut(BaseModel):
-    payment_method: str
-    provider: str
-    # For stripe_payment_intent: the Stripe payment method types offered in this currency.
-    types: list[str] = Field(default_factory=list)
-
-
-class PaymentMethodsOut(BaseModel):
-    currency: str
-    methods: list[PaymentMethodOut]
-
-
-class CreateRefundIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    order_id: str = Field(min_length=1, max_length=64)
-    amount: MoneyIn | None = Field(
-        default=None, description="Part of the payment to return; all that is left by default."
-    )
-    reason: str = Field(min_length=1, max_length=500, examples=["requested_by_customer"])
-
-
-class ConfirmPayoutIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    reference: str = Field(
-        min_length=1, max_length=200, description="The payout's reference, e.g. the TRON txid."
-    )
-
-
-class RefundOut(BaseModel):
-    refund_id: str
-    order_id: str
-    user_id: str
-    amount: MoneyOut
-    reason: str
-    status: RefundState
-    provider: str
-    provider_refund_id: str | None
-    failure_reason: str | None
-    payout_reference: str | None
-    created_at: datetime
-    succeeded_at: datetime | None
-
-    @classmethod
-    def of(cls, r: Refund) -> RefundOut:
-        return cls(
-            refund_id=r.id,
-            order_id=r.order_id,
-            user_id=r.user_id,
-            amount=MoneyOut.of(r.amount),
-            reason=r.reason,
-            status=r.status,
-            provider=r.provider,
-            provider_refund_id=r.provider_refund_id,
-            failure_reason=r.failure_reason,
-            payout_reference=r.payout_reference,
-            created_at=r.created_at,
-            succeeded_at=r.succeeded_at,
-        )
-
-
-class RefundPage(BaseModel):
-    items: list[RefundOut]
     next_cursor: str | None

@@ -1,7 +1,6 @@
-"""The catalog of credit packages: read from a JSON file at startup, validated, immutable.
+"""The catalog of credit packages: parsed and validated once, immutable.
 
-The file (default: `catalog.default.json` next to this module; override with
-`PAYSTREAM_CATALOG_FILE`) looks like:
+The document (see `service.load_catalog` for where it comes from) looks like:
 
     {"packages": [{"id": "standard", "name": "Standard", "credits": 1100,
                    "prices": [{"value": "100.00", "currency": "CNY"},
@@ -17,14 +16,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from importlib import resources
-from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, StrictInt, StrictStr, ValidationError
 
 from paystream.shared.money import CurrencyError, Money
 
-DEFAULT_CATALOG = "catalog.default.json"
 _PACKAGE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
@@ -131,15 +127,3 @@ def _prices(where: str, raw: list[_PriceIn], problems: list[str]) -> tuple[Money
             continue
         prices.append(price)
     return tuple(prices) if len(prices) == len(raw) else ()
-
-
-def load_catalog(path: Path | None = None) -> Catalog:
-    """Load the catalog from `path`, or the default packaged with checkout."""
-    if path is None:
-        text = resources.files("paystream.checkout").joinpath(DEFAULT_CATALOG).read_text("utf-8")
-        return parse_catalog(text, f"(packaged {DEFAULT_CATALOG})")
-    try:
-        text = path.read_text("utf-8")
-    except OSError as exc:
-        raise CatalogError(f"cannot read catalog file {path}: {exc}") from None
-    return parse_catalog(text, str(path))

@@ -1,4 +1,5 @@
-"""USDT (TRC20) domain logic: amount allocation arithmetic, transfer parsing, classification."""
+"""USDT (TRC20) domain logic: amount allocation arithmetic, transfer parsing, matching,
+classification."""
 
 from __future__ import annotations
 
@@ -8,22 +9,24 @@ from typing import Any
 
 import pytest
 
-from paystream.checkout.providers.usdt import (
-    UsdtProvider,
-    amount_modulus,
-    choose_offset,
-    free_offsets,
-    residue,
-    usdt_config,
-)
 from paystream.checkout.settings import CheckoutSettings
-from paystream.checkout.usdt_watcher import (
+from paystream.checkout.usdt.domain import (
+    Deposit,
     DepositState,
+    MatchWindow,
     Transfer,
     TransferStatus,
+    amount_modulus,
+    choose_offset,
     classify,
+    free_offsets,
+    match_deposit,
     parse_transfers,
+    residue,
 )
+from paystream.checkout.usdt.factory import usdt_config
+from paystream.checkout.usdt.provider import UsdtProvider
+from paystream.shared.money import Money
 
 ADDRESS = "TXYZopYRdj2D9XRtbG411XZZ3kM5VkAeBf"
 CONTRACT = "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t"
@@ -184,6 +187,87 @@ def test_payment_id_is_the_txid_and_suffixed_for_a_second_event() -> None:
 def test_transfer_block_time_keeps_milliseconds() -> None:
     t = Transfer("x", 0, "f", ADDRESS, CONTRACT, 1, 1_700_000_000_123, {})
     assert t.block_time.microsecond == 123_000
+
+
+# ---- matching -------------------------------------------------------------------------------
+
+LATE = timedelta(days=7)
+
+
+def _deposit(
+    amount_minor: int,
+    *,
+    created: datetime = T0 - timedelta(minutes=5),
+    released: datetime | None = None,
+    modulus: int = 1000,
+    n: int = 1,
+) -> Deposit:
+    price = amount_minor - amount_minor % modulus or modulus
+    return Deposit(
+        id=f"00000000-0000-0000-0000-{n:012d}",
+        order_id=f"10000000-0000-0000-0000-{n:012d}",
+        user_id="u1",
+        package_id="standard",
+        credits=100,
+        address=ADDRESS,
+        price=Money(price, "USDT"),
+        amount=Money(amount_minor, "USDT"),
+        offset_minor=amount_minor - price,
+        residue=residue(amount_minor, modulus),
+        modulus=modulus,
+        expires_at=created + timedelta(minutes=31),
+        status="open" if released is None else "closed",
+        released_at=released,
+        created_at=created,
+    )
+
+
+def _match(amount_minor: int, *candidates: Deposit) -> Deposit | None:
+    return match_deposit(amount_minor, candidates, MatchWindow.of(T0, LATE), modulus=1000)
+
+
+def test_the_exact_amount_wins_over_a_newer_deposit_with_the_same_residue() -> None:
+    exact = _deposit(14_000_123, created=T0 - timedelta(hours=1), n=1)
+    same_residue = _deposit(13_000_123, created=T0 - timedelta(minutes=1), n=2)
+    assert _match(14_000_123, same_residue, exact) == exact
+
+
+def test_the_newest_deposit_of_the_amount_wins() -> None:
+    older = _deposit(14_000_123, created=T0 - timedelta(days=2), released=T0 - timedelta(days=1))
+    newer = _deposit(14_000_123, created=T0 - timedelta(minutes=3), n=2)
+    assert _match(14_000_123, older, newer) == newer
+    assert _match(14_000_123, newer, older) == newer
+
+
+def test_the_residue_names_the_order_when_the_amount_lost_a_fee() -> None:
+    deposit = _deposit(14_000_123)
+    assert _match(13_000_123, deposit) == deposit
+
+
+def test_a_residue_of_another_modulus_does_not_match() -> None:
+    other = _deposit(14_000_123, modulus=10_000)
+    assert _match(13_000_123, other) is None
+
+
+def test_a_deposit_asked_after_the_transfer_was_sent_does_not_match() -> None:
+    within_skew = _deposit(14_000_123, created=T0 + timedelta(seconds=59))
+    after = _deposit(14_000_123, created=T0 + timedelta(seconds=61))
+    assert _match(14_000_123, within_skew) == within_skew
+    assert _match(14_000_123, after) is None
+
+
+def test_a_deposit_released_long_before_the_transfer_does_not_match() -> None:
+    created = T0 - timedelta(days=30)
+    recent = _deposit(14_000_123, created=created, released=T0 - LATE + timedelta(seconds=1))
+    old = _deposit(14_000_123, created=created, released=T0 - LATE)
+    still_open = _deposit(14_000_123, created=created)
+    assert _match(14_000_123, recent) == recent
+    assert _match(14_000_123, old) is None
+    assert _match(14_000_123, still_open) == still_open
+
+
+def test_no_candidate_no_match() -> None:
+    assert _match(14_000_123) is None
 
 
 # ---- classification -------------------------------------------------------------------------

@@ -1,8 +1,9 @@
-"""What checkout does: place orders (with a provider session), follow payments, expire orders.
+"""Orders: place them (with a provider session), follow their payments, cancel and expire them.
 
 Every status change goes through the state machine in `domain`, is kept in
 `order_status_changes` and is announced as OrderStatusChangedV1 through the outbox, in the
-transaction of the change.
+transaction of the change. Functions handed the pool own their transactions; functions handed a
+connection run inside their caller's.
 """
 
 from __future__ import annotations
@@ -16,13 +17,19 @@ import asyncpg
 import orjson
 import structlog
 
-from paystream.checkout import repository as repo
-from paystream.checkout.catalog import Catalog, Package
-from paystream.checkout.domain import Order, OrderStatus, can_transition, check_transition
+from paystream.checkout.catalog.domain import Catalog, Package
+from paystream.checkout.orders import repository as repo
+from paystream.checkout.orders.domain import (
+    Order,
+    OrderStatus,
+    can_transition,
+    check_transition,
+    parse_id,
+)
 from paystream.checkout.providers import PaymentRequest, ProviderError
 from paystream.checkout.providers.registry import ProviderRegistry
 from paystream.shared.auth import Principal
-from paystream.shared.db import Connection
+from paystream.shared.db import Connection, transaction
 from paystream.shared.errors import Conflict, NotFound, Unprocessable, UpstreamError
 from paystream.shared.events import (
     Envelope,
@@ -97,13 +104,6 @@ def request_fingerprint(cmd: PlaceOrder) -> str:
         option=orjson.OPT_SORT_KEYS,
     )
     return hashlib.sha256(canonical).hexdigest()
-
-
-def parse_order_id(value: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        return None
 
 
 # ---- status changes -------------------------------------------------------------------------
@@ -262,7 +262,7 @@ async def place_order(
     provider = providers.for_method(cmd.payment_method)
     assert provider is not None  # choose_price refused a method nobody offers
     now = utcnow()
-    async with pool.acquire() as conn, conn.transaction():
+    async with transaction(pool) as conn:
         order, created = await open_order(conn, cmd, package, config=config, now=now, price=price)
 
     if order.provider_session_id is not None or order.status != OrderStatus.PENDING:
@@ -290,7 +290,7 @@ async def place_order(
     try:
         instructions = await provider.create_payment(req)
     except ProviderError as exc:
-        async with pool.acquire() as conn, conn.transaction():
+        async with transaction(pool) as conn:
             current = await repo.get_order_for_update(conn, uuid.UUID(order.id))
             assert current is not None
             if current.provider_session_id is not None:
@@ -307,7 +307,7 @@ async def place_order(
                 )
         raise UpstreamError("the payment provider could not open the payment") from exc
 
-    async with pool.acquire() as conn, conn.transaction():
+    async with transaction(pool) as conn:
         oid = uuid.UUID(order.id)
         stored = await repo.attach_session(
             conn, oid, provider=provider.name, instructions=instructions, expires_at=expires_at
@@ -327,17 +327,20 @@ def _whole_second_up(at: datetime) -> datetime:
 # ---- reading orders -------------------------------------------------------------------------
 
 
-async def get_order_for(conn: Connection, principal: Principal, order_id: str) -> Order:
+async def get_order_for(pool: asyncpg.Pool, principal: Principal, order_id: str) -> Order:
     """The order if the caller owns it or is an admin; otherwise NotFound (never Forbidden)."""
-    oid = parse_order_id(order_id)
-    order = None if oid is None else await repo.get_order(conn, oid)
+    oid = parse_id(order_id)
+    if oid is None:
+        raise NotFound("order not found")
+    async with pool.acquire() as conn:
+        order = await repo.get_order(conn, oid)
     if order is None or not (principal.is_admin or order.user_id == principal.user_id):
         raise NotFound("order not found")
     return order
 
 
 async def list_orders_for(
-    conn: Connection,
+    pool: asyncpg.Pool,
     principal: Principal,
     *,
     status: OrderStatus | None,
@@ -351,9 +354,10 @@ async def list_orders_for(
         if user_id is not None and user_id != principal.user_id:
             return [], None
         user_id = principal.user_id
-    rows = await repo.list_orders(
-        conn, user_id=user_id, status=status, before=before, limit=limit + 1
-    )
+    async with pool.acquire() as conn:
+        rows = await repo.list_orders(
+            conn, user_id=user_id, status=status, before=before, limit=limit + 1
+        )
     return keyset_page(rows, limit, lambda o: KeysetCursor(o.created_at, uuid.UUID(o.id)))
 
 
@@ -363,7 +367,7 @@ async def list_orders_for(
 async def _locked_order_for_event(
     conn: Connection, order_id: str, event_type: str, provider_event_id: str
 ) -> Order | None:
-    oid = parse_order_id(order_id)
+    oid = parse_id(order_id)
     order = None if oid is None else await repo.get_order_for_update(conn, oid)
     if order is None:
         # Not ours: it may belong to another deployment sharing the provider account.
@@ -484,8 +488,7 @@ async def cancel_order(
     lets us close); if the provider refuses because the payment already went through, the order
     is left to the payment event and the caller gets 409. Cancelling a cancelled order is a no-op.
     """
-    async with pool.acquire() as conn:
-        order = await get_order_for(conn, principal, order_id)
+    order = await get_order_for(pool, principal, order_id)
     if order.status == OrderStatus.CANCELLED:
         return order
     if order.status != OrderStatus.PENDING:
@@ -493,7 +496,7 @@ async def cancel_order(
             f"only a pending order can be cancelled; this one is {order.status}"
         )
     await _close_at_provider(order, providers, strict=True)
-    async with pool.acquire() as conn, conn.transaction():
+    async with transaction(pool) as conn:
         current = await repo.get_order_for_update(conn, uuid.UUID(order.id))
         assert current is not None
         if current.status not in (OrderStatus.PENDING, OrderStatus.CANCELLED):
@@ -547,6 +550,19 @@ async def expire_overdue_orders(
                 now=now,
             )
         )
+    return expired
+
+
+async def expire_and_close(
+    pool: asyncpg.Pool, providers: ProviderRegistry, *, grace: timedelta
+) -> list[Order]:
+    """One round of the expiry sweep: expire the overdue orders (one transaction), then, once
+    that committed, close their payments at the providers."""
+    async with transaction(pool) as conn:
+        expired = await expire_overdue_orders(conn, now=utcnow(), grace=grace)
+    if expired:
+        log.info("orders_expired", count=len(expired))
+        await close_expired_at_providers(expired, providers)
     return expired
 
 

@@ -1,4 +1,5 @@
-"""Request validation, the Stripe session parameters, idempotency fingerprints and cursors."""
+"""Order requests: body validation, the idempotency fingerprint, the settings defaults and the
+order TTL floor."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from paystream.checkout.schemas import CreateOrderIn
-from paystream.checkout.service import PlaceOrder, request_fingerprint
+from paystream.checkout.orders.schemas import CreateOrderIn
+from paystream.checkout.orders.service import PlaceOrder, request_fingerprint
 from paystream.checkout.settings import CheckoutSettings
 
 

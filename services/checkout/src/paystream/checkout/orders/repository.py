@@ -8,7 +8,7 @@ from typing import Any
 
 import asyncpg
 
-from paystream.checkout.domain import Order, OrderStatus, Refund, RefundState
+from paystream.checkout.orders.domain import Order, OrderStatus
 from paystream.checkout.providers import PaymentInstructions
 from paystream.shared.db import Connection
 from paystream.shared.money import Money
@@ -248,11 +248,13 @@ async def insert_status_change(
     )
 
 
+STATUS_HISTORY = """
+SELECT old_status, new_status FROM order_status_changes WHERE order_id = $1 ORDER BY id
+"""
+
+
 async def status_history(conn: Connection, order_id: uuid.UUID) -> list[tuple[str | None, str]]:
-    rows = await conn.fetch(
-        "SELECT old_status, new_status FROM order_status_changes WHERE order_id = $1 ORDER BY id",
-        order_id,
-    )
+    rows = await conn.fetch(STATUS_HISTORY, order_id)
     return [(r["old_status"], r["new_status"]) for r in rows]
 
 
@@ -299,207 +301,3 @@ async def lock_overdue_pending(
 ) -> list[uuid.UUID]:
     rows = await conn.fetch(LOCK_OVERDUE_PENDING, expired_before, limit)
     return [r["id"] for r in rows]
-
-
-# ---- refunds --------------------------------------------------------------------------------
-
-_REFUND_COLUMNS = """
-    id, order_id, user_id, amount_minor, currency, reason, status, provider, provider_refund_id,
-    requested_by, idempotency_key, request_fingerprint, failure_reason, payout_reference,
-    created_at, updated_at, succeeded_at
-"""
-
-
-def _refund(r: asyncpg.Record) -> Refund:
-    return Refund(
-        id=str(r["id"]),
-        order_id=str(r["order_id"]),
-        user_id=r["user_id"],
-        amount=Money(r["amount_minor"], r["currency"]),
-        reason=r["reason"],
-        status=RefundState(r["status"]),
-        provider=r["provider"],
-        provider_refund_id=r["provider_refund_id"],
-        requested_by=r["requested_by"],
-        idempotency_key=r["idempotency_key"],
-        request_fingerprint=r["request_fingerprint"],
-        failure_reason=r["failure_reason"],
-        payout_reference=r["payout_reference"],
-        created_at=r["created_at"],
-        updated_at=r["updated_at"],
-        succeeded_at=r["succeeded_at"],
-    )
-
-
-INSERT_REFUND = f"""
-INSERT INTO refunds (
-    id, order_id, user_id, amount_minor, currency, reason, status, provider, provider_refund_id,
-    requested_by, idempotency_key, request_fingerprint, created_at, updated_at, succeeded_at
-) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14)
-ON CONFLICT DO NOTHING
-RETURNING {_REFUND_COLUMNS}
-"""
-
-
-async def insert_refund(
-    conn: Connection,
-    *,
-    refund_id: uuid.UUID,
-    order_id: uuid.UUID,
-    user_id: str,
-    amount: Money,
-    reason: str,
-    status: RefundState,
-    provider: str,
-    provider_refund_id: str | None,
-    requested_by: str | None,
-    idempotency_key: str | None,
-    request_fingerprint: str | None,
-    at: datetime,
-) -> Refund | None:
-    """None when the (requester, key) or (provider, provider refund id) already exists."""
-    row = await conn.fetchrow(
-        INSERT_REFUND,
-        refund_id,
-        order_id,
-        user_id,
-        amount.minor,
-        amount.currency,
-        reason,
-        status.value,
-        provider,
-        provider_refund_id,
-        requested_by,
-        idempotency_key,
-        request_fingerprint,
-        at,
-        at if status is RefundState.SUCCEEDED else None,
-    )
-    return None if row is None else _refund(row)
-
-
-async def get_refund(conn: Connection, refund_id: uuid.UUID) -> Refund | None:
-    row = await conn.fetchrow(f"SELECT {_REFUND_COLUMNS} FROM refunds WHERE id = $1", refund_id)
-    return None if row is None else _refund(row)
-
-
-async def get_refund_for_update(conn: Connection, refund_id: uuid.UUID) -> Refund | None:
-    row = await conn.fetchrow(
-        f"SELECT {_REFUND_COLUMNS} FROM refunds WHERE id = $1 FOR UPDATE", refund_id
-    )
-    return None if row is None else _refund(row)
-
-
-async def get_refund_by_idempotency_key(
-    conn: Connection, requested_by: str, key: str
-) -> Refund | None:
-    row = await conn.fetchrow(
-        f"SELECT {_REFUND_COLUMNS} FROM refunds WHERE requested_by = $1 AND idempotency_key = $2",
-        requested_by,
-        key,
-    )
-    return None if row is None else _refund(row)
-
-
-async def get_refund_by_provider_id(
-    conn: Connection, provider: str, provider_refund_id: str
-) -> Refund | None:
-    row = await conn.fetchrow(
-        f"SELECT {_REFUND_COLUMNS} FROM refunds"
-        " WHERE provider = $1 AND provider_refund_id = $2 FOR UPDATE",
-        provider,
-        provider_refund_id,
-    )
-    return None if row is None else _refund(row)
-
-
-async def refunds_of_order(conn: Connection, order_id: uuid.UUID) -> list[Refund]:
-    rows = await conn.fetch(
-        f"SELECT {_REFUND_COLUMNS} FROM refunds WHERE order_id = $1 ORDER BY created_at, id",
-        order_id,
-    )
-    return [_refund(r) for r in rows]
-
-
-UPDATE_REFUND = f"""
-UPDATE refunds
-SET status = $2,
-    provider_refund_id = COALESCE(provider_refund_id, $3),
-    failure_reason = COALESCE($4, failure_reason),
-    payout_reference = COALESCE($5, payout_reference),
-    succeeded_at = CASE WHEN $2 = 'succeeded' THEN COALESCE(succeeded_at, $6) END,
-    updated_at = $6
-WHERE id = $1
-RETURNING {_REFUND_COLUMNS}
-"""
-
-
-async def update_refund(
-    conn: Connection,
-    refund_id: uuid.UUID,
-    *,
-    status: RefundState,
-    at: datetime,
-    provider_refund_id: str | None = None,
-    failure_reason: str | None = None,
-    payout_reference: str | None = None,
-) -> Refund:
-    row = await conn.fetchrow(
-        UPDATE_REFUND,
-        refund_id,
-        status.value,
-        provider_refund_id,
-        failure_reason,
-        payout_reference,
-        at,
-    )
-    assert row is not None, f"refund {refund_id} vanished inside its transaction"
-    return _refund(row)
-
-
-async def set_refunded_minor(conn: Connection, order_id: uuid.UUID) -> int:
-    """Recompute the order's refunded total from its succeeded refunds; returns it."""
-    total: int = await conn.fetchval(
-        """
-        UPDATE orders SET refunded_minor = (
-            SELECT COALESCE(sum(amount_minor), 0) FROM refunds
-            WHERE order_id = $1 AND status = 'succeeded'
-        ), updated_at = now()
-        WHERE id = $1
-        RETURNING refunded_minor
-        """,
-        order_id,
-    )
-    return total
-
-
-LIST_REFUNDS = f"""
-SELECT {_REFUND_COLUMNS} FROM refunds
-WHERE ($1::uuid IS NULL OR order_id = $1)
-  AND ($2::text IS NULL OR user_id = $2)
-  AND ($3::text IS NULL OR status = $3)
-  AND ($4::timestamptz IS NULL OR (created_at, id) < ($4, $5::uuid))
-ORDER BY created_at DESC, id DESC
-LIMIT $6
-"""
-
-
-async def list_refunds(
-    conn: Connection,
-    *,
-    order_id: uuid.UUID | None,
-    user_id: str | None,
-    status: RefundState | None,
-    before: KeysetCursor | None,
-    limit: int,
-) -> list[Refund]:
-    rows = await conn.fetch(
-        LIST_REFUNDS,
-        order_id,
-        user_id,
-        None if status is None else status.value,
-        None if before is None else before.at,
-        None if before is None else before.id,
-        limit,
-    )
-    return [_refund(r) for r in rows]
