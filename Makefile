@@ -37,7 +37,7 @@ BENCH_ENV := PAYSTREAM_RUN_DIR=$(REPO)/.run/bench$(if $(filter-out 0,$(BENCH_SLO
 	PAYSTREAM_PORT_BASE=$(shell echo $$((28000 + 1000 * $(BENCH_SLOT))))
 
 PY_SRC := shared/src devtools/src cli/src services/checkout/src services/webhook-ingest/src \
-	services/ledger/src services/invoicing/src
+	services/ledger/src services/invoicing/src web/src
 
 .PHONY: help
 help: ## list the targets
