@@ -17,6 +17,7 @@ from paystream.checkout.endpoints import CheckoutContext, router
 from paystream.checkout.providers.factory import build_providers, stripe_method_types
 from paystream.checkout.providers.registry import ProviderRegistry
 from paystream.checkout.settings import CheckoutSettings
+from paystream.checkout.stats import endpoints as stats_endpoints
 from paystream.shared import http
 from paystream.shared.events import utcnow
 from paystream.shared.runtime import ServiceRuntime
@@ -102,4 +103,5 @@ def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
     )
     app.include_router(router)
     app.include_router(usdt_admin.router)
+    app.include_router(stats_endpoints.router)
     return app
