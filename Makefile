@@ -94,7 +94,7 @@ test-unit: bootstrap ## unit tests only (no infrastructure)
 
 .PHONY: screenshots
 screenshots: bootstrap ## with the test infrastructure: drive the web app in Chromium, write docs/screenshots/
-	deploy/local/desktop.sh fonts browser
+	deploy/local/desktop.sh fonts browser pdftools
 	$(TEST_ENV) $(WITH_INFRA) $(UV) run python -m paystream.devtools.screenshots docs/screenshots
 
 .PHONY: bench

@@ -3,6 +3,7 @@
 # infra.sh):
 #   fonts    the PDF fonts of invoicing: fonts-wqy-microhei (Latin, Cyrillic, Greek and CJK in one
 #            font) and fonts-dejavu-core (bold labels)           -> `make run`, `make test`
+#   pdftools pdftoppm, to picture an invoice PDF                   -> `make screenshots`
 #   browser  Debian's Chromium and ChromeDriver for the browser tests (a test tool's own browser
 #            download cannot work here; see tests/browser)          -> `make test`
 # Usage: deploy/local/desktop.sh fonts [browser]
@@ -21,6 +22,9 @@ for what in "$@"; do
     browser)
       [ -x /usr/bin/chromium ] || need+=(chromium)
       [ -x /usr/bin/chromedriver ] || need+=(chromium-driver)
+      ;;
+    pdftools)
+      [ -x /usr/bin/pdftoppm ] || need+=(poppler-utils)
       ;;
     *) die "unknown: $what (fonts | browser)" ;;
   esac

@@ -7,7 +7,10 @@ from typing import Any
 
 from paystream.shared.db import Connection
 
-# Paid is any order whose money was taken, refunded since or not.
+# Paid is any order whose money was taken, refunded since or not. paid_at is the provider's
+# clock (some report whole seconds): a payment can seem to precede its order by a fraction of a
+# second, which counts as 0.
+_TO_PAID = "greatest(0, extract(epoch FROM paid_at - created_at))"
 _PAID = "status IN ('paid', 'partially_refunded', 'refunded')"
 _PERIOD = "created_at >= $1::date AND created_at < $2::date + 1"
 
@@ -19,9 +22,9 @@ SELECT payment_method,
        count(*) FILTER (WHERE status = 'cancelled') AS cancelled,
        count(*) FILTER (WHERE status = 'expired') AS expired,
        count(*) FILTER (WHERE status = 'pending') AS pending,
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM paid_at - created_at))
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY {_TO_PAID})
            FILTER (WHERE paid_at IS NOT NULL) AS median_s,
-       percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM paid_at - created_at))
+       percentile_cont(0.95) WITHIN GROUP (ORDER BY {_TO_PAID})
            FILTER (WHERE paid_at IS NOT NULL) AS p95_s
 FROM orders WHERE {_PERIOD}
 GROUP BY payment_method ORDER BY payment_method
@@ -31,9 +34,9 @@ BY_DAY = f"""
 SELECT (created_at AT TIME ZONE 'UTC')::date AS day, payment_method,
        count(*) AS created,
        count(*) FILTER (WHERE {_PAID}) AS paid,
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM paid_at - created_at))
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY {_TO_PAID})
            FILTER (WHERE paid_at IS NOT NULL) AS median_s,
-       percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM paid_at - created_at))
+       percentile_cont(0.95) WITHIN GROUP (ORDER BY {_TO_PAID})
            FILTER (WHERE paid_at IS NOT NULL) AS p95_s
 FROM orders WHERE {_PERIOD}
 GROUP BY 1, 2 ORDER BY 1, 2
