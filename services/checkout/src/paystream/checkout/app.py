@@ -23,6 +23,7 @@ from paystream.checkout.providers.factory import build_providers, stripe_method_
 from paystream.checkout.providers.registry import ProviderRegistry
 from paystream.checkout.refunds import endpoints as refunds_endpoints
 from paystream.checkout.settings import CheckoutSettings
+from paystream.checkout.stats import endpoints as stats_endpoints
 from paystream.checkout.usdt import endpoints as usdt_endpoints
 from paystream.shared import http
 from paystream.shared.runtime import ServiceRuntime
@@ -96,6 +97,7 @@ def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
         orders_endpoints.router,
         refunds_endpoints.router,
         usdt_endpoints.router,
+        stats_endpoints.router,
     ):
         app.include_router(router)
     return app
