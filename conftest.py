@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -137,15 +136,18 @@ async def delete_topics(kafka_bootstrap: str) -> AsyncIterator[Callable[[str], A
     await admin.start()
 
     async def delete(prefix: str) -> None:
-        existing = set(await admin.list_topics())
-        names = [s.name for s in Topics(prefix).specs() if s.name in existing]
-        await admin.delete_topics(names)
-        # The controller answers before the broker has dropped the partitions, and a record sent
-        # meanwhile is still acknowledged: wait until the broker's metadata no longer has them.
-        deadline = time.monotonic() + 30
-        while set(names) & set(await admin.list_topics()):
-            assert time.monotonic() < deadline, f"topics {names} are still there"
-            await asyncio.sleep(0.05)
+        names = {s.name for s in Topics(prefix).specs()}
+        # The broker's metadata follows creations and deletions asynchronously: wait until it
+        # shows every topic the service made, delete them, and wait until it shows none (until
+        # then a produce to them may still be acknowledged).
+        deadline = asyncio.get_running_loop().time() + 30
+        while not names <= set(await admin.list_topics()):
+            assert asyncio.get_running_loop().time() < deadline, f"topics {names} never appeared"
+            await asyncio.sleep(0.1)
+        await admin.delete_topics(sorted(names))
+        while names & set(await admin.list_topics()):
+            assert asyncio.get_running_loop().time() < deadline, f"topics {names} not deleted"
+            await asyncio.sleep(0.1)
 
     yield delete
     await admin.close()

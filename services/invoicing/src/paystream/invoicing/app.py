@@ -8,8 +8,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from paystream.invoicing.consumers import handle_payment_events
+from paystream.invoicing.documents import endpoints as documents_api
 from paystream.invoicing.endpoints import router
 from paystream.invoicing.settings import InvoicingSettings
+from paystream.invoicing.stats import endpoints as stats_api
 from paystream.shared import http
 from paystream.shared.runtime import ServiceRuntime
 
@@ -19,9 +21,10 @@ def create_app(settings: InvoicingSettings | None = None) -> FastAPI:
     runtime = ServiceRuntime(s, database=s.database, migrations_dir=s.migrations_dir)
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
             await runtime.start()
+            await documents_api.start(app, runtime.pool, s)
             if s.invoicing_run_consumer:
                 runtime.add_consumer(
                     topics=[s.topics.payments_events],
@@ -45,4 +48,6 @@ def create_app(settings: InvoicingSettings | None = None) -> FastAPI:
     )
     app.state.runtime = runtime
     app.include_router(router)
+    app.include_router(documents_api.router)
+    app.include_router(stats_api.router)
     return app
