@@ -4,6 +4,7 @@ filled by ledger's and invoicing's own handlers; reprocess-raw over a raw topic.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -31,6 +32,7 @@ from paystream.shared.topics import dlq
 pytestmark = pytest.mark.integration
 
 MakeTopics = Callable[..., Awaitable[None]]
+RunConsumer = Callable[..., contextlib.AbstractAsyncContextManager[BatchConsumer]]
 FreshDatabase = Callable[..., Awaitable[str]]
 
 
@@ -62,39 +64,27 @@ async def _publish_all(bootstrap: str, topic: str, envs: list[Envelope]) -> None
 
 
 async def _consume(
-    bootstrap: str,
+    run_consumer: RunConsumer,
     pool: asyncpg.Pool,
     topic: str,
     group: str,
     handler: BatchHandler,
     until: Callable[[BatchConsumer], bool],
 ) -> BatchConsumer:
-    producer = create_producer(bootstrap, "cli-test-dlq")
-    await producer.start()
-    consumer = BatchConsumer(
+    async with run_consumer(
         service="cli-test",
         topics=[topic],
         group_id=group,
-        bootstrap=bootstrap,
         pool=pool,
         handler=handler,
-        dlq_producer=producer,
         max_retries=0,
         retry_base_s=0.01,
         retry_max_s=0.05,
-    )
-    await consumer.start()
-    task = asyncio.create_task(consumer.run())
-    try:
+    ) as consumer:
         async with asyncio.timeout(60):
             while not until(consumer):
                 await asyncio.sleep(0.05)
-                if task.done():
-                    task.result()
-    finally:
-        await consumer.stop()
-        task.cancel()
-        await producer.stop()
+                assert consumer.failure is None, consumer.failure
     return consumer
 
 
@@ -121,6 +111,7 @@ async def test_cli_dlq_round_trip(
     make_topics: MakeTopics,
     fresh_database: FreshDatabase,
     pool_for: Callable[[str], Awaitable[asyncpg.Pool]],
+    run_consumer: RunConsumer,
     unique_suffix: str,
 ) -> None:
     topic = f"cli.dlqsrc.{unique_suffix}"
@@ -142,7 +133,7 @@ async def test_cli_dlq_round_trip(
     ]
     await _publish_all(kafka_bootstrap, topic, envs)
     await _consume(
-        kafka_bootstrap,
+        run_consumer,
         pool,
         topic,
         f"cli-dlq-{unique_suffix}",
@@ -229,6 +220,7 @@ async def test_cli_verify_reconciles_and_finds_differences(
     make_topics: MakeTopics,
     fresh_database: FreshDatabase,
     pool_for: Callable[[str], Awaitable[asyncpg.Pool]],
+    run_consumer: RunConsumer,
     unique_suffix: str,
 ) -> None:
     topic = f"cli.payments.{unique_suffix}"
@@ -244,7 +236,7 @@ async def test_cli_verify_reconciles_and_finds_differences(
     await _publish_all(kafka_bootstrap, topic, envs)
     n = len(envs)
     await _consume(
-        kafka_bootstrap,
+        run_consumer,
         ledger,
         topic,
         f"cli-ledger-{unique_suffix}",
@@ -252,7 +244,7 @@ async def test_cli_verify_reconciles_and_finds_differences(
         lambda c: c.applied + c.duplicates == n,
     )
     await _consume(
-        kafka_bootstrap,
+        run_consumer,
         invoicing,
         topic,
         f"cli-invoicing-{unique_suffix}",

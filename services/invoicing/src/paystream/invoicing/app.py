@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from paystream.invoicing.consumers import handle_payment_events
+from paystream.invoicing.consumers import CONSUMES, handle_payment_events
 from paystream.invoicing.endpoints import router
 from paystream.invoicing.settings import InvoicingSettings
 from paystream.shared import http
@@ -27,6 +27,7 @@ def create_app(settings: InvoicingSettings | None = None) -> FastAPI:
                     topics=[s.invoicing_payments_topic],
                     group_id=s.invoicing_consumer_group,
                     handler=handle_payment_events,
+                    event_types=CONSUMES,
                 )
             await runtime.start_workers()
             yield

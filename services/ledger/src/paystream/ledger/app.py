@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from paystream.ledger.consumers import payment_events_handler
+from paystream.ledger.consumers import CONSUMES, PUBLISHES, payment_events_handler
 from paystream.ledger.endpoints import router
 from paystream.ledger.settings import LedgerSettings
 from paystream.shared import http
@@ -35,8 +35,9 @@ def create_app(settings: LedgerSettings | None = None) -> FastAPI:
                 topics=[settings.ledger_payments_topic],
                 group_id=settings.ledger_consumer_group,
                 handler=payment_events_handler(settings.ledger_events_topic),
+                event_types=CONSUMES,
             )
-            relay = runtime.enable_outbox()
+            relay = runtime.enable_outbox(publishes={settings.ledger_events_topic: PUBLISHES})
             relay.idle_s = settings.ledger_outbox_idle_s
             await runtime.start_workers()
             yield

@@ -11,9 +11,19 @@ from __future__ import annotations
 from paystream.ledger import service
 from paystream.ledger.domain import Grant, Refund
 from paystream.shared.db import Connection
-from paystream.shared.events import PaymentSucceededV1, RefundSucceededV1
+from paystream.shared.events import (
+    CreditsGrantedV1,
+    CreditsRevokedV1,
+    CreditsSpentV1,
+    PaymentSucceededV1,
+    RefundSucceededV1,
+)
 from paystream.shared.kafka import BatchHandler, Consumed
 from paystream.shared.topics import LEDGER_EVENTS
+
+# What the handler applies, and what the ledger publishes (for the AsyncAPI document).
+CONSUMES = (PaymentSucceededV1, RefundSucceededV1)
+PUBLISHES = (CreditsGrantedV1, CreditsSpentV1, CreditsRevokedV1)
 
 
 def ledger_events_from(items: list[Consumed]) -> list[Grant | Refund]:
