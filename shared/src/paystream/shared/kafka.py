@@ -310,7 +310,7 @@ class BatchConsumer:
         service: str,
         topics: Sequence[str],
         group_id: str,
-        pool: asyncpg.Pool,
+        pool: asyncpg.Pool | Callable[[], asyncpg.Pool],
         handler: BatchHandler,
         event_types: Sequence[type[EventData]] = (),
         batch_max: int = 500,
@@ -321,7 +321,7 @@ class BatchConsumer:
         self.service = service
         self.topics = list(topics)
         self.group_id = group_id
-        self.pool = pool
+        self._pool = pool
         self.handler = handler
         self.batch_max = batch_max
         self.max_retries = max_retries
@@ -363,6 +363,11 @@ class BatchConsumer:
             )
             for t in self.topics
         }
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        """The database; given as a function when the consumer is declared before it exists."""
+        return self._pool if isinstance(self._pool, asyncpg.Pool) else self._pool()
 
     async def start(self) -> None:
         """Join the group and start consuming (the broker must be connected)."""

@@ -5,13 +5,12 @@ in their FastAPI lifespan."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 import asyncpg
 import structlog
 from aiokafka import AIOKafkaProducer
-from faststream.kafka import KafkaBroker
 
 from paystream.shared import db
 from paystream.shared.events import EventData
@@ -51,7 +50,10 @@ class ServiceRuntime:
         self.database = database
         self.migrations_dir = migrations_dir
         self._pool: asyncpg.Pool | None = None
-        self._broker: KafkaBroker | None = None
+        # Declared now, connected by start(): consumers and publishers can be declared on it
+        # before the service starts, which is what its AsyncAPI document is generated from.
+        self.broker = create_broker(settings.kafka_bootstrap, settings.service_name)
+        self._connected = False
         self._producer: AIOKafkaProducer | None = None
         self.consumers: list[BatchConsumer] = []
         self.relay: OutboxRelay | None = None
@@ -63,12 +65,6 @@ class ServiceRuntime:
         if self._pool is None:
             raise RuntimeError("database pool not started")
         return self._pool
-
-    @property
-    def broker(self) -> KafkaBroker:
-        if self._broker is None:
-            raise RuntimeError("kafka broker not started")
-        return self._broker
 
     @property
     def producer(self) -> AIOKafkaProducer:
@@ -86,8 +82,8 @@ class ServiceRuntime:
                 await upgrade(self.migrations_dir, dsn)
             self._pool = await db.create_pool(dsn, min_size=s.pg_pool_min, max_size=s.pg_pool_max)
         await ensure_topics(s.kafka_bootstrap)
-        self._broker = create_broker(s.kafka_bootstrap, s.service_name)
-        await connect_with_retry(self._broker)
+        await connect_with_retry(self.broker)
+        self._connected = True
         self._producer = create_producer(s.kafka_bootstrap, s.service_name)
         await start_with_retry(self._producer)
 
@@ -104,12 +100,15 @@ class ServiceRuntime:
         handler: BatchHandler,
         event_types: Sequence[type[EventData]] = (),
     ) -> BatchConsumer:
+        """Declare a batch consumer, before start() or after it; it consumes from
+        start_workers() on."""
         c = BatchConsumer(
             broker=self.broker,
             service=self.settings.service_name,
             topics=topics,
             group_id=group_id,
-            pool=self.pool,
+            # The pool exists once the runtime started; the consumer needs it from then on.
+            pool=lambda: self.pool,
             handler=handler,
             event_types=event_types,
             batch_max=self.settings.consumer_batch_max,
@@ -119,23 +118,16 @@ class ServiceRuntime:
         return c
 
     def add_publisher(self, topic: str, event_types: Sequence[type[EventData]] = ()) -> None:
-        """Declare that the service publishes `event_types` to `topic` (`publish` and the outbox
-        relay then send through it, and the AsyncAPI document shows it)."""
+        """Declare that the service publishes `event_types` to `topic`, before or after start
+        (`publish` and the outbox relay then send through it; the AsyncAPI document shows it)."""
         declare_publisher(
-            self.broker, topic, event_types, f"{self.settings.service_name} publishes here."
+            self.broker,
+            topic,
+            event_types,
+            f"{self.settings.service_name} publishes these events here.",
         )
 
-    def enable_outbox(
-        self, publishes: Mapping[str, Sequence[type[EventData]]] | None = None
-    ) -> OutboxRelay:
-        """The outbox relay; `publishes` names the topics the outbox feeds and their events."""
-        for topic, types in (publishes or {}).items():
-            declare_publisher(
-                self.broker,
-                topic,
-                types,
-                f"{self.settings.service_name} publishes here through its transactional outbox.",
-            )
+    def enable_outbox(self) -> OutboxRelay:
         self.relay = OutboxRelay(
             service=self.settings.service_name, pool=self.pool, broker=self.broker
         )
@@ -183,8 +175,8 @@ class ServiceRuntime:
                 checks["postgres"] = "ok"
             except Exception as exc:
                 checks["postgres"] = f"error: {exc!r}"
-        if self._broker is not None:
-            checks["kafka"] = "ok" if await self._broker.ping(timeout=2) else "error: no answer"
+        if self._connected:
+            checks["kafka"] = "ok" if await self.broker.ping(timeout=2) else "error: no answer"
         for c in self.consumers:
             if c.failure is not None:
                 checks[f"consumer:{c.group_id}"] = f"error: {c.failure}"
@@ -200,8 +192,8 @@ class ServiceRuntime:
         for t in self._tasks:
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._broker is not None:
-            await self._broker.stop()
+        if self._connected:
+            await self.broker.stop()
         if self._producer is not None:
             await self._producer.stop()
         if self._pool is not None:

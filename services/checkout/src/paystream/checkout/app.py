@@ -18,7 +18,15 @@ from paystream.checkout.providers.factory import build_providers, stripe_method_
 from paystream.checkout.providers.registry import ProviderRegistry
 from paystream.checkout.settings import CheckoutSettings
 from paystream.shared import http
-from paystream.shared.events import utcnow
+from paystream.shared.events import (
+    OrderCreatedV1,
+    OrderStatusChangedV1,
+    PaymentFailedV1,
+    PaymentSucceededV1,
+    RefundFailedV1,
+    RefundSucceededV1,
+    utcnow,
+)
 from paystream.shared.runtime import ServiceRuntime
 
 log = structlog.get_logger(__name__)
@@ -54,15 +62,23 @@ def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
         settings, database=settings.database, migrations_dir=settings.migrations_dir
     )
 
+    # Declared on the broker now, started in the lifespan; the AsyncAPI document reads them.
+    runtime.add_consumer(
+        topics=[settings.checkout_payments_topic],
+        group_id=settings.checkout_consumer_group,
+        handler=payment_events_handler(orders_topic=settings.checkout_orders_topic),
+        event_types=(PaymentSucceededV1, PaymentFailedV1, RefundSucceededV1, RefundFailedV1),
+    )
+    runtime.add_publisher(settings.checkout_orders_topic, (OrderCreatedV1, OrderStatusChangedV1))
+    # Refunds, and USDT payments found on chain, are announced by checkout itself.
+    runtime.add_publisher(
+        settings.checkout_payments_topic, (PaymentSucceededV1, RefundSucceededV1, RefundFailedV1)
+    )
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
         relay = runtime.enable_outbox()
-        runtime.add_consumer(
-            topics=[settings.checkout_payments_topic],
-            group_id=settings.checkout_consumer_group,
-            handler=payment_events_handler(orders_topic=settings.checkout_orders_topic),
-        )
         built = build_providers(settings, runtime.pool)
         providers = ProviderRegistry(built.providers)
         log.info("payment_providers", providers=list(providers.names))
@@ -106,6 +122,7 @@ def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
         lifespan=lifespan,
         readiness=runtime.readiness,
     )
+    app.state.runtime = runtime
     app.include_router(router)
     app.include_router(usdt_admin.router)
     return app

@@ -17,18 +17,19 @@ from paystream.shared.runtime import ServiceRuntime
 def create_app(settings: InvoicingSettings | None = None) -> FastAPI:
     s = settings or InvoicingSettings()
     runtime = ServiceRuntime(s, database=s.database, migrations_dir=s.migrations_dir)
+    if s.invoicing_run_consumer:
+        # Declared on the broker now, started in the lifespan; the AsyncAPI document reads it.
+        runtime.add_consumer(
+            topics=[s.invoicing_payments_topic],
+            group_id=s.invoicing_consumer_group,
+            handler=handle_payment_events,
+            event_types=CONSUMES,
+        )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         try:
             await runtime.start()
-            if s.invoicing_run_consumer:
-                runtime.add_consumer(
-                    topics=[s.invoicing_payments_topic],
-                    group_id=s.invoicing_consumer_group,
-                    handler=handle_payment_events,
-                    event_types=CONSUMES,
-                )
             await runtime.start_workers()
             yield
         finally:

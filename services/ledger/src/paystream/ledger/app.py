@@ -26,18 +26,20 @@ def create_app(settings: LedgerSettings | None = None) -> FastAPI:
     runtime = ServiceRuntime(
         settings, database=settings.database, migrations_dir=settings.migrations_dir
     )
+    # Declared on the broker now, started in the lifespan; the AsyncAPI document reads them.
+    runtime.add_consumer(
+        topics=[settings.ledger_payments_topic],
+        group_id=settings.ledger_consumer_group,
+        handler=payment_events_handler(settings.ledger_events_topic),
+        event_types=CONSUMES,
+    )
+    runtime.add_publisher(settings.ledger_events_topic, PUBLISHES)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
         try:
-            runtime.add_consumer(
-                topics=[settings.ledger_payments_topic],
-                group_id=settings.ledger_consumer_group,
-                handler=payment_events_handler(settings.ledger_events_topic),
-                event_types=CONSUMES,
-            )
-            relay = runtime.enable_outbox(publishes={settings.ledger_events_topic: PUBLISHES})
+            relay = runtime.enable_outbox()
             relay.idle_s = settings.ledger_outbox_idle_s
             await runtime.start_workers()
             yield
