@@ -24,6 +24,7 @@ from paystream.shared.db import create_pool
 from paystream.shared.kafka import BatchConsumer, create_broker
 from paystream.shared.migrations import upgrade
 from paystream.shared.settings import BaseServiceSettings
+from paystream.shared.topics import Topics
 
 REPO = Path(__file__).resolve().parent
 
@@ -118,6 +119,32 @@ async def make_topics(kafka_bootstrap: str) -> AsyncIterator[Callable[..., Await
     yield make
     if made:
         await admin.delete_topics(made)
+    await admin.close()
+
+
+@pytest.fixture
+async def test_topics(make_topics: Callable[..., Awaitable[None]], unique_suffix: str) -> Topics:
+    """Every paystream topic under a prefix of this test's own, created now and deleted after.
+    Give a service `topic_prefix=test_topics.prefix` and it uses them."""
+    topics = Topics(f"t.{unique_suffix}.")
+    await make_topics(*(s.name for s in topics.specs()))
+    return topics
+
+
+@pytest.fixture
+async def delete_topics(kafka_bootstrap: str) -> AsyncIterator[Callable[[str], Awaitable[None]]]:
+    """Delete every paystream topic under a prefix: what a service made at start can vanish
+    before a test sends anything (a broker that can never acknowledge)."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    await admin.start()
+
+    async def delete(prefix: str) -> None:
+        existing = set(await admin.list_topics())
+        await admin.delete_topics([s.name for s in Topics(prefix).specs() if s.name in existing])
+
+    yield delete
     await admin.close()
 
 

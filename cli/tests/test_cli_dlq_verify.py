@@ -15,9 +15,9 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from paystream.invoicing.consumers import handle_payment_events
+from paystream.invoicing.consumers import handle_payment_events as invoice_payments
 from paystream.invoicing.settings import InvoicingSettings
-from paystream.ledger.consumers import payment_events_handler
+from paystream.ledger.consumers import handle_payment_events as grant_payments
 from paystream.ledger.settings import LedgerSettings
 from paystream.shared.db import INBOX_DDL
 from paystream.shared.events import (
@@ -224,7 +224,7 @@ async def test_cli_verify_reconciles_and_finds_differences(
     unique_suffix: str,
 ) -> None:
     topic = f"cli.payments.{unique_suffix}"
-    await make_topics(topic, dlq(topic), f"cli.ledger.{unique_suffix}", partitions=2)
+    await make_topics(topic, dlq(topic), partitions=2)
     ledger_dsn = await fresh_database("cli_ledger", LedgerSettings().migrations_dir)
     invoicing_dsn = await fresh_database("cli_invoicing", InvoicingSettings().migrations_dir)
     ledger, invoicing = await pool_for(ledger_dsn), await pool_for(invoicing_dsn)
@@ -240,7 +240,7 @@ async def test_cli_verify_reconciles_and_finds_differences(
         ledger,
         topic,
         f"cli-ledger-{unique_suffix}",
-        payment_events_handler(f"cli.ledger.{unique_suffix}"),
+        grant_payments,
         lambda c: c.applied + c.duplicates == n,
     )
     await _consume(
@@ -248,7 +248,7 @@ async def test_cli_verify_reconciles_and_finds_differences(
         invoicing,
         topic,
         f"cli-invoicing-{unique_suffix}",
-        handle_payment_events,
+        invoice_payments,
         lambda c: c.applied + c.duplicates == n,
     )
     args = ("verify", "--topic", topic, "--ledger-db", ledger_dsn, "--invoicing-db", invoicing_dsn)

@@ -38,7 +38,7 @@ from paystream.devtools.stack import SERVICES, Stack
 from paystream.devtools.stripe_events import checkout_session_completed
 from paystream.shared.auth import make_token
 from paystream.shared.settings import BaseServiceSettings
-from paystream.shared.topics import dlq
+from paystream.shared.topics import Topics, dlq
 
 REPO = Path(__file__).resolve().parents[2]
 INFRA = REPO / "deploy" / "local" / "infra.sh"
@@ -288,15 +288,12 @@ class Deployment:
         self.settings = settings
         self.tag = tag
         prefix = f"f{tag}"
-        self.payments_topic = f"{prefix}.payments.events"
-        self.raw_topic = f"{prefix}.webhooks.raw"
-        self.ledger_events_topic = f"{prefix}.ledger.events"
-        self.topics = [
-            self.payments_topic,
-            dlq(self.payments_topic),
-            self.raw_topic,
-            self.ledger_events_topic,
-        ]
+        # Every topic of the deployment behind its own prefix (the services get the prefix).
+        self.topic_names = Topics(f"{prefix}.")
+        self.payments_topic = self.topic_names.payments_events
+        self.raw_topic = self.topic_names.webhooks_raw
+        self.ledger_events_topic = self.topic_names.ledger_events
+        self.topics = [s.name for s in self.topic_names.specs()]
         self.ledger_group = f"{prefix}.ledger"
         self.invoicing_group = f"{prefix}.invoicing"
         self.ledger_db = f"{prefix}_ledger"
@@ -326,12 +323,7 @@ class Deployment:
         await admin.start()
         try:
             await admin.create_topics(
-                [
-                    NewTopic(self.payments_topic, 6, 1),
-                    NewTopic(dlq(self.payments_topic), 1, 1),
-                    NewTopic(self.raw_topic, 6, 1),
-                    NewTopic(self.ledger_events_topic, 3, 1),
-                ]
+                [NewTopic(s.name, s.partitions, 1) for s in self.topic_names.specs()]
             )
         finally:
             await admin.close()
@@ -358,12 +350,8 @@ class Deployment:
             "PAYSTREAM_STRIPE_WEBHOOK_SECRETS": ",".join(WEBHOOK_SECRETS),
             "PAYSTREAM_LOG_LEVEL": "WARNING",
             "PAYSTREAM_KAFKA_ACK_TIMEOUT_S": "2",
-            "PAYSTREAM_WEBHOOK_RAW_TOPIC": self.raw_topic,
-            "PAYSTREAM_WEBHOOK_PAYMENTS_TOPIC": self.payments_topic,
-            "PAYSTREAM_LEDGER_PAYMENTS_TOPIC": self.payments_topic,
-            "PAYSTREAM_LEDGER_EVENTS_TOPIC": self.ledger_events_topic,
+            "PAYSTREAM_TOPIC_PREFIX": self.topic_names.prefix,
             "PAYSTREAM_LEDGER_CONSUMER_GROUP": self.ledger_group,
-            "PAYSTREAM_INVOICING_PAYMENTS_TOPIC": self.payments_topic,
             "PAYSTREAM_INVOICING_CONSUMER_GROUP": self.invoicing_group,
         }
         if name == "ledger":

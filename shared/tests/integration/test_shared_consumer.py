@@ -12,7 +12,7 @@ from paystream.shared.db import Connection
 from paystream.shared.events import CreditsSpentV1, Envelope
 from paystream.shared.kafka import Consumed, create_producer, publish
 from paystream.shared.outbox import OutboxRelay, enqueue
-from paystream.shared.topics import dlq
+from paystream.shared.topics import Topics, dlq
 
 pytestmark = pytest.mark.integration
 
@@ -139,17 +139,16 @@ async def test_poison_event_goes_to_dlq_and_the_rest_of_the_batch_is_applied(
 
 
 async def test_outbox_relay_publishes_then_deletes(
-    kafka_broker, make_topics, consumer_db, spent_event, read_topic, unique_suffix: str
+    kafka_broker, test_topics: Topics, consumer_db, spent_event, read_topic
 ) -> None:
-    topic = f"t.outbox.{unique_suffix}"
-    await make_topics(topic)
+    topic = test_topics.ledger_events  # where CreditsSpentV1 goes
     pool = await consumer_db(APPLIED)
     events = [spent_event(f"u{i}", i) for i in range(10)]
     async with pool.acquire() as conn, conn.transaction():
         for env in events:
-            await enqueue(conn, topic, env.subject or "", env)
-        await enqueue(conn, topic, "u0", events[0])  # enqueued twice: stored once
-    relay = OutboxRelay(service="test", pool=pool, broker=kafka_broker)
+            await enqueue(conn, env.subject or "", env)
+        await enqueue(conn, "u0", events[0])  # enqueued twice: stored once
+    relay = OutboxRelay(service="test", pool=pool, broker=kafka_broker, topics=test_topics)
     assert await relay.run_once() == 10
     assert await relay.run_once() == 0
     assert await pool.fetchval("SELECT count(*) FROM outbox") == 0

@@ -14,6 +14,7 @@ from faststream.kafka import KafkaBroker
 from paystream.shared.db import OUTBOX_DDL
 from paystream.shared.events import CreditsSpentV1, Envelope
 from paystream.shared.outbox import OutboxRelay, enqueue_many
+from paystream.shared.topics import LEDGER_EVENTS, Topics
 
 pytestmark = pytest.mark.integration
 
@@ -21,13 +22,12 @@ pytestmark = pytest.mark.integration
 async def test_enqueue_many_rows_are_published_by_the_relay(
     kafka_broker: KafkaBroker,
     read_topic: Callable[..., Awaitable[list[ConsumerRecord[bytes, bytes]]]],
-    make_topics: Callable[..., Awaitable[None]],
+    test_topics: Topics,
     fresh_database: Callable[..., Awaitable[str]],
     pool_for: Callable[[str], Awaitable[asyncpg.Pool]],
     unique_suffix: str,
 ) -> None:
-    topic = f"t.outbox-many.{unique_suffix}"
-    await make_topics(topic)
+    topic = test_topics.ledger_events  # the topic of CreditsSpentV1
     pool = await pool_for(await fresh_database("shared"))
     await pool.execute(OUTBOX_DDL)
     events = [
@@ -45,11 +45,14 @@ async def test_enqueue_many_rows_are_published_by_the_relay(
         for i in range(5)
     ]
     async with pool.acquire() as conn, conn.transaction():
-        await enqueue_many(conn, [(topic, f"u{i}", env) for i, env in enumerate(events)])
-    headers = await pool.fetch("SELECT headers FROM outbox ORDER BY id")
-    assert [h["headers"]["ce_id"] for h in headers] == [str(e.id) for e in events]
+        await enqueue_many(conn, [(f"u{i}", env) for i, env in enumerate(events)])
+    rows = await pool.fetch("SELECT topic, headers FROM outbox ORDER BY id")
+    assert [r["headers"]["ce_id"] for r in rows] == [str(e.id) for e in events]
+    # The row keeps the logical topic of the event's type; the relay adds the prefix.
+    assert {r["topic"] for r in rows} == {LEDGER_EVENTS}
 
-    assert await OutboxRelay(service="test", pool=pool, broker=kafka_broker).run_once() == 5
+    relay = OutboxRelay(service="test", pool=pool, broker=kafka_broker, topics=test_topics)
+    assert await relay.run_once() == 5
     got = await read_topic(topic, expect=5)
     assert sorted(dict(r.headers)["ce_id"].decode() for r in got) == sorted(
         str(e.id) for e in events

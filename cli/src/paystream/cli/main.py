@@ -20,7 +20,6 @@ from paystream.cli.auth import require_operator
 from paystream.cli.errors import BadInput
 from paystream.cli.output import fail, run
 from paystream.cli.settings import OperatorSettings
-from paystream.shared.topics import PAYMENTS_EVENTS, WEBHOOKS_RAW
 
 # aiokafka logs every failed connection attempt; the command reports the failure once.
 logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
@@ -191,8 +190,12 @@ def replay(
 def reprocess_raw(
     from_time: Annotated[str, typer.Option("--from", help="ISO-8601 or ago (2h, 3d).")],
     to_time: Annotated[str | None, typer.Option("--to", help="Exclusive end.")] = None,
-    source_topic: Annotated[str, typer.Option("--source-topic")] = WEBHOOKS_RAW,
-    target_topic: Annotated[str, typer.Option("--target-topic")] = PAYMENTS_EVENTS,
+    source_topic: Annotated[
+        str | None, typer.Option("--source-topic", help="Default: webhooks.raw.")
+    ] = None,
+    target_topic: Annotated[
+        str | None, typer.Option("--target-topic", help="Default: payments.events.")
+    ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Normalize, publish nothing.")] = False,
     local_operator: LocalOperator = False,
     operator_token: OperatorToken = None,
@@ -208,8 +211,8 @@ def reprocess_raw(
             s,
             from_time=from_time,
             to_time=to_time,
-            source_topic=source_topic,
-            target_topic=target_topic,
+            source_topic=source_topic or s.topics.webhooks_raw,
+            target_topic=target_topic or s.topics.payments_events,
             dry_run=dry_run,
             authorize=_authorizer(s, "reprocess-raw", local_operator, operator_token),
             quiet=quiet,
@@ -314,7 +317,9 @@ def dlq_purge(
 
 @app.command()
 def verify(
-    topic: Annotated[str, typer.Option("--topic", "-t")] = PAYMENTS_EVENTS,
+    topic: Annotated[
+        str | None, typer.Option("--topic", "-t", help="Default: payments.events.")
+    ] = None,
     ledger_db: Annotated[
         str | None, typer.Option("--ledger-db", help="Database name or DSN.")
     ] = None,
@@ -330,7 +335,7 @@ def verify(
         s,
         verify_ops.verify(
             s,
-            topic=topic,
+            topic=topic or s.topics.payments_events,
             ledger_db=ledger_db or s.ledger_database,
             invoicing_db=invoicing_db or s.invoicing_database,
         ),

@@ -19,9 +19,16 @@ from paystream.cli.output import Result
 from paystream.cli.settings import OperatorSettings
 from paystream.shared.topics import TOPICS, TopicSpec
 
-# The configuration `topics ensure` converges to; a module attribute so a test can point it at
-# its own topic names.
+# The configuration `topics ensure` converges to, by logical name; a module attribute so a test
+# can point it at its own topic names.
 SPECS: Sequence[TopicSpec] = TOPICS
+
+
+def _specs(settings: OperatorSettings) -> list[TopicSpec]:
+    """SPECS under the deployment's topic prefix."""
+    topics = settings.topics
+    return [TopicSpec(topics.name(s.name), s.partitions, dict(s.config)) for s in SPECS]
+
 
 SHOWN_CONFIGS = ("retention.ms", "retention.bytes", "cleanup.policy")
 # DescribeConfigs `config_source` of a value set on the topic itself.
@@ -68,7 +75,7 @@ async def list_topics(settings: OperatorSettings, names: list[str], show_all: bo
         elif show_all:
             wanted = sorted(n for n in existing if not n.startswith("__"))
         else:
-            wanted = [s.name for s in SPECS]
+            wanted = [s.name for s in _specs(settings)]
         present = [n for n in wanted if n in existing]
         layout = await topic_layout(admin, present)
         configs = await topic_configs(admin, present)
@@ -106,10 +113,11 @@ async def ensure_topics(settings: OperatorSettings) -> Result:
     async with admin_client(settings) as admin:
         brokers = len((await admin.describe_cluster())["brokers"])
         existing = set(await admin.list_topics())
-        present = [s.name for s in SPECS if s.name in existing]
+        specs = _specs(settings)
+        present = [s.name for s in specs if s.name in existing]
         layout = await topic_layout(admin, present)
         configs = await topic_configs(admin, present)
-        for spec in SPECS:
+        for spec in specs:
             if spec.name not in existing:
                 results.append(await _create(admin, spec, brokers))
             else:

@@ -25,6 +25,7 @@ from paystream.shared.auth import make_token
 from paystream.shared.events import Envelope, PaymentSucceededV1
 from paystream.shared.kafka import create_producer, publish
 from paystream.shared.money import Money
+from paystream.shared.topics import Topics
 
 JWT_SECRET = "checkout-tests-jwt-secret-0123456789abcdef"
 
@@ -93,12 +94,12 @@ class CheckoutUnderTest:
         return result
 
     async def publish_payment(self, env: Envelope, key: str) -> None:
-        await publish(self.producer, self.settings.checkout_payments_topic, key, env)
+        await publish(self.producer, self.settings.topics.payments_events, key, env)
 
     async def orders_events(self, *, expect: int, timeout_s: float = 20.0) -> list[Envelope]:
         """Read the orders topic from the start until `expect` events arrived (or time is up)."""
         consumer = AIOKafkaConsumer(
-            self.settings.checkout_orders_topic,
+            self.settings.topics.orders_events,
             bootstrap_servers=self.bootstrap,
             auto_offset_reset="earliest",
             group_id=None,
@@ -158,13 +159,12 @@ def make_checkout(
     async def make(**overrides: Any) -> AsyncIterator[CheckoutUnderTest]:
         dsn = await fresh_database("checkout", migrations)
         suffix = f"{unique_suffix}.{uuid.uuid4().hex[:6]}"
-        payments, orders = f"test.checkout.payments.{suffix}", f"test.checkout.orders.{suffix}"
-        await make_topics(payments, orders)
+        topics = Topics(f"t.{suffix}.")
+        await make_topics(*(s.name for s in topics.specs()))
         options: dict[str, Any] = {
             "database": dsn.rsplit("/", 1)[1],
             "jwt_secret": JWT_SECRET,
-            "checkout_payments_topic": payments,
-            "checkout_orders_topic": orders,
+            "topic_prefix": topics.prefix,
             "checkout_consumer_group": f"checkout-test-{suffix}",
             "pg_pool_min": 1,
             "pg_pool_max": 10,

@@ -12,6 +12,7 @@ import pytest
 from paystream.checkout import repository, service
 from paystream.checkout.catalog import load_catalog
 from paystream.checkout.domain import OrderStatus
+from paystream.shared.topics import ORDERS_EVENTS
 
 if TYPE_CHECKING:
     from conftest import CheckoutUnderTest, MakeCheckout
@@ -79,8 +80,9 @@ async def test_create_order_opens_a_stripe_checkout_session(checkout: CheckoutUn
     assert row["return_url"] == "https://shop.example/back"
     assert row["amount_minor"] == 10000
     assert row["status"] == "pending"
-    # OrderCreatedV1 was written with the order; the relay may already have published it.
-    assert all((t, k) == (checkout.settings.checkout_orders_topic, user) for t, k in outbox)
+    # OrderCreatedV1 was written with the order (under its logical topic); the relay may already
+    # have published it.
+    assert all((t, k) == (ORDERS_EVENTS, user) for t, k in outbox)
 
 
 async def test_idempotent_replay_returns_the_same_order(checkout: CheckoutUnderTest) -> None:
@@ -142,7 +144,6 @@ async def test_two_transactions_racing_on_one_key_make_one_order(
 ) -> None:
     """Both transactions miss the key on their first read; the unique constraint decides."""
     config = service.CheckoutConfig(
-        orders_topic=checkout.settings.checkout_orders_topic,
         order_ttl=timedelta(minutes=30),
         default_return_url="https://shop.example/",
     )
@@ -243,7 +244,6 @@ async def test_list_filters_by_status_and_pages_newest_first(
                 order,
                 OrderStatus.PAID,
                 reason="test",
-                orders_topic=checkout.settings.checkout_orders_topic,
                 now=datetime.now().astimezone(),
             )
 

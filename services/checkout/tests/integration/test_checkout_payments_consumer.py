@@ -246,16 +246,13 @@ async def test_overdue_pending_orders_expire_and_a_late_payment_still_counts(
     now = datetime.now(UTC)
     async with c.pool.acquire() as conn, conn.transaction():
         # Still within the grace period: nothing expires yet.
-        expired = await service.expire_overdue_orders(
-            conn, now=now, grace=timedelta(minutes=15), orders_topic="unused"
-        )
+        expired = await service.expire_overdue_orders(conn, now=now, grace=timedelta(minutes=15))
         assert expired == []
     async with c.pool.acquire() as conn, conn.transaction():
         expired = await service.expire_overdue_orders(
             conn,
             now=now,
             grace=timedelta(minutes=5),
-            orders_topic=c.settings.checkout_orders_topic,
         )
     assert [o.id for o in expired] == [old["order_id"]]
     assert (await _status(c, user, old["order_id"]))["status"] == "expired"

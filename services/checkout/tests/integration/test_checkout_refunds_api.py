@@ -46,7 +46,7 @@ async def _refund_events(c: CheckoutUnderTest, expect: int) -> list[Envelope]:
     from aiokafka import AIOKafkaConsumer
 
     consumer = AIOKafkaConsumer(
-        c.settings.checkout_payments_topic,
+        c.settings.topics.payments_events,
         bootstrap_servers=c.bootstrap,
         auto_offset_reset="earliest",
         group_id=None,

@@ -31,13 +31,13 @@ from paystream.shared import http
 from paystream.shared.auth import make_token
 from paystream.shared.events import Envelope, PaymentSucceededV1, deterministic_id, utcnow
 from paystream.shared.money import Money
+from paystream.shared.topics import PAYMENTS_EVENTS
 
 pytestmark = pytest.mark.integration
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 ADDRESS = "TXYZopYRdj2D9XRtbG411XZZ3kM5VkAeBf"
 PAYER = "TJmmqjb1DK9TTZbQXzRQ2AuA94z4gKAPFh"
-TOPIC = "test.usdt.payments"
 JWT_SECRET = "usdt-tests-jwt-secret-0123456789abcdef"
 
 
@@ -129,7 +129,6 @@ async def usdt(
         client = TronGridClient(url, timeout_s=5)
         config = UsdtConfig(
             deposit_address=ADDRESS,
-            payments_topic=TOPIC,
             poll_interval_s=0.05,
             page_size=50,
         )
@@ -247,7 +246,7 @@ async def test_an_exact_transfer_is_published_once_across_polls_and_restarts(usd
     outbox = await usdt.outbox()
     assert len(outbox) == 1
     topic, key, env = outbox[0]
-    assert (topic, key) == (TOPIC, "user-42")
+    assert (topic, key) == (PAYMENTS_EVENTS, "user-42")
     assert env.id == deterministic_id("usdt_trc20", txid, "payment")
     payment = env.payload_as(PaymentSucceededV1)
     assert payment.order_id == order_id
@@ -278,7 +277,7 @@ async def test_nothing_happens_until_the_block_is_solidified(
     async with serving(fake_app) as url, httpx.AsyncClient(base_url=url) as fake:
         client = TronGridClient(url)
         try:
-            config = UsdtConfig(deposit_address=ADDRESS, payments_topic=TOPIC)
+            config = UsdtConfig(deposit_address=ADDRESS)
             usdt = Usdt(pool, url, fake, client, config)
             _, amount, deposit_id = await usdt.deposit()
             watcher = usdt.watcher()

@@ -105,7 +105,6 @@ def test_usdt_config_from_settings() -> None:
         usdt_deposit_address=ADDRESS,
         usdt_amount_offset_max=9999,
         usdt_late_window_s=60,
-        checkout_payments_topic="p.test",
     )
     cfg = usdt_config(s)
     assert cfg is not None
@@ -113,7 +112,6 @@ def test_usdt_config_from_settings() -> None:
     assert cfg.contract_address == CONTRACT
     assert cfg.modulus == 10_000
     assert cfg.late_window == timedelta(seconds=60)
-    assert cfg.payments_topic == "p.test"
 
 
 def test_provider_takes_only_usdt() -> None:

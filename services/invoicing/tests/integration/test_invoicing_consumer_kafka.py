@@ -11,22 +11,20 @@ import pytest
 
 from paystream.shared.events import PaymentFailedV1
 from paystream.shared.kafka import create_producer, publish
-from paystream.shared.topics import dlq
 
 pytestmark = pytest.mark.integration
 
 
 async def test_consumer_issues_one_invoice_per_paid_order(
     kafka_bootstrap,
-    make_topics,
+    test_topics,
     unique_suffix,
     invoicing_client,
     make_paid,
     make_envelope,
     auth_headers,
 ) -> None:
-    topic = f"t.invoicing.payments.{unique_suffix}"
-    await make_topics(topic, dlq(topic))
+    topic = test_topics.payments_events
     alice, bob = f"alice-{unique_suffix}", f"bob-{unique_suffix}"
     session_completed = make_envelope(
         make_paid("ord-a", user_id=alice, provider_event_id="evt_cs"), user_id=alice
@@ -57,7 +55,7 @@ async def test_consumer_issues_one_invoice_per_paid_order(
         await producer.stop()
 
     async with invoicing_client(
-        invoicing_payments_topic=topic,
+        topic_prefix=test_topics.prefix,
         invoicing_consumer_group=f"invoicing-{unique_suffix}",
         invoicing_run_consumer=True,
     ) as (app, client):

@@ -56,15 +56,14 @@ async def _dead_letters(topic: str, bootstrap: str, expect: int) -> list[bytes]:
 
 async def test_refunds_become_credit_notes_on_the_invoice_and_in_the_api(
     kafka_bootstrap,
-    make_topics,
+    test_topics,
     unique_suffix,
     invoicing_client,
     make_paid,
     make_envelope,
     auth_headers,
 ) -> None:
-    topic = f"t.invoicing.payments.{unique_suffix}"
-    await make_topics(topic, dlq(topic))
+    topic = test_topics.payments_events
     alice, bob = f"alice-{unique_suffix}", f"bob-{unique_suffix}"
     events = [
         make_envelope(make_paid("ord-a", user_id=alice), user_id=alice),
@@ -84,7 +83,7 @@ async def test_refunds_become_credit_notes_on_the_invoice_and_in_the_api(
         await producer.stop()
 
     async with invoicing_client(
-        invoicing_payments_topic=topic,
+        topic_prefix=test_topics.prefix,
         invoicing_consumer_group=f"invoicing-{unique_suffix}",
         invoicing_run_consumer=True,
     ) as (app, client):

@@ -15,11 +15,11 @@ import pytest
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from faststream.kafka import KafkaBroker
 
-from paystream.ledger.consumers import payment_events_handler
+from paystream.ledger.consumers import handle_payment_events
 from paystream.shared.events import CreditsGrantedV1, Envelope, PaymentFailedV1, PaymentSucceededV1
 from paystream.shared.kafka import BatchConsumer, create_producer, publish
 from paystream.shared.outbox import OutboxRelay
-from paystream.shared.topics import dlq
+from paystream.shared.topics import Topics
 
 pytestmark = pytest.mark.integration
 
@@ -64,7 +64,7 @@ async def _drain(topic: str, bootstrap: str, expect: int) -> list[ConsumerRecord
 
 async def test_consumer_applies_payments_once_per_order_commits_and_relays_grants(
     kafka_bootstrap: str,
-    make_topics: Callable[..., Awaitable[None]],
+    test_topics: Topics,
     fresh_database: Callable[[str, Path | None], Awaitable[str]],
     pool_for: Callable[[str], Awaitable[asyncpg.Pool]],
     kafka_broker: KafkaBroker,
@@ -72,8 +72,7 @@ async def test_consumer_applies_payments_once_per_order_commits_and_relays_grant
     until: Callable[..., Awaitable[None]],
     unique_suffix: str,
 ) -> None:
-    payments, granted_topic = f"t.payments.{unique_suffix}", f"t.ledger.{unique_suffix}"
-    await make_topics(payments, dlq(payments), granted_topic)
+    payments, granted_topic = test_topics.payments_events, test_topics.ledger_events
     pool = await pool_for(await fresh_database("ledger", MIGRATIONS))
 
     users = [f"user-{unique_suffix}-{i}" for i in range(5)]
@@ -103,7 +102,7 @@ async def test_consumer_applies_payments_once_per_order_commits_and_relays_grant
             topics=[payments],
             group_id=group,
             pool=pool,
-            handler=payment_events_handler(granted_topic),
+            handler=handle_payment_events,
         ) as consumer:
             expected = {
                 u: sum(10 + i for i in range(40) if i % 5 == n) for n, u in enumerate(users)
@@ -137,7 +136,7 @@ async def test_consumer_applies_payments_once_per_order_commits_and_relays_grant
             sum(expected.values())
         )
 
-        relay = OutboxRelay(service="ledger", pool=pool, broker=kafka_broker)
+        relay = OutboxRelay(service="ledger", pool=pool, broker=kafka_broker, topics=test_topics)
         assert await relay.run_once() == 40
         assert await relay.run_once() == 0
     finally:

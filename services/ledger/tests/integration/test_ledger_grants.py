@@ -15,7 +15,7 @@ import pytest
 from aiokafka import ConsumerRecord
 
 from paystream.ledger import service
-from paystream.ledger.consumers import payment_events_handler
+from paystream.ledger.consumers import handle_payment_events as handle
 from paystream.ledger.domain import Grant
 from paystream.shared.events import (
     CreditsGrantedV1,
@@ -25,12 +25,11 @@ from paystream.shared.events import (
     PaymentSucceededV1,
 )
 from paystream.shared.kafka import Consumed, record_inbox
+from paystream.shared.topics import LEDGER_EVENTS
 
 pytestmark = pytest.mark.integration
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
-TOPIC = "ledger.events.test"
-handle = payment_events_handler(TOPIC)
 
 
 @pytest.fixture
@@ -162,12 +161,13 @@ async def test_a_batch_grants_each_order_once_with_balance_after_in_record_order
 
     outbox = await pool.fetch("SELECT topic, key, payload, headers FROM outbox ORDER BY id")
     assert all(r["headers"]["ce_type"] == CreditsGrantedV1.TYPE for r in outbox)
+    # The outbox keeps the logical topic; the relay adds the deployment's prefix.
     assert [(r["topic"], r["key"]) for r in outbox] == [
-        (TOPIC, "alice"),
-        (TOPIC, "bob"),
-        (TOPIC, "alice"),
-        (TOPIC, "alice"),
-        (TOPIC, "bob"),
+        (LEDGER_EVENTS, "alice"),
+        (LEDGER_EVENTS, "bob"),
+        (LEDGER_EVENTS, "alice"),
+        (LEDGER_EVENTS, "alice"),
+        (LEDGER_EVENTS, "bob"),
     ]
     events = [Envelope.from_bytes(bytes(r["payload"])) for r in outbox]
     granted = [e.payload_as(CreditsGrantedV1) for e in events]
@@ -228,13 +228,11 @@ async def test_a_concurrent_grant_of_the_same_order_rolls_the_late_batch_back(
     async with pool.acquire() as first, pool.acquire() as second:
         tx1 = first.transaction()
         await tx1.start()
-        await service.grant_credits(first, [grant], events_topic=TOPIC)
+        await service.grant_credits(first, [grant])
         tx2 = second.transaction()
         await tx2.start()
         # The second writer checked before the first committed, then waits on alice's row.
-        late = asyncio.create_task(
-            service.grant_credits(second, [other, grant], events_topic=TOPIC)
-        )
+        late = asyncio.create_task(service.grant_credits(second, [other, grant]))
         await asyncio.sleep(0.3)
         assert not late.done()
         await tx1.commit()
@@ -244,7 +242,7 @@ async def test_a_concurrent_grant_of_the_same_order_rolls_the_late_batch_back(
     assert (await _balances(pool))["user:alice"] == 40
     # Applied one at a time afterwards (what the consumer does), the other order goes through.
     async with pool.acquire() as conn, conn.transaction():
-        assert await service.grant_credits(conn, [grant], events_topic=TOPIC) == []
-        done = await service.grant_credits(conn, [other], events_topic=TOPIC)
+        assert await service.grant_credits(conn, [grant]) == []
+        done = await service.grant_credits(conn, [other])
     assert [(g.order_id, g.balance_after) for g in done] == [("o-other", 42)]
     await _assert_books_balance(pool)

@@ -28,6 +28,7 @@ from paystream.shared.events import (
     PaymentSucceededV1,
 )
 from paystream.shared.kafka import create_producer, publish
+from paystream.shared.topics import Topics
 
 pytestmark = pytest.mark.integration
 
@@ -55,7 +56,6 @@ class Ledger:
                     Grant(uuid.uuid4(), f"order-{uuid.uuid4().hex}", user, c, c * 10, "CNY")
                     for c in credits
                 ],
-                events_topic=self.settings.ledger_events_topic,
             )
 
     async def spend(
@@ -76,20 +76,18 @@ class Ledger:
 @pytest.fixture
 async def ledger(
     fresh_database: Callable[[str, Path | None], Awaitable[str]],
-    make_topics: Callable[..., Awaitable[None]],
+    test_topics: Topics,
     unique_suffix: str,
 ) -> AsyncIterator[Ledger]:
     # Not migrated here: the app migrates its database at start, as it does in production.
     dsn = await fresh_database("ledger", None)
     settings = LedgerSettings(
         database=dsn.rsplit("/", 1)[1],
-        ledger_payments_topic=f"t.payments.{unique_suffix}",
-        ledger_events_topic=f"t.ledger.{unique_suffix}",
+        topic_prefix=test_topics.prefix,
         ledger_consumer_group=f"ledger.{unique_suffix}",
         jwt_secret=JWT,
         log_level="WARNING",
     )
-    await make_topics(settings.ledger_payments_topic, settings.ledger_events_topic)
     app = create_app(settings)
     async with (
         app.router.lifespan_context(app),
@@ -343,7 +341,7 @@ async def test_payments_on_kafka_are_credited_and_ledger_events_published(
                 paid_at=datetime.now(UTC),
             )
             env = Envelope.wrap(paid, source="paystream/test", subject=user)
-            await publish(producer, ledger.settings.ledger_payments_topic, user, env)
+            await publish(producer, ledger.settings.topics.payments_events, user, env)
     finally:
         await producer.stop()
 
@@ -355,7 +353,7 @@ async def test_payments_on_kafka_are_credited_and_ledger_events_published(
     assert spent.status_code == 201
 
     consumer = AIOKafkaConsumer(
-        ledger.settings.ledger_events_topic,
+        ledger.settings.topics.ledger_events,
         bootstrap_servers=kafka_bootstrap,
         auto_offset_reset="earliest",
         group_id=None,

@@ -29,7 +29,7 @@ from paystream.shared.events import (
     refund_event_id,
 )
 from paystream.shared.kafka import create_producer, publish
-from paystream.shared.topics import dlq
+from paystream.shared.topics import Topics, dlq
 
 pytestmark = pytest.mark.integration
 
@@ -47,7 +47,7 @@ class App:
         return {"Authorization": f"Bearer {make_token(user, JWT, role='admin' if admin else None)}"}
 
     async def publish(self, env: Envelope) -> None:
-        await publish(self.producer, self.settings.ledger_payments_topic, env.subject or "", env)
+        await publish(self.producer, self.settings.topics.payments_events, env.subject or "", env)
 
     async def get(self, path: str, user: str, *, admin: bool = False, **params: Any) -> Any:
         r = await self.http.get(path, headers=self.auth(user, admin=admin), params=params)
@@ -58,23 +58,17 @@ class App:
 @pytest.fixture
 async def app(
     fresh_database: Callable[[str, Path | None], Awaitable[str]],
-    make_topics: Callable[..., Awaitable[None]],
+    test_topics: Topics,
     kafka_bootstrap: str,
     unique_suffix: str,
 ) -> AsyncIterator[App]:
     dsn = await fresh_database("ledger", None)
     settings = LedgerSettings(
         database=dsn.rsplit("/", 1)[1],
-        ledger_payments_topic=f"t.payments.{unique_suffix}",
-        ledger_events_topic=f"t.ledger.{unique_suffix}",
+        topic_prefix=test_topics.prefix,
         ledger_consumer_group=f"ledger.{unique_suffix}",
         jwt_secret=JWT,
         log_level="WARNING",
-    )
-    await make_topics(
-        settings.ledger_payments_topic,
-        dlq(settings.ledger_payments_topic),
-        settings.ledger_events_topic,
     )
     application = create_app(settings)
     producer = create_producer(kafka_bootstrap, "ledger-refund-test")
@@ -173,7 +167,7 @@ async def test_refunds_flow_through_the_consumer_into_history_events_and_the_adm
         return int(n) == 2
 
     await _until(settled)
-    dead = await _records(dlq(app.settings.ledger_payments_topic), kafka_bootstrap, expect=1)
+    dead = await _records(dlq(app.settings.topics.payments_events), kafka_bootstrap, expect=1)
     assert len(dead) == 1
     assert Envelope.from_bytes(dead[0].value or b"").id == refund_event_id(
         "succeeded", "alipay", f"re-usd-{unique_suffix}"
@@ -240,7 +234,7 @@ async def test_refunds_flow_through_the_consumer_into_history_events_and_the_adm
     assert [i["user_id"] for i in only_alice["items"]] == [alice]
 
     # CreditsRevokedV1 reaches ledger.events through the outbox, once per applied refund.
-    records = await _records(app.settings.ledger_events_topic, kafka_bootstrap, expect=5)
+    records = await _records(app.settings.topics.ledger_events, kafka_bootstrap, expect=5)
     revoked = [
         Envelope.from_bytes(r.value or b"").payload_as(CreditsRevokedV1)
         for r in records

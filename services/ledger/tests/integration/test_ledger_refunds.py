@@ -17,7 +17,7 @@ import pytest
 from aiokafka import ConsumerRecord
 
 from paystream.ledger import service
-from paystream.ledger.consumers import payment_events_handler
+from paystream.ledger.consumers import handle_payment_events as handle
 from paystream.ledger.domain import Refund, RefundRefused
 from paystream.shared.events import (
     CreditsGrantedV1,
@@ -33,8 +33,6 @@ from paystream.shared.kafka import Consumed, record_inbox
 pytestmark = pytest.mark.integration
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
-TOPIC = "ledger.events.test"
-handle = payment_events_handler(TOPIC)
 
 
 @pytest.fixture
@@ -128,7 +126,6 @@ async def _spend(pool: asyncpg.Pool, user: str, credits: int) -> None:
             credits=credits,
             reason="generate",
             idempotency_key=str(uuid.uuid4()),
-            events_topic=TOPIC,
         )
 
 
@@ -434,10 +431,10 @@ async def test_two_writers_of_one_refund_take_it_back_once(pool: asyncpg.Pool) -
     async with pool.acquire() as first, pool.acquire() as second:
         tx1 = first.transaction()
         await tx1.start()
-        assert await service.revoke_for_refund(first, refund(), events_topic=TOPIC) is not None
+        assert await service.revoke_for_refund(first, refund()) is not None
         tx2 = second.transaction()
         await tx2.start()
-        late = asyncio.create_task(service.revoke_for_refund(second, refund(), events_topic=TOPIC))
+        late = asyncio.create_task(service.revoke_for_refund(second, refund()))
         await asyncio.sleep(0.3)
         assert not late.done()  # waiting for alice's row
         await tx1.commit()

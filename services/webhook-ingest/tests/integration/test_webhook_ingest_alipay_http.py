@@ -30,11 +30,15 @@ from paystream.shared.events import (
     refund_event_id,
 )
 from paystream.shared.providers import alipay as ali
+from paystream.shared.topics import Topics
 from paystream.webhook_ingest.alipay_normalize import normalize_alipay_received
 from paystream.webhook_ingest.app import create_app
 from paystream.webhook_ingest.settings import WebhookIngestSettings
 
 pytestmark = pytest.mark.integration
+
+# Deletes every topic under a prefix (the root conftest's `delete_topics`).
+DeleteTopics = Callable[[str], Awaitable[None]]
 
 APP_ID = "2021000000000003"
 FORM = "application/x-www-form-urlencoded; charset=utf-8"
@@ -114,12 +118,12 @@ async def start_ingest(
 
         async def start(**overrides: Any) -> Ingest:
             tag = f"{unique_suffix}-{uuid.uuid4().hex[:6]}"
-            raw_topic, payments_topic = f"alipay-raw-{tag}", f"alipay-payments-{tag}"
-            await make_topics(raw_topic, payments_topic, partitions=PARTITIONS)
+            topics = Topics(f"alipay-{tag}.")
+            raw_topic, payments_topic = topics.webhooks_raw, topics.payments_events
+            await make_topics(*(s.name for s in topics.specs()), partitions=PARTITIONS)
             values: dict[str, Any] = {
                 "kafka_bootstrap": kafka_bootstrap,
-                "webhook_raw_topic": raw_topic,
-                "webhook_payments_topic": payments_topic,
+                "topic_prefix": topics.prefix,
                 "alipay_app_id": APP_ID,
                 "alipay_public_key": ali.public_key_pem(keys.alipay),
             }
@@ -392,13 +396,11 @@ async def test_kafka_unavailable_answers_fail(ingest: Ingest, keys: Keys) -> Non
 
 
 async def test_kafka_never_acknowledging_answers_fail_within_the_timeout(
-    start_ingest: StartIngest, keys: Keys, unique_suffix: str
+    start_ingest: StartIngest, keys: Keys, unique_suffix: str, delete_topics: DeleteTopics
 ) -> None:
-    ingest = await start_ingest(
-        webhook_raw_topic=f"absent-alipay-raw-{unique_suffix}",
-        webhook_payments_topic=f"absent-alipay-payments-{unique_suffix}",
-        kafka_ack_timeout_s=0.5,
-    )
+    prefix = f"absent-alipay-{unique_suffix}."
+    ingest = await start_ingest(topic_prefix=prefix, kafka_ack_timeout_s=0.5)
+    await delete_topics(prefix)  # the service made them at start: now nothing can acknowledge
     started = time.monotonic()
     r = await ingest.post(notification(keys, new_trade()))
     assert (r.status_code, r.text) == (503, "fail")

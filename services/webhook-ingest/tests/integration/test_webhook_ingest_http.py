@@ -43,6 +43,9 @@ from paystream.webhook_ingest.settings import WebhookIngestSettings
 
 pytestmark = pytest.mark.integration
 
+# Deletes every topic under a prefix (the root conftest's `delete_topics`).
+DeleteTopics = Callable[[str], Awaitable[None]]
+
 SECRET = "whsec_it_current"
 OLD_SECRET = "whsec_it_previous"
 TOPICS = (WEBHOOKS_RAW, PAYMENTS_EVENTS)
@@ -528,16 +531,15 @@ async def test_producer_gone_is_503_kafka_unavailable(service: Service) -> None:
 
 
 async def test_no_ack_within_the_timeout_is_503_kafka_unavailable(
-    start_service: StartService, unique_suffix: str
+    start_service: StartService, unique_suffix: str, delete_topics: DeleteTopics
 ) -> None:
     # Topics that do not exist on the broker (auto-creation is off): the producer can never get
     # an acknowledgement, exactly as when the partition leaders are down; the request must give
-    # up at kafka_ack_timeout_s rather than hang until Stripe's own timeout.
-    service = await start_service(
-        webhook_raw_topic=f"absent-raw-{unique_suffix}",
-        webhook_payments_topic=f"absent-payments-{unique_suffix}",
-        kafka_ack_timeout_s=0.5,
-    )
+    # up at kafka_ack_timeout_s rather than hang until Stripe's own timeout. The service creates
+    # its topics at start; they are deleted before the first webhook.
+    prefix = f"absent-{unique_suffix}."
+    service = await start_service(topic_prefix=prefix, kafka_ack_timeout_s=0.5)
+    await delete_topics(prefix)
     event_id, order_id, user_id = _ids()
     started = time.monotonic()
     r = await service.post(encode(_paid(event_id, order_id, user_id)))

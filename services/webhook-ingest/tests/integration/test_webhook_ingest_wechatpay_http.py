@@ -41,6 +41,7 @@ from paystream.shared.providers.wechatpay import (
     encode_out_refund_no,
     out_trade_no_for,
 )
+from paystream.shared.topics import Topics
 from paystream.webhook_ingest.app import create_app
 from paystream.webhook_ingest.settings import WebhookIngestSettings
 from paystream.webhook_ingest.wechatpay import RAW_CONTENT_TYPE, normalize_wechatpay_received
@@ -102,8 +103,9 @@ async def start_ingest(
     async with AsyncExitStack() as stack:
 
         async def start(*, configured: bool = True, **overrides: Any) -> Ingest:
-            raw, payments = f"it.wx.raw.{unique_suffix}", f"it.wx.payments.{unique_suffix}"
-            await make_topics(raw, payments)
+            topics = Topics(f"it.wx.{unique_suffix}.")
+            raw, payments = topics.webhooks_raw, topics.payments_events
+            await make_topics(*(s.name for s in topics.specs()))
             wechat: dict[str, Any] = (
                 {
                     "wechatpay_mchid": keys.mchid,
@@ -116,8 +118,7 @@ async def start_ingest(
             )
             settings = WebhookIngestSettings(
                 kafka_bootstrap=kafka_bootstrap,
-                webhook_raw_topic=raw,
-                webhook_payments_topic=payments,
+                topic_prefix=topics.prefix,
                 **{**wechat, **overrides},
             )
             app = create_app(settings)

@@ -24,7 +24,7 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     assert s.webhook_max_body_bytes == 256 * 1024
     assert s.stripe_webhook_tolerance_s == 300
     assert s.kafka_ack_timeout_s == 5.0
-    assert (s.webhook_raw_topic, s.webhook_payments_topic) == ("webhooks.raw", "payments.events")
+    assert (s.topics.webhooks_raw, s.topics.payments_events) == ("webhooks.raw", "payments.events")
 
 
 def test_environment(monkeypatch: pytest.MonkeyPatch) -> None:

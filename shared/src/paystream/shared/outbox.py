@@ -14,25 +14,22 @@ from paystream.shared.db import TRANSIENT_DB_ERRORS, Connection
 from paystream.shared.events import Envelope
 from paystream.shared.kafka import OutgoingRecord, envelope_headers, publish_all
 from paystream.shared.observability import OUTBOX_PUBLISHED, inject_headers
+from paystream.shared.topics import Topics, topic_of
 
 log = structlog.get_logger(__name__)
 
 
-async def enqueue(conn: Connection, topic: str, key: str, env: Envelope) -> None:
-    headers = {k: v.decode() for k, v in envelope_headers(env)}
-    await conn.execute(
-        "INSERT INTO outbox (event_id, topic, key, payload, headers) VALUES ($1, $2, $3, $4, $5)"
-        " ON CONFLICT (event_id) DO NOTHING",
-        env.id,
-        topic,
-        key,
-        env.to_bytes(),
-        headers,
-    )
+async def enqueue(conn: Connection, key: str, env: Envelope) -> None:
+    """Publish `env` (keyed by `key`) once this transaction commits, to the topic of its type."""
+    await enqueue_many(conn, [(key, env)])
 
 
-async def enqueue_many(conn: Connection, rows: list[tuple[str, str, Envelope]]) -> None:
-    """Batch form of `enqueue`: rows of (topic, key, envelope)."""
+async def enqueue_many(conn: Connection, rows: list[tuple[str, Envelope]]) -> None:
+    """Batch form of `enqueue`: rows of (key, envelope).
+
+    The row keeps the LOGICAL topic of the event's type; the relay puts its deployment's prefix
+    in front when it publishes.
+    """
     if not rows:
         return
     trace = inject_headers()  # one trace context for the whole batch
@@ -42,13 +39,13 @@ async def enqueue_many(conn: Connection, rows: list[tuple[str, str, Envelope]]) 
         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[], $5::jsonb[])
         ON CONFLICT (event_id) DO NOTHING
         """,
-        [env.id for _, _, env in rows],
-        [t for t, _, _ in rows],
-        [k for _, k, _ in rows],
-        [env.to_bytes() for _, _, env in rows],
-        # Dicts, not JSON text: the pool's jsonb codec encodes them (as in `enqueue`); text
-        # would be stored as a JSON string and break the relay.
-        [{k: v.decode() for k, v in envelope_headers(env, trace)} for *_, env in rows],
+        [env.id for _, env in rows],
+        [topic_of(env.type) for _, env in rows],
+        [k for k, _ in rows],
+        [env.to_bytes() for _, env in rows],
+        # Dicts, not JSON text: the pool's jsonb codec encodes them; text would be stored as a
+        # JSON string and break the relay.
+        [{k: v.decode() for k, v in envelope_headers(env, trace)} for _, env in rows],
     )
 
 
@@ -65,6 +62,7 @@ class OutboxRelay:
         service: str,
         pool: asyncpg.Pool,
         broker: KafkaBroker,
+        topics: Topics,
         batch: int = 500,
         idle_s: float = 0.1,
         ack_timeout_s: float = 30.0,
@@ -72,6 +70,7 @@ class OutboxRelay:
         self.service = service
         self.pool = pool
         self.broker = broker
+        self.topics = topics
         self.ack_timeout_s = ack_timeout_s
         self.batch = batch
         self.idle_s = idle_s
@@ -96,7 +95,7 @@ class OutboxRelay:
                 return 0
             records = [
                 OutgoingRecord(
-                    r["topic"],
+                    self.topics.name(r["topic"]),
                     r["key"].encode(),
                     bytes(r["payload"]),
                     {k: str(v) for k, v in (r["headers"] or {}).items()},
@@ -108,7 +107,7 @@ class OutboxRelay:
                 "DELETE FROM outbox WHERE id = ANY($1::bigint[])", [r["id"] for r in rows]
             )
         for r in rows:
-            OUTBOX_PUBLISHED.labels(self.service, r["topic"]).inc()
+            OUTBOX_PUBLISHED.labels(self.service, self.topics.name(r["topic"])).inc()
         return len(rows)
 
     async def run(self) -> None:

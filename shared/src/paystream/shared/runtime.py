@@ -29,6 +29,7 @@ from paystream.shared.kafka import (
 from paystream.shared.migrations import upgrade
 from paystream.shared.outbox import OutboxRelay
 from paystream.shared.settings import BaseServiceSettings
+from paystream.shared.topics import types_on
 
 log = structlog.get_logger(__name__)
 
@@ -81,7 +82,7 @@ class ServiceRuntime:
             if self.migrations_dir:
                 await upgrade(self.migrations_dir, dsn)
             self._pool = await db.create_pool(dsn, min_size=s.pg_pool_min, max_size=s.pg_pool_max)
-        await ensure_topics(s.kafka_bootstrap)
+        await ensure_topics(s.kafka_bootstrap, s.topics.specs())
         await connect_with_retry(self.broker)
         self._connected = True
         self._producer = create_producer(s.kafka_bootstrap, s.service_name)
@@ -118,18 +119,23 @@ class ServiceRuntime:
         return c
 
     def add_publisher(self, topic: str, event_types: Sequence[type[EventData]] = ()) -> None:
-        """Declare that the service publishes `event_types` to `topic`, before or after start
-        (`publish` and the outbox relay then send through it; the AsyncAPI document shows it)."""
+        """Declare that the service publishes to `topic` (a name from `settings.topics`), before
+        or after start: `publish` and the outbox relay then send through it, and the AsyncAPI
+        document shows it with `event_types` (by default every type routed to the topic)."""
+        logical = topic.removeprefix(self.settings.topic_prefix)
         declare_publisher(
             self.broker,
             topic,
-            event_types,
+            event_types or types_on(logical),
             f"{self.settings.service_name} publishes these events here.",
         )
 
     def enable_outbox(self) -> OutboxRelay:
         self.relay = OutboxRelay(
-            service=self.settings.service_name, pool=self.pool, broker=self.broker
+            service=self.settings.service_name,
+            pool=self.pool,
+            broker=self.broker,
+            topics=self.settings.topics,
         )
         return self.relay
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from paystream.shared.topics import TOPIC_PREFIX_PATTERN, Topics
+
 
 class BaseServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PAYSTREAM_", extra="ignore")
@@ -26,9 +28,17 @@ class BaseServiceSettings(BaseSettings):
     # OTLP/HTTP endpoint, e.g. http://127.0.0.1:4318/v1/traces; no export when unset.
     otel_exporter_endpoint: str | None = None
 
+    # Every topic's name behind this prefix (empty in production): a test, a benchmark or a
+    # staging replay gets its own topics without any other setting.
+    topic_prefix: str = Field(default="", pattern=TOPIC_PREFIX_PATTERN)
+
     consumer_batch_max: int = Field(default=500, ge=1)
     consumer_max_retries: int = Field(default=5, ge=0)
 
     def pg_dsn(self, database: str) -> str:
         pw = self.pg_password.get_secret_value()
         return f"postgresql://{self.pg_user}:{pw}@{self.pg_host}:{self.pg_port}/{database}"
+
+    @property
+    def topics(self) -> Topics:
+        return Topics(self.topic_prefix)

@@ -1,15 +1,73 @@
-"""Topic names and their configuration, defined once for producers, consumers and operators."""
+"""Topics, defined once: their names and configuration, and which topic each event type goes to.
+
+Code never passes a topic around for an event: `Topics.of(event_type)` says where it goes.
+A deployment (or a test, or a staging replay) may put every topic behind one prefix
+(`PAYSTREAM_TOPIC_PREFIX`); the logical names below stay what the code and the docs speak of.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Final
 
-WEBHOOKS_RAW = "webhooks.raw"
-PAYMENTS_EVENTS = "payments.events"
-ORDERS_EVENTS = "orders.events"
-LEDGER_EVENTS = "ledger.events"
+from paystream.shared.events import (
+    EVENT_TYPES,
+    CreditsGrantedV1,
+    CreditsRevokedV1,
+    CreditsSpentV1,
+    EventData,
+    OrderCreatedV1,
+    OrderStatusChangedV1,
+    PaymentFailedV1,
+    PaymentSucceededV1,
+    RefundFailedV1,
+    RefundSucceededV1,
+    WebhookReceivedV1,
+)
+
+WEBHOOKS_RAW: Final = "webhooks.raw"
+PAYMENTS_EVENTS: Final = "payments.events"
+ORDERS_EVENTS: Final = "orders.events"
+LEDGER_EVENTS: Final = "ledger.events"
 
 DAY_MS = 24 * 3600 * 1000
+
+# Which topic each event type is published to. Consumers subscribe to topics, so every event
+# of a type must travel on one topic; a new event type gets its line here.
+EVENT_TOPICS: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        WebhookReceivedV1.TYPE: WEBHOOKS_RAW,
+        PaymentSucceededV1.TYPE: PAYMENTS_EVENTS,
+        PaymentFailedV1.TYPE: PAYMENTS_EVENTS,
+        RefundSucceededV1.TYPE: PAYMENTS_EVENTS,
+        RefundFailedV1.TYPE: PAYMENTS_EVENTS,
+        OrderCreatedV1.TYPE: ORDERS_EVENTS,
+        OrderStatusChangedV1.TYPE: ORDERS_EVENTS,
+        CreditsGrantedV1.TYPE: LEDGER_EVENTS,
+        CreditsSpentV1.TYPE: LEDGER_EVENTS,
+        CreditsRevokedV1.TYPE: LEDGER_EVENTS,
+    }
+)
+
+
+class UnroutedEventType(LookupError):
+    """An event type with no topic in EVENT_TOPICS: a programming error, caught by tests."""
+
+
+def types_on(logical_topic: str) -> tuple[type[EventData], ...]:
+    """The event types routed to a logical topic."""
+    return tuple(EVENT_TYPES[t] for t, topic in EVENT_TOPICS.items() if topic == logical_topic)
+
+
+def topic_of(event_type: str) -> str:
+    """The logical topic of an event type."""
+    try:
+        return EVENT_TOPICS[event_type]
+    except KeyError:
+        raise UnroutedEventType(f"no topic for event type {event_type!r}") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,3 +94,45 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(dlq(ORDERS_EVENTS), 1, dict(_FOREVER)),
     TopicSpec(dlq(LEDGER_EVENTS), 1, dict(_FOREVER)),
 )
+
+# Kafka's own rule for topic names, applied to what a prefix may add.
+TOPIC_PREFIX_PATTERN: Final = r"^[A-Za-z0-9._-]{0,100}$"
+_PREFIX = re.compile(TOPIC_PREFIX_PATTERN)
+
+
+@dataclass(frozen=True, slots=True)
+class Topics:
+    """The physical topic names of one deployment: the logical names behind `prefix`."""
+
+    prefix: str = ""
+
+    def __post_init__(self) -> None:
+        if not _PREFIX.match(self.prefix):
+            raise ValueError(f"invalid topic prefix {self.prefix!r}")
+
+    def name(self, logical: str) -> str:
+        return f"{self.prefix}{logical}"
+
+    def of(self, event_type: str) -> str:
+        """The topic an event of `event_type` is published to."""
+        return self.name(topic_of(event_type))
+
+    @property
+    def webhooks_raw(self) -> str:
+        return self.name(WEBHOOKS_RAW)
+
+    @property
+    def payments_events(self) -> str:
+        return self.name(PAYMENTS_EVENTS)
+
+    @property
+    def orders_events(self) -> str:
+        return self.name(ORDERS_EVENTS)
+
+    @property
+    def ledger_events(self) -> str:
+        return self.name(LEDGER_EVENTS)
+
+    def specs(self) -> tuple[TopicSpec, ...]:
+        """Every topic paystream uses, with its configuration, under this prefix."""
+        return tuple(TopicSpec(self.name(s.name), s.partitions, dict(s.config)) for s in TOPICS)

@@ -24,6 +24,7 @@ from typing import Any
 from paystream.devtools.bench import invoicing_apply, ledger_apply
 from paystream.devtools.bench.loadgen import percentile
 from paystream.devtools.stack import Stack
+from paystream.shared.topics import Topics
 
 REPO = Path(__file__).resolve().parents[5]
 SECRET = "whsec_bench"
@@ -45,16 +46,13 @@ def _stack(only: tuple[str, ...] = (), extra_env: dict[str, str] | None = None) 
     )
 
 
-async def _topics(action: str, names: list[str]) -> None:
-    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+async def _delete_topics(names: list[str]) -> None:
+    from aiokafka.admin import AIOKafkaAdminClient
 
     admin = AIOKafkaAdminClient(bootstrap_servers=os.environ["PAYSTREAM_KAFKA_BOOTSTRAP"])
     await admin.start()
     try:
-        if action == "create":
-            await admin.create_topics([NewTopic(n, 6, 1) for n in names])
-        else:
-            await admin.delete_topics(names)
+        await admin.delete_topics(names)
     finally:
         await admin.close()
 
@@ -62,16 +60,8 @@ async def _topics(action: str, names: list[str]) -> None:
 def bench_ingest(duration: float, connections: int) -> dict[str, Any]:
     # Throwaway topics: what this phase publishes must not become a backlog that the consumers of
     # the end-to-end phase have to drain first (that would measure the backlog, not the latency).
-    suffix = str(int(time.time()))
-    raw, payments = f"bench.webhooks.raw.{suffix}", f"bench.payments.events.{suffix}"
-    asyncio.run(_topics("create", [raw, payments]))
-    stack = _stack(
-        only=("webhook-ingest",),
-        extra_env={
-            "PAYSTREAM_WEBHOOK_RAW_TOPIC": raw,
-            "PAYSTREAM_WEBHOOK_PAYMENTS_TOPIC": payments,
-        },
-    )
+    prefix = f"bench.{int(time.time())}."
+    stack = _stack(only=("webhook-ingest",), extra_env={"PAYSTREAM_TOPIC_PREFIX": prefix})
     stack.start()
     try:
         stack.wait_ready()
@@ -81,7 +71,7 @@ def bench_ingest(duration: float, connections: int) -> dict[str, Any]:
         )
     finally:
         stack.stop()
-        asyncio.run(_topics("delete", [raw, payments]))
+        asyncio.run(_delete_topics([s.name for s in Topics(prefix).specs()]))
 
 
 async def _loadgen(url: str, *extra: str) -> dict[str, Any]:
@@ -106,7 +96,7 @@ async def _end_to_end(stack: Stack, rate: float, duration: float) -> dict[str, A
     from paystream.devtools.bench.grants import GrantWatcher
 
     sent_log = Path(stack.log_dir) / "e2e-sent.json"
-    watcher = GrantWatcher(os.environ["PAYSTREAM_KAFKA_BOOTSTRAP"])
+    watcher = GrantWatcher(os.environ["PAYSTREAM_KAFKA_BOOTSTRAP"], Topics())
     await watcher.start()
     try:
         load = await _loadgen(

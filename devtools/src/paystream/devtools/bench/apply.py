@@ -25,7 +25,7 @@ from paystream.shared.events import Envelope, PaymentSucceededV1
 from paystream.shared.kafka import BatchConsumer, BatchHandler, create_broker, create_producer
 from paystream.shared.migrations import upgrade
 from paystream.shared.settings import BaseServiceSettings
-from paystream.shared.topics import dlq
+from paystream.shared.topics import Topics
 
 Check = Callable[[asyncpg.Pool], Awaitable[dict[str, Any]]]
 
@@ -68,20 +68,21 @@ async def apply_from_topic(
     name: str,
     settings: BaseServiceSettings,
     migrations_dir: Path,
-    handler: Callable[[str], BatchHandler],
+    handler: BatchHandler,
     check: Check,
     n: int,
     users: int,
 ) -> dict[str, Any]:
-    """Fill a fresh topic with `n` payments, apply them with `handler(events_topic)` into a fresh
-    database, and return the rate plus what `check` reads from the database afterwards."""
+    """Fill a fresh topic with `n` payments, apply them with `handler` into a fresh database, and
+    return the rate plus what `check` reads from the database afterwards."""
     suffix = uuid.uuid4().hex[:8]
-    topic, events_topic = f"bench.payments.{suffix}", f"bench.{name}.events.{suffix}"
+    specs = Topics(f"bench.{suffix}.").specs()
+    topic = Topics(f"bench.{suffix}.").payments_events
     dbname = f"bench_{name}_{suffix}"
-    topics = [topic, dlq(topic), events_topic]
+    topics = [s.name for s in specs]
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     await admin.start()
-    await admin.create_topics([NewTopic(t, 6, 1) for t in topics])
+    await admin.create_topics([NewTopic(s.name, s.partitions, 1) for s in specs])
     root = await asyncpg.connect(settings.pg_dsn("postgres"))
     await root.execute(f'CREATE DATABASE "{dbname}"')
     dsn = settings.pg_dsn(dbname)
@@ -97,7 +98,7 @@ async def apply_from_topic(
             topics=[topic],
             group_id=f"bench-{suffix}",
             pool=pool,
-            handler=handler(events_topic),
+            handler=handler,
             batch_max=settings.consumer_batch_max,
         )
         await consumer.start()

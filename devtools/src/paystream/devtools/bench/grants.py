@@ -7,13 +7,16 @@ import asyncio
 from aiokafka import AIOKafkaConsumer
 
 from paystream.shared.events import CreditsGrantedV1, Envelope, InvalidEvent
-from paystream.shared.topics import LEDGER_EVENTS
+from paystream.shared.topics import Topics
 
 
 class GrantWatcher:
-    def __init__(self, bootstrap: str) -> None:
+    def __init__(self, bootstrap: str, topics: Topics) -> None:
         self.consumer = AIOKafkaConsumer(
-            LEDGER_EVENTS, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="latest"
+            topics.ledger_events,
+            bootstrap_servers=bootstrap,
+            group_id=None,
+            auto_offset_reset="latest",
         )
         self.granted: dict[str, float] = {}
 

@@ -13,7 +13,6 @@ import asyncpg
 from paystream.devtools.bench.apply import apply_from_topic
 from paystream.invoicing.consumers import handle_payment_events
 from paystream.invoicing.settings import InvoicingSettings
-from paystream.shared.kafka import BatchHandler
 
 
 async def _check(pool: asyncpg.Pool) -> dict[str, Any]:
@@ -25,17 +24,13 @@ async def _check(pool: asyncpg.Pool) -> dict[str, Any]:
     return {"invoices_in_db": invoices, "max_number": max_number}
 
 
-def _handler(_events_topic: str) -> BatchHandler:
-    return handle_payment_events  # invoicing publishes no events
-
-
 async def run(n: int, users: int = 5000) -> dict[str, Any]:
     settings = InvoicingSettings()
     return await apply_from_topic(
         name="invoicing",
         settings=settings,
         migrations_dir=settings.migrations_dir,
-        handler=_handler,
+        handler=handle_payment_events,
         check=_check,
         n=n,
         users=users,

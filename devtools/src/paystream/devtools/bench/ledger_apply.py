@@ -7,7 +7,7 @@ from typing import Any
 import asyncpg
 
 from paystream.devtools.bench.apply import apply_from_topic
-from paystream.ledger.consumers import payment_events_handler
+from paystream.ledger.consumers import handle_payment_events
 from paystream.ledger.settings import LedgerSettings
 
 
@@ -25,7 +25,7 @@ async def run(n: int, users: int = 5000) -> dict[str, Any]:
         name="ledger",
         settings=settings,
         migrations_dir=settings.migrations_dir,
-        handler=payment_events_handler,
+        handler=handle_payment_events,
         check=_check,
         n=n,
         users=users,

@@ -10,17 +10,15 @@ from datetime import timedelta
 import structlog
 from fastapi import FastAPI
 
-from paystream.checkout import refunds, service, usdt_admin
+from paystream.checkout import service, usdt_admin
 from paystream.checkout.catalog import load_catalog
-from paystream.checkout.consumers import payment_events_handler
+from paystream.checkout.consumers import handle_payment_events
 from paystream.checkout.endpoints import CheckoutContext, router
 from paystream.checkout.providers.factory import build_providers, stripe_method_types
 from paystream.checkout.providers.registry import ProviderRegistry
 from paystream.checkout.settings import CheckoutSettings
 from paystream.shared import http
 from paystream.shared.events import (
-    OrderCreatedV1,
-    OrderStatusChangedV1,
     PaymentFailedV1,
     PaymentSucceededV1,
     RefundFailedV1,
@@ -43,7 +41,6 @@ async def _expiry_sweep(
                     conn,
                     now=utcnow(),
                     grace=grace,
-                    orders_topic=settings.checkout_orders_topic,
                 )
             if expired:
                 log.info("orders_expired", count=len(expired))
@@ -64,15 +61,15 @@ def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
 
     # Declared on the broker now, started in the lifespan; the AsyncAPI document reads them.
     runtime.add_consumer(
-        topics=[settings.checkout_payments_topic],
+        topics=[settings.topics.payments_events],
         group_id=settings.checkout_consumer_group,
-        handler=payment_events_handler(orders_topic=settings.checkout_orders_topic),
+        handler=handle_payment_events,
         event_types=(PaymentSucceededV1, PaymentFailedV1, RefundSucceededV1, RefundFailedV1),
     )
-    runtime.add_publisher(settings.checkout_orders_topic, (OrderCreatedV1, OrderStatusChangedV1))
+    runtime.add_publisher(settings.topics.orders_events)
     # Refunds, and USDT payments found on chain, are announced by checkout itself.
     runtime.add_publisher(
-        settings.checkout_payments_topic, (PaymentSucceededV1, RefundSucceededV1, RefundFailedV1)
+        settings.topics.payments_events, (PaymentSucceededV1, RefundSucceededV1, RefundFailedV1)
     )
 
     @contextlib.asynccontextmanager
@@ -87,13 +84,8 @@ def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
             catalog=catalog,
             providers=providers,
             config=service.CheckoutConfig(
-                orders_topic=settings.checkout_orders_topic,
                 order_ttl=timedelta(minutes=settings.order_ttl_minutes),
                 default_return_url=str(settings.default_return_url),
-            ),
-            refunds=refunds.RefundConfig(
-                payments_topic=settings.checkout_payments_topic,
-                orders_topic=settings.checkout_orders_topic,
             ),
             wake_outbox=relay.wake,
             stripe_types=stripe_method_types,

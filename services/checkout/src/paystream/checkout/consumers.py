@@ -15,26 +15,23 @@ from paystream.shared.events import (
     RefundFailedV1,
     RefundSucceededV1,
 )
-from paystream.shared.kafka import BatchHandler, Consumed
+from paystream.shared.kafka import Consumed
 
 HANDLED = frozenset(
     {PaymentSucceededV1.TYPE, PaymentFailedV1.TYPE, RefundSucceededV1.TYPE, RefundFailedV1.TYPE}
 )
 
 
-def payment_events_handler(*, orders_topic: str) -> BatchHandler:
-    async def handle(conn: Connection, items: list[Consumed]) -> None:
-        for item in items:
-            if item.envelope.type not in HANDLED:
-                continue
-            event = item.envelope.payload()
-            if isinstance(event, PaymentSucceededV1):
-                await service.apply_payment_succeeded(conn, event, orders_topic=orders_topic)
-            elif isinstance(event, PaymentFailedV1):
-                await service.apply_payment_failed(conn, event, orders_topic=orders_topic)
-            elif isinstance(event, RefundSucceededV1):
-                await refunds.apply_refund_succeeded(conn, event, orders_topic=orders_topic)
-            elif isinstance(event, RefundFailedV1):
-                await refunds.apply_refund_failed(conn, event)
-
-    return handle
+async def handle_payment_events(conn: Connection, items: list[Consumed]) -> None:
+    for item in items:
+        if item.envelope.type not in HANDLED:
+            continue
+        event = item.envelope.payload()
+        if isinstance(event, PaymentSucceededV1):
+            await service.apply_payment_succeeded(conn, event)
+        elif isinstance(event, PaymentFailedV1):
+            await service.apply_payment_failed(conn, event)
+        elif isinstance(event, RefundSucceededV1):
+            await refunds.apply_refund_succeeded(conn, event)
+        elif isinstance(event, RefundFailedV1):
+            await refunds.apply_refund_failed(conn, event)

@@ -62,7 +62,6 @@ class CheckoutContext:
     catalog: Catalog
     providers: ProviderRegistry
     config: service.CheckoutConfig
-    refunds: refunds.RefundConfig
     wake_outbox: Callable[[], None]
     # Stripe payment method types per currency (for GET /v1/payment-methods).
     stripe_types: Callable[[str], tuple[str, ...]]
@@ -249,7 +248,6 @@ async def cancel_order(order_id: str, principal: CurrentPrincipal, request: Requ
         principal,
         order_id,
         providers=ctx.providers,
-        orders_topic=ctx.config.orders_topic,
     )
     ctx.wake_outbox()
     return OrderOut.of(order)
@@ -300,7 +298,6 @@ async def create_refund(
             idempotency_key=idempotency_key,
         ),
         providers=ctx.providers,
-        config=ctx.refunds,
     )
     if done.replayed:
         response.headers["Idempotent-Replayed"] = "true"
@@ -322,7 +319,7 @@ async def confirm_payout(
     refund_id: str, body: ConfirmPayoutIn, principal: AdminPrincipal, request: Request
 ) -> RefundOut:
     ctx = _ctx(request)
-    refund = await refunds.confirm_payout(ctx.pool, refund_id, body.reference, config=ctx.refunds)
+    refund = await refunds.confirm_payout(ctx.pool, refund_id, body.reference)
     ctx.wake_outbox()
     return RefundOut.of(refund)
 

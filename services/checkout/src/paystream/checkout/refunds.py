@@ -98,12 +98,6 @@ class Requested:
     replayed: bool
 
 
-@dataclass(frozen=True, slots=True)
-class RefundConfig:
-    payments_topic: str
-    orders_topic: str
-
-
 def _fingerprint(cmd: RequestRefund) -> str:
     amount = None if cmd.amount is None else [cmd.amount.minor, cmd.amount.currency]
     canonical = orjson.dumps(
@@ -125,7 +119,6 @@ async def request_refund(
     cmd: RequestRefund,
     *,
     providers: ProviderRegistry,
-    config: RefundConfig,
 ) -> Requested:
     fingerprint = _fingerprint(cmd)
     oid = parse_order_id(cmd.order_id)
@@ -149,7 +142,7 @@ async def request_refund(
         return Requested(refund, replayed=not created)
     # A pending refund the provider has not acknowledged: ours, or a replay of a request that
     # died between the two transactions. The provider call is idempotent on our refund id.
-    return Requested(await _ask_provider(pool, refund, providers, config), replayed=not created)
+    return Requested(await _ask_provider(pool, refund, providers), replayed=not created)
 
 
 async def _open_refund(
@@ -195,9 +188,7 @@ async def _open_refund(
     return refund
 
 
-async def _ask_provider(
-    pool: asyncpg.Pool, refund: Refund, providers: ProviderRegistry, config: RefundConfig
-) -> Refund:
+async def _ask_provider(pool: asyncpg.Pool, refund: Refund, providers: ProviderRegistry) -> Refund:
     async with pool.acquire() as conn:
         order = await repo.get_order(conn, uuid.UUID(refund.order_id))
     assert order is not None
@@ -241,7 +232,7 @@ async def _ask_provider(
                 provider_refund_id=outcome.provider_refund_id,
             )
             if outcome.status is RefundStatus.SUCCEEDED:
-                updated = await announce_succeeded(conn, updated, config=config)
+                updated = await announce_succeeded(conn, updated)
             return updated
         reason = error or (outcome.detail if outcome else None) or "refused by the provider"
         # The failed row stays as the record of the attempt and releases the held amount; a
@@ -261,7 +252,7 @@ async def _ask_provider(
     return failed
 
 
-async def announce_succeeded(conn: Connection, refund: Refund, *, config: RefundConfig) -> Refund:
+async def announce_succeeded(conn: Connection, refund: Refund) -> Refund:
     """The provider said the money went back: announce it (the one event every source uses)
     and apply it to the order now."""
     assert refund.provider_refund_id is not None
@@ -279,7 +270,6 @@ async def announce_succeeded(conn: Connection, refund: Refund, *, config: Refund
     )
     await enqueue(
         conn,
-        config.payments_topic,
         refund.user_id,
         Envelope.wrap(
             event,
@@ -289,15 +279,13 @@ async def announce_succeeded(conn: Connection, refund: Refund, *, config: Refund
             time=now,
         ),
     )
-    await apply_refund_succeeded(conn, event, orders_topic=config.orders_topic)
+    await apply_refund_succeeded(conn, event)
     current = await repo.get_refund(conn, uuid.UUID(refund.id))
     assert current is not None
     return current
 
 
-async def confirm_payout(
-    pool: asyncpg.Pool, refund_id: str, reference: str, *, config: RefundConfig
-) -> Refund:
+async def confirm_payout(pool: asyncpg.Pool, refund_id: str, reference: str) -> Refund:
     """An operator paid a manual (USDT) refund out by hand: it succeeded."""
     rid = parse_order_id(refund_id)
     async with pool.acquire() as conn, conn.transaction():
@@ -315,15 +303,13 @@ async def confirm_payout(
             at=utcnow(),
             payout_reference=reference,
         )
-        return await announce_succeeded(conn, updated, config=config)
+        return await announce_succeeded(conn, updated)
 
 
 # ---- outcomes from payments.events ----------------------------------------------------------
 
 
-async def apply_refund_succeeded(
-    conn: Connection, event: RefundSucceededV1, *, orders_topic: str
-) -> None:
+async def apply_refund_succeeded(conn: Connection, event: RefundSucceededV1) -> None:
     """Record the refund as succeeded (creating it if it was made in the provider's dashboard)
     and move the order to refunded / partially_refunded."""
     oid = parse_order_id(event.order_id)
@@ -376,7 +362,6 @@ async def apply_refund_succeeded(
         order,
         target,
         reason=f"refund_succeeded:{event.refund_key}",
-        orders_topic=orders_topic,
         now=now,
     )
 

@@ -64,7 +64,6 @@ class OrderNotCancellable(Conflict):
 
 @dataclass(frozen=True, slots=True)
 class CheckoutConfig:
-    orders_topic: str
     order_ttl: timedelta
     default_return_url: str
 
@@ -110,8 +109,8 @@ def parse_order_id(value: str) -> uuid.UUID | None:
 # ---- status changes -------------------------------------------------------------------------
 
 
-async def _announce(conn: Connection, topic: str, order: Order, data: EventData) -> None:
-    await enqueue(conn, topic, order.user_id, Envelope.wrap(data, source=SOURCE, subject=order.id))
+async def _announce(conn: Connection, order: Order, data: EventData) -> None:
+    await enqueue(conn, order.user_id, Envelope.wrap(data, source=SOURCE, subject=order.id))
 
 
 async def change_status(
@@ -120,7 +119,6 @@ async def change_status(
     target: OrderStatus,
     *,
     reason: str,
-    orders_topic: str,
     now: datetime,
     failure_reason: str | None = None,
 ) -> Order:
@@ -132,7 +130,6 @@ async def change_status(
     await repo.insert_status_change(conn, oid, old=order.status, new=target, reason=reason, at=now)
     await _announce(
         conn,
-        orders_topic,
         order,
         OrderStatusChangedV1(
             order_id=order.id,
@@ -220,7 +217,6 @@ async def open_order(
     )
     await _announce(
         conn,
-        config.orders_topic,
         created,
         OrderCreatedV1(
             order_id=created.id,
@@ -306,7 +302,6 @@ async def place_order(
                     current,
                     OrderStatus.FAILED,
                     reason="provider_session_failed",
-                    orders_topic=config.orders_topic,
                     now=utcnow(),
                     failure_reason=str(exc),
                 )
@@ -381,9 +376,7 @@ async def _locked_order_for_event(
     return order
 
 
-async def apply_payment_succeeded(
-    conn: Connection, event: PaymentSucceededV1, *, orders_topic: str
-) -> None:
+async def apply_payment_succeeded(conn: Connection, event: PaymentSucceededV1) -> None:
     """Money was taken: the order is paid, whatever it said before (bar refunds)."""
     order = await _locked_order_for_event(conn, event.order_id, event.TYPE, event.provider_event_id)
     if order is None:
@@ -448,14 +441,11 @@ async def apply_payment_succeeded(
         order,
         OrderStatus.PAID,
         reason=f"payment_succeeded:{event.provider}:{event.provider_event_id}",
-        orders_topic=orders_topic,
         now=utcnow(),
     )
 
 
-async def apply_payment_failed(
-    conn: Connection, event: PaymentFailedV1, *, orders_topic: str
-) -> None:
+async def apply_payment_failed(conn: Connection, event: PaymentFailedV1) -> None:
     """A payment attempt failed: only a pending order fails; a late failure never un-pays."""
     order = await _locked_order_for_event(conn, event.order_id, event.TYPE, event.provider_event_id)
     if order is None:
@@ -473,7 +463,6 @@ async def apply_payment_failed(
         order,
         OrderStatus.FAILED,
         reason=f"payment_failed:{event.provider}:{event.provider_event_id}",
-        orders_topic=orders_topic,
         now=utcnow(),
         failure_reason=event.reason,
     )
@@ -488,7 +477,6 @@ async def cancel_order(
     order_id: str,
     *,
     providers: ProviderRegistry,
-    orders_topic: str,
 ) -> Order:
     """Cancel a pending order: close its payment at the provider first, then mark it.
 
@@ -517,7 +505,6 @@ async def cancel_order(
             current,
             OrderStatus.CANCELLED,
             reason=f"cancelled_by:{principal.user_id}",
-            orders_topic=orders_topic,
             now=utcnow(),
         )
 
@@ -543,7 +530,7 @@ async def _close_at_provider(order: Order, providers: ProviderRegistry, *, stric
 
 
 async def expire_overdue_orders(
-    conn: Connection, *, now: datetime, grace: timedelta, orders_topic: str, limit: int = 200
+    conn: Connection, *, now: datetime, grace: timedelta, limit: int = 200
 ) -> list[Order]:
     """Mark pending orders whose session expired (more than `grace` ago) as expired."""
     ids = await repo.lock_overdue_pending(conn, expired_before=now - grace, limit=limit)
@@ -557,7 +544,6 @@ async def expire_overdue_orders(
                 order,
                 OrderStatus.EXPIRED,
                 reason="expired",
-                orders_topic=orders_topic,
                 now=now,
             )
         )

@@ -7,7 +7,6 @@ from pathlib import Path
 from pydantic import AnyHttpUrl, Field, SecretStr
 
 from paystream.shared.settings import BaseServiceSettings
-from paystream.shared.topics import ORDERS_EVENTS, PAYMENTS_EVENTS
 
 
 class CheckoutSettings(BaseServiceSettings):
@@ -37,9 +36,7 @@ class CheckoutSettings(BaseServiceSettings):
     order_expiry_sweep_s: float = Field(default=60.0, gt=0)
     order_expiry_grace_s: int = Field(default=300, ge=0)
 
-    # Topics and group are settings so tests (and a staging replay) can use their own.
-    checkout_payments_topic: str = PAYMENTS_EVENTS
-    checkout_orders_topic: str = ORDERS_EVENTS
+    # The group is a setting so tests (and a staging replay) can use their own.
     checkout_consumer_group: str = "checkout"
 
     # USDT (TRC20)

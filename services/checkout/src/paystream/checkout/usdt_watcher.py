@@ -607,7 +607,7 @@ class UsdtWatcher:
             subject=deposit.order_id,
             id=deterministic_id(PROVIDER, t.payment_id, "payment"),
         )
-        await enqueue(conn, cfg.payments_topic, deposit.user_id, envelope)
+        await enqueue(conn, deposit.user_id, envelope)
         return 1, 1
 
 

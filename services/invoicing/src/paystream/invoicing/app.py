@@ -20,7 +20,7 @@ def create_app(settings: InvoicingSettings | None = None) -> FastAPI:
     if s.invoicing_run_consumer:
         # Declared on the broker now, started in the lifespan; the AsyncAPI document reads it.
         runtime.add_consumer(
-            topics=[s.invoicing_payments_topic],
+            topics=[s.topics.payments_events],
             group_id=s.invoicing_consumer_group,
             handler=handle_payment_events,
             event_types=CONSUMES,

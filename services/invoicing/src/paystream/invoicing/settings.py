@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from paystream.shared.settings import BaseServiceSettings
-from paystream.shared.topics import PAYMENTS_EVENTS
 
 
 class InvoicingSettings(BaseServiceSettings):
@@ -15,8 +14,7 @@ class InvoicingSettings(BaseServiceSettings):
     migrations_dir: Path = Path(__file__).resolve().parents[3] / "migrations"
 
     # Prefixed with the service: one environment may configure all four services at once.
-    # Topic and group are settings so tests (and a staging replay) can use their own.
-    invoicing_payments_topic: str = PAYMENTS_EVENTS
+    # The group is a setting so tests (and a staging replay) can use their own.
     invoicing_consumer_group: str = "invoicing"
     # Off for an API-only replica: invoices are then issued by the replicas that consume.
     invoicing_run_consumer: bool = True

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from paystream.ledger.consumers import CONSUMES, PUBLISHES, payment_events_handler
+from paystream.ledger.consumers import CONSUMES, handle_payment_events
 from paystream.ledger.endpoints import router
 from paystream.ledger.settings import LedgerSettings
 from paystream.shared import http
@@ -28,12 +28,12 @@ def create_app(settings: LedgerSettings | None = None) -> FastAPI:
     )
     # Declared on the broker now, started in the lifespan; the AsyncAPI document reads them.
     runtime.add_consumer(
-        topics=[settings.ledger_payments_topic],
+        topics=[settings.topics.payments_events],
         group_id=settings.ledger_consumer_group,
-        handler=payment_events_handler(settings.ledger_events_topic),
+        handler=handle_payment_events,
         event_types=CONSUMES,
     )
-    runtime.add_publisher(settings.ledger_events_topic, PUBLISHES)
+    runtime.add_publisher(settings.topics.ledger_events)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -11,19 +11,11 @@ from __future__ import annotations
 from paystream.ledger import service
 from paystream.ledger.domain import Grant, Refund
 from paystream.shared.db import Connection
-from paystream.shared.events import (
-    CreditsGrantedV1,
-    CreditsRevokedV1,
-    CreditsSpentV1,
-    PaymentSucceededV1,
-    RefundSucceededV1,
-)
-from paystream.shared.kafka import BatchHandler, Consumed
-from paystream.shared.topics import LEDGER_EVENTS
+from paystream.shared.events import PaymentSucceededV1, RefundSucceededV1
+from paystream.shared.kafka import Consumed
 
-# What the handler applies, and what the ledger publishes (for the AsyncAPI document).
+# What the handler applies (for the AsyncAPI document).
 CONSUMES = (PaymentSucceededV1, RefundSucceededV1)
-PUBLISHES = (CreditsGrantedV1, CreditsSpentV1, CreditsRevokedV1)
 
 
 def ledger_events_from(items: list[Consumed]) -> list[Grant | Refund]:
@@ -70,16 +62,8 @@ def grants_from(items: list[Consumed]) -> list[Grant]:
     return [e for e in ledger_events_from(items) if isinstance(e, Grant)]
 
 
-def payment_events_handler(events_topic: str = LEDGER_EVENTS) -> BatchHandler:
-    """The handler for `payments.events`, publishing CreditsGrantedV1 / CreditsRevokedV1 to
-    `events_topic`."""
-
-    async def handle(conn: Connection, items: list[Consumed]) -> None:
-        events = ledger_events_from(items)
-        if events:
-            await service.apply_payment_events(conn, events, events_topic=events_topic)
-
-    return handle
-
-
-handle_payment_events = payment_events_handler()
+async def handle_payment_events(conn: Connection, items: list[Consumed]) -> None:
+    """The handler for `payments.events`: grants and refunds, announced on `ledger.events`."""
+    events = ledger_events_from(items)
+    if events:
+        await service.apply_payment_events(conn, events)

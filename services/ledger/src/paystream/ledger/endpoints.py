@@ -22,7 +22,6 @@ from paystream.ledger.schemas import (
     decode_cursor,
     encode_cursor,
 )
-from paystream.ledger.settings import LedgerSettings
 from paystream.shared.auth import AdminPrincipal, CurrentPrincipal, Principal
 from paystream.shared.errors import BadRequest, NotFound
 from paystream.shared.runtime import ServiceRuntime
@@ -124,7 +123,6 @@ async def spend(
     if len(idempotency_key) > IDEMPOTENCY_KEY_MAX:
         raise BadRequest(f"Idempotency-Key is longer than {IDEMPOTENCY_KEY_MAX} characters")
     runtime = _runtime(request)
-    settings: LedgerSettings = request.app.state.settings
     async with runtime.pool.acquire() as conn, conn.transaction():
         spent = await service.spend_credits(
             conn,
@@ -132,7 +130,6 @@ async def spend(
             credits=body.credits,
             reason=body.reason,
             idempotency_key=idempotency_key,
-            events_topic=settings.ledger_events_topic,
         )
     if runtime.relay is not None and not spent.replayed:
         runtime.relay.wake()

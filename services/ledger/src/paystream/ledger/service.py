@@ -106,9 +106,7 @@ class Granted:
     granted_at: datetime
 
 
-async def grant_credits(
-    conn: Connection, grants: list[Grant], *, events_topic: str
-) -> list[Granted]:
+async def grant_credits(conn: Connection, grants: list[Grant]) -> list[Granted]:
     """Grant each order's credits once, set-based: a few statements whatever the batch size.
 
     `grants` are in record order; a user's balance_after values follow that order.
@@ -152,7 +150,7 @@ async def grant_credits(
         # build the events while the server executes it, so both cores work at once. Nothing
         # else uses the connection until the insert is awaited.
         await asyncio.sleep(0)
-        events = [(events_topic, g.user_id, _granted_event(g)) for g in granted]
+        events = [(g.user_id, _granted_event(g)) for g in granted]
     finally:
         inserted = await insert
     if inserted != len(fresh):
@@ -164,9 +162,7 @@ async def grant_credits(
     return granted
 
 
-async def apply_payment_events(
-    conn: Connection, events: Sequence[Grant | Refund], *, events_topic: str
-) -> None:
+async def apply_payment_events(conn: Connection, events: Sequence[Grant | Refund]) -> None:
     """Apply a batch's grants and refunds in record order (one user's events are in one
     partition, so this is their stream order).
 
@@ -179,28 +175,28 @@ async def apply_payment_events(
             run.append(event)
             continue
         if run:
-            await _grant_run(conn, run, events_topic=events_topic)
+            await _grant_run(conn, run)
             run = []
-        await revoke_for_refund(conn, event, events_topic=events_topic)
+        await revoke_for_refund(conn, event)
     if run:
-        await _grant_run(conn, run, events_topic=events_topic)
+        await _grant_run(conn, run)
 
 
-async def _grant_run(conn: Connection, run: list[Grant], *, events_topic: str) -> None:
+async def _grant_run(conn: Connection, run: list[Grant]) -> None:
     """Grant a run; a refund waiting for one of its orders is applied right after that grant."""
     waiting = await repository.pending_refund_orders(conn, [g.order_id for g in run])
     if not waiting:
-        await grant_credits(conn, run, events_topic=events_topic)
+        await grant_credits(conn, run)
         return
     start = 0
     for i, g in enumerate(run):
         if g.order_id in waiting:
             waiting.discard(g.order_id)
-            await grant_credits(conn, run[start : i + 1], events_topic=events_topic)
+            await grant_credits(conn, run[start : i + 1])
             start = i + 1
-            await apply_pending_refunds(conn, g.order_id, events_topic=events_topic)
+            await apply_pending_refunds(conn, g.order_id)
     if start < len(run):
-        await grant_credits(conn, run[start:], events_topic=events_topic)
+        await grant_credits(conn, run[start:])
 
 
 def _granted_event(g: Granted) -> Envelope:
@@ -235,9 +231,7 @@ class Revoked:
     revoked_at: datetime
 
 
-async def revoke_for_refund(
-    conn: Connection, refund: Refund, *, events_topic: str
-) -> Revoked | None:
+async def revoke_for_refund(conn: Connection, refund: Refund) -> Revoked | None:
     """Take back the refund's share of its order's grant, once per refund_key.
 
     None when nothing was applied now: the refund was already known, or its order has no grant
@@ -256,12 +250,10 @@ async def revoke_for_refund(
                 user_id=refund.user_id,
             )
         return None
-    return await _take_back(conn, grant, refund, pending_id=None, events_topic=events_topic)
+    return await _take_back(conn, grant, refund, pending_id=None)
 
 
-async def apply_pending_refunds(
-    conn: Connection, order_id: str, *, events_topic: str
-) -> list[Revoked]:
+async def apply_pending_refunds(conn: Connection, order_id: str) -> list[Revoked]:
     """Apply the refunds that waited for this order's grant, in the order they arrived."""
     grant = await repository.find_grant(conn, order_id)
     if grant is None:
@@ -269,9 +261,7 @@ async def apply_pending_refunds(
     done: list[Revoked] = []
     for row in await repository.pending_refunds_of(conn, order_id):
         try:
-            revoked = await _take_back(
-                conn, grant, row.refund, pending_id=row.id, events_topic=events_topic
-            )
+            revoked = await _take_back(conn, grant, row.refund, pending_id=row.id)
         except RefundRefused as exc:
             # Refusing here would dead-letter the payment, not the refund: settle the refund
             # as rejected, for an operator, and let the grant stand.
@@ -296,7 +286,6 @@ async def _take_back(
     refund: Refund,
     *,
     pending_id: uuid.UUID | None,
-    events_topic: str,
 ) -> Revoked | None:
     if grant.paid_minor is None or grant.paid_currency is None:
         raise RefundRefused(
@@ -382,7 +371,6 @@ async def _take_back(
     )
     await enqueue(
         conn,
-        events_topic,
         grant.user_id,
         Envelope.wrap(
             CreditsRevokedV1(
@@ -442,7 +430,6 @@ async def spend_credits(
     credits: int,
     reason: str,
     idempotency_key: str,
-    events_topic: str,
 ) -> Spent:
     """Spend credits once per idempotency key; never overdraw.
 
@@ -485,7 +472,6 @@ async def spend_credits(
     await repository.insert_postings(conn, [(tx.id, p) for p in postings])
     await enqueue(
         conn,
-        events_topic,
         user_id,
         Envelope.wrap(
             CreditsSpentV1(

@@ -7,7 +7,6 @@ from pathlib import Path
 from pydantic import Field
 
 from paystream.shared.settings import BaseServiceSettings
-from paystream.shared.topics import LEDGER_EVENTS, PAYMENTS_EVENTS
 
 
 class LedgerSettings(BaseServiceSettings):
@@ -20,9 +19,7 @@ class LedgerSettings(BaseServiceSettings):
     # set-based transactions; when the topic is quiet, batches are as small as what arrived.
     consumer_batch_max: int = Field(default=2000, ge=1)
 
-    # Topics and group are settings so tests (and a staging replay) can use their own.
-    ledger_payments_topic: str = PAYMENTS_EVENTS
-    ledger_events_topic: str = LEDGER_EVENTS
+    # A setting so tests (and a staging replay) can use their own group.
     ledger_consumer_group: str = "ledger"
     # How long the outbox relay sleeps when the outbox is empty: grants committed by the
     # consumer cannot wake it, so this bounds how late a CreditsGrantedV1 leaves.

@@ -209,8 +209,8 @@ def build_alipay_service(
         producer=producer,
         app_id=settings.alipay_app_id,
         alipay_public_key=settings.alipay_public_key,
-        raw_topic=settings.webhook_raw_topic,
-        payments_topic=settings.webhook_payments_topic,
+        raw_topic=settings.topics.webhooks_raw,
+        payments_topic=settings.topics.payments_events,
         ack_timeout_s=settings.kafka_ack_timeout_s,
     )
 

@@ -33,8 +33,8 @@ def create_app(settings: WebhookIngestSettings | None = None) -> FastAPI:
         endpoint.service = StripeWebhookService(
             producer=runtime.producer,
             verifier=verifier,
-            raw_topic=settings.webhook_raw_topic,
-            payments_topic=settings.webhook_payments_topic,
+            raw_topic=settings.topics.webhooks_raw,
+            payments_topic=settings.topics.payments_events,
             ack_timeout_s=settings.kafka_ack_timeout_s,
         )
         app.state.alipay_service = build_alipay_service(settings, runtime.producer)

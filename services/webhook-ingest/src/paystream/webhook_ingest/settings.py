@@ -8,7 +8,6 @@ from __future__ import annotations
 from pydantic import Field, SecretStr, field_validator
 
 from paystream.shared.settings import BaseServiceSettings
-from paystream.shared.topics import PAYMENTS_EVENTS, WEBHOOKS_RAW
 
 
 class WebhookIngestSettings(BaseServiceSettings):
@@ -22,10 +21,6 @@ class WebhookIngestSettings(BaseServiceSettings):
     webhook_max_body_bytes: int = Field(default=256 * 1024, ge=1)
     # How long a request waits for Kafka's acks=all before answering 503 (Stripe retries).
     kafka_ack_timeout_s: float = Field(default=5.0, gt=0)
-
-    # Topics are settings so a staging replay or a test can use its own.
-    webhook_raw_topic: str = WEBHOOKS_RAW
-    webhook_payments_topic: str = PAYMENTS_EVENTS
 
     # WeChat Pay (API v3 notifications); all unset: the route answers 503 provider_not_configured.
     # PEM values may be given as `@<path>`. The APIv3 key is the 32-byte key that decrypts the

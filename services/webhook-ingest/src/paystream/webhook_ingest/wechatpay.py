@@ -656,8 +656,8 @@ def wechatpay_config(settings: WebhookIngestSettings) -> WeChatPayConfig | None:
         ),
         apiv3_key=got["wechatpay_apiv3_key"],
         mchid=got["wechatpay_mchid"].strip(),
-        raw_topic=settings.webhook_raw_topic,
-        payments_topic=settings.webhook_payments_topic,
+        raw_topic=settings.topics.webhooks_raw,
+        payments_topic=settings.topics.payments_events,
         ack_timeout_s=settings.kafka_ack_timeout_s,
     )
 

@@ -40,7 +40,6 @@ from paystream.checkout.providers import (
 from paystream.shared.db import Connection
 from paystream.shared.events import Provider
 from paystream.shared.money import Money
-from paystream.shared.topics import PAYMENTS_EVENTS
 
 if TYPE_CHECKING:
     from paystream.checkout.settings import CheckoutSettings
@@ -69,7 +68,6 @@ class UsdtConfig:
     amount_cooldown: timedelta = timedelta(days=1)
     late_window: timedelta = timedelta(days=7)
     reclaim_after: timedelta = timedelta(days=1)
-    payments_topic: str = PAYMENTS_EVENTS
     poll_interval_s: float = 15.0
     page_size: int = 200
     cursor_overlap: timedelta = timedelta(minutes=2)
@@ -95,7 +93,6 @@ def usdt_config(settings: CheckoutSettings) -> UsdtConfig | None:
         amount_cooldown=timedelta(seconds=settings.usdt_amount_cooldown_s),
         late_window=timedelta(seconds=settings.usdt_late_window_s),
         reclaim_after=timedelta(seconds=settings.usdt_reclaim_after_s),
-        payments_topic=settings.checkout_payments_topic,
         poll_interval_s=settings.usdt_poll_interval_s,
         page_size=settings.usdt_page_size,
         cursor_overlap=timedelta(seconds=settings.usdt_cursor_overlap_s),
