@@ -386,10 +386,6 @@ class BatchConsumer:
         self._stopping.set()
         await self.subscriber.stop()
 
-    async def run(self) -> None:
-        """Until `stop()`: FastStream's task consumes meanwhile."""
-        await self._stopping.wait()
-
     def assignment(self) -> set[TopicPartition]:
         consumer = self.subscriber.consumer
         return set(consumer.assignment()) if consumer is not None else set()
@@ -427,8 +423,8 @@ class BatchConsumer:
             await message.nack()
             return
         except Exception as exc:
-            # A failure the halving could not contain (the database refused the inbox itself,
-            # say): the batch is rewound and tried again, never skipped.
+            # A failure outside the policy (a bug in the consumer itself): the batch is rewound
+            # and tried again a second later, never skipped; /readyz shows it meanwhile.
             self.failure = repr(exc)
             log.exception("consumer_batch_failed", group=self.group_id)
             await message.nack()
