@@ -17,11 +17,12 @@ from typing import Any
 
 import asyncpg
 import pytest
-from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from faststream.kafka import KafkaBroker
 
 from paystream.shared.db import create_pool
-from paystream.shared.kafka import BatchConsumer, create_broker
+from paystream.shared.events import Envelope
+from paystream.shared.kafka import BatchConsumer, create_broker, create_producer, publish
 from paystream.shared.migrations import upgrade
 from paystream.shared.settings import BaseServiceSettings
 from paystream.shared.topics import Topics
@@ -225,3 +226,49 @@ def until() -> Until:
             await asyncio.sleep(0.05)
 
     return wait
+
+
+SendRecords = Callable[..., Awaitable[None]]
+
+
+@pytest.fixture
+def send_records(kafka_bootstrap: str) -> SendRecords:
+    """`await send_records(topic, (key, value[, headers]), ...)`: each record sent in order and
+    acknowledged (acks=all); an Envelope value goes with its CloudEvents headers, bytes as given."""
+
+    async def send(topic: str, *records: tuple[Any, ...]) -> None:
+        producer = create_producer(kafka_bootstrap, "test")
+        await producer.start()
+        try:
+            for key, value, *headers in records:
+                if isinstance(value, Envelope):
+                    await publish(producer, topic, key, value)
+                else:
+                    await producer.send_and_wait(
+                        topic, value, key=key.encode(), headers=headers[0] if headers else []
+                    )
+        finally:
+            await producer.stop()
+
+    return send
+
+
+GroupOffsets = Callable[[str, str, int], Awaitable[dict[int, tuple[int | None, int]]]]
+
+
+@pytest.fixture
+def group_offsets(kafka_bootstrap: str) -> GroupOffsets:
+    """`await group_offsets(group, topic, partitions)`: partition -> (the group's committed
+    offset or None, the end offset), read by a probe that does not join the group."""
+
+    async def read(group: str, topic: str, partitions: int) -> dict[int, tuple[int | None, int]]:
+        probe = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id=group)
+        await probe.start()
+        try:
+            tps = [TopicPartition(topic, p) for p in range(partitions)]
+            ends = await probe.end_offsets(tps)
+            return {tp.partition: (await probe.committed(tp), ends[tp]) for tp in tps}
+        finally:
+            await probe.stop()
+
+    return read

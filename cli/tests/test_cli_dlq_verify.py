@@ -53,14 +53,9 @@ def _payment(order_id: str, user_id: str, credits: int = 100, event: str | None 
     )
 
 
-async def _publish_all(bootstrap: str, topic: str, envs: list[Envelope]) -> None:
-    p = create_producer(bootstrap, "cli-test")
-    await p.start()
-    try:
-        for env in envs:
-            await publish(p, topic, env.data["user_id"], env)
-    finally:
-        await p.stop()
+def _by_user(envs: list[Envelope]) -> list[tuple[str, Envelope]]:
+    """Records keyed by the payment's user, as webhook-ingest keys them."""
+    return [(env.data["user_id"], env) for env in envs]
 
 
 async def _consume(
@@ -112,6 +107,7 @@ async def test_cli_dlq_round_trip(
     fresh_database: FreshDatabase,
     pool_for: Callable[[str], Awaitable[asyncpg.Pool]],
     run_consumer: RunConsumer,
+    send_records: Callable[..., Awaitable[None]],
     unique_suffix: str,
 ) -> None:
     topic = f"cli.dlqsrc.{unique_suffix}"
@@ -131,7 +127,7 @@ async def test_cli_dlq_round_trip(
         _payment("good-2", "u1"),
         _payment("poison-2", "u1"),
     ]
-    await _publish_all(kafka_bootstrap, topic, envs)
+    await send_records(topic, *_by_user(envs))
     await _consume(
         run_consumer,
         pool,
@@ -221,6 +217,7 @@ async def test_cli_verify_reconciles_and_finds_differences(
     fresh_database: FreshDatabase,
     pool_for: Callable[[str], Awaitable[asyncpg.Pool]],
     run_consumer: RunConsumer,
+    send_records: Callable[..., Awaitable[None]],
     unique_suffix: str,
 ) -> None:
     topic = f"cli.payments.{unique_suffix}"
@@ -233,7 +230,7 @@ async def test_cli_verify_reconciles_and_finds_differences(
     envs.append(_payment("o-free", "user-0", credits=0))  # invoiced, nothing to grant
     # One payment announced twice (two provider events for one order).
     envs.append(_payment("o-1", "user-1", event="evt_second_announcement"))
-    await _publish_all(kafka_bootstrap, topic, envs)
+    await send_records(topic, *_by_user(envs))
     n = len(envs)
     await _consume(
         run_consumer,
@@ -264,7 +261,7 @@ async def test_cli_verify_reconciles_and_finds_differences(
     assert out["refunds"]["missing_takebacks"] == []
 
     # A payment nobody applied: a missing grant and a missing invoice.
-    await _publish_all(kafka_bootstrap, topic, [_payment("o-lost", "user-2")])
+    await send_records(topic, *_by_user([_payment("o-lost", "user-2")]))
     code, out = await cli(*args)
     assert code == 1
     assert out["ok"] is False

@@ -6,11 +6,10 @@ from datetime import UTC, datetime
 
 import asyncpg
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from paystream.shared.db import Connection
 from paystream.shared.events import CreditsSpentV1, Envelope
-from paystream.shared.kafka import Consumed, create_producer, publish
+from paystream.shared.kafka import Consumed
 from paystream.shared.outbox import OutboxRelay, enqueue
 from paystream.shared.topics import Topics, dlq
 
@@ -36,20 +35,21 @@ async def test_each_event_applied_once_garbage_dead_lettered_offsets_committed(
     spent_event,
     run_consumer,
     read_topic,
+    send_records,
+    group_offsets,
     until,
     unique_suffix: str,
 ) -> None:
     topic = f"t.consumer.{unique_suffix}"
     await make_topics(topic, dlq(topic))
     pool = await consumer_db(APPLIED)
-    producer = create_producer(kafka_bootstrap, "test")
-    await producer.start()
     events = [spent_event(f"u{i % 4}", i) for i in range(20)]
-    for env in events:
-        await publish(producer, topic, env.subject or "", env)
-    for env in events[:5]:  # redelivered duplicates
-        await publish(producer, topic, env.subject or "", env)
-    await producer.send_and_wait(topic, b"definitely not an envelope", key=b"u0")
+    await send_records(
+        topic,
+        *((env.subject or "", env) for env in events),
+        *((env.subject or "", env) for env in events[:5]),  # redelivered duplicates
+        ("u0", b"definitely not an envelope"),
+    )
 
     group = f"g.{unique_suffix}"
     async with run_consumer(topics=[topic], group_id=group, pool=pool, handler=_handler):
@@ -63,24 +63,14 @@ async def test_each_event_applied_once_garbage_dead_lettered_offsets_committed(
     assert b"not JSON" in headers["dlq_error"]
 
     # Offsets were committed after the database: a new consumer of the group starts at the end.
-    probe = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id=group)
-    await probe.start()
-    try:
-        tps = [TopicPartition(topic, p) for p in range(3)]
-        ends = await probe.end_offsets(tps)
-        for tp in tps:
-            assert await probe.committed(tp) == ends[tp]
-    finally:
-        await probe.stop()
+    for committed, end in (await group_offsets(group, topic, 3)).values():
+        assert committed == end
 
     # Replaying the whole topic into the same database (another group) changes nothing.
-    try:
-        async with run_consumer(
-            topics=[topic], group_id=f"replay.{unique_suffix}", pool=pool, handler=_handler
-        ) as replay:
-            await until(lambda: _is(replay.duplicates >= 25))
-    finally:
-        await producer.stop()
+    async with run_consumer(
+        topics=[topic], group_id=f"replay.{unique_suffix}", pool=pool, handler=_handler
+    ) as replay:
+        await until(lambda: _is(replay.duplicates >= 25))
     assert replay.applied == 0
     assert await pool.fetchval("SELECT count(*) FROM applied") == 20
 
@@ -92,14 +82,13 @@ async def test_poison_event_goes_to_dlq_and_the_rest_of_the_batch_is_applied(
     spent_event,
     run_consumer,
     read_topic,
+    send_records,
     until,
     unique_suffix: str,
 ) -> None:
     topic = f"t.poison.{unique_suffix}"
     await make_topics(topic, dlq(topic), partitions=1)
     pool = await consumer_db(APPLIED)
-    producer = create_producer(kafka_bootstrap, "test")
-    await producer.start()
     good_before = [spent_event("u1", i) for i in range(5)]
     poison = Envelope.wrap(
         CreditsSpentV1(
@@ -113,21 +102,17 @@ async def test_poison_event_goes_to_dlq_and_the_rest_of_the_batch_is_applied(
         source="paystream/test",
     )
     good_after = [spent_event("u1", i) for i in range(5, 10)]
-    for env in [*good_before, poison, *good_after]:
-        await publish(producer, topic, "u1", env)
-    try:
-        async with run_consumer(
-            topics=[topic],
-            group_id=f"g.{unique_suffix}",
-            pool=pool,
-            handler=_handler,
-            max_retries=2,
-            retry_base_s=0.01,
-        ):
-            await until(lambda: _count(pool, 10))
-            dead = await read_topic(dlq(topic), expect=1)
-    finally:
-        await producer.stop()
+    await send_records(topic, *(("u1", env) for env in [*good_before, poison, *good_after]))
+    async with run_consumer(
+        topics=[topic],
+        group_id=f"g.{unique_suffix}",
+        pool=pool,
+        handler=_handler,
+        max_retries=2,
+        retry_base_s=0.01,
+    ):
+        await until(lambda: _count(pool, 10))
+        dead = await read_topic(dlq(topic), expect=1)
     assert len(dead) == 1
     assert Envelope.from_bytes(dead[0].value).id == poison.id
     headers = dict(dead[0].headers)

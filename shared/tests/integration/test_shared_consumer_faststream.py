@@ -8,11 +8,10 @@ import asyncio
 
 import asyncpg
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from paystream.shared.db import Connection
 from paystream.shared.events import CreditsSpentV1
-from paystream.shared.kafka import Consumed, create_producer, publish
+from paystream.shared.kafka import Consumed, create_producer
 from paystream.shared.topics import dlq
 
 pytestmark = pytest.mark.integration
@@ -27,17 +26,6 @@ async def _apply(conn: Connection, items: list[Consumed]) -> None:
     )
 
 
-async def _committed_to_end(bootstrap: str, group: str, topic: str, partitions: int) -> bool:
-    probe = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group)
-    await probe.start()
-    try:
-        tps = [TopicPartition(topic, p) for p in range(partitions)]
-        ends = await probe.end_offsets(tps)
-        return all([(await probe.committed(tp) or 0) == ends[tp] for tp in tps])
-    finally:
-        await probe.stop()
-
-
 async def test_a_record_with_a_binary_header_is_dead_lettered_not_skipped(
     kafka_bootstrap: str,
     make_topics,
@@ -45,6 +33,8 @@ async def test_a_record_with_a_binary_header_is_dead_lettered_not_skipped(
     spent_event,
     run_consumer,
     read_topic,
+    send_records,
+    group_offsets,
     until,
     unique_suffix: str,
 ) -> None:
@@ -53,20 +43,12 @@ async def test_a_record_with_a_binary_header_is_dead_lettered_not_skipped(
     topic, group = f"t.binhdr.{unique_suffix}", f"g.{unique_suffix}"
     await make_topics(topic, dlq(topic), partitions=1)
     pool = await consumer_db(APPLIED)
-    producer = create_producer(kafka_bootstrap, "test")
-    await producer.start()
-    try:
-        before = [spent_event("u1", i) for i in range(3)]
-        for env in before:
-            await publish(producer, topic, "u1", env)
-        await producer.send_and_wait(
-            topic, b"\x00 not an envelope", key=b"u1", headers=[("blob", b"\xff\xfe\x00")]
-        )
-        after = [spent_event("u1", i) for i in range(3, 6)]
-        for env in after:
-            await publish(producer, topic, "u1", env)
-    finally:
-        await producer.stop()
+    await send_records(
+        topic,
+        *(("u1", spent_event("u1", i)) for i in range(3)),
+        ("u1", b"\x00 not an envelope", [("blob", b"\xff\xfe\x00")]),
+        *(("u1", spent_event("u1", i)) for i in range(3, 6)),
+    )
 
     async def applied() -> bool:
         return bool(await pool.fetchval("SELECT count(*) FROM applied") == 6)
@@ -76,7 +58,8 @@ async def test_a_record_with_a_binary_header_is_dead_lettered_not_skipped(
         dead = await read_topic(dlq(topic), expect=1)
 
         async def committed() -> bool:
-            return await _committed_to_end(kafka_bootstrap, group, topic, 1)
+            offsets = await group_offsets(group, topic, 1)
+            return all(c == end for c, end in offsets.values())
 
         await until(committed)
     assert c.dead_lettered == 1
@@ -95,6 +78,7 @@ async def test_a_member_joining_mid_stream_rebalances_without_loss_or_double_eff
     consumer_db,
     spent_event,
     run_consumer,
+    group_offsets,
     until,
     unique_suffix: str,
 ) -> None:
@@ -142,7 +126,8 @@ async def test_a_member_joining_mid_stream_rebalances_without_loss_or_double_eff
             await until(all_applied, timeout_s=60)
 
             async def committed() -> bool:
-                return await _committed_to_end(kafka_bootstrap, group, topic, 3)
+                offsets = await group_offsets(group, topic, 3)
+                return all(c == end for c, end in offsets.values())
 
             await until(committed)
     assert await pool.fetchval("SELECT count(DISTINCT event_id) FROM applied") == len(events)
@@ -157,6 +142,8 @@ async def test_a_batch_fetched_while_stopping_is_left_uncommitted(
     consumer_db,
     spent_event,
     run_consumer,
+    send_records,
+    group_offsets,
     until,
     unique_suffix: str,
 ) -> None:
@@ -172,13 +159,7 @@ async def test_a_batch_fetched_while_stopping_is_left_uncommitted(
         calls += 1
         await conn.execute("SELECT pg_terminate_backend(pg_backend_pid())")
 
-    producer = create_producer(kafka_bootstrap, "test")
-    await producer.start()
-    try:
-        for i in range(4):
-            await publish(producer, topic, "u1", spent_event("u1", i))
-    finally:
-        await producer.stop()
+    await send_records(topic, *(("u1", spent_event("u1", i)) for i in range(4)))
     async with run_consumer(
         topics=[topic],
         group_id=group,
@@ -196,9 +177,4 @@ async def test_a_batch_fetched_while_stopping_is_left_uncommitted(
         await consumer.stop()
     assert consumer.applied == 0
     assert await pool.fetchval("SELECT count(*) FROM applied") == 0
-    probe = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id=group)
-    await probe.start()
-    try:
-        assert await probe.committed(TopicPartition(topic, 0)) is None
-    finally:
-        await probe.stop()
+    assert (await group_offsets(group, topic, 1))[0][0] is None

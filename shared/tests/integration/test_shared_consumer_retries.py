@@ -8,12 +8,11 @@ import asyncio
 from datetime import UTC, datetime
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from prometheus_client import REGISTRY
 
 from paystream.shared.db import Connection
 from paystream.shared.events import CreditsSpentV1, Envelope
-from paystream.shared.kafka import Consumed, create_producer, publish
+from paystream.shared.kafka import Consumed
 from paystream.shared.topics import dlq
 
 pytestmark = pytest.mark.integration
@@ -33,6 +32,7 @@ async def test_a_lost_database_connection_is_retried_past_max_retries_and_never_
     spent_event,
     run_consumer,
     read_topic,
+    send_records,
     until,
     unique_suffix: str,
 ) -> None:
@@ -55,28 +55,22 @@ async def test_a_lost_database_connection_is_retried_past_max_retries_and_never_
                 c.envelope.payload_as(CreditsSpentV1).credits,
             )
 
-    producer = create_producer(kafka_bootstrap, "test")
-    await producer.start()
     events = [spent_event("u1", i) for i in range(10)]
-    for env in events:
-        await publish(producer, topic, "u1", env)
-    try:
-        async with run_consumer(
-            topics=[topic],
-            group_id=group,
-            pool=pool,
-            handler=handler,
-            max_retries=1,
-            retry_base_s=0.01,
-            retry_max_s=0.1,
-        ) as consumer:
+    await send_records(topic, *(("u1", env) for env in events))
+    async with run_consumer(
+        topics=[topic],
+        group_id=group,
+        pool=pool,
+        handler=handler,
+        max_retries=1,
+        retry_base_s=0.01,
+        retry_max_s=0.1,
+    ) as consumer:
 
-            async def all_applied() -> bool:
-                return bool(await pool.fetchval("SELECT count(*) FROM applied") == 10)
+        async def all_applied() -> bool:
+            return bool(await pool.fetchval("SELECT count(*) FROM applied") == 10)
 
-            await until(all_applied)
-    finally:
-        await producer.stop()
+        await until(all_applied)
     assert outages == 0
     assert consumer.dead_lettered == 0
     assert await read_topic(dlq(topic), wait_s=2.0) == []
@@ -98,6 +92,7 @@ async def test_an_event_that_fails_validation_is_dead_lettered_at_once(
     spent_event,
     run_consumer,
     read_topic,
+    send_records,
     until,
     unique_suffix: str,
 ) -> None:
@@ -127,27 +122,21 @@ async def test_an_event_that_fails_validation_is_dead_lettered_at_once(
         ),
         source="paystream/test",
     ).model_copy(update={"data": {"user_id": "u1", "credits": "not a number"}})
-    producer = create_producer(kafka_bootstrap, "test")
-    await producer.start()
-    for env in [*good[:3], bad, *good[3:]]:
-        await publish(producer, topic, "u1", env)
-    try:
-        async with run_consumer(
-            topics=[topic],
-            group_id=group,
-            pool=pool,
-            handler=handler,
-            max_retries=4,
-            retry_base_s=0.01,
-        ):
+    await send_records(topic, *(("u1", env) for env in [*good[:3], bad, *good[3:]]))
+    async with run_consumer(
+        topics=[topic],
+        group_id=group,
+        pool=pool,
+        handler=handler,
+        max_retries=4,
+        retry_base_s=0.01,
+    ):
 
-            async def all_good_applied() -> bool:
-                return bool(await pool.fetchval("SELECT count(*) FROM applied") == 6)
+        async def all_good_applied() -> bool:
+            return bool(await pool.fetchval("SELECT count(*) FROM applied") == 6)
 
-            await until(all_good_applied)
-            dead = await read_topic(dlq(topic), wait_s=2.0)
-    finally:
-        await producer.stop()
+        await until(all_good_applied)
+        dead = await read_topic(dlq(topic), wait_s=2.0)
     assert len(dead) == 1
     assert Envelope.from_bytes(dead[0].value).id == bad.id  # type: ignore[attr-defined]
     headers = dict(dead[0].headers)  # type: ignore[attr-defined]
@@ -187,6 +176,8 @@ async def test_stopping_during_an_outage_commits_nothing_and_dead_letters_nothin
     spent_event,
     run_consumer,
     read_topic,
+    send_records,
+    group_offsets,
     until,
     unique_suffix: str,
 ) -> None:
@@ -201,36 +192,25 @@ async def test_stopping_during_an_outage_commits_nothing_and_dead_letters_nothin
         attempts += 1
         await conn.execute("SELECT pg_terminate_backend(pg_backend_pid())")
 
-    producer = create_producer(kafka_bootstrap, "test")
-    await producer.start()
-    for i in range(3):
-        await publish(producer, topic, "u1", spent_event("u1", i))
-    try:
-        async with run_consumer(
-            topics=[topic],
-            group_id=group,
-            pool=pool,
-            handler=handler,
-            max_retries=0,
-            retry_base_s=0.01,
-            retry_max_s=0.05,
-        ) as consumer:
+    await send_records(topic, *(("u1", spent_event("u1", i)) for i in range(3)))
+    async with run_consumer(
+        topics=[topic],
+        group_id=group,
+        pool=pool,
+        handler=handler,
+        max_retries=0,
+        retry_base_s=0.01,
+        retry_max_s=0.05,
+    ) as consumer:
 
-            async def retried() -> bool:
-                return attempts >= 5
+        async def retried() -> bool:
+            return attempts >= 5
 
-            await until(retried)
-            # Returns promptly: stopping ends the wait for the database, and ConsumerStopping
-            # is not a crash.
-            await asyncio.wait_for(consumer.stop(), timeout=10)
-            assert consumer.failure is None
-    finally:
-        await producer.stop()
+        await until(retried)
+        # Returns promptly: stopping ends the wait for the database, and ConsumerStopping
+        # is not a crash.
+        await asyncio.wait_for(consumer.stop(), timeout=10)
+        assert consumer.failure is None
     assert consumer.dead_lettered == 0
     assert await read_topic(dlq(topic), wait_s=2.0) == []
-    probe = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id=group)
-    await probe.start()
-    try:
-        assert await probe.committed(TopicPartition(topic, 0)) is None
-    finally:
-        await probe.stop()
+    assert (await group_offsets(group, topic, 1))[0][0] is None

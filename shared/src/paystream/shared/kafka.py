@@ -29,7 +29,7 @@ from typing import Any
 
 import asyncpg
 import structlog
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import (
     CommitFailedError,
@@ -138,8 +138,9 @@ def create_producer(bootstrap: str, client_id: str, **overrides: object) -> AIOK
     return AIOKafkaProducer(**opts)
 
 
-async def connect_with_retry(broker: KafkaBroker, wait_s: float = 60) -> None:
-    """Connect the broker's producer, waiting for Kafka if it is still coming up."""
+async def until_kafka_answers(start: Callable[[], Awaitable[Any]], wait_s: float = 60) -> None:
+    """Run `start` (a client's start, a broker's connect), retrying while Kafka is still coming
+    up, for at most `wait_s`."""
     async for attempt in AsyncRetrying(
         retry=retry_if_exception_type(KafkaError),
         wait=wait_exponential(multiplier=0.2, max=3),
@@ -147,33 +148,14 @@ async def connect_with_retry(broker: KafkaBroker, wait_s: float = 60) -> None:
         reraise=True,
     ):
         with attempt:
-            await broker.connect()
-
-
-async def start_with_retry(client: AIOKafkaProducer | AIOKafkaConsumer, wait_s: float = 60) -> None:
-    """Start a Kafka client, waiting for the broker if it is still coming up."""
-    async for attempt in AsyncRetrying(
-        retry=retry_if_exception_type(KafkaError),
-        wait=wait_exponential(multiplier=0.2, max=3),
-        stop=stop_after_delay(wait_s),
-        reraise=True,
-    ):
-        with attempt:
-            await client.start()
+            await start()
 
 
 async def ensure_topics(bootstrap: str, specs: Sequence[TopicSpec] = TOPICS) -> list[str]:
     """Create missing topics from the shared configuration; returns the names created."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="paystream-admin")
     created: list[str] = []
-    async for attempt in AsyncRetrying(
-        retry=retry_if_exception_type(KafkaError),
-        wait=wait_exponential(multiplier=0.2, max=3),
-        stop=stop_after_delay(60),
-        reraise=True,
-    ):
-        with attempt:
-            await admin.start()
+    await until_kafka_answers(admin.start)
     try:
         existing = set(await admin.list_topics())
         missing = [s for s in specs if s.name not in existing]
@@ -371,14 +353,7 @@ class BatchConsumer:
 
     async def start(self) -> None:
         """Join the group and start consuming (the broker must be connected)."""
-        async for attempt in AsyncRetrying(
-            retry=retry_if_exception_type(KafkaError),
-            wait=wait_exponential(multiplier=0.2, max=3),
-            stop=stop_after_delay(60),
-            reraise=True,
-        ):
-            with attempt:
-                await self.subscriber.start()
+        await until_kafka_answers(self.subscriber.start)
 
     async def stop(self) -> None:
         """Stop: a batch waiting for a dependency is abandoned uncommitted; a batch being

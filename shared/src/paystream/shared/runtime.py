@@ -18,13 +18,12 @@ from paystream.shared.kafka import (
     BatchConsumer,
     BatchHandler,
     OutgoingRecord,
-    connect_with_retry,
     create_broker,
     create_producer,
     declare_publisher,
     ensure_topics,
     publish_all,
-    start_with_retry,
+    until_kafka_answers,
 )
 from paystream.shared.migrations import upgrade
 from paystream.shared.outbox import OutboxRelay
@@ -83,10 +82,10 @@ class ServiceRuntime:
                 await upgrade(self.migrations_dir, dsn)
             self._pool = await db.create_pool(dsn, min_size=s.pg_pool_min, max_size=s.pg_pool_max)
         await ensure_topics(s.kafka_bootstrap, s.topics.specs())
-        await connect_with_retry(self.broker)
+        await until_kafka_answers(self.broker.connect)
         self._connected = True
         self._producer = create_producer(s.kafka_bootstrap, s.service_name)
-        await start_with_retry(self._producer)
+        await until_kafka_answers(self._producer.start)
 
     async def publish(self, records: Sequence[OutgoingRecord], *, timeout_s: float) -> None:
         """Publish `records` and wait for every ack (acks=all), within `timeout_s`: see
