@@ -37,7 +37,7 @@ BENCH_ENV := PAYSTREAM_RUN_DIR=$(REPO)/.run/bench$(if $(filter-out 0,$(BENCH_SLO
 	PAYSTREAM_PORT_BASE=$(shell echo $$((28000 + 1000 * $(BENCH_SLOT))))
 
 PY_SRC := shared/src devtools/src cli/src services/checkout/src services/webhook-ingest/src \
-	services/ledger/src services/invoicing/src
+	services/ledger/src services/invoicing/src web/src
 
 .PHONY: help
 help: ## list the targets
@@ -73,7 +73,8 @@ infra-status:
 	deploy/local/infra.sh status
 
 .PHONY: run
-run: bootstrap ## the whole stack on ports 8001-8004; Ctrl-C stops everything it started
+run: bootstrap ## the web app on 8000 and the services on 8001-8004; Ctrl-C stops everything it started
+	deploy/local/desktop.sh fonts
 	$(WITH_INFRA) $(UV) run python -m paystream.devtools.stack
 
 .PHONY: demo
@@ -83,12 +84,18 @@ demo: bootstrap ## with `make run` up: buy `standard` and pay it (METHOD=..., RE
 		$(if $(CURRENCY),--currency $(CURRENCY))
 
 .PHONY: test
-test: lint ## unit, integration and end-to-end tests on real Kafka/PostgreSQL/stripe-mock
+test: lint ## unit, integration, end-to-end and browser tests on real Kafka/PostgreSQL/stripe-mock/Chromium
+	deploy/local/desktop.sh fonts browser
 	$(TEST_ENV) $(WITH_INFRA) $(UV) run pytest $(PYTEST_ARGS)
 
 .PHONY: test-unit
 test-unit: bootstrap ## unit tests only (no infrastructure)
 	$(UV) run pytest -m "not integration and not e2e" $(PYTEST_ARGS)
+
+.PHONY: screenshots
+screenshots: bootstrap ## with the test infrastructure: drive the web app in Chromium, write docs/screenshots/
+	deploy/local/desktop.sh fonts browser pdftools
+	$(TEST_ENV) $(WITH_INFRA) $(UV) run python -m paystream.devtools.screenshots docs/screenshots
 
 .PHONY: bench
 bench: bootstrap ## benchmarks; prints figures and writes docs/benchmarks.md

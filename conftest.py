@@ -142,8 +142,18 @@ async def delete_topics(kafka_bootstrap: str) -> AsyncIterator[Callable[[str], A
     await admin.start()
 
     async def delete(prefix: str) -> None:
-        existing = set(await admin.list_topics())
-        await admin.delete_topics([s.name for s in Topics(prefix).specs() if s.name in existing])
+        names = {s.name for s in Topics(prefix).specs()}
+        # The broker's metadata follows creations and deletions asynchronously: wait until it
+        # shows every topic the service made, delete them, and wait until it shows none (until
+        # then a produce to them may still be acknowledged).
+        deadline = asyncio.get_running_loop().time() + 30
+        while not names <= set(await admin.list_topics()):
+            assert asyncio.get_running_loop().time() < deadline, f"topics {names} never appeared"
+            await asyncio.sleep(0.1)
+        await admin.delete_topics(sorted(names))
+        while names & set(await admin.list_topics()):
+            assert asyncio.get_running_loop().time() < deadline, f"topics {names} not deleted"
+            await asyncio.sleep(0.1)
 
     yield delete
     await admin.close()

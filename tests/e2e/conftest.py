@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -24,6 +25,8 @@ def stack(infra_settings: object) -> Iterator[Stack]:
         log_dir=run_dir / "logs" / "e2e",
         # The provider fakes (Alipay, WeChat Pay, TronGrid) run as processes beside the services.
         sandbox=Sandbox.create(run_dir, port_base),
+        # The web app too, in sandbox mode: the browser tests drive it.
+        web=True,
         env={
             "PAYSTREAM_JWT_SECRET": JWT_SECRET,
             "PAYSTREAM_STRIPE_WEBHOOK_SECRETS": ",".join(WEBHOOK_SECRETS),
@@ -36,6 +39,51 @@ def stack(infra_settings: object) -> Iterator[Stack]:
         yield s
     finally:
         s.stop()
+
+
+# Debian's Chromium (`make test` installs it with deploy/local/desktop.sh); Playwright drives it.
+# Playwright's own browser download cannot work on a closed network, and the flags keep
+# Chromium from calling home (its connections would be refused, many at a time).
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Any]:
+    """A real headless Chromium (Playwright gives it a fresh, empty user data dir). Missing, the
+    tests FAIL, never skip: run them with `make test`, which installs it."""
+    if not os.path.exists(CHROMIUM):  # noqa: ASYNC240 - once per session, before the loop matters
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs it (deploy/local/desktop.sh)")
+    from playwright.async_api import async_playwright
+
+    pw = await async_playwright().start()
+    chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+    try:
+        yield chromium
+    finally:
+        await chromium.close()
+        await pw.stop()
+
+
+@pytest.fixture
+async def page(browser: Any, stack: Stack) -> AsyncIterator[Any]:
+    """A fresh browser context (its own cookies) per test."""
+    context = await browser.new_context(base_url=stack.web_url, accept_downloads=True)
+    pg = await context.new_page()
+    pg.set_default_timeout(30_000)
+    try:
+        yield pg
+    finally:
+        await context.close()
 
 
 @pytest.fixture

@@ -67,6 +67,7 @@ def _secret(path: Path, nbytes: int) -> str:
 @dataclass(frozen=True)
 class Sandbox:
     port_base: int
+    run_dir: Path
     alipay_merchant: tuple[str, str]
     alipay_platform: tuple[str, str]
     wechatpay_merchant: tuple[str, str]
@@ -78,6 +79,7 @@ class Sandbox:
         keys = run_dir / "keys"
         return cls(
             port_base=port_base,
+            run_dir=run_dir,
             alipay_merchant=_pem_pair(keys / "alipay-merchant.pem"),
             alipay_platform=_pem_pair(keys / "alipay-platform.pem"),
             wechatpay_merchant=_pem_pair(keys / "wechatpay-merchant.pem"),

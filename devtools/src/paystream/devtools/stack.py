@@ -4,7 +4,9 @@ Used by `make run` (foreground until Ctrl-C) and by the end-to-end tests and ben
 Each service gets its port from `PAYSTREAM_HTTP_PORT`: port base + 1..4 (checkout, webhook-ingest,
 ledger, invoicing), so a test stack (base 18000) runs beside the dev stack (base 8000). With a
 `Sandbox`, the provider fakes (Alipay, WeChat Pay, TronGrid) start first at port base + 5..7 and
-the services are configured to use them.
+the services are configured to use them. With `web=True` the web app starts last, at the port
+base itself, pointed at the four services (and, with a sandbox, in sandbox mode); checkout's
+default return URL is its return page.
 """
 
 from __future__ import annotations
@@ -32,6 +34,10 @@ SERVICES: tuple[tuple[str, str, int], ...] = (
 )
 
 
+# The web app: at the port base itself (8000 for `make run`).
+WEB: tuple[str, str, int] = ("web", "paystream.web", 0)
+
+
 def urls_for(port_base: int, host: str = "127.0.0.1") -> dict[str, str]:
     return {name: f"http://{host}:{port_base + off}" for name, _, off in SERVICES}
 
@@ -43,6 +49,7 @@ class Stack:
     env: dict[str, str] = field(default_factory=dict)
     only: tuple[str, ...] = ()
     sandbox: Sandbox | None = None
+    web: bool = False
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     fakes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     _logs: list[IO[bytes]] = field(default_factory=list)
@@ -51,8 +58,38 @@ class Stack:
     def urls(self) -> dict[str, str]:
         return urls_for(self.port_base)
 
+    @property
+    def web_url(self) -> str:
+        return f"http://127.0.0.1:{self.port_base + WEB[2]}"
+
+    def _url(self, name: str) -> str:
+        return self.web_url if name == WEB[0] else self.urls[name]
+
+    def web_env(self) -> dict[str, str]:
+        """How the web app finds the services, and its sandbox."""
+        urls = self.urls
+        env = {
+            "PAYSTREAM_WEB_PUBLIC_URL": self.web_url,
+            "PAYSTREAM_CHECKOUT_URL": urls["checkout"],
+            "PAYSTREAM_LEDGER_URL": urls["ledger"],
+            "PAYSTREAM_INVOICING_URL": urls["invoicing"],
+        }
+        if self.sandbox is not None:
+            env |= {
+                "PAYSTREAM_WEB_SANDBOX": "true",
+                "PAYSTREAM_WEB_SANDBOX_RUN_DIR": str(self.sandbox.run_dir),
+                "PAYSTREAM_WEB_SANDBOX_PORT_BASE": str(self.sandbox.port_base),
+            }
+        return env
+
     def start(self) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
+        if self.web:
+            # Where providers send the payer back when an order names no return URL.
+            self.env = {
+                "PAYSTREAM_DEFAULT_RETURN_URL": f"{self.web_url}/checkout/return",
+                **self.env,
+            }
         if self.sandbox is not None:
             self.env = {**self.sandbox.service_env(), **self.env}
             for name, module, off in FAKES:
@@ -66,9 +103,14 @@ class Stack:
             if self.only and name not in self.only:
                 continue
             self.start_one(name, module, self.port_base + off)
+        if self.web:
+            name, module, off = WEB
+            self.start_one(name, module, self.port_base + off, extra=self.web_env())
 
-    def start_one(self, name: str, module: str, port: int) -> None:
-        env = {**os.environ, **self.env, "PAYSTREAM_HTTP_PORT": str(port)}
+    def start_one(
+        self, name: str, module: str, port: int, extra: dict[str, str] | None = None
+    ) -> None:
+        env = {**os.environ, **self.env, **(extra or {}), "PAYSTREAM_HTTP_PORT": str(port)}
         self.procs[name] = self._spawn(name, [sys.executable, "-m", module], env)
 
     def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -97,7 +139,7 @@ class Stack:
                             f"see {self.log_dir / (name + '.log')}"
                         )
                     try:
-                        r = client.get(f"{self.urls[name]}/readyz")
+                        r = client.get(f"{self._url(name)}/readyz")
                         if r.status_code == 200:
                             del pending[name]
                     except httpx.HTTPError:
@@ -172,6 +214,7 @@ def main() -> None:
         port_base=args.port_base,
         log_dir=args.log_dir,
         sandbox=Sandbox.create(run_dir, args.port_base),
+        web=True,
     )
     stopping = False
 
@@ -185,6 +228,7 @@ def main() -> None:
     try:
         stack.wait_ready()
         print("paystream is up (Ctrl-C stops everything `make run` started):", flush=True)
+        print(f"  {'web app':15s} {stack.web_url}   <- open this (sandbox: sign in as anyone)")
         for name, url in stack.urls.items():
             print(f"  {name:15s} {url}   docs: {url}/docs", flush=True)
         assert stack.sandbox is not None

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from paystream.checkout import repository, service
-from paystream.checkout.catalog import load_catalog
-from paystream.checkout.domain import OrderStatus
+from paystream.checkout.catalog.service import load_catalog
+from paystream.checkout.orders import repository, service
+from paystream.checkout.orders.domain import OrderStatus
 from paystream.shared.topics import ORDERS_EVENTS
 
 if TYPE_CHECKING:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from paystream.checkout import service
+from paystream.checkout.orders import service
 from paystream.shared.events import Envelope, PaymentFailedV1, PaymentSucceededV1
 
 if TYPE_CHECKING:

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from paystream.checkout.catalog import CatalogError, load_catalog, parse_catalog
+from paystream.checkout.catalog.domain import CatalogError, parse_catalog
+from paystream.checkout.catalog.service import load_catalog
 from paystream.checkout.settings import CheckoutSettings
 from paystream.shared.money import Money
 

@@ -8,7 +8,6 @@ import contextlib
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
 import asyncpg
 import pytest
@@ -22,8 +21,6 @@ from paystream.shared.outbox import OutboxRelay
 from paystream.shared.topics import Topics
 
 pytestmark = pytest.mark.integration
-
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
 def _paid(order: str, user: str, credits: int) -> Envelope:
@@ -65,15 +62,13 @@ async def _drain(topic: str, bootstrap: str, expect: int) -> list[ConsumerRecord
 async def test_consumer_applies_payments_once_per_order_commits_and_relays_grants(
     kafka_bootstrap: str,
     test_topics: Topics,
-    fresh_database: Callable[[str, Path | None], Awaitable[str]],
-    pool_for: Callable[[str], Awaitable[asyncpg.Pool]],
+    pool: asyncpg.Pool,
     kafka_broker: KafkaBroker,
     run_consumer: Callable[..., contextlib.AbstractAsyncContextManager[BatchConsumer]],
     until: Callable[..., Awaitable[None]],
     unique_suffix: str,
 ) -> None:
     payments, granted_topic = test_topics.payments_events, test_topics.ledger_events
-    pool = await pool_for(await fresh_database("ledger", MIGRATIONS))
 
     users = [f"user-{unique_suffix}-{i}" for i in range(5)]
     events = [_paid(f"order-{unique_suffix}-{i}", users[i % 5], 10 + i) for i in range(40)]

@@ -5,8 +5,6 @@ balances never negative, one grant per order."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
-from pathlib import Path
 
 import asyncpg
 import pytest
@@ -14,16 +12,6 @@ import pytest
 from paystream.shared.db import Connection
 
 pytestmark = pytest.mark.integration
-
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
-
-
-@pytest.fixture
-async def pool(
-    fresh_database: Callable[[str, Path | None], Awaitable[str]],
-    pool_for: Callable[[str], Awaitable[asyncpg.Pool]],
-) -> asyncpg.Pool:
-    return await pool_for(await fresh_database("ledger", MIGRATIONS))
 
 
 async def _transaction(conn: Connection, order: str | None = None) -> uuid.UUID:

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
 import asyncpg
 import pytest
@@ -28,17 +26,6 @@ from paystream.shared.kafka import Consumed, record_inbox
 from paystream.shared.topics import LEDGER_EVENTS
 
 pytestmark = pytest.mark.integration
-
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
-
-
-@pytest.fixture
-async def pool(
-    fresh_database: Callable[[str, Path | None], Awaitable[str]],
-    pool_for: Callable[[str], Awaitable[asyncpg.Pool]],
-) -> asyncpg.Pool:
-    return await pool_for(await fresh_database("ledger", MIGRATIONS))
-
 
 _offsets = iter(range(10**9))
 

@@ -1,5 +1,5 @@
 """Refunds end to end in the ledger app, on the real Kafka and PostgreSQL: payment and refund
-events published to the app's payments topic are consumed by its own consumer; the take-back
+events published to the app's payments topic are consumed by its own consumer; the revocation
 shows in the user's history, CreditsRevokedV1 leaves through the outbox, a refund that cannot
 apply is dead-lettered, and operators see shortfalls and pending refunds at
 `GET /v1/admin/refunds` (with what it refuses)."""

@@ -1,4 +1,4 @@
-"""Refunds taking credits back, through the ledger's batch handler on the real PostgreSQL: in
+"""Refunds revoking credits, through the ledger's batch handler on the real PostgreSQL: in
 proportion, once per refund_key, never below zero (shortfall), in stream order with the grants of
 the same batch, pending until the grant when the refund comes first, refused when it cannot
 apply. Double entry holds throughout."""
@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -31,17 +29,6 @@ from paystream.shared.events import (
 from paystream.shared.kafka import Consumed, record_inbox
 
 pytestmark = pytest.mark.integration
-
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
-
-
-@pytest.fixture
-async def pool(
-    fresh_database: Callable[[str, Path | None], Awaitable[str]],
-    pool_for: Callable[[str], Awaitable[asyncpg.Pool]],
-) -> asyncpg.Pool:
-    return await pool_for(await fresh_database("ledger", MIGRATIONS))
-
 
 _offsets = iter(range(10**9))
 
@@ -159,13 +146,13 @@ async def _assert_books_balance(pool: asyncpg.Pool) -> None:
         await pool.fetchval("SELECT count(*) FROM accounts WHERE balance < 0 AND id LIKE 'user:%'")
         == 0
     )
-    # Every credit taken back sits in system:refunds, nothing more.
+    # Every credit revoked sits in system:refunds, nothing more.
     assert await _balance(pool, "system:refunds") == await pool.fetchval(
         "SELECT coalesce(sum(credits), 0) FROM transactions WHERE kind = 'revoke'"
     )
 
 
-async def test_a_full_refund_takes_the_whole_grant_back(pool: asyncpg.Pool) -> None:
+async def test_a_full_refund_revokes_the_whole_grant(pool: asyncpg.Pool) -> None:
     await _apply(pool, [_paid("o1", credits=1100, amount=10_000)])
     assert await _balance(pool, "user:alice") == 1100
     refund = _refunded("o1", 10_000, re="re_full")
@@ -227,7 +214,7 @@ async def test_partial_refunds_sum_to_the_grant_exactly(pool: asyncpg.Pool) -> N
     await _assert_books_balance(pool)
 
 
-async def test_two_partial_refunds_take_their_shares(pool: asyncpg.Pool) -> None:
+async def test_two_partial_refunds_revoke_their_shares(pool: asyncpg.Pool) -> None:
     await _apply(
         pool, [_paid("o1", credits=1100, amount=10_000), _paid("o2", credits=50, amount=500)]
     )
@@ -254,7 +241,7 @@ async def test_a_refund_after_spending_records_the_shortfall_and_stops_at_zero(
     [event] = await _revoked_events(pool)
     assert (event.credits, event.shortfall, event.balance_after) == (100, 1000, 0)
 
-    # With nothing left at all, a refund takes nothing, moves nothing, and still reports.
+    # With nothing left at all, a refund revokes nothing, moves nothing, and still reports.
     await _apply(pool, [_paid("o2", credits=10, amount=100)])
     await _spend(pool, "alice", 10)
     await _apply(pool, [_refunded("o2", 100, re="re_empty")])
@@ -273,7 +260,7 @@ async def test_a_refund_is_applied_once_whatever_number_of_events_announce_it(
     await _apply(pool, [_paid("o1", credits=1100, amount=10_000)])
     first = _refunded("o1", 5_000, re="re_dup")
     # The same envelope twice in one batch, then redelivered, then announced under other
-    # envelope ids (in the same batch and later): one take-back.
+    # envelope ids (in the same batch and later): one revocation.
     await _apply(
         pool,
         [first, first, _refunded("o1", 5_000, re="re_dup", envelope_id=uuid.uuid4())],
@@ -408,7 +395,7 @@ async def test_a_pending_refund_that_cannot_apply_is_rejected_and_the_grant_stan
         await pool.execute("DELETE FROM refunds")
 
 
-async def test_two_writers_of_one_refund_take_it_back_once(pool: asyncpg.Pool) -> None:
+async def test_two_writers_of_one_refund_revoke_it_once(pool: asyncpg.Pool) -> None:
     """A replay beside the live consumer: the same refund under two envelope ids, in two
     transactions at once. The user's row lock serializes them; the second finds the first."""
     await _apply(pool, [_paid("o1", credits=1100, amount=10_000)])

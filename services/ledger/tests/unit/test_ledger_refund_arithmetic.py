@@ -1,4 +1,4 @@
-"""What a refund takes back: proportional, cumulative, never below zero, refused when it cannot
+"""What a refund revokes: proportional, cumulative, never below zero, refused when it cannot
 apply."""
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def _refund_in_parts(
     credits: int, paid: int, parts: list[int], balance: int | None = None
 ) -> list[Assessment]:
     """Apply `parts` one after another the way the ledger does, with a balance (default: the
-    grant, untouched) reduced by what each takes."""
+    grant, untouched) reduced by what each revokes."""
     bal = credits if balance is None else balance
     refunded = due = 0
     out = []
@@ -42,7 +42,7 @@ def _refund_in_parts(
         )
         refunded += amount
         due += a.due
-        bal -= a.taken
+        bal -= a.revoked
         out.append(a)
     return out
 
@@ -60,9 +60,9 @@ def test_due_is_proportional_rounded_down_and_whole_at_full_refund() -> None:
         credits_due_for(7, 3, 4)
 
 
-def test_a_full_refund_takes_exactly_the_grant() -> None:
+def test_a_full_refund_revokes_exactly_the_grant() -> None:
     [a] = _refund_in_parts(1100, 10_000, [10_000])
-    assert a == Assessment(due=1100, taken=1100, shortfall=0)
+    assert a == Assessment(due=1100, revoked=1100, shortfall=0)
 
 
 def test_three_thirds_sum_to_the_grant_exactly() -> None:
@@ -70,10 +70,10 @@ def test_three_thirds_sum_to_the_grant_exactly() -> None:
     # gives 33, 33, 34, never 33 * 3 = 99.
     parts = _refund_in_parts(100, 300, [100, 100, 100])
     assert [a.due for a in parts] == [33, 33, 34]
-    assert sum(a.taken for a in parts) == 100
+    assert sum(a.revoked for a in parts) == 100
 
 
-def test_any_split_of_the_payment_takes_back_exactly_the_grant() -> None:
+def test_any_split_of_the_payment_revokes_exactly_the_grant() -> None:
     rng = random.Random(20261201)
     for _ in range(500):
         credits = rng.randint(1, 100_000)
@@ -82,31 +82,31 @@ def test_any_split_of_the_payment_takes_back_exactly_the_grant() -> None:
         parts = [b - a for a, b in itertools.pairwise([0, *cuts, paid])]
         assessed = _refund_in_parts(credits, paid, parts)
         assert sum(a.due for a in assessed) == credits
-        assert sum(a.taken for a in assessed) == credits
+        assert sum(a.revoked for a in assessed) == credits
         # Never ahead of the money: after each part, no more than its proportional share.
-        refunded = taken = 0
+        refunded = revoked = 0
         for amount, a in zip(parts, assessed, strict=True):
             refunded += amount
-            taken += a.taken
-            assert taken * paid <= credits * refunded
+            revoked += a.revoked
+            assert revoked * paid <= credits * refunded
 
 
-def test_partial_refunds_that_stop_short_never_take_the_whole_grant() -> None:
+def test_partial_refunds_that_stop_short_never_revoke_the_whole_grant() -> None:
     parts = _refund_in_parts(1100, 10_000, [2_500, 2_500])
     assert [a.due for a in parts] == [275, 275]
 
 
 def test_spent_credits_become_a_shortfall_and_the_balance_never_goes_below_zero() -> None:
-    # 1100 granted, 1000 already spent: a full refund takes the 100 left.
+    # 1100 granted, 1000 already spent: a full refund revokes the 100 left.
     [a] = _refund_in_parts(1100, 10_000, [10_000], balance=100)
-    assert a == Assessment(due=1100, taken=100, shortfall=1000)
+    assert a == Assessment(due=1100, revoked=100, shortfall=1000)
     # Nothing left at all: everything due is shortfall.
     [b] = _refund_in_parts(1100, 10_000, [5_000], balance=0)
-    assert b == Assessment(due=550, taken=0, shortfall=550)
+    assert b == Assessment(due=550, revoked=0, shortfall=550)
 
 
 def test_a_shortfall_is_not_carried_to_the_next_partial_refund() -> None:
-    # First half meets an empty balance, second half finds 1000 credits (bought since): it takes
+    # First half meets an empty balance, second half finds 1000 credits (bought since): it revokes
     # its own share only; the first shortfall stays recorded, not collected later.
     first = assess_refund(
         credits=1100,
@@ -129,8 +129,8 @@ def test_a_shortfall_is_not_carried_to_the_next_partial_refund() -> None:
         balance=1000,
     )
     assert (first, second) == (
-        Assessment(due=550, taken=0, shortfall=550),
-        Assessment(due=550, taken=550, shortfall=0),
+        Assessment(due=550, revoked=0, shortfall=550),
+        Assessment(due=550, revoked=550, shortfall=0),
     )
 
 

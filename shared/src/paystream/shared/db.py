@@ -1,12 +1,18 @@
-"""PostgreSQL helpers: an asyncpg pool that waits for the server, and the shared inbox/outbox DDL.
+"""PostgreSQL helpers: an asyncpg pool that waits for the server, the unit-of-work helpers, and
+the shared inbox/outbox DDL.
 
-Transactions are owned at the edge (one per request or per consumed batch): repositories take a
-connection and never commit.
+Who owns a transaction shows at the call site. A use case that owns its unit of work is handed
+the pool and opens it with `async with transaction(pool) as conn:`; a function handed a
+`Connection` runs inside its caller's transaction and never opens or commits one (it may roll
+part of it back with `savepoint(conn)`). A consumer handler is handed the connection of the batch
+transaction the shared consumer owns. Repositories take a connection and never commit.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import TypeAlias
 
 import asyncpg
@@ -75,6 +81,27 @@ async def create_pool(
             )
     assert pool is not None
     return pool
+
+
+@asynccontextmanager
+async def transaction(pool: asyncpg.Pool) -> AsyncIterator[Connection]:
+    """One unit of work: a pooled connection in a transaction that commits when the block ends
+    and rolls back if it raises."""
+    async with pool.acquire() as conn, conn.transaction():
+        yield conn
+
+
+@asynccontextmanager
+async def savepoint(conn: Connection) -> AsyncIterator[None]:
+    """Part of the caller's transaction that rolls back alone if the block raises.
+
+    Refuses a connection outside a transaction: there `conn.transaction()` would open (and
+    commit) one, which only the owner of the unit of work may do.
+    """
+    if not conn.is_in_transaction():
+        raise RuntimeError("savepoint() needs the caller's transaction")
+    async with conn.transaction():
+        yield
 
 
 async def ping(pool: asyncpg.Pool) -> None:

@@ -151,6 +151,84 @@ class OrderStatusChangedV1(EventData):
     changed_at: datetime
 
 
+# Units a ledger keeps per user: `credits` by default; a catalog may define others
+# (`receives`). Lower-case, as they appear in URLs (`GET /v1/lots?unit=receives`).
+UNIT_PATTERN = r"^[a-z][a-z0-9_]{0,31}$"
+DEFAULT_UNIT = "credits"
+# Credits are integers; this bound keeps every sum of them inside PostgreSQL's bigint.
+MAX_CREDITS = 2**53
+
+LotSource = Literal[
+    "purchase", "plan_allowance", "promotion", "adjustment", "auto_recharge", "rollover"
+]
+
+
+class GrantSpec(BaseModel):
+    """What a paid order grants: one lot of `quantity` units (see the ledger's README)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    unit: str = Field(default=DEFAULT_UNIT, pattern=UNIT_PATTERN)
+    quantity: int = Field(gt=0, le=MAX_CREDITS)
+    source: LotSource = "purchase"
+    # How long the lot lasts from the payment: an ISO 8601 duration (`P6M`), or None for no
+    # expiry. `expires_at` instead fixes the end (a plan period's end); at most one is set.
+    validity: str | None = Field(default=None, max_length=40)
+    expires_at: datetime | None = None
+    priority: int = Field(default=50, ge=0, le=100, description="lower is consumed first")
+    # The share of the order's price this lot cost, in the order's currency (its cost basis:
+    # what an expiry of it is worth, and what a refund of it is measured against).
+    cost_minor: int = Field(ge=0)
+
+
+class InvoiceLine(BaseModel):
+    """One line of what an order charged, as its invoice shows it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    description: str = Field(min_length=1, max_length=200)
+    quantity: int = Field(gt=0, le=MAX_CREDITS)
+    unit_amount_minor: int = Field(ge=0)
+    amount_minor: int = Field(ge=0)
+
+
+class OrderPaidV1(EventData):
+    """Checkout accepted a payment for an order: the order's facts, never the notification's,
+    say what it grants and what it cost. Ledger grants from it, invoicing invoices from it.
+
+    `amount_minor`/`currency` is what the order costs; `paid_minor`/`paid_currency` what the
+    provider took. They differ only when an operator accepted a mismatched payment after review
+    (`review="accepted"`) or the payer paid more (`review="overpaid"`, granted as ordered and
+    flagged for a refund of the difference). Its id is `order_paid_event_id(order_id)`: one per
+    order, whatever number of provider events announced the payment.
+    """
+
+    TYPE: ClassVar[str] = "paystream.order.paid.v1"
+    order_id: str
+    user_id: str
+    package_id: str | None = None
+    grants: list[GrantSpec]
+    lines: list[InvoiceLine] = Field(min_length=1)
+    amount_minor: int = Field(ge=0)
+    currency: str
+    paid_minor: int = Field(ge=0)
+    paid_currency: str
+    provider: Provider
+    payment_method: str
+    provider_payment_id: str | None = None
+    provider_event_id: str
+    paid_at: datetime
+    review: Literal["matched", "overpaid", "accepted"] = "matched"
+    reviewed_by: str | None = None
+
+    def paid(self) -> Money:
+        return Money(self.paid_minor, self.paid_currency)
+
+
+def order_paid_event_id(order_id: str) -> uuid.UUID:
+    return deterministic_id("order.paid", order_id)
+
+
 class CreditsGrantedV1(EventData):
     TYPE: ClassVar[str] = "paystream.credits.granted.v1"
     user_id: str
@@ -172,9 +250,9 @@ class CreditsSpentV1(EventData):
 
 
 class CreditsRevokedV1(EventData):
-    """Credits taken back because the payment that bought them was refunded.
+    """Credits revoked because the payment that bought them was refunded.
 
-    `credits` is what was taken from the balance; `shortfall` is what was due but had already
+    `credits` is what was revoked from the balance; `shortfall` is what was due but had already
     been spent (the ledger never takes a balance below zero; see the ledger's refund policy).
     """
 
@@ -210,6 +288,7 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         RefundFailedV1,
         OrderCreatedV1,
         OrderStatusChangedV1,
+        OrderPaidV1,
         CreditsGrantedV1,
         CreditsSpentV1,
         CreditsRevokedV1,

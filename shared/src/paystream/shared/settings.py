@@ -25,6 +25,9 @@ class BaseServiceSettings(BaseSettings):
 
     jwt_secret: SecretStr = SecretStr("paystream-dev-jwt-secret-change-me-in-production")
     log_level: str = "INFO"
+    # Sandbox mode (make run, the tests, demos): the service's clock can be moved forward over
+    # HTTP (`paystream.shared.clock`). Never set in production.
+    sandbox: bool = False
     # OTLP/HTTP endpoint, e.g. http://127.0.0.1:4318/v1/traces; no export when unset.
     otel_exporter_endpoint: str | None = None
 

@@ -20,6 +20,7 @@ from paystream.shared.events import (
     CreditsSpentV1,
     EventData,
     OrderCreatedV1,
+    OrderPaidV1,
     OrderStatusChangedV1,
     PaymentFailedV1,
     PaymentSucceededV1,
@@ -33,7 +34,6 @@ PAYMENTS_EVENTS: Final = "payments.events"
 ORDERS_EVENTS: Final = "orders.events"
 LEDGER_EVENTS: Final = "ledger.events"
 
-DAY_MS = 24 * 3600 * 1000
 
 # Which topic each event type is published to. Consumers subscribe to topics, so every event
 # of a type must travel on one topic; a new event type gets its line here.
@@ -46,6 +46,7 @@ EVENT_TOPICS: Final[Mapping[str, str]] = MappingProxyType(
         RefundFailedV1.TYPE: PAYMENTS_EVENTS,
         OrderCreatedV1.TYPE: ORDERS_EVENTS,
         OrderStatusChangedV1.TYPE: ORDERS_EVENTS,
+        OrderPaidV1.TYPE: ORDERS_EVENTS,
         CreditsGrantedV1.TYPE: LEDGER_EVENTS,
         CreditsSpentV1.TYPE: LEDGER_EVENTS,
         CreditsRevokedV1.TYPE: LEDGER_EVENTS,
@@ -81,14 +82,16 @@ def dlq(topic: str) -> str:
     return f"{topic}.dlq"
 
 
-# webhooks.raw and payments.events are the system of record for replay: keep forever.
+# The topics are the system of record for replay: keep forever.
 _FOREVER = {"retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"}
 
 TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(WEBHOOKS_RAW, 6, dict(_FOREVER)),
     TopicSpec(PAYMENTS_EVENTS, 6, dict(_FOREVER)),
-    TopicSpec(ORDERS_EVENTS, 6, {"retention.ms": str(30 * DAY_MS)}),
-    TopicSpec(LEDGER_EVENTS, 6, {"retention.ms": str(30 * DAY_MS)}),
+    # orders.events carries what a payment grants (OrderPaidV1) and ledger.events the ledger's
+    # own journal: both are replayed to rebuild a lost database, so they are kept forever too.
+    TopicSpec(ORDERS_EVENTS, 6, dict(_FOREVER)),
+    TopicSpec(LEDGER_EVENTS, 6, dict(_FOREVER)),
     # Dead letters wait for an operator: never expire them.
     TopicSpec(dlq(PAYMENTS_EVENTS), 1, dict(_FOREVER)),
     TopicSpec(dlq(ORDERS_EVENTS), 1, dict(_FOREVER)),

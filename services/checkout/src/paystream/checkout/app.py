@@ -1,4 +1,6 @@
-"""The checkout app: HTTP API, payments.events consumer, outbox relay and the expiry sweep."""
+"""The checkout app: composes the domain routers, the payments.events consumer, the outbox relay
+and the background tasks (the order expiry sweep, the providers' workers such as the USDT
+watcher)."""
 
 from __future__ import annotations
 
@@ -10,45 +12,29 @@ from datetime import timedelta
 import structlog
 from fastapi import FastAPI
 
-from paystream.checkout import service, usdt_admin
-from paystream.checkout.catalog import load_catalog
+from paystream.checkout.catalog import endpoints as catalog_endpoints
+from paystream.checkout.catalog.service import load_catalog
 from paystream.checkout.consumers import handle_payment_events
-from paystream.checkout.endpoints import CheckoutContext, router
+from paystream.checkout.context import CheckoutContext
+from paystream.checkout.orders import endpoints as orders_endpoints
+from paystream.checkout.orders.service import CheckoutConfig
+from paystream.checkout.orders.tasks import expiry_sweep
 from paystream.checkout.providers.factory import build_providers, stripe_method_types
 from paystream.checkout.providers.registry import ProviderRegistry
+from paystream.checkout.refunds import endpoints as refunds_endpoints
 from paystream.checkout.settings import CheckoutSettings
+from paystream.checkout.stats import endpoints as stats_endpoints
+from paystream.checkout.usdt import endpoints as usdt_endpoints
 from paystream.shared import http
 from paystream.shared.events import (
     PaymentFailedV1,
     PaymentSucceededV1,
     RefundFailedV1,
     RefundSucceededV1,
-    utcnow,
 )
 from paystream.shared.runtime import ServiceRuntime
 
 log = structlog.get_logger(__name__)
-
-
-async def _expiry_sweep(
-    runtime: ServiceRuntime, settings: CheckoutSettings, providers: ProviderRegistry
-) -> None:
-    grace = timedelta(seconds=settings.order_expiry_grace_s)
-    while True:
-        try:
-            async with runtime.pool.acquire() as conn, conn.transaction():
-                expired = await service.expire_overdue_orders(
-                    conn,
-                    now=utcnow(),
-                    grace=grace,
-                )
-            if expired:
-                log.info("orders_expired", count=len(expired))
-                await service.close_expired_at_providers(expired, providers)
-        except Exception:
-            # The sweep is housekeeping: the next round retries; failures are logged, not fatal.
-            log.exception("expiry_sweep_failed")
-        await asyncio.sleep(settings.order_expiry_sweep_s)
 
 
 def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
@@ -83,7 +69,7 @@ def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
             pool=runtime.pool,
             catalog=catalog,
             providers=providers,
-            config=service.CheckoutConfig(
+            config=CheckoutConfig(
                 order_ttl=timedelta(minutes=settings.order_ttl_minutes),
                 default_return_url=str(settings.default_return_url),
             ),
@@ -92,8 +78,14 @@ def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
         )
         app.state.runtime = runtime
         await runtime.start_workers()
+        sweep = expiry_sweep(
+            runtime.pool,
+            providers,
+            every_s=settings.order_expiry_sweep_s,
+            grace=timedelta(seconds=settings.order_expiry_grace_s),
+        )
         tasks = [
-            asyncio.create_task(_expiry_sweep(runtime, settings, providers), name="expiry-sweep"),
+            asyncio.create_task(sweep, name="expiry-sweep"),
             *(asyncio.create_task(w, name="provider-worker") for w in built.workers),
         ]
         try:
@@ -115,6 +107,12 @@ def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
         readiness=runtime.readiness,
     )
     app.state.runtime = runtime
-    app.include_router(router)
-    app.include_router(usdt_admin.router)
+    for router in (
+        catalog_endpoints.router,
+        orders_endpoints.router,
+        refunds_endpoints.router,
+        usdt_endpoints.router,
+        stats_endpoints.router,
+    ):
+        app.include_router(router)
     return app

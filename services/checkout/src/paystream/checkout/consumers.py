@@ -1,13 +1,15 @@
 """Kafka handlers: payments.events moves orders to paid, failed, refunded.
 
-Thin: the shared BatchConsumer has already opened the batch's transaction and dropped events the
-inbox had seen; this parses each event and hands it to the service. Event types checkout does
-not handle (events added later) are skipped without parsing.
+Thin: the shared BatchConsumer owns the batch's transaction, has dropped the events the inbox
+had seen, and hands this handler its connection; this parses each event and hands it, with that
+connection, to orders or refunds. Event types checkout does not handle (events added later) are
+skipped without parsing.
 """
 
 from __future__ import annotations
 
-from paystream.checkout import refunds, service
+from paystream.checkout.orders import service as orders
+from paystream.checkout.refunds import service as refunds
 from paystream.shared.db import Connection
 from paystream.shared.events import (
     PaymentFailedV1,
@@ -28,9 +30,9 @@ async def handle_payment_events(conn: Connection, items: list[Consumed]) -> None
             continue
         event = item.envelope.payload()
         if isinstance(event, PaymentSucceededV1):
-            await service.apply_payment_succeeded(conn, event)
+            await orders.apply_payment_succeeded(conn, event)
         elif isinstance(event, PaymentFailedV1):
-            await service.apply_payment_failed(conn, event)
+            await orders.apply_payment_failed(conn, event)
         elif isinstance(event, RefundSucceededV1):
             await refunds.apply_refund_succeeded(conn, event)
         elif isinstance(event, RefundFailedV1):

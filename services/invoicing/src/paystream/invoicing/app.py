@@ -8,8 +8,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from paystream.invoicing.consumers import CONSUMES, handle_payment_events
+from paystream.invoicing.documents import endpoints as documents_api
 from paystream.invoicing.endpoints import router
 from paystream.invoicing.settings import InvoicingSettings
+from paystream.invoicing.stats import endpoints as stats_api
 from paystream.shared import http
 from paystream.shared.runtime import ServiceRuntime
 
@@ -27,9 +29,10 @@ def create_app(settings: InvoicingSettings | None = None) -> FastAPI:
         )
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
             await runtime.start()
+            await documents_api.start(app, runtime.pool, s)
             await runtime.start_workers()
             yield
         finally:
@@ -47,4 +50,6 @@ def create_app(settings: InvoicingSettings | None = None) -> FastAPI:
     )
     app.state.runtime = runtime
     app.include_router(router)
+    app.include_router(documents_api.router)
+    app.include_router(stats_api.router)
     return app

@@ -129,8 +129,8 @@ class RefundRefused(InvalidEvent):
 
 def credits_due_for(credits: int, paid_minor: int, refunded_minor: int) -> int:
     """The credits an order's refunds concern in total once `refunded_minor` of `paid_minor` was
-    refunded: floor(credits * refunded / paid), the ledger's take-back rule, so a credit note
-    names the credits the ledger takes back (before any shortfall)."""
+    refunded: floor(credits * refunded / paid), the ledger's revocation rule, so a credit note
+    names the credits the ledger revokes (before any shortfall)."""
     if not 0 <= refunded_minor <= paid_minor:
         raise ValueError(f"refunded {refunded_minor} outside 0..{paid_minor}")
     if refunded_minor == paid_minor:

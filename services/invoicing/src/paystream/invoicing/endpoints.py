@@ -1,5 +1,5 @@
 """HTTP API: list and read invoices and credit notes. Another user's document is 404, never
-403."""
+403. Each endpoint hands the pool to a read use case in `service`."""
 
 from __future__ import annotations
 
@@ -57,13 +57,11 @@ async def list_invoices(
     order_id: Annotated[str | None, Query(description="only the invoice of this order")] = None,
     user_id: Annotated[str | None, Query(description="admins: only this user's invoices")] = None,
 ) -> InvoiceList:
-    async with pool.acquire() as conn:
-        page = await service.list_invoices(
-            conn, principal, limit=limit, cursor=cursor, order_id=order_id, user_id=user_id
-        )
-        notes = await service.credit_notes_of(conn, page.items)
+    page = await service.list_invoices(
+        pool, principal, limit=limit, cursor=cursor, order_id=order_id, user_id=user_id
+    )
     return InvoiceList(
-        items=[InvoiceOut.of(i, notes.get(i.id)) for i in page.items],
+        items=[InvoiceOut.of(i, page.credit_notes.get(i.id)) for i in page.items],
         next_cursor=page.next_cursor,
     )
 
@@ -78,10 +76,8 @@ async def list_invoices(
     ),
 )
 async def get_invoice(invoice_id: str, principal: CurrentPrincipal, pool: Pool) -> InvoiceOut:
-    async with pool.acquire() as conn:
-        invoice = await service.get_invoice(conn, principal, invoice_id)
-        notes = await service.credit_notes_of(conn, [invoice])
-    return InvoiceOut.of(invoice, notes.get(invoice.id))
+    invoice, notes = await service.get_invoice(pool, principal, invoice_id)
+    return InvoiceOut.of(invoice, notes)
 
 
 @router.get(
@@ -111,16 +107,15 @@ async def list_credit_notes(
         str | None, Query(max_length=64, description="only the credit notes of this order")
     ] = None,
 ) -> CreditNoteList:
-    async with pool.acquire() as conn:
-        page = await service.list_credit_notes(
-            conn,
-            principal,
-            limit=limit,
-            cursor=cursor,
-            invoice_id=invoice_id,
-            user_id=user_id,
-            order_id=order_id,
-        )
+    page = await service.list_credit_notes(
+        pool,
+        principal,
+        limit=limit,
+        cursor=cursor,
+        invoice_id=invoice_id,
+        user_id=user_id,
+        order_id=order_id,
+    )
     return CreditNoteList(
         items=[CreditNoteOut.of(n) for n in page.items], next_cursor=page.next_cursor
     )
@@ -139,6 +134,5 @@ async def list_credit_notes(
 async def get_credit_note(
     credit_note_id: str, principal: CurrentPrincipal, pool: Pool
 ) -> CreditNoteOut:
-    async with pool.acquire() as conn:
-        note = await service.get_credit_note(conn, principal, credit_note_id)
+    note = await service.get_credit_note(pool, principal, credit_note_id)
     return CreditNoteOut.of(note)

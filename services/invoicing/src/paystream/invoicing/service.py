@@ -17,6 +17,9 @@ and credited in the batch that issues the invoice, numbered where the invoice co
 A refund in another currency than the invoice, or beyond its amount, is refused (InvalidEvent:
 dead-lettered); one found only when the invoice arrives is settled `rejected`, so the invoice is
 still issued.
+
+`issue_invoices` and `issue_credit_notes` are handed the connection of the consumer's batch
+transaction and never commit; the read use cases the endpoints call are handed the pool.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 import asyncpg
@@ -47,7 +50,7 @@ from paystream.invoicing.domain import (
 )
 from paystream.invoicing.repository import ReceivedRefund
 from paystream.shared.auth import Principal
-from paystream.shared.db import Connection
+from paystream.shared.db import Connection, savepoint
 from paystream.shared.errors import Forbidden, NotFound
 from paystream.shared.events import PaymentSucceededV1, RefundSucceededV1, utcnow
 from paystream.shared.money import Money
@@ -114,7 +117,7 @@ async def issue_invoices(conn: Connection, paid: Sequence[PaidOrder]) -> list[In
             # A savepoint around numbers + insert: if another transaction invoiced one of these
             # orders after our check (it committed while we waited for the year's counter), the
             # insert skips it and rolling back to the savepoint gives every number back.
-            async with conn.transaction():
+            async with savepoint(conn):
                 return await _issue(conn, drafts)
         except _LostRace:
             # Each statement sees what committed before it: the other invoice shows now.
@@ -337,10 +340,12 @@ async def _number_credit_notes(
 class InvoicePage:
     items: list[Invoice]
     next_cursor: str | None
+    # The credit notes of the page's invoices that have any.
+    credit_notes: dict[uuid.UUID, list[CreditNote]] = field(default_factory=dict)
 
 
 async def list_invoices(
-    conn: Connection,
+    pool: asyncpg.Pool,
     principal: Principal,
     *,
     limit: int,
@@ -356,25 +361,31 @@ async def list_invoices(
     else:
         owner = principal.user_id
     after = KeysetCursor.from_query(cursor)
-    # One row more than asked tells whether a next page exists without a count query.
-    rows = await repo.list_invoices(
-        conn, user_id=owner, order_id=order_id, after=after, limit=limit + 1
-    )
-    items, next_cursor = keyset_page(rows, limit, lambda i: KeysetCursor(i.issued_at, i.id))
-    return InvoicePage(items, next_cursor)
+    async with pool.acquire() as conn:
+        # One row more than asked tells whether a next page exists without a count query.
+        rows = await repo.list_invoices(
+            conn, user_id=owner, order_id=order_id, after=after, limit=limit + 1
+        )
+        items, next_cursor = keyset_page(rows, limit, lambda i: KeysetCursor(i.issued_at, i.id))
+        notes = await credit_notes_of(conn, items)
+    return InvoicePage(items, next_cursor, notes)
 
 
-async def get_invoice(conn: Connection, principal: Principal, invoice_id: str) -> Invoice:
-    """The invoice if the caller owns it or is an admin; otherwise NotFound, whether it exists
-    or not, so ids of other users' invoices cannot be probed."""
+async def get_invoice(
+    pool: asyncpg.Pool, principal: Principal, invoice_id: str
+) -> tuple[Invoice, list[CreditNote] | None]:
+    """The invoice and its credit notes if the caller owns it or is an admin; otherwise
+    NotFound, whether it exists or not, so ids of other users' invoices cannot be probed."""
     try:
         ident = uuid.UUID(invoice_id)
     except ValueError:
         raise NotFound("invoice not found") from None
-    invoice = await repo.get_invoice(conn, ident)
-    if invoice is None or not (principal.is_admin or invoice.user_id == principal.user_id):
-        raise NotFound("invoice not found")
-    return invoice
+    async with pool.acquire() as conn:
+        invoice = await repo.get_invoice(conn, ident)
+        if invoice is None or not (principal.is_admin or invoice.user_id == principal.user_id):
+            raise NotFound("invoice not found")
+        notes = await credit_notes_of(conn, [invoice])
+    return invoice, notes.get(invoice.id)
 
 
 async def credit_notes_of(
@@ -394,7 +405,7 @@ class CreditNotePage:
 
 
 async def list_credit_notes(
-    conn: Connection,
+    pool: asyncpg.Pool,
     principal: Principal,
     *,
     limit: int,
@@ -411,20 +422,21 @@ async def list_credit_notes(
     else:
         owner = principal.user_id
     after = KeysetCursor.from_query(cursor)
-    rows = await repo.list_credit_notes(
-        conn,
-        user_id=owner,
-        invoice_id=invoice_id,
-        order_id=order_id,
-        after=after,
-        limit=limit + 1,
-    )
+    async with pool.acquire() as conn:
+        rows = await repo.list_credit_notes(
+            conn,
+            user_id=owner,
+            invoice_id=invoice_id,
+            order_id=order_id,
+            after=after,
+            limit=limit + 1,
+        )
     items, next_cursor = keyset_page(rows, limit, lambda n: KeysetCursor(n.issued_at, n.id))
     return CreditNotePage(items, next_cursor)
 
 
 async def get_credit_note(
-    conn: Connection, principal: Principal, credit_note_id: str
+    pool: asyncpg.Pool, principal: Principal, credit_note_id: str
 ) -> CreditNote:
     """The credit note if the caller owns it or is an admin; NotFound otherwise, whether it
     exists or not."""
@@ -432,7 +444,8 @@ async def get_credit_note(
         ident = uuid.UUID(credit_note_id)
     except ValueError:
         raise NotFound("credit note not found") from None
-    note = await repo.get_credit_note(conn, ident)
+    async with pool.acquire() as conn:
+        note = await repo.get_credit_note(conn, ident)
     if note is None or not (principal.is_admin or note.user_id == principal.user_id):
         raise NotFound("credit note not found")
     return note

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import Field
+
 from paystream.shared.settings import BaseServiceSettings
 
 
@@ -18,3 +20,20 @@ class InvoicingSettings(BaseServiceSettings):
     invoicing_consumer_group: str = "invoicing"
     # Off for an API-only replica: invoices are then issued by the replicas that consume.
     invoicing_run_consumer: bool = True
+
+    # The seller on every invoice and credit note (captured on each document as it is issued).
+    seller_name: str = "paystream sandbox seller"
+    seller_address: str = "1 Example Street\nExample City"
+    seller_tax_id: str = ""
+    seller_email: str = ""
+    # A tax included in the prices, shown on the documents (e.g. "VAT", 2000 = 20.00 %); none
+    # when the name is empty.
+    tax_name: str = ""
+    tax_rate_bp: int = Field(default=0, ge=0, le=10_000)
+    # Fonts of the PDFs: one that covers what people type in names and addresses (Latin, Greek,
+    # Cyrillic, Chinese, Japanese, Korean: Debian's fonts-wqy-microhei, a TrueType collection),
+    # and a bold one for our own Latin labels (fonts-dejavu-core). `make run` and `make test`
+    # install both. Only the glyphs a document uses are embedded in it.
+    pdf_font: Path = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+    pdf_font_collection_number: int = Field(default=0, ge=0)
+    pdf_bold_font: Path = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")

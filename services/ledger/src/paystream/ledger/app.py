@@ -14,8 +14,8 @@ from paystream.ledger.settings import LedgerSettings
 from paystream.shared import http
 from paystream.shared.runtime import ServiceRuntime
 
-DESCRIPTION = """Double-entry credit ledger. Grants credits exactly once per paid order and takes
-them back in proportion to refunds, once per refund, never below zero (from `payments.events`),
+DESCRIPTION = """Double-entry credit ledger. Grants credits exactly once per paid order and revokes
+them in proportion to refunds, once per refund, never below zero (from `payments.events`),
 serves balances and history, and spends credits idempotently without ever overdrawing. Publishes
 `paystream.credits.granted.v1` / `.spent.v1` / `.revoked.v1` to `ledger.events` through an
 outbox."""

@@ -1,17 +1,18 @@
 """The ledger's model, free of I/O: accounts, balanced postings, grants, balance sequencing,
-and what a refund takes back.
+and what a refund revokes.
 
 Double entry: every transaction moves credits between accounts with postings that sum to zero.
 A grant moves credits from `system:issuance` to the user; a spend moves them from the user to
-`system:consumption`; a revoke (a refund's take-back) moves them from the user to
+`system:consumption`; a revoke (credits revoked for a refund) moves them from the user to
 `system:refunds`. So the sum of all balances is always zero, `-balance(system:issuance)` is every
-credit ever granted and `balance(system:refunds)` every credit taken back.
+credit ever granted and `balance(system:refunds)` every credit revoked.
 
-Refund policy (see `assess_refund`): an order's refunds take back its grant in proportion to the
+Refund policy (see `assess_refund`): an order's refunds revoke its grant in proportion to the
 money refunded, cumulatively, `due_total = floor(credits * refunded_total / paid)`, so partial
-refunds never take more than the grant together and the refund that completes the payment takes
-exactly the rest. The balance never goes below zero: a refund takes `min(due, balance)` and the
-rest of what was due, already spent, is its `shortfall`, recorded and reported, never a debt.
+refunds never revoke more than the grant together and the refund that completes the payment
+revokes exactly the rest. The balance never goes below zero: a refund revokes
+`min(due, balance)` and the rest of what was due, already spent, is its `shortfall`, recorded and
+reported, never a debt.
 """
 
 from __future__ import annotations
@@ -134,10 +135,11 @@ class RefundRefused(InvalidEvent):
 
 @dataclass(frozen=True, slots=True)
 class Assessment:
-    """What one refund takes back. `due = taken + shortfall`."""
+    """What one refund revokes. `due = revoked + shortfall` (the refunds table and API call the
+    revoked part `credits_taken`)."""
 
     due: int
-    taken: int
+    revoked: int
     shortfall: int
 
 
@@ -145,8 +147,8 @@ def credits_due_for(credits: int, paid_minor: int, refunded_minor: int) -> int:
     """The credits an order's refunds owe back in total once `refunded_minor` of its `paid_minor`
     was refunded: floor(credits * refunded / paid).
 
-    Rounded down so a partial refund never takes a credit that was not fully refunded; as the
-    total refunded reaches what was paid, it reaches the whole grant, so the last refund takes
+    Rounded down so a partial refund never revokes a credit that was not fully refunded; as the
+    total refunded reaches what was paid, it reaches the whole grant, so the last refund revokes
     the remainders the earlier ones left. Exact integer arithmetic, no float.
     """
     if not 0 <= refunded_minor <= paid_minor:
@@ -167,11 +169,11 @@ def assess_refund(
     currency: str,
     balance: int,
 ) -> Assessment:
-    """What a refund of `amount_minor` takes, given the order's earlier refunds.
+    """What a refund of `amount_minor` revokes, given the order's earlier refunds.
 
     Cumulative: this refund owes `due_total(after) - due_before`, where `due_before` is what the
-    earlier refunds owed (taken or shortfall), so however a payment is refunded in parts the
-    dues add up to exactly `credits`. The balance never goes below zero: `taken = min(due,
+    earlier refunds owed (revoked or shortfall), so however a payment is refunded in parts the
+    dues add up to exactly `credits`. The balance never goes below zero: `revoked = min(due,
     balance)`, the rest is the shortfall (already spent).
     """
     if currency != paid_currency:
@@ -186,8 +188,8 @@ def assess_refund(
     due = credits_due_for(credits, paid_minor, refunded_after) - due_before
     if due < 0:
         raise ValueError(f"earlier refunds owed {due_before}, more than the total due")
-    taken = min(due, max(balance, 0))
-    return Assessment(due=due, taken=taken, shortfall=due - taken)
+    revoked = min(due, max(balance, 0))
+    return Assessment(due=due, revoked=revoked, shortfall=due - revoked)
 
 
 def spend_fingerprint(credits: int, reason: str) -> str:

@@ -1,5 +1,5 @@
-"""The ledger's HTTP API: balance, history, spending, and refunds for operators. One database
-transaction per request."""
+"""The ledger's HTTP API: balance, history, spending, and refunds for operators. Each endpoint
+hands the pool to a use case in `service`, which opens the transaction when it writes."""
 
 from __future__ import annotations
 
@@ -62,8 +62,7 @@ async def get_balance(
     user_id: Annotated[str | None, Query(description="admin only: whose balance")] = None,
 ) -> BalanceResponse:
     subject = _subject(principal, user_id)
-    async with _runtime(request).pool.acquire() as conn:
-        credits = await service.balance_of(conn, subject)
+    credits = await service.balance_of(_runtime(request).pool, subject)
     return BalanceResponse(user_id=subject, credits=credits)
 
 
@@ -86,8 +85,9 @@ async def list_transactions(
 ) -> TransactionPage:
     subject = _subject(principal, user_id)
     before = decode_cursor(cursor) if cursor is not None else None
-    async with _runtime(request).pool.acquire() as conn:
-        rows, next_seq = await service.history(conn, subject, limit=limit, before_seq=before)
+    rows, next_seq = await service.history(
+        _runtime(request).pool, subject, limit=limit, before_seq=before
+    )
     return TransactionPage(
         items=[TransactionItem.of(r) for r in rows],
         next_cursor=encode_cursor(next_seq) if next_seq is not None else None,
@@ -123,14 +123,13 @@ async def spend(
     if len(idempotency_key) > IDEMPOTENCY_KEY_MAX:
         raise BadRequest(f"Idempotency-Key is longer than {IDEMPOTENCY_KEY_MAX} characters")
     runtime = _runtime(request)
-    async with runtime.pool.acquire() as conn, conn.transaction():
-        spent = await service.spend_credits(
-            conn,
-            user_id=principal.user_id,
-            credits=body.credits,
-            reason=body.reason,
-            idempotency_key=idempotency_key,
-        )
+    spent = await service.spend(
+        runtime.pool,
+        user_id=principal.user_id,
+        credits=body.credits,
+        reason=body.reason,
+        idempotency_key=idempotency_key,
+    )
     if runtime.relay is not None and not spent.replayed:
         runtime.relay.wake()
     # Built from the stored transaction either way, so a replay is byte for byte the original.
@@ -160,20 +159,19 @@ async def list_refunds(
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
     status: Annotated[RefundStatus | None, Query(description="only refunds in this state")] = None,
     shortfall: Annotated[
-        bool, Query(description="only refunds that could not take all they owed back")
+        bool, Query(description="only refunds that could not revoke all they owed")
     ] = False,
     user_id: Annotated[str | None, Query(description="only this user's refunds")] = None,
 ) -> RefundPage:
     before = decode_cursor(cursor) if cursor is not None else None
-    async with _runtime(request).pool.acquire() as conn:
-        rows, next_seq = await service.refunds_page(
-            conn,
-            status=status,
-            shortfall_only=shortfall,
-            user_id=user_id,
-            limit=limit,
-            before_seq=before,
-        )
+    rows, next_seq = await service.refunds_page(
+        _runtime(request).pool,
+        status=status,
+        shortfall_only=shortfall,
+        user_id=user_id,
+        limit=limit,
+        before_seq=before,
+    )
     return RefundPage(
         items=[RefundItem.of(r) for r in rows],
         next_cursor=encode_cursor(next_seq) if next_seq is not None else None,

@@ -63,7 +63,7 @@ TransactionKind = Literal["grant", "spend", "revoke"]
 
 class TransactionItem(BaseModel):
     id: uuid.UUID
-    kind: TransactionKind = Field(description="revoke: credits taken back for a refund")
+    kind: TransactionKind = Field(description="revoke: credits revoked for a refund")
     credits: int = Field(
         description="signed: positive for a grant, negative for a spend or a revoke"
     )
@@ -99,7 +99,7 @@ RefundStatus = Literal["pending", "applied", "rejected"]
 
 
 class RefundItem(BaseModel):
-    """A refund as the ledger saw it: what it owed back, took and could not take."""
+    """A refund as the ledger saw it: what it owed back, revoked and could not revoke."""
 
     id: uuid.UUID
     refund_key: str = Field(examples=["stripe:re_123"])
@@ -112,10 +112,10 @@ class RefundItem(BaseModel):
         description="pending: waiting for its order's grant; applied; rejected: can never apply"
     )
     credits_due: int | None = Field(description="this refund's share of the grant")
-    credits_taken: int | None = Field(description="taken from the balance")
-    shortfall: int | None = Field(description="due but already spent: not taken")
+    credits_taken: int | None = Field(description="revoked from the balance")
+    shortfall: int | None = Field(description="due but already spent: not revoked")
     balance_after: int | None
-    transaction_id: uuid.UUID | None = Field(description="the revoke, when credits were taken")
+    transaction_id: uuid.UUID | None = Field(description="the revoke, when credits were revoked")
     rejection: str | None
     refunded_at: datetime
     received_at: datetime

@@ -1,17 +1,19 @@
-"""What the ledger does: grant credits for paid orders (exactly once per order), take them back
+"""What the ledger does: grant credits for paid orders (exactly once per order), revoke them
 when the payment is refunded (exactly once per refund), spend credits (never below zero,
 idempotent per key), read balances and history.
 
-Every function runs inside the caller's transaction (one per consumed batch or HTTP request)
-and never commits. Events for other services go to the outbox in that same transaction.
+Functions handed a connection run inside their caller's transaction (the consumer's batch, or
+a use case's) and never commit; the use cases the endpoints call (`spend`, `balance_of`,
+`history`, `refunds_page`) are handed the pool and open their own. Events for other services go
+to the outbox in the transaction of the change.
 
 Refunds, the policy (also in the README):
 - Proportional and cumulative: the refunds of an order owe back
-  `floor(credits * refunded_total / paid)` in total; each refund takes that minus what the
-  earlier ones owed, so partial refunds never take more than the grant together and a full
-  refund takes exactly all of it.
-- Already spent: the balance never goes below zero. A refund takes `min(due, balance)`; the rest
-  is its `shortfall`, recorded on the refund, reported in CreditsRevokedV1 and listed at
+  `floor(credits * refunded_total / paid)` in total; each refund revokes that minus what the
+  earlier ones owed, so partial refunds never revoke more than the grant together and a full
+  refund revokes exactly all of it.
+- Already spent: the balance never goes below zero. A refund revokes `min(due, balance)`; the
+  rest is its `shortfall`, recorded on the refund, reported in CreditsRevokedV1 and listed at
   `GET /v1/admin/refunds?shortfall=true`. It is not a debt: later purchases are not reduced.
 - Exactly once per `refund_key` (the refunds table's unique key, and the revoke transaction's),
   whatever number of events announce it.
@@ -53,7 +55,7 @@ from paystream.ledger.domain import (
     user_account,
 )
 from paystream.ledger.repository import PENDING, GrantRow, Outcome, RefundRow, TransactionRow
-from paystream.shared.db import Connection
+from paystream.shared.db import Connection, transaction
 from paystream.shared.errors import BadRequest, Conflict, Unprocessable
 from paystream.shared.events import (
     CreditsGrantedV1,
@@ -232,7 +234,7 @@ class Revoked:
 
 
 async def revoke_for_refund(conn: Connection, refund: Refund) -> Revoked | None:
-    """Take back the refund's share of its order's grant, once per refund_key.
+    """Revoke the refund's share of its order's grant, once per refund_key.
 
     None when nothing was applied now: the refund was already known, or its order has no grant
     yet (it is then recorded `pending`, see `apply_pending_refunds`). Raises RefundRefused for a
@@ -250,7 +252,7 @@ async def revoke_for_refund(conn: Connection, refund: Refund) -> Revoked | None:
                 user_id=refund.user_id,
             )
         return None
-    return await _take_back(conn, grant, refund, pending_id=None)
+    return await _revoke(conn, grant, refund, pending_id=None)
 
 
 async def apply_pending_refunds(conn: Connection, order_id: str) -> list[Revoked]:
@@ -261,7 +263,7 @@ async def apply_pending_refunds(conn: Connection, order_id: str) -> list[Revoked
     done: list[Revoked] = []
     for row in await repository.pending_refunds_of(conn, order_id):
         try:
-            revoked = await _take_back(conn, grant, row.refund, pending_id=row.id)
+            revoked = await _revoke(conn, grant, row.refund, pending_id=row.id)
         except RefundRefused as exc:
             # Refusing here would dead-letter the payment, not the refund: settle the refund
             # as rejected, for an operator, and let the grant stand.
@@ -280,7 +282,7 @@ async def apply_pending_refunds(conn: Connection, order_id: str) -> list[Revoked
     return done
 
 
-async def _take_back(
+async def _revoke(
     conn: Connection,
     grant: GrantRow,
     refund: Refund,
@@ -299,7 +301,7 @@ async def _take_back(
         )
     account = user_account(grant.user_id)
     # Everything below is serialized per user, as spends are: the balance read is the one the
-    # take-back applies to, and a second writer of the same refund waits here.
+    # revocation applies to, and a second writer of the same refund waits here.
     balance = await repository.lock_balance(conn, account) or 0
     if pending_id is None and await repository.refund_known(conn, refund.refund_key):
         return None
@@ -317,8 +319,8 @@ async def _take_back(
     now = utcnow()
     tx_id: uuid.UUID | None = None
     balance_after = balance
-    if assessed.taken > 0:
-        postings = revoke_postings(grant.user_id, assessed.taken)
+    if assessed.revoked > 0:
+        postings = revoke_postings(grant.user_id, assessed.revoked)
         balances = await repository.update_balances(conn, balance_deltas(postings))
         balance_after = balances[account]
         tx_id = uuid.uuid4()
@@ -330,7 +332,7 @@ async def _take_back(
             refund_key=refund.refund_key,
             event_id=refund.event_id,
             reason=f"{REVOKE_REASON}: {refund.reason}" if refund.reason else REVOKE_REASON,
-            credits=assessed.taken,
+            credits=assessed.revoked,
             balance_after=balance_after,
             created_at=now,
         )
@@ -338,7 +340,7 @@ async def _take_back(
     outcome = Outcome(
         status="applied",
         credits_due=assessed.due,
-        credits_taken=assessed.taken,
+        credits_taken=assessed.revoked,
         shortfall=assessed.shortfall,
         balance_after=balance_after,
         transaction_id=tx_id,
@@ -356,7 +358,7 @@ async def _take_back(
             order_id=refund.order_id,
             user_id=grant.user_id,
             due=assessed.due,
-            taken=assessed.taken,
+            revoked=assessed.revoked,
             shortfall=assessed.shortfall,
         )
     revoked = Revoked(
@@ -364,7 +366,7 @@ async def _take_back(
         order_id=refund.order_id,
         user_id=grant.user_id,
         transaction_id=tx_id,
-        credits=assessed.taken,
+        credits=assessed.revoked,
         shortfall=assessed.shortfall,
         balance_after=balance_after,
         revoked_at=now,
@@ -395,7 +397,7 @@ async def _take_back(
 
 
 async def refunds_page(
-    conn: Connection,
+    pool: asyncpg.Pool,
     *,
     status: str | None,
     shortfall_only: bool,
@@ -404,14 +406,15 @@ async def refunds_page(
     before_seq: int | None,
 ) -> tuple[list[RefundRow], int | None]:
     """One page of refunds for operators, newest first, and the seq to continue before."""
-    rows = await repository.list_refunds(
-        conn,
-        status=status,
-        shortfall_only=shortfall_only,
-        user_id=user_id,
-        limit=limit + 1,
-        before_seq=before_seq,
-    )
+    async with pool.acquire() as conn:
+        rows = await repository.list_refunds(
+            conn,
+            status=status,
+            shortfall_only=shortfall_only,
+            user_id=user_id,
+            limit=limit + 1,
+            before_seq=before_seq,
+        )
     if len(rows) > limit:
         return rows[:limit], rows[limit - 1].seq
     return rows, None
@@ -421,6 +424,25 @@ async def refunds_page(
 class Spent:
     transaction: TransactionRow
     replayed: bool
+
+
+async def spend(
+    pool: asyncpg.Pool,
+    *,
+    user_id: str,
+    credits: int,
+    reason: str,
+    idempotency_key: str,
+) -> Spent:
+    """`POST /v1/spend`: one transaction around `spend_credits`."""
+    async with transaction(pool) as conn:
+        return await spend_credits(
+            conn,
+            user_id=user_id,
+            credits=credits,
+            reason=reason,
+            idempotency_key=idempotency_key,
+        )
 
 
 async def spend_credits(
@@ -491,15 +513,19 @@ async def spend_credits(
     return Spent(tx, replayed=False)
 
 
-async def balance_of(conn: Connection, user_id: str) -> int:
-    return await repository.get_balance(conn, user_account(user_id))
+async def balance_of(pool: asyncpg.Pool, user_id: str) -> int:
+    async with pool.acquire() as conn:
+        return await repository.get_balance(conn, user_account(user_id))
 
 
 async def history(
-    conn: Connection, user_id: str, *, limit: int, before_seq: int | None
+    pool: asyncpg.Pool, user_id: str, *, limit: int, before_seq: int | None
 ) -> tuple[list[TransactionRow], int | None]:
     """One page of a user's transactions, newest first, and the seq to continue before."""
-    rows = await repository.list_transactions(conn, user_id, limit=limit + 1, before_seq=before_seq)
+    async with pool.acquire() as conn:
+        rows = await repository.list_transactions(
+            conn, user_id, limit=limit + 1, before_seq=before_seq
+        )
     if len(rows) > limit:
         return rows[:limit], rows[limit - 1].seq
     return rows, None

@@ -1,9 +1,10 @@
 """Payment providers as checkout sees them: open a payment for an order, refund it, close it.
 
-Each provider (Stripe, Alipay, WeChat Pay, USDT on TRC20) implements `PaymentProvider` in its
-own module here. Checkout picks the provider by the order's `payment_method`; nothing else in
-checkout knows which provider it talks to. Provider calls are made outside any database
-transaction (see `service.place_order`).
+Each provider implements `PaymentProvider`: Stripe, Alipay and WeChat Pay in their own module
+here, USDT on TRC20 in `paystream.checkout.usdt.provider` (its deposits and watcher live in that
+package). Checkout picks the provider by the order's `payment_method`; nothing else in checkout
+knows which provider it talks to. Provider calls are made outside any database transaction (see
+`orders.service.place_order`).
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from paystream.checkout.providers.alipay import AlipayProvider
 from paystream.checkout.providers.stripe import StripeProvider, payment_method_types
 from paystream.checkout.providers.wechatpay import WeChatPayProvider
 from paystream.checkout.settings import CheckoutSettings
-from paystream.checkout.usdt_watcher import build_usdt
+from paystream.checkout.usdt.factory import build_usdt
 
 
 @dataclass

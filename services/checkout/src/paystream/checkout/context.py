@@ -1,0 +1,38 @@
+"""What checkout's endpoints need, built once by the app's lifespan and handed to each request."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+import asyncpg
+from fastapi import Depends, Request
+
+from paystream.checkout.catalog.domain import Catalog
+from paystream.checkout.orders.service import CheckoutConfig
+from paystream.checkout.providers.registry import ProviderRegistry
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutContext:
+    pool: asyncpg.Pool
+    catalog: Catalog
+    providers: ProviderRegistry
+    config: CheckoutConfig
+    wake_outbox: Callable[[], None]
+    # Stripe payment method types per currency (for GET /v1/payment-methods).
+    stripe_types: Callable[[str], tuple[str, ...]]
+
+
+def checkout_context(request: Request) -> CheckoutContext:
+    ctx: CheckoutContext = request.app.state.checkout
+    return ctx
+
+
+Context = Annotated[CheckoutContext, Depends(checkout_context)]
+
+
+def error_doc(status: int, code: str, description: str) -> dict[int | str, dict[str, object]]:
+    """An OpenAPI `responses` entry for a refusal: `{status: "`code`: description"}`."""
+    return {status: {"description": f"`{code}`: {description}"}}

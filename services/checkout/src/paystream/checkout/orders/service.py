@@ -1,0 +1,574 @@
+"""Orders: place them (with a provider session), follow their payments, cancel and expire them.
+
+Every status change goes through the state machine in `domain`, is kept in
+`order_status_changes` and is announced as OrderStatusChangedV1 through the outbox, in the
+transaction of the change. Functions handed the pool own their transactions; functions handed a
+connection run inside their caller's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import asyncpg
+import orjson
+import structlog
+
+from paystream.checkout.catalog.domain import Catalog, Package
+from paystream.checkout.orders import repository as repo
+from paystream.checkout.orders.domain import (
+    Order,
+    OrderStatus,
+    can_transition,
+    check_transition,
+    parse_id,
+)
+from paystream.checkout.providers import PaymentRequest, ProviderError
+from paystream.checkout.providers.registry import ProviderRegistry
+from paystream.shared.auth import Principal
+from paystream.shared.db import Connection, transaction
+from paystream.shared.errors import Conflict, NotFound, Unprocessable, UpstreamError
+from paystream.shared.events import (
+    Envelope,
+    EventData,
+    OrderCreatedV1,
+    OrderStatusChangedV1,
+    PaymentFailedV1,
+    PaymentSucceededV1,
+    utcnow,
+)
+from paystream.shared.money import Money
+from paystream.shared.outbox import enqueue
+from paystream.shared.pagination import KeysetCursor, keyset_page
+
+log = structlog.get_logger(__name__)
+
+SOURCE = "paystream/checkout"
+
+
+class UnknownPackage(Unprocessable):
+    code = "unknown_package"
+
+
+class IdempotencyKeyReused(Unprocessable):
+    code = "idempotency_key_reused"
+
+
+class CurrencyNotOffered(Unprocessable):
+    code = "currency_not_offered"
+
+
+class PaymentMethodUnavailable(Unprocessable):
+    code = "payment_method_unavailable"
+
+
+class OrderNotCancellable(Conflict):
+    code = "order_not_cancellable"
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutConfig:
+    order_ttl: timedelta
+    default_return_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceOrder:
+    user_id: str
+    package_id: str
+    payment_method: str
+    return_url: str | None
+    idempotency_key: str | None
+    currency: str | None = None
+    client_ip: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Placed:
+    order: Order
+    replayed: bool
+
+
+def request_fingerprint(cmd: PlaceOrder) -> str:
+    """What makes two requests "the same body" for an Idempotency-Key."""
+    canonical = orjson.dumps(
+        {
+            "package_id": cmd.package_id,
+            "payment_method": cmd.payment_method,
+            "return_url": cmd.return_url,
+            "currency": cmd.currency,
+        },
+        option=orjson.OPT_SORT_KEYS,
+    )
+    return hashlib.sha256(canonical).hexdigest()
+
+
+# ---- status changes -------------------------------------------------------------------------
+
+
+async def _announce(conn: Connection, order: Order, data: EventData) -> None:
+    await enqueue(conn, order.user_id, Envelope.wrap(data, source=SOURCE, subject=order.id))
+
+
+async def change_status(
+    conn: Connection,
+    order: Order,
+    target: OrderStatus,
+    *,
+    reason: str,
+    now: datetime,
+    failure_reason: str | None = None,
+) -> Order:
+    """Move a locked order to `target` (no-op if already there); IllegalTransition if refused."""
+    if not check_transition(order.status, target):
+        return order
+    oid = uuid.UUID(order.id)
+    updated = await repo.set_status(conn, oid, target, at=now, failure_reason=failure_reason)
+    await repo.insert_status_change(conn, oid, old=order.status, new=target, reason=reason, at=now)
+    await _announce(
+        conn,
+        order,
+        OrderStatusChangedV1(
+            order_id=order.id,
+            user_id=order.user_id,
+            old_status=order.status.value,
+            new_status=target.value,
+            changed_at=now,
+        ),
+    )
+    log.info("order_status_changed", order_id=order.id, old=order.status, new=target, reason=reason)
+    return updated
+
+
+# ---- placing an order -----------------------------------------------------------------------
+
+
+def choose_price(
+    package: Package, method: str, currency: str | None, providers: ProviderRegistry
+) -> Money:
+    """The package's price the payer pays with `method`: in `currency` when asked, otherwise in
+    the first of the package's currencies that the method takes."""
+    if currency is not None:
+        price = package.price_in(currency)
+        if price is None:
+            offered = ", ".join(p.currency for p in package.prices)
+            raise CurrencyNotOffered(
+                f"package {package.id!r} is not sold in {currency.upper()} (it is in {offered})"
+            )
+        if not providers.is_offered(method, price.currency):
+            raise PaymentMethodUnavailable(_unavailable(method, price.currency, providers))
+        return price
+    for price in package.prices:
+        if providers.is_offered(method, price.currency):
+            return price
+    raise PaymentMethodUnavailable(_unavailable(method, package.price.currency, providers))
+
+
+def _unavailable(method: str, currency: str, providers: ProviderRegistry) -> str:
+    offered = ", ".join(o.payment_method for o in providers.offered(currency)) or "none"
+    return f"{method} is not available for {currency} here (available: {offered})"
+
+
+async def open_order(
+    conn: Connection,
+    cmd: PlaceOrder,
+    package: Package,
+    *,
+    config: CheckoutConfig,
+    now: datetime,
+    price: Money | None = None,
+) -> tuple[Order, bool]:
+    """Insert the pending order (and OrderCreatedV1), or find the one this Idempotency-Key made.
+
+    Returns (order, created).
+    """
+    fingerprint = request_fingerprint(cmd)
+    if cmd.idempotency_key is not None:
+        existing = await repo.get_order_by_idempotency_key(conn, cmd.user_id, cmd.idempotency_key)
+        if existing is not None:
+            return _same_request(existing, fingerprint), False
+    created = await repo.insert_order(
+        conn,
+        order_id=uuid.uuid4(),
+        user_id=cmd.user_id,
+        package_id=package.id,
+        credits=package.credits,
+        amount=price or package.price,
+        payment_method=cmd.payment_method,
+        return_url=cmd.return_url,
+        idempotency_key=cmd.idempotency_key,
+        request_fingerprint=fingerprint,
+        expires_at=now + config.order_ttl,
+        created_at=now,
+    )
+    if created is None:
+        # A concurrent request with the same key won the unique constraint. The INSERT waited
+        # for it to commit, so this new statement sees its order.
+        assert cmd.idempotency_key is not None
+        existing = await repo.get_order_by_idempotency_key(conn, cmd.user_id, cmd.idempotency_key)
+        assert existing is not None, "conflicting order vanished"
+        return _same_request(existing, fingerprint), False
+    oid = uuid.UUID(created.id)
+    await repo.insert_status_change(
+        conn, oid, old=None, new=OrderStatus.PENDING, reason="created", at=now
+    )
+    await _announce(
+        conn,
+        created,
+        OrderCreatedV1(
+            order_id=created.id,
+            user_id=created.user_id,
+            package_id=created.package_id,
+            credits=created.credits,
+            amount_minor=created.amount.minor,
+            currency=created.amount.currency,
+            payment_method=created.payment_method,
+            created_at=created.created_at,
+        ),
+    )
+    log.info("order_created", order_id=created.id, user_id=created.user_id, package=package.id)
+    return created, True
+
+
+def _same_request(existing: Order, fingerprint: str) -> Order:
+    if existing.request_fingerprint != fingerprint:
+        raise IdempotencyKeyReused(
+            "this Idempotency-Key was already used with a different request body"
+        )
+    return existing
+
+
+async def place_order(
+    pool: asyncpg.Pool,
+    cmd: PlaceOrder,
+    *,
+    catalog: Catalog,
+    providers: ProviderRegistry,
+    config: CheckoutConfig,
+) -> Placed:
+    """Create the order, then its payment at the provider, then store what the provider gave.
+
+    This use case owns its transactions, and there are two: one that creates the order and one
+    that stores the provider's answer (or the failure). The provider call sits between them so
+    that no transaction, and no row lock, is held while the provider answers.
+    """
+    package = catalog.get(cmd.package_id)
+    if package is None:
+        raise UnknownPackage(f"unknown package {cmd.package_id!r}")
+    price = choose_price(package, cmd.payment_method, cmd.currency, providers)
+    provider = providers.for_method(cmd.payment_method)
+    assert provider is not None  # choose_price refused a method nobody offers
+    now = utcnow()
+    async with transaction(pool) as conn:
+        order, created = await open_order(conn, cmd, package, config=config, now=now, price=price)
+
+    if order.provider_session_id is not None or order.status != OrderStatus.PENDING:
+        if order.status == OrderStatus.FAILED and order.provider_session_id is None:
+            # A replay of a request whose payment could not be opened: answer as it was
+            # answered, so a client retrying with the same key learns it needs a new one.
+            raise UpstreamError("the payment provider could not open the payment")
+        return Placed(order, replayed=not created)
+
+    # A pending order without a session: ours, or one whose first request died (or is still
+    # running) between the two transactions; a replay completes it.
+    expires_at = _whole_second_up(utcnow() + config.order_ttl)
+    req = PaymentRequest(
+        order_id=order.id,
+        user_id=order.user_id,
+        package_id=package.id,
+        package_name=package.name,
+        credits=order.credits,
+        amount=order.amount,
+        payment_method=order.payment_method,
+        return_url=order.return_url or config.default_return_url,
+        expires_at=expires_at,
+        client_ip=cmd.client_ip,
+    )
+    try:
+        instructions = await provider.create_payment(req)
+    except ProviderError as exc:
+        async with transaction(pool) as conn:
+            current = await repo.get_order_for_update(conn, uuid.UUID(order.id))
+            assert current is not None
+            if current.provider_session_id is not None:
+                # A concurrent replay opened the session meanwhile: the order is payable.
+                return Placed(current, replayed=True)
+            if can_transition(current.status, OrderStatus.FAILED):
+                await change_status(
+                    conn,
+                    current,
+                    OrderStatus.FAILED,
+                    reason="provider_session_failed",
+                    now=utcnow(),
+                    failure_reason=str(exc),
+                )
+        raise UpstreamError("the payment provider could not open the payment") from exc
+
+    async with transaction(pool) as conn:
+        oid = uuid.UUID(order.id)
+        stored = await repo.attach_session(
+            conn, oid, provider=provider.name, instructions=instructions, expires_at=expires_at
+        )
+        if stored is None:
+            # A concurrent replay stored its session first; everyone answers with that one.
+            stored = await repo.get_order(conn, oid)
+            assert stored is not None
+    return Placed(stored, replayed=not created)
+
+
+def _whole_second_up(at: datetime) -> datetime:
+    # Stripe takes whole seconds; rounding up never promises less than the TTL.
+    return at if at.microsecond == 0 else at.replace(microsecond=0) + timedelta(seconds=1)
+
+
+# ---- reading orders -------------------------------------------------------------------------
+
+
+async def get_order_for(pool: asyncpg.Pool, principal: Principal, order_id: str) -> Order:
+    """The order if the caller owns it or is an admin; otherwise NotFound (never Forbidden)."""
+    oid = parse_id(order_id)
+    if oid is None:
+        raise NotFound("order not found")
+    async with pool.acquire() as conn:
+        order = await repo.get_order(conn, oid)
+    if order is None or not (principal.is_admin or order.user_id == principal.user_id):
+        raise NotFound("order not found")
+    return order
+
+
+async def list_orders_for(
+    pool: asyncpg.Pool,
+    principal: Principal,
+    *,
+    status: OrderStatus | None,
+    user_id: str | None,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[Order], str | None]:
+    """A page of orders, newest first: the caller's own, or anyone's for an admin."""
+    before = KeysetCursor.from_query(cursor)
+    if not principal.is_admin:
+        if user_id is not None and user_id != principal.user_id:
+            return [], None
+        user_id = principal.user_id
+    async with pool.acquire() as conn:
+        rows = await repo.list_orders(
+            conn, user_id=user_id, status=status, before=before, limit=limit + 1
+        )
+    return keyset_page(rows, limit, lambda o: KeysetCursor(o.created_at, uuid.UUID(o.id)))
+
+
+# ---- following payments (payments.events) ---------------------------------------------------
+
+
+async def _locked_order_for_event(
+    conn: Connection, order_id: str, event_type: str, provider_event_id: str
+) -> Order | None:
+    oid = parse_id(order_id)
+    order = None if oid is None else await repo.get_order_for_update(conn, oid)
+    if order is None:
+        # Not ours: it may belong to another deployment sharing the provider account.
+        log.warning(
+            "payment_event_for_unknown_order",
+            order_id=order_id,
+            event_type=event_type,
+            provider_event_id=provider_event_id,
+        )
+    return order
+
+
+async def apply_payment_succeeded(conn: Connection, event: PaymentSucceededV1) -> None:
+    """Money was taken: the order is paid, whatever it said before (bar refunds)."""
+    order = await _locked_order_for_event(conn, event.order_id, event.TYPE, event.provider_event_id)
+    if order is None:
+        return
+    if not can_transition(order.status, OrderStatus.PAID):
+        log.info(
+            "payment_succeeded_for_settled_order",
+            order_id=order.id,
+            status=order.status,
+            provider_event_id=event.provider_event_id,
+        )
+        return
+    if (
+        order.status == OrderStatus.PAID
+        and order.provider_payment_id is not None
+        and event.provider_payment_id is not None
+        and order.provider_payment_id != event.provider_payment_id
+    ):
+        # Two different payments for one order (two sessions paid): money was taken twice and
+        # an operator must refund one. The order stays paid by the first.
+        log.error(
+            "second_payment_for_order",
+            order_id=order.id,
+            first_payment_id=order.provider_payment_id,
+            second_payment_id=event.provider_payment_id,
+            amount_minor=event.amount_minor,
+            currency=event.currency,
+        )
+        return
+    if event.user_id != order.user_id:
+        log.warning(
+            "payment_user_differs_from_order",
+            order_id=order.id,
+            order_user_id=order.user_id,
+            event_user_id=event.user_id,
+        )
+    paid_currency = event.currency.upper()
+    # A USDT order is paid by sending its exact deposit amount (the price plus a unique offset).
+    expected = order.deposit_amount or order.amount
+    mismatch = (event.amount_minor, paid_currency) != (expected.minor, expected.currency)
+    if mismatch:
+        log.warning(
+            "payment_amount_mismatch",
+            order_id=order.id,
+            expected_minor=expected.minor,
+            expected_currency=expected.currency,
+            paid_minor=event.amount_minor,
+            paid_currency=paid_currency,
+        )
+    order = await repo.record_payment(
+        conn,
+        uuid.UUID(order.id),
+        paid_at=event.paid_at,
+        provider_payment_id=event.provider_payment_id,
+        provider_session_id=event.provider_session_id,
+        paid_amount_minor=event.amount_minor,
+        paid_currency=paid_currency,
+        amount_mismatch=mismatch,
+    )
+    await change_status(
+        conn,
+        order,
+        OrderStatus.PAID,
+        reason=f"payment_succeeded:{event.provider}:{event.provider_event_id}",
+        now=utcnow(),
+    )
+
+
+async def apply_payment_failed(conn: Connection, event: PaymentFailedV1) -> None:
+    """A payment attempt failed: only a pending order fails; a late failure never un-pays."""
+    order = await _locked_order_for_event(conn, event.order_id, event.TYPE, event.provider_event_id)
+    if order is None:
+        return
+    if order.status != OrderStatus.PENDING:
+        log.info(
+            "payment_failure_ignored",
+            order_id=order.id,
+            status=order.status,
+            provider_event_id=event.provider_event_id,
+        )
+        return
+    await change_status(
+        conn,
+        order,
+        OrderStatus.FAILED,
+        reason=f"payment_failed:{event.provider}:{event.provider_event_id}",
+        now=utcnow(),
+        failure_reason=event.reason,
+    )
+
+
+# ---- cancelling -----------------------------------------------------------------------------
+
+
+async def cancel_order(
+    pool: asyncpg.Pool,
+    principal: Principal,
+    order_id: str,
+    *,
+    providers: ProviderRegistry,
+) -> Order:
+    """Cancel a pending order: close its payment at the provider first, then mark it.
+
+    Closing first means a payer can no longer pay once we say "cancelled" (where the provider
+    lets us close); if the provider refuses because the payment already went through, the order
+    is left to the payment event and the caller gets 409. Cancelling a cancelled order is a no-op.
+    """
+    order = await get_order_for(pool, principal, order_id)
+    if order.status == OrderStatus.CANCELLED:
+        return order
+    if order.status != OrderStatus.PENDING:
+        raise OrderNotCancellable(
+            f"only a pending order can be cancelled; this one is {order.status}"
+        )
+    await _close_at_provider(order, providers, strict=True)
+    async with transaction(pool) as conn:
+        current = await repo.get_order_for_update(conn, uuid.UUID(order.id))
+        assert current is not None
+        if current.status not in (OrderStatus.PENDING, OrderStatus.CANCELLED):
+            raise OrderNotCancellable(
+                f"only a pending order can be cancelled; this one is {current.status}"
+            )
+        return await change_status(
+            conn,
+            current,
+            OrderStatus.CANCELLED,
+            reason=f"cancelled_by:{principal.user_id}",
+            now=utcnow(),
+        )
+
+
+async def _close_at_provider(order: Order, providers: ProviderRegistry, *, strict: bool) -> None:
+    if order.provider_session_id is None:
+        return  # nothing was opened at the provider
+    provider = providers.by_name(order.provider or "") or providers.for_method(order.payment_method)
+    if provider is None:
+        log.warning("close_without_provider", order_id=order.id, method=order.payment_method)
+        return
+    try:
+        await provider.close(order.provider_session_id, order.payment_method)
+    except ProviderError as exc:
+        log.warning("provider_close_failed", order_id=order.id, error=str(exc))
+        if strict:
+            raise UpstreamError(
+                "the payment provider could not close the payment; the order stays pending"
+            ) from exc
+
+
+# ---- expiry ---------------------------------------------------------------------------------
+
+
+async def expire_overdue_orders(
+    conn: Connection, *, now: datetime, grace: timedelta, limit: int = 200
+) -> list[Order]:
+    """Mark pending orders whose session expired (more than `grace` ago) as expired."""
+    ids = await repo.lock_overdue_pending(conn, expired_before=now - grace, limit=limit)
+    expired = []
+    for oid in ids:
+        order = await repo.get_order(conn, oid)
+        assert order is not None
+        expired.append(
+            await change_status(
+                conn,
+                order,
+                OrderStatus.EXPIRED,
+                reason="expired",
+                now=now,
+            )
+        )
+    return expired
+
+
+async def expire_and_close(
+    pool: asyncpg.Pool, providers: ProviderRegistry, *, grace: timedelta
+) -> list[Order]:
+    """One round of the expiry sweep: expire the overdue orders (one transaction), then, once
+    that committed, close their payments at the providers."""
+    async with transaction(pool) as conn:
+        expired = await expire_overdue_orders(conn, now=utcnow(), grace=grace)
+    if expired:
+        log.info("orders_expired", count=len(expired))
+        await close_expired_at_providers(expired, providers)
+    return expired
+
+
+async def close_expired_at_providers(orders: list[Order], providers: ProviderRegistry) -> None:
+    """After the expiry commit: close each payment at its provider where the provider allows it
+    (a Stripe session or PaymentIntent, an Alipay / WeChat Pay trade, a USDT amount reservation).
+    Best effort: a payment that still arrives is credited (see domain.py)."""
+    for order in orders:
+        await _close_at_provider(order, providers, strict=False)

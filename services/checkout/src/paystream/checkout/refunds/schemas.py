@@ -1,0 +1,65 @@
+"""HTTP bodies of the refunds API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from paystream.checkout.refunds.domain import Refund, RefundState
+from paystream.shared.schemas import MoneyIn, MoneyOut
+
+
+class CreateRefundIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    order_id: str = Field(min_length=1, max_length=64)
+    amount: MoneyIn | None = Field(
+        default=None, description="Part of the payment to return; all that is left by default."
+    )
+    reason: str = Field(min_length=1, max_length=500, examples=["requested_by_customer"])
+
+
+class ConfirmPayoutIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reference: str = Field(
+        min_length=1, max_length=200, description="The payout's reference, e.g. the TRON txid."
+    )
+
+
+class RefundOut(BaseModel):
+    refund_id: str
+    order_id: str
+    user_id: str
+    amount: MoneyOut
+    reason: str
+    status: RefundState
+    provider: str
+    provider_refund_id: str | None
+    failure_reason: str | None
+    payout_reference: str | None
+    created_at: datetime
+    succeeded_at: datetime | None
+
+    @classmethod
+    def of(cls, r: Refund) -> RefundOut:
+        return cls(
+            refund_id=r.id,
+            order_id=r.order_id,
+            user_id=r.user_id,
+            amount=MoneyOut.of(r.amount),
+            reason=r.reason,
+            status=r.status,
+            provider=r.provider,
+            provider_refund_id=r.provider_refund_id,
+            failure_reason=r.failure_reason,
+            payout_reference=r.payout_reference,
+            created_at=r.created_at,
+            succeeded_at=r.succeeded_at,
+        )
+
+
+class RefundPage(BaseModel):
+    items: list[RefundOut]
+    next_cursor: str | None

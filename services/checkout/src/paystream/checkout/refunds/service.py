@@ -1,0 +1,416 @@
+"""Refunds: an admin returns all or part of a paid order's money through its provider.
+
+    POST /v1/refunds ──> refund row `pending` (holds the amount) ──> provider call ──>
+        succeeded: RefundSucceededV1 on payments.events, order refunded / partially_refunded
+        pending:   the provider's notification will say (webhook-ingest publishes the outcome)
+        manual:    USDT; an operator pays out by hand and confirms it (confirm_payout)
+        failed:    the amount is released
+
+The refund row is written before the provider is asked, in its own transaction, so two admins
+refunding the same order at once can never return more than was paid (the order row lock
+serializes the check). The provider call sits outside any transaction, like order placement.
+
+Every outcome, whichever source reports it (the provider's synchronous answer here, a webhook
+later, a refund made in the provider's dashboard), ends in `apply_refund_succeeded` /
+`apply_refund_failed`, consumed from payments.events: one place decides the order's status.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import asyncpg
+import structlog
+
+from paystream.checkout.orders import repository as orders_repo
+from paystream.checkout.orders.domain import can_transition, parse_id, status_after_refunds
+from paystream.checkout.orders.service import change_status
+from paystream.checkout.providers import (
+    ProviderError,
+    RefundOutcome,
+    RefundRequest,
+    RefundStatus,
+)
+from paystream.checkout.providers.registry import METHOD_PROVIDER, ProviderRegistry
+from paystream.checkout.refunds import repository as repo
+from paystream.checkout.refunds.domain import (
+    REFUNDABLE,
+    Refund,
+    RefundState,
+    refundable,
+    request_fingerprint,
+)
+from paystream.shared.auth import Principal
+from paystream.shared.db import Connection, transaction
+from paystream.shared.errors import Conflict, NotFound, Unprocessable, UpstreamError
+from paystream.shared.events import (
+    Envelope,
+    RefundFailedV1,
+    RefundSucceededV1,
+    refund_event_id,
+    utcnow,
+)
+from paystream.shared.money import Money
+from paystream.shared.outbox import enqueue
+from paystream.shared.pagination import KeysetCursor, keyset_page
+
+log = structlog.get_logger(__name__)
+
+SOURCE = "paystream/checkout"
+
+
+class OrderNotRefundable(Conflict):
+    code = "order_not_refundable"
+
+
+class AmountExceedsRefundable(Unprocessable):
+    code = "amount_exceeds_refundable"
+
+
+class CurrencyMismatch(Unprocessable):
+    code = "currency_mismatch"
+
+
+class RefundNotManual(Conflict):
+    code = "refund_not_awaiting_payout"
+
+
+class IdempotencyKeyReused(Unprocessable):
+    code = "idempotency_key_reused"
+
+
+@dataclass(frozen=True, slots=True)
+class RequestRefund:
+    order_id: str
+    amount: Money | None  # None: everything still refundable
+    reason: str
+    requested_by: str
+    idempotency_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class Requested:
+    refund: Refund
+    replayed: bool
+
+
+async def request_refund(
+    pool: asyncpg.Pool,
+    cmd: RequestRefund,
+    *,
+    providers: ProviderRegistry,
+) -> Requested:
+    """Open the refund (its own transaction), ask the provider (no transaction open), record the
+    answer (a second transaction)."""
+    fingerprint = request_fingerprint(cmd.order_id, cmd.amount, cmd.reason)
+    oid = parse_id(cmd.order_id)
+    if oid is None:
+        raise NotFound("order not found")
+    async with transaction(pool) as conn:
+        existing = await repo.get_refund_by_idempotency_key(
+            conn, cmd.requested_by, cmd.idempotency_key
+        )
+        if existing is not None:
+            if existing.request_fingerprint != fingerprint:
+                raise IdempotencyKeyReused(
+                    "this Idempotency-Key was already used with a different refund request"
+                )
+            refund, created = existing, False
+        else:
+            refund = await _open_refund(conn, oid, cmd, fingerprint)
+            created = True
+
+    if refund.status is not RefundState.PENDING or refund.provider_refund_id is not None:
+        return Requested(refund, replayed=not created)
+    # A pending refund the provider has not acknowledged: ours, or a replay of a request that
+    # died between the two transactions. The provider call is idempotent on our refund id.
+    return Requested(await _ask_provider(pool, refund, providers), replayed=not created)
+
+
+async def _open_refund(
+    conn: Connection, oid: uuid.UUID, cmd: RequestRefund, fingerprint: str
+) -> Refund:
+    order = await orders_repo.get_order_for_update(conn, oid)
+    if order is None:
+        raise NotFound("order not found")
+    if order.status not in REFUNDABLE:
+        raise OrderNotRefundable(f"only a paid order can be refunded; this one is {order.status}")
+    left = refundable(order, await repo.refunds_of_order(conn, oid))
+    amount = cmd.amount or left
+    if amount.currency != left.currency:
+        raise CurrencyMismatch(f"the order was paid in {left.currency}, not {amount.currency}")
+    if amount.minor > left.minor or left.minor == 0:
+        raise AmountExceedsRefundable(
+            f"at most {left.format()} {left.currency} can still be refunded on this order"
+        )
+    refund = await repo.insert_refund(
+        conn,
+        refund_id=uuid.uuid4(),
+        order_id=oid,
+        user_id=order.user_id,
+        amount=amount,
+        reason=cmd.reason,
+        status=RefundState.PENDING,
+        provider=order.provider or METHOD_PROVIDER.get(order.payment_method, "stripe"),
+        provider_refund_id=None,
+        requested_by=cmd.requested_by,
+        idempotency_key=cmd.idempotency_key,
+        request_fingerprint=fingerprint,
+        at=utcnow(),
+    )
+    # The (requester, key) pair is checked first under no lock; two concurrent requests with the
+    # same key both get here, and the second one's INSERT waits for the first and finds it.
+    if refund is None:
+        raced = await repo.get_refund_by_idempotency_key(
+            conn, cmd.requested_by, cmd.idempotency_key
+        )
+        assert raced is not None, "conflicting refund vanished"
+        return raced
+    log.info("refund_requested", refund_id=refund.id, order_id=order.id, amount=str(amount))
+    return refund
+
+
+async def _ask_provider(pool: asyncpg.Pool, refund: Refund, providers: ProviderRegistry) -> Refund:
+    async with pool.acquire() as conn:
+        order = await orders_repo.get_order(conn, uuid.UUID(refund.order_id))
+    assert order is not None
+    provider = providers.by_name(refund.provider)
+    outcome: RefundOutcome | None = None
+    error: str | None = None
+    if provider is None:
+        error = f"provider {refund.provider} is not configured"
+    else:
+        try:
+            outcome = await provider.refund(
+                RefundRequest(
+                    refund_id=refund.id,
+                    order_id=order.id,
+                    user_id=order.user_id,
+                    amount=refund.amount,
+                    payment_amount=order.paid_amount() or order.amount,
+                    payment_method=order.payment_method,
+                    provider_payment_id=order.provider_payment_id,
+                    provider_session_id=order.provider_session_id,
+                    reason=refund.reason,
+                )
+            )
+        except ProviderError as exc:
+            error = str(exc)
+
+    async with transaction(pool) as conn:
+        current = await repo.get_refund_for_update(conn, uuid.UUID(refund.id))
+        assert current is not None
+        if current.status is not RefundState.PENDING or current.provider_refund_id is not None:
+            return current  # a concurrent replay or the provider's webhook got there first
+        now = utcnow()
+        if outcome is not None and outcome.status is not RefundStatus.FAILED:
+            updated = await repo.update_refund(
+                conn,
+                uuid.UUID(refund.id),
+                status=RefundState.MANUAL
+                if outcome.status is RefundStatus.MANUAL
+                else RefundState.PENDING,
+                at=now,
+                provider_refund_id=outcome.provider_refund_id,
+            )
+            if outcome.status is RefundStatus.SUCCEEDED:
+                updated = await announce_succeeded(conn, updated)
+            return updated
+        reason = error or (outcome.detail if outcome else None) or "refused by the provider"
+        # The failed row stays as the record of the attempt and releases the held amount; a
+        # retry needs a new Idempotency-Key.
+        failed = await repo.update_refund(
+            conn,
+            uuid.UUID(refund.id),
+            status=RefundState.FAILED,
+            at=now,
+            provider_refund_id=None if outcome is None else outcome.provider_refund_id,
+            failure_reason=reason,
+        )
+        log.warning("refund_failed", refund_id=refund.id, reason=reason)
+    if outcome is None:
+        # Committed above; the provider acknowledged nothing, and the caller learns it now.
+        raise UpstreamError(f"the payment provider did not refund: {error}")
+    return failed
+
+
+async def announce_succeeded(conn: Connection, refund: Refund) -> Refund:
+    """The provider said the money went back: announce it (the one event every source uses)
+    and apply it to the order now."""
+    assert refund.provider_refund_id is not None
+    now = utcnow()
+    event = RefundSucceededV1(
+        order_id=refund.order_id,
+        user_id=refund.user_id,
+        refund_id=refund.id,
+        provider=refund.provider,
+        provider_refund_id=refund.provider_refund_id,
+        amount_minor=refund.amount.minor,
+        currency=refund.amount.currency,
+        reason=refund.reason,
+        refunded_at=now,
+    )
+    await enqueue(
+        conn,
+        refund.user_id,
+        Envelope.wrap(
+            event,
+            source=SOURCE,
+            subject=refund.order_id,
+            id=refund_event_id("succeeded", refund.provider, refund.provider_refund_id),
+            time=now,
+        ),
+    )
+    await apply_refund_succeeded(conn, event)
+    current = await repo.get_refund(conn, uuid.UUID(refund.id))
+    assert current is not None
+    return current
+
+
+async def confirm_payout(pool: asyncpg.Pool, refund_id: str, reference: str) -> Refund:
+    """An operator paid a manual (USDT) refund out by hand: it succeeded."""
+    rid = parse_id(refund_id)
+    async with transaction(pool) as conn:
+        refund = None if rid is None else await repo.get_refund_for_update(conn, rid)
+        if refund is None:
+            raise NotFound("refund not found")
+        if refund.status is RefundState.SUCCEEDED and refund.payout_reference == reference:
+            return refund  # the same confirmation again
+        if refund.status is not RefundState.MANUAL:
+            raise RefundNotManual(f"this refund is {refund.status}, not awaiting a manual payout")
+        updated = await repo.update_refund(
+            conn,
+            uuid.UUID(refund.id),
+            status=RefundState.MANUAL,
+            at=utcnow(),
+            payout_reference=reference,
+        )
+        return await announce_succeeded(conn, updated)
+
+
+# ---- outcomes from payments.events ----------------------------------------------------------
+
+
+async def apply_refund_succeeded(conn: Connection, event: RefundSucceededV1) -> None:
+    """Record the refund as succeeded (creating it if it was made in the provider's dashboard)
+    and move the order to refunded / partially_refunded."""
+    oid = parse_id(event.order_id)
+    order = None if oid is None else await orders_repo.get_order_for_update(conn, oid)
+    if order is None or oid is None:
+        log.warning("refund_for_unknown_order", order_id=event.order_id, key=event.refund_key)
+        return
+    refund = await _find_refund(conn, event.refund_id, event.provider, event.provider_refund_id)
+    now = utcnow()
+    if refund is None:
+        await repo.insert_refund(
+            conn,
+            refund_id=uuid.uuid4(),
+            order_id=oid,
+            user_id=order.user_id,
+            amount=event.amount(),
+            reason=event.reason or "refunded at the provider",
+            status=RefundState.SUCCEEDED,
+            provider=event.provider,
+            provider_refund_id=event.provider_refund_id,
+            requested_by=None,
+            idempotency_key=None,
+            request_fingerprint=None,
+            at=event.refunded_at,
+        )
+        log.info("refund_learned_from_provider", order_id=order.id, key=event.refund_key)
+    elif refund.status is not RefundState.SUCCEEDED:
+        await repo.update_refund(
+            conn,
+            uuid.UUID(refund.id),
+            status=RefundState.SUCCEEDED,
+            at=now,
+            provider_refund_id=event.provider_refund_id,
+        )
+    else:
+        return  # already applied
+    refunded = await repo.set_refunded_minor(conn, oid)
+    paid = order.paid_amount() or order.amount
+    target = status_after_refunds(paid.minor, refunded)
+    if not can_transition(order.status, target):
+        log.warning(
+            "refund_for_order_not_paid",
+            order_id=order.id,
+            status=order.status,
+            key=event.refund_key,
+        )
+        return
+    await change_status(
+        conn,
+        order,
+        target,
+        reason=f"refund_succeeded:{event.refund_key}",
+        now=now,
+    )
+
+
+async def apply_refund_failed(conn: Connection, event: RefundFailedV1) -> None:
+    """The provider could not return the money: the refund is failed and its amount released."""
+    refund = await _find_refund(conn, event.refund_id, event.provider, event.provider_refund_id)
+    if refund is None:
+        log.warning("refund_failure_for_unknown_refund", key=event.refund_key)
+        return
+    if refund.status is RefundState.SUCCEEDED:
+        log.error("refund_failed_after_success", refund_id=refund.id, key=event.refund_key)
+        return
+    await repo.update_refund(
+        conn,
+        uuid.UUID(refund.id),
+        status=RefundState.FAILED,
+        at=utcnow(),
+        provider_refund_id=event.provider_refund_id,
+        failure_reason=event.reason,
+    )
+
+
+async def _find_refund(
+    conn: Connection, refund_id: str | None, provider: str, provider_refund_id: str
+) -> Refund | None:
+    refund = await repo.get_refund_by_provider_id(conn, provider, provider_refund_id)
+    if refund is None and refund_id is not None:
+        rid = parse_id(refund_id)
+        refund = None if rid is None else await repo.get_refund_for_update(conn, rid)
+    return refund
+
+
+# ---- reading --------------------------------------------------------------------------------
+
+
+async def get_refund_for(pool: asyncpg.Pool, principal: Principal, refund_id: str) -> Refund:
+    """The refund if the caller owns its order or is an admin; otherwise NotFound."""
+    rid = parse_id(refund_id)
+    if rid is None:
+        raise NotFound("refund not found")
+    async with pool.acquire() as conn:
+        refund = await repo.get_refund(conn, rid)
+    if refund is None or not (principal.is_admin or refund.user_id == principal.user_id):
+        raise NotFound("refund not found")
+    return refund
+
+
+async def list_refunds_for(
+    pool: asyncpg.Pool,
+    principal: Principal,
+    *,
+    order_id: str | None,
+    status: RefundState | None,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[Refund], str | None]:
+    before = KeysetCursor.from_query(cursor)
+    oid = None
+    if order_id is not None:
+        oid = parse_id(order_id)
+        if oid is None:
+            return [], None
+    user_id = None if principal.is_admin else principal.user_id
+    async with pool.acquire() as conn:
+        rows = await repo.list_refunds(
+            conn, order_id=oid, user_id=user_id, status=status, before=before, limit=limit + 1
+        )
+    return keyset_page(rows, limit, lambda r: KeysetCursor(r.created_at, uuid.UUID(r.id)))

@@ -1,0 +1,1 @@
+"""Revenue and refunds per provider, currency and day, for the operators' dashboard."""

@@ -1,0 +1,1 @@
+"""The paystream reference web app and operator dashboard."""

@@ -1,0 +1,215 @@
+"""The one client of the services' HTTP APIs: the only module of the web app that knows their
+paths and the shapes of their answers. Pages get plain dicts (as the APIs document them) or an
+`Unavailable` that says which API a section waits for.
+
+Every call carries the signed-in person's bearer token; the services decide what it may see.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from paystream.web.settings import WebSettings
+
+
+class ApiError(Exception):
+    """A service refused (4xx) or failed (5xx); `code` is its error code."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class Unavailable:
+    """A section whose API does not exist yet (the service answered 404 for the route)."""
+
+    api: str
+
+    def __bool__(self) -> bool:
+        return False
+
+
+# What each not-yet-built section waits for (shown on the page, checked in the tests).
+WAITS_FOR = {
+    "plans": "checkout GET /v1/plans",
+    "quotes": "checkout POST /v1/quotes (unit quantities with tier prices, custom amounts)",
+    "lots": "ledger GET /v1/lots (balances per unit, validity and expiry)",
+    "cards": "checkout saved cards (GET /v1/payment-methods/saved)",
+    "auto_recharge": "checkout auto-recharge settings (GET /v1/auto-recharge)",
+}
+
+
+class Api:
+    def __init__(self, http: httpx.AsyncClient, settings: WebSettings, token: str | None) -> None:
+        self.http = http
+        self.s = settings
+        self.token = token
+
+    # ---- plumbing --------------------------------------------------------------------------
+
+    def _headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        h = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        return {**h, **(extra or {})}
+
+    async def _call(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        try:
+            r = await self.http.request(
+                method,
+                url,
+                params={k: v for k, v in (params or {}).items() if v is not None},
+                json=json,
+                headers=self._headers(headers),
+                timeout=self.s.api_timeout_s,
+            )
+        except httpx.HTTPError as exc:
+            raise ApiError(503, "service_unreachable", f"{url}: {exc!r}") from None
+        if r.status_code >= 400:
+            try:
+                err = r.json()["error"]
+                code, message = str(err["code"]), str(err["message"])
+            except (ValueError, KeyError, TypeError):
+                code, message = "http_error", r.text[:200]
+            raise ApiError(r.status_code, code, message)
+        return r
+
+    async def _json(self, method: str, url: str, **kw: Any) -> dict[str, Any]:
+        body: dict[str, Any] = (await self._call(method, url, **kw)).json()
+        return body
+
+    async def _optional(self, key: str, url: str, **kw: Any) -> dict[str, Any] | Unavailable:
+        """A section whose route may not exist yet: its 404 becomes `Unavailable`."""
+        try:
+            return await self._json("GET", url, **kw)
+        except ApiError as exc:
+            if exc.status == 404:
+                return Unavailable(WAITS_FOR[key])
+            raise
+
+    # ---- checkout ----------------------------------------------------------------------------
+
+    async def packages(self) -> list[dict[str, Any]]:
+        body = await self._json("GET", f"{self.s.checkout_url}/v1/packages")
+        return list(body["packages"])
+
+    async def payment_methods(self, currency: str) -> list[dict[str, Any]]:
+        body = await self._json(
+            "GET", f"{self.s.checkout_url}/v1/payment-methods", params={"currency": currency}
+        )
+        return list(body["methods"])
+
+    async def plans(self) -> dict[str, Any] | Unavailable:
+        return await self._optional("plans", f"{self.s.checkout_url}/v1/plans")
+
+    async def create_order(
+        self,
+        *,
+        package_id: str,
+        payment_method: str,
+        currency: str,
+        return_url: str,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        return await self._json(
+            "POST",
+            f"{self.s.checkout_url}/v1/orders",
+            json={
+                "package_id": package_id,
+                "payment_method": payment_method,
+                "currency": currency,
+                "return_url": return_url,
+            },
+            headers={"Idempotency-Key": idempotency_key or str(uuid.uuid4())},
+        )
+
+    async def order(self, order_id: str) -> dict[str, Any]:
+        return await self._json("GET", f"{self.s.checkout_url}/v1/orders/{order_id}")
+
+    async def orders(self, limit: int = 20, cursor: str | None = None) -> dict[str, Any]:
+        return await self._json(
+            "GET", f"{self.s.checkout_url}/v1/orders", params={"limit": limit, "cursor": cursor}
+        )
+
+    async def cancel_order(self, order_id: str) -> dict[str, Any]:
+        return await self._json("POST", f"{self.s.checkout_url}/v1/orders/{order_id}/cancel")
+
+    async def order_qr_svg(self, order_id: str) -> bytes:
+        r = await self._call(
+            "GET", f"{self.s.checkout_url}/v1/orders/{order_id}/qr", params={"format": "svg"}
+        )
+        return r.content
+
+    async def saved_cards(self) -> dict[str, Any] | Unavailable:
+        return await self._optional("cards", f"{self.s.checkout_url}/v1/payment-methods/saved")
+
+    async def auto_recharge(self) -> dict[str, Any] | Unavailable:
+        return await self._optional("auto_recharge", f"{self.s.checkout_url}/v1/auto-recharge")
+
+    async def payment_stats(self) -> dict[str, Any]:
+        return await self._json("GET", f"{self.s.checkout_url}/v1/admin/stats/payments")
+
+    # ---- ledger ------------------------------------------------------------------------------
+
+    async def balances(self) -> list[dict[str, Any]]:
+        """Balances per unit. Today's ledger has one unit, credits, and no expiry."""
+        body = await self._json("GET", f"{self.s.ledger_url}/v1/balance")
+        return [{"unit": "credits", "available": int(body["credits"]), "next_expiry": None}]
+
+    async def lots(self) -> dict[str, Any] | Unavailable:
+        return await self._optional("lots", f"{self.s.ledger_url}/v1/lots")
+
+    async def transactions(self, limit: int = 20) -> list[dict[str, Any]]:
+        body = await self._json(
+            "GET", f"{self.s.ledger_url}/v1/transactions", params={"limit": limit}
+        )
+        return list(body["items"])
+
+    # ---- invoicing ---------------------------------------------------------------------------
+
+    async def invoices(
+        self, *, order_id: str | None = None, limit: int = 20
+    ) -> list[dict[str, Any]]:
+        body = await self._json(
+            "GET",
+            f"{self.s.invoicing_url}/v1/invoices",
+            params={"order_id": order_id, "limit": limit},
+        )
+        return list(body["items"])
+
+    async def credit_notes(self, limit: int = 20) -> list[dict[str, Any]]:
+        body = await self._json(
+            "GET", f"{self.s.invoicing_url}/v1/credit-notes", params={"limit": limit}
+        )
+        return list(body["items"])
+
+    async def document_pdf(self, kind: str, document_id: str) -> httpx.Response:
+        path = {"invoice": "invoices", "credit_note": "credit-notes"}[kind]
+        return await self._call("GET", f"{self.s.invoicing_url}/v1/{path}/{document_id}/pdf")
+
+    async def billing_profile(self) -> dict[str, Any] | None:
+        try:
+            return await self._json("GET", f"{self.s.invoicing_url}/v1/billing-profile")
+        except ApiError as exc:
+            if exc.code == "billing_profile_not_found":
+                return None
+            raise
+
+    async def save_billing_profile(self, profile: dict[str, str]) -> dict[str, Any]:
+        return await self._json("PUT", f"{self.s.invoicing_url}/v1/billing-profile", json=profile)
+
+    async def revenue_stats(self) -> dict[str, Any]:
+        return await self._json("GET", f"{self.s.invoicing_url}/v1/admin/stats/revenue")
