@@ -4,13 +4,14 @@ middleware (server span, metrics) and error handlers, each handing its requests 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
-from typing import Any, cast
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.routing import APIRoute
+from starlette.routing import request_response
 
 from paystream.notifications.provider import NotificationProvider
 from paystream.shared.errors import BadRequest, PayloadTooLarge, PaystreamError
@@ -59,14 +60,17 @@ def mount(
 
 
 class WebhookRoute(APIRoute):
-    """A route whose endpoint takes the Request itself and answers a Response: FastAPI's
-    parameter machinery (dependency solving, body and response models) has nothing to do for
-    it, and cost more per webhook than verifying it. FastAPI's documented way to change what a
-    route runs (https://fastapi.tiangolo.com/how-to/custom-request-and-route/); the route stays
-    in the app's routing, OpenAPI, middleware and error handlers."""
+    """A route whose endpoint takes the Request itself and answers a Response, run the way any
+    Starlette route runs its endpoint (`starlette.routing.request_response`). FastAPI's own
+    machinery around an endpoint (dependency solving, exit stacks for dependencies with yield,
+    body and response models) has nothing to do for it, and cost more per webhook than
+    verifying one. A custom route class is FastAPI's documented hook for changing what a route
+    runs (https://fastapi.tiangolo.com/how-to/custom-request-and-route/); the route stays in the
+    app's routing, OpenAPI, middleware and error handlers."""
 
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        return cast(Callable[[Request], Coroutine[Any, Any, Response]], self.endpoint)
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, endpoint, **kwargs)
+        self.app = request_response(endpoint)
 
 
 def _endpoint(name: str, pipelines: Mapping[str, Pipeline], max_body_bytes: int) -> Endpoint:
