@@ -27,7 +27,7 @@ def create_app(settings: InvoicingSettings | None = None) -> FastAPI:
             await documents_api.start(app, runtime.pool, s)
             if s.invoicing_run_consumer:
                 runtime.add_consumer(
-                    topics=[s.topics.payments_events],
+                    topics=[s.topics.orders_events, s.topics.payments_events],
                     group_id=s.invoicing_consumer_group,
                     handler=handle_payment_events,
                 )

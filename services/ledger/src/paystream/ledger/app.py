@@ -32,7 +32,7 @@ def create_app(settings: LedgerSettings | None = None) -> FastAPI:
         await runtime.start()
         try:
             runtime.add_consumer(
-                topics=[settings.topics.payments_events],
+                topics=[settings.topics.orders_events, settings.topics.payments_events],
                 group_id=settings.ledger_consumer_group,
                 handler=handle_payment_events,
             )
