@@ -4,6 +4,7 @@ topic are applied once per order and committed; CreditsGrantedV1 reaches ledger'
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -11,6 +12,7 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from faststream.kafka import KafkaBroker
 
 from paystream.ledger.consumers import handle_payment_events
 from paystream.shared.events import CreditsGrantedV1, Envelope, PaymentFailedV1, PaymentSucceededV1
@@ -38,13 +40,6 @@ def _paid(order: str, user: str, credits: int) -> Envelope:
     )
 
 
-async def _until(cond: Callable[[], Awaitable[bool]], timeout_s: float = 30) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not await cond():
-        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.1)
-
-
 async def _drain(topic: str, bootstrap: str, expect: int) -> list[ConsumerRecord[bytes, bytes]]:
     consumer = AIOKafkaConsumer(
         topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None
@@ -68,6 +63,9 @@ async def test_consumer_applies_payments_once_per_order_commits_and_relays_grant
     kafka_bootstrap: str,
     test_topics: Topics,
     pool: asyncpg.Pool,
+    kafka_broker: KafkaBroker,
+    run_consumer: Callable[..., contextlib.AbstractAsyncContextManager[BatchConsumer]],
+    until: Callable[..., Awaitable[None]],
     unique_suffix: str,
 ) -> None:
     payments, granted_topic = test_topics.payments_events, test_topics.ledger_events
@@ -94,41 +92,37 @@ async def test_consumer_applies_payments_once_per_order_commits_and_relays_grant
             await publish(producer, payments, env.subject or users[0], env)
 
         group = f"ledger.{unique_suffix}"
-        consumer = BatchConsumer(
+        async with run_consumer(
             service="ledger",
             topics=[payments],
             group_id=group,
-            bootstrap=kafka_bootstrap,
             pool=pool,
             handler=handle_payment_events,
-            dlq_producer=producer,
-        )
-        await consumer.start()
-        task = asyncio.create_task(consumer.run())
-        expected = {u: sum(10 + i for i in range(40) if i % 5 == n) for n, u in enumerate(users)}
+        ) as consumer:
+            expected = {
+                u: sum(10 + i for i in range(40) if i % 5 == n) for n, u in enumerate(users)
+            }
 
-        async def credited() -> bool:
-            rows = await pool.fetch(
-                "SELECT id, balance FROM accounts WHERE id LIKE 'user:%' ORDER BY id"
-            )
-            return {r["id"].removeprefix("user:"): r["balance"] for r in rows} == expected
+            async def credited() -> bool:
+                rows = await pool.fetch(
+                    "SELECT id, balance FROM accounts WHERE id LIKE 'user:%' ORDER BY id"
+                )
+                return {r["id"].removeprefix("user:"): r["balance"] for r in rows} == expected
 
-        probe = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id=group)
-        await probe.start()
-        tps = [TopicPartition(payments, p) for p in range(3)]
-        ends = await probe.end_offsets(tps)
+            probe = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id=group)
+            await probe.start()
+            tps = [TopicPartition(payments, p) for p in range(3)]
+            ends = await probe.end_offsets(tps)
 
-        async def committed() -> bool:
-            # Offsets are committed only after the database transaction: wait for all of them.
-            return all([(await probe.committed(tp) or 0) == ends[tp] for tp in tps])
+            async def committed() -> bool:
+                # Offsets are committed only after the database transaction: wait for all.
+                return all([(await probe.committed(tp) or 0) == ends[tp] for tp in tps])
 
-        try:
-            await _until(credited)
-            await _until(committed)
-        finally:
-            await probe.stop()
-            await consumer.stop()
-            task.cancel()
+            try:
+                await until(credited)
+                await until(committed)
+            finally:
+                await probe.stop()
 
         assert consumer.applied == 51  # 40 payments + 10 siblings + 1 failure, each once
         assert consumer.duplicates == 5
@@ -137,7 +131,7 @@ async def test_consumer_applies_payments_once_per_order_commits_and_relays_grant
             sum(expected.values())
         )
 
-        relay = OutboxRelay(service="ledger", pool=pool, producer=producer, topics=test_topics)
+        relay = OutboxRelay(service="ledger", pool=pool, broker=kafka_broker, topics=test_topics)
         assert await relay.run_once() == 40
         assert await relay.run_once() == 0
     finally:

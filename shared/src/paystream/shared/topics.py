@@ -14,9 +14,11 @@ from types import MappingProxyType
 from typing import Final
 
 from paystream.shared.events import (
+    EVENT_TYPES,
     CreditsGrantedV1,
     CreditsRevokedV1,
     CreditsSpentV1,
+    EventData,
     OrderCreatedV1,
     OrderPaidV1,
     OrderStatusChangedV1,
@@ -54,6 +56,11 @@ EVENT_TOPICS: Final[Mapping[str, str]] = MappingProxyType(
 
 class UnroutedEventType(LookupError):
     """An event type with no topic in EVENT_TOPICS: a programming error, caught by tests."""
+
+
+def types_on(logical_topic: str) -> tuple[type[EventData], ...]:
+    """The event types routed to a logical topic."""
+    return tuple(EVENT_TYPES[t] for t, topic in EVENT_TOPICS.items() if topic == logical_topic)
 
 
 def topic_of(event_type: str) -> str:

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from paystream.ledger.consumers import handle_payment_events
+from paystream.ledger.consumers import CONSUMES, handle_payment_events
 from paystream.ledger.endpoints import router
 from paystream.ledger.settings import LedgerSettings
 from paystream.shared import http
@@ -26,16 +26,19 @@ def create_app(settings: LedgerSettings | None = None) -> FastAPI:
     runtime = ServiceRuntime(
         settings, database=settings.database, migrations_dir=settings.migrations_dir
     )
+    # Declared on the broker now, started in the lifespan; the AsyncAPI document reads them.
+    runtime.add_consumer(
+        topics=[settings.topics.orders_events, settings.topics.payments_events],
+        group_id=settings.ledger_consumer_group,
+        handler=handle_payment_events,
+        event_types=CONSUMES,
+    )
+    runtime.add_publisher(settings.topics.ledger_events)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
         try:
-            runtime.add_consumer(
-                topics=[settings.topics.orders_events, settings.topics.payments_events],
-                group_id=settings.ledger_consumer_group,
-                handler=handle_payment_events,
-            )
             relay = runtime.enable_outbox()
             relay.idle_s = settings.ledger_outbox_idle_s
             await runtime.start_workers()

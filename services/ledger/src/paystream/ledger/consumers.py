@@ -14,6 +14,9 @@ from paystream.shared.db import Connection
 from paystream.shared.events import OrderPaidV1, RefundSucceededV1
 from paystream.shared.kafka import Consumed
 
+# What the handler applies (for the AsyncAPI document).
+CONSUMES = (OrderPaidV1, RefundSucceededV1)
+
 
 def ledger_events_from(items: list[Consumed]) -> list[Grant | Refund]:
     """The grants and refunds announced by a batch, in record order; other types are ignored."""
