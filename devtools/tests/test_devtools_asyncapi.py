@@ -20,14 +20,22 @@ def test_a_consumer_documents_its_events_and_its_dead_letters() -> None:
     # The subscriber's payload is the batch: a list of envelopes carrying the handled events.
     doc = json.loads(documents()["ledger"])
     addresses = {c["address"] for c in doc["channels"].values()}
-    assert addresses == {"payments.events", "payments.events.dlq", "ledger.events"}
+    # The ledger grants checkout's paid orders (orders.events) and revokes for refunds
+    # (payments.events); each consumed topic has its dead letters.
+    assert addresses == {
+        "orders.events",
+        "orders.events.dlq",
+        "payments.events",
+        "payments.events.dlq",
+        "ledger.events",
+    }
     schemas = doc["components"]["schemas"]
-    for event in ("PaymentSucceededV1", "RefundSucceededV1", "CreditsGrantedV1", "CreditsSpentV1"):
+    for event in ("OrderPaidV1", "RefundSucceededV1", "CreditsGrantedV1", "CreditsSpentV1"):
         assert event in schemas
     batch = schemas["ledger:Message:Payload"]
     assert batch["type"] == "array"
     envelope = schemas[batch["items"]["$ref"].rsplit("/", 1)[1]]
     assert envelope["properties"]["type"]["enum"] == [
-        "paystream.payment.succeeded.v1",
+        "paystream.order.paid.v1",
         "paystream.refund.succeeded.v1",
     ]

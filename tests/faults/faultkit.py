@@ -21,6 +21,7 @@ import random
 import signal
 import sys
 import time
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from prometheus_client.parser import text_string_to_metric_families
 
 from paystream.devtools.client import JWT_SECRET, WEBHOOK_SECRETS, Harness
+from paystream.devtools.orders import SeedOrder, place_orders
 from paystream.devtools.stack import SERVICES, Stack
 from paystream.devtools.stripe_events import checkout_session_completed
 from paystream.shared.auth import make_token
@@ -125,10 +127,17 @@ class Payment:
             amount_minor=self.amount_minor,
             currency="CNY",
             event_id=self.event_id,
+            session_id=f"cs_{self.order_id}",
+            payment_intent_id=f"pi_{self.order_id}",
         )
 
 
 PACKAGES = ((100, 1000), (550, 5000), (1200, 10000))
+
+
+def order_id(tag: str, name: str) -> str:
+    """A checkout order id (a UUID), the same for the same tag and name."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"paystream-faults/{tag}/{name}"))
 
 
 def make_payments(tag: str, n: int, users: int, seed: int = 7) -> list[Payment]:
@@ -138,7 +147,7 @@ def make_payments(tag: str, n: int, users: int, seed: int = 7) -> list[Payment]:
         credits, amount = rnd.choice(PACKAGES)
         out.append(
             Payment(
-                order_id=f"ord-{tag}-{i:05d}",
+                order_id=order_id(tag, f"{i:05d}"),
                 user_id=f"u-{tag}-{i % users:04d}",
                 credits=credits,
                 amount_minor=amount,
@@ -278,11 +287,13 @@ def interleave_keeping_user_order(
 # ---- one isolated deployment -----------------------------------------------------------------
 
 
-SERVICE_NAMES = ("webhook-ingest", "ledger", "invoicing")
+SERVICE_NAMES = ("checkout", "webhook-ingest", "ledger", "invoicing")
 
 
 class Deployment:
-    """webhook-ingest, ledger and invoicing with their own topics, groups and databases."""
+    """checkout, webhook-ingest, ledger and invoicing with their own topics, groups and
+    databases. Checkout is the authority on what a payment grants: every payment a test sends
+    is for an order placed in its database first (`place_orders`)."""
 
     def __init__(self, settings: BaseServiceSettings, tag: str) -> None:
         self.settings = settings
@@ -296,8 +307,11 @@ class Deployment:
         self.topics = [s.name for s in self.topic_names.specs()]
         self.ledger_group = f"{prefix}.ledger"
         self.invoicing_group = f"{prefix}.invoicing"
+        self.checkout_group = f"{prefix}.checkout"
         self.ledger_db = f"{prefix}_ledger"
         self.invoicing_db = f"{prefix}_invoicing"
+        self.checkout_db = f"{prefix}_checkout"
+        self.orders_topic = self.topic_names.orders_events
         self.port_base = int(os.environ.get("PAYSTREAM_PORT_BASE", "18000")) + PORT_OFFSET
         run_dir = Path(os.environ.get("PAYSTREAM_RUN_DIR", REPO / ".run" / "test"))
         self.log_dir = run_dir / "logs" / "faults" / prefix
@@ -327,14 +341,14 @@ class Deployment:
             )
         finally:
             await admin.close()
-        for db in (self.ledger_db, self.invoicing_db):
+        for db in (self.ledger_db, self.invoicing_db, self.checkout_db):
             await self.admin_sql(f'CREATE DATABASE "{db}"')
 
     async def destroy(self) -> None:
         for name in list(self.stacks):
             await asyncio.to_thread(self.stacks.pop(name).stop)
         await self.http.aclose()
-        for db in (self.ledger_db, self.invoicing_db):
+        for db in (self.ledger_db, self.invoicing_db, self.checkout_db):
             with contextlib.suppress(Exception):
                 await self.admin_sql(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
         admin = AIOKafkaAdminClient(bootstrap_servers=self.settings.kafka_bootstrap)
@@ -353,11 +367,14 @@ class Deployment:
             "PAYSTREAM_TOPIC_PREFIX": self.topic_names.prefix,
             "PAYSTREAM_LEDGER_CONSUMER_GROUP": self.ledger_group,
             "PAYSTREAM_INVOICING_CONSUMER_GROUP": self.invoicing_group,
+            "PAYSTREAM_CHECKOUT_CONSUMER_GROUP": self.checkout_group,
         }
         if name == "ledger":
             env["PAYSTREAM_DATABASE"] = self.ledger_db
         if name == "invoicing":
             env["PAYSTREAM_DATABASE"] = self.invoicing_db
+        if name == "checkout":
+            env["PAYSTREAM_DATABASE"] = self.checkout_db
         return env
 
     def start(self, *names: str) -> None:
@@ -424,6 +441,14 @@ class Deployment:
             return list(await conn.fetch(sql, *args))
         finally:
             await conn.close()
+
+    async def place_orders(self, payments: Iterable[Payment]) -> None:
+        """The orders the payments pay for, placed in checkout's database as checkout places
+        them: a payment for an order checkout never placed grants nothing."""
+        await place_orders(
+            self.dsn(self.checkout_db),
+            (SeedOrder(p.order_id, p.user_id, p.credits, p.amount_minor) for p in payments),
+        )
 
     async def grants(self) -> dict[str, list[asyncpg.Record]]:
         rows = await self.fetch(
@@ -521,7 +546,11 @@ class Deployment:
             await consumer.stop()
 
     async def dead_letter_count(self) -> int:
-        return sum((await self.end_offsets(dlq(self.payments_topic))).values())
+        """Dead letters on every dead-letter topic of the deployment."""
+        total = 0
+        for topic in (self.payments_topic, self.orders_topic, self.ledger_events_topic):
+            total += sum((await self.end_offsets(dlq(topic))).values())
+        return total
 
     async def publish_raw(self, key: str, value: bytes) -> tuple[int, int]:
         producer = AIOKafkaProducer(
@@ -543,6 +572,8 @@ class Deployment:
             "PAYSTREAM_OPERATOR_TOKEN": self.operator_token,
             "PAYSTREAM_LEDGER_DATABASE": self.ledger_db,
             "PAYSTREAM_INVOICING_DATABASE": self.invoicing_db,
+            "PAYSTREAM_CHECKOUT_DATABASE": self.checkout_db,
+            "PAYSTREAM_TOPIC_PREFIX": self.topic_names.prefix,
             "PAYSTREAM_CLI_GROUP": f"f{self.tag}.paystream-cli",
         }
 
@@ -572,16 +603,7 @@ class Deployment:
 
     async def verify(self) -> dict[str, Any]:
         """`paystream verify` over this deployment; must find no difference."""
-        doc = await self.cli(
-            "verify",
-            "--topic",
-            self.payments_topic,
-            "--ledger-db",
-            self.ledger_db,
-            "--invoicing-db",
-            self.invoicing_db,
-            expect_rc=None,
-        )
+        doc = await self.cli("verify", expect_rc=None)
         assert doc["_rc"] == 0, doc
         assert doc["ok"] is True, doc
         assert doc["differences"] == 0, doc
@@ -639,7 +661,7 @@ def record(test: str, figures: dict[str, Any]) -> None:
 
 
 async def started(d: Deployment) -> Deployment:
-    """The deployment's three services started and ready."""
+    """The deployment's four services started and ready."""
     d.start()
     await d.ready()
     return d
@@ -667,11 +689,15 @@ def send(
     rate: float = 0,
     retry_s: float = 0.5,
 ) -> Traffic:
-    """Start delivering `payments` as Stripe would, in the background."""
+    """Start delivering `payments` as Stripe would, in the background, once their orders are
+    placed in checkout."""
     client = WebhookClient(d.harness, concurrency=concurrency, rate=rate, retry_s=retry_s)
-    return Traffic(
-        payments, client, asyncio.create_task(client.deliver(payments, timeout_s=timeout_s))
-    )
+
+    async def placed_then_delivered() -> Delivery:
+        await d.place_orders(payments)
+        return await client.deliver(payments, timeout_s=timeout_s)
+
+    return Traffic(payments, client, asyncio.create_task(placed_then_delivered()))
 
 
 async def no_loss(d: Deployment, payments: list[Payment], acknowledged: set[str]) -> dict[str, Any]:

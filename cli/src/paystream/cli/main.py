@@ -318,7 +318,10 @@ def dlq_purge(
 @app.command()
 def verify(
     topic: Annotated[
-        str | None, typer.Option("--topic", "-t", help="Default: payments.events.")
+        list[str] | None,
+        typer.Option(
+            "--topic", "-t", help="Repeat for several. Default: orders.events and payments.events."
+        ),
     ] = None,
     ledger_db: Annotated[
         str | None, typer.Option("--ledger-db", help="Database name or DSN.")
@@ -326,18 +329,22 @@ def verify(
     invoicing_db: Annotated[
         str | None, typer.Option("--invoicing-db", help="Database name or DSN.")
     ] = None,
+    checkout_db: Annotated[
+        str | None, typer.Option("--checkout-db", help="Database name or DSN.")
+    ] = None,
     as_json: Json = False,
 ) -> None:
-    """Reconcile payments.events with the ledger and invoicing databases; exit 1 on any
-    difference."""
+    """Reconcile paid orders and refunds on the topics with checkout's orders and the ledger
+    and invoicing databases; exit 1 on any difference or anomaly."""
     s = _settings(as_json)
     run(
         s,
         verify_ops.verify(
             s,
-            topic=topic or s.topics.payments_events,
+            topics=topic or [s.topics.orders_events, s.topics.payments_events],
             ledger_db=ledger_db or s.ledger_database,
             invoicing_db=invoicing_db or s.invoicing_database,
+            checkout_db=checkout_db or s.checkout_database,
         ),
         as_json=as_json,
         render=verify_ops.render,

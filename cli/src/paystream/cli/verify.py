@@ -1,7 +1,11 @@
-"""`paystream verify`: reconcile `payments.events` against the ledger and invoicing databases.
+"""`paystream verify`: reconcile the topics against the checkout, ledger and invoicing databases.
 
-- every order with a `paystream.payment.succeeded.v1` has exactly one ledger grant (when it buys
-  credits) for those credits, and exactly one invoice; no grant or invoice exists without one;
+- every order with a `paystream.order.paid.v1` (on orders.events: checkout accepted its payment)
+  has exactly one ledger grant (when it grants credits) for those credits, and exactly one
+  invoice for what was paid; no grant or invoice exists without one;
+- the order is the authority: every OrderPaidV1, and so every grant and invoice, matches its
+  order in checkout's database (the credits it grants, what was paid), and every order checkout
+  holds as paid has its OrderPaidV1; anything else is listed as an anomaly;
 - every ledger transaction's postings sum to zero, and every account's balance equals the sum of
   its postings;
 - when refunds exist (issue 3): every `paystream.refund.succeeded.v1` is recorded once in each
@@ -29,9 +33,9 @@ from paystream.cli.errors import NotFound
 from paystream.cli.output import Result
 from paystream.cli.reading import partitions_of, read_ranges
 from paystream.cli.settings import OperatorSettings
-from paystream.shared.events import PaymentSucceededV1, RefundSucceededV1
+from paystream.shared.events import OrderPaidV1, RefundSucceededV1
 
-SUCCEEDED = PaymentSucceededV1.TYPE.encode()
+SUCCEEDED = OrderPaidV1.TYPE.encode()
 REFUNDED = RefundSucceededV1.TYPE.encode()
 LIST_LIMIT = 1000
 # The table in which a service records every refund it received, once per refund_key. Other
@@ -59,7 +63,19 @@ FULL JOIN (SELECT account_id, sum(amount) AS total FROM postings GROUP BY accoun
   ON s.account_id = a.id
 WHERE a.balance IS DISTINCT FROM coalesce(s.total, 0)
 """
-_INVOICES = "SELECT order_id, count(*) AS n FROM invoices GROUP BY order_id"
+_INVOICES = """
+SELECT order_id, count(*) AS n, min(amount_minor)::bigint AS amount_minor, min(currency) AS currency
+FROM invoices GROUP BY order_id
+"""
+# Checkout's orders that took a payment: what each grants and what was paid.
+_ORDERS = """
+SELECT id::text AS order_id, status,
+       (SELECT coalesce(sum((g->>'quantity')::bigint), 0)::bigint
+        FROM jsonb_array_elements(grants) g) AS credits,
+       paid_amount_minor, paid_currency
+FROM orders WHERE status IN ('paid', 'partially_refunded', 'refunded', 'needs_review')
+"""
+PAID_STATUSES = frozenset({"paid", "partially_refunded", "refunded"})
 _REFUND_TABLES = """
 SELECT table_name FROM information_schema.columns
 WHERE table_schema = 'public' AND column_name = 'refund_key' ORDER BY table_name
@@ -85,7 +101,12 @@ def _capped(items: list[Any]) -> list[Any]:
 
 
 async def verify(
-    settings: OperatorSettings, *, topic: str, ledger_db: str, invoicing_db: str
+    settings: OperatorSettings,
+    *,
+    topics: list[str],
+    ledger_db: str,
+    invoicing_db: str,
+    checkout_db: str,
 ) -> Result:
     started = time.perf_counter()
     async with database(settings.dsn(ledger_db)) as conn:
@@ -100,38 +121,56 @@ async def verify(
         )
     async with database(settings.dsn(invoicing_db)) as conn:
         invoicing = await _snapshot(conn, {"invoices": _INVOICES})
+    async with database(settings.dsn(checkout_db)) as conn:
+        checkout = await _snapshot(conn, {"orders": _ORDERS})
 
-    # order_id -> credits of its first succeeded event; refund keys.
-    payments: dict[str, int] = {}
+    # order_id -> (credits, paid minor, paid currency) of its OrderPaidV1; refund keys.
+    payments: dict[str, tuple[int, int, str]] = {}
     payment_events = 0
     refunds: set[str] = set()
     unreadable = 0
     async with consumer(settings) as c:
-        tps = await partitions_of(c, topic)
-        if not tps:
-            raise NotFound(f"topic {topic!r} does not exist")
-        ends = await c.end_offsets(tps)
-        begins = await c.beginning_offsets(tps)
-        async for recs in read_ranges(c, {tp: (begins[tp], ends[tp]) for tp in tps}):
-            for rec in recs:
-                ce_type = next((v for k, v in (rec.headers or ()) if k == "ce_type"), None)
-                if ce_type is not None and ce_type not in (SUCCEEDED, REFUNDED):
-                    continue  # most records: skip without parsing
-                try:
-                    doc = orjson.loads(rec.value or b"")
-                    kind = doc["type"].encode()
-                    data = doc["data"]
-                    if kind == SUCCEEDED:
-                        payment_events += 1
-                        payments.setdefault(str(data["order_id"]), int(data["credits"]))
-                    elif kind == REFUNDED:
-                        refunds.add(f"{data['provider']}:{data['provider_refund_id']}")
-                except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
-                    unreadable += 1  # a poison record: the consumers dead-letter it too
+        for topic in topics:
+            tps = await partitions_of(c, topic)
+            if not tps:
+                raise NotFound(f"topic {topic!r} does not exist")
+            ends = await c.end_offsets(tps)
+            begins = await c.beginning_offsets(tps)
+            async for recs in read_ranges(c, {tp: (begins[tp], ends[tp]) for tp in tps}):
+                for rec in recs:
+                    ce_type = next((v for k, v in (rec.headers or ()) if k == "ce_type"), None)
+                    if ce_type is not None and ce_type not in (SUCCEEDED, REFUNDED):
+                        continue  # most records: skip without parsing
+                    try:
+                        doc = orjson.loads(rec.value or b"")
+                        kind = doc["type"].encode()
+                        data = doc["data"]
+                        if kind == SUCCEEDED:
+                            payment_events += 1
+                            payments.setdefault(
+                                str(data["order_id"]),
+                                (
+                                    sum(int(g["quantity"]) for g in data["grants"]),
+                                    int(data["paid_minor"]),
+                                    str(data["paid_currency"]),
+                                ),
+                            )
+                        elif kind == REFUNDED:
+                            refunds.add(f"{data['provider']}:{data['provider_refund_id']}")
+                    except (
+                        orjson.JSONDecodeError,
+                        KeyError,
+                        TypeError,
+                        ValueError,
+                        AttributeError,
+                    ):
+                        unreadable += 1  # a poison record: the consumers dead-letter it too
 
     grants = {r["order_id"]: (r["n"], r["credits"]) for r in ledger["grants"]}
     invoices = {r["order_id"]: r["n"] for r in invoicing["invoices"]}
-    with_credits = {o for o, cr in payments.items() if cr > 0}
+    invoiced = {r["order_id"]: (r["amount_minor"], r["currency"]) for r in invoicing["invoices"]}
+    orders = {r["order_id"]: r for r in checkout["orders"]}
+    with_credits = {o for o, (cr, _, _) in payments.items() if cr > 0}
 
     missing_grants = sorted(with_credits - grants.keys())
     duplicate_grants = [
@@ -139,9 +178,47 @@ async def verify(
     ]
     unexpected_grants = sorted(grants.keys() - with_credits)
     credit_mismatches = [
-        {"order_id": o, "expected": payments[o], "granted": cr}
+        {"order_id": o, "expected": payments[o][0], "granted": cr}
         for o, (n, cr) in sorted(grants.items())
-        if o in with_credits and n == 1 and cr != payments[o]
+        if o in with_credits and n == 1 and cr != payments[o][0]
+    ]
+    invoice_amount_mismatches = [
+        {"order_id": o, "paid": list(payments[o][1:]), "invoiced": list(invoiced[o])}
+        for o in sorted(invoiced.keys() & payments.keys())
+        if invoiced[o] != payments[o][1:]
+    ]
+    # The order is the authority: what was granted and invoiced is what checkout holds.
+    order_anomalies: list[dict[str, Any]] = []
+    for o, (credits, paid_minor, paid_currency) in sorted(payments.items()):
+        order = orders.get(o)
+        if order is None:
+            order_anomalies.append({"order_id": o, "anomaly": "no such order in checkout"})
+        elif order["status"] not in PAID_STATUSES:
+            order_anomalies.append(
+                {"order_id": o, "anomaly": f"granted, but the order is {order['status']}"}
+            )
+        elif credits != order["credits"]:
+            order_anomalies.append(
+                {
+                    "order_id": o,
+                    "anomaly": "credits differ",
+                    "order": order["credits"],
+                    "granted": credits,
+                }
+            )
+        elif (paid_minor, paid_currency) != (order["paid_amount_minor"], order["paid_currency"]):
+            order_anomalies.append(
+                {
+                    "order_id": o,
+                    "anomaly": "paid amount differs",
+                    "order": [order["paid_amount_minor"], order["paid_currency"]],
+                    "event": [paid_minor, paid_currency],
+                }
+            )
+    order_anomalies += [
+        {"order_id": o, "anomaly": "paid in checkout, but no order.paid event"}
+        for o, r in sorted(orders.items())
+        if r["status"] in PAID_STATUSES and o not in payments
     ]
     missing_invoices = sorted(payments.keys() - invoices.keys())
     duplicate_invoices = [{"order_id": o, "count": n} for o, n in sorted(invoices.items()) if n > 1]
@@ -180,6 +257,8 @@ async def verify(
         "duplicate_grants": duplicate_grants,
         "unexpected_grants": unexpected_grants,
         "grant_credit_mismatches": credit_mismatches,
+        "invoice_amount_mismatches": invoice_amount_mismatches,
+        "order_anomalies": order_anomalies,
         "missing_invoices": missing_invoices,
         "duplicate_invoices": duplicate_invoices,
         "unexpected_invoices": unexpected_invoices,
@@ -192,11 +271,12 @@ async def verify(
     )
     return {
         "ok": differences == 0,
-        "topic": topic,
+        "topics": topics,
         "elapsed_s": round(time.perf_counter() - started, 3),
         "payment_events": payment_events,
         "payments": len(payments),
         "payments_with_credits": len(with_credits),
+        "orders_in_review": sum(1 for r in orders.values() if r["status"] == "needs_review"),
         "grants": sum(n for n, _ in grants.values()),
         "invoices": sum(invoices.values()),
         "unreadable_events": unreadable,
@@ -213,10 +293,17 @@ async def verify(
 
 
 def render(result: Result, out: Console) -> None:
-    table = Table(title=f"verify {result['topic']}", show_header=False)
+    table = Table(title=f"verify {', '.join(result['topics'])}", show_header=False)
     table.add_column("what")
     table.add_column("count", justify="right")
-    for k in ("payment_events", "payments", "payments_with_credits", "grants", "invoices"):
+    for k in (
+        "payment_events",
+        "payments",
+        "payments_with_credits",
+        "grants",
+        "invoices",
+        "orders_in_review",
+    ):
         table.add_row(k.replace("_", " "), str(result[k]))
     out.print(table)
     kinds = [
@@ -224,6 +311,8 @@ def render(result: Result, out: Console) -> None:
         "duplicate_grants",
         "unexpected_grants",
         "grant_credit_mismatches",
+        "invoice_amount_mismatches",
+        "order_anomalies",
         "missing_invoices",
         "duplicate_invoices",
         "unexpected_invoices",

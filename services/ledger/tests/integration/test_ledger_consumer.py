@@ -14,8 +14,9 @@ import pytest
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from faststream.kafka import KafkaBroker
 
+from paystream.devtools.orders import order_paid
 from paystream.ledger.consumers import handle_payment_events
-from paystream.shared.events import CreditsGrantedV1, Envelope, PaymentFailedV1, PaymentSucceededV1
+from paystream.shared.events import CreditsGrantedV1, Envelope, PaymentFailedV1
 from paystream.shared.kafka import BatchConsumer, create_producer, publish
 from paystream.shared.outbox import OutboxRelay
 from paystream.shared.topics import Topics
@@ -25,15 +26,12 @@ pytestmark = pytest.mark.integration
 
 def _paid(order: str, user: str, credits: int) -> Envelope:
     return Envelope.wrap(
-        PaymentSucceededV1(
-            order_id=order,
-            user_id=user,
+        order_paid(
+            order,
+            user,
             credits=credits,
             amount_minor=credits * 10,
-            currency="CNY",
-            provider="stripe",
             provider_event_id=f"evt_{uuid.uuid4().hex}",
-            paid_at=datetime.now(UTC),
         ),
         source="paystream/test",
         subject=user,

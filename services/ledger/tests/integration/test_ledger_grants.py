@@ -12,6 +12,7 @@ import asyncpg
 import pytest
 from aiokafka import ConsumerRecord
 
+from paystream.devtools.orders import order_paid
 from paystream.ledger import service
 from paystream.ledger.consumers import handle_payment_events as handle
 from paystream.ledger.domain import Grant
@@ -20,7 +21,6 @@ from paystream.shared.events import (
     Envelope,
     EventData,
     OrderCreatedV1,
-    PaymentSucceededV1,
 )
 from paystream.shared.kafka import Consumed, record_inbox
 from paystream.shared.topics import LEDGER_EVENTS
@@ -50,15 +50,12 @@ def _consumed(data: EventData) -> Consumed:
 
 def _paid(order: str, user: str, credits: int, provider_event: str | None = None) -> Consumed:
     return _consumed(
-        PaymentSucceededV1(
-            order_id=order,
-            user_id=user,
+        order_paid(
+            order,
+            user,
             credits=credits,
             amount_minor=credits * 10,
-            currency="CNY",
-            provider="stripe",
             provider_event_id=provider_event or f"evt_{uuid.uuid4().hex}",
-            paid_at=datetime.now(UTC),
         )
     )
 

@@ -7,7 +7,6 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
 
+from paystream.devtools.orders import order_paid
 from paystream.ledger import service
 from paystream.ledger.app import create_app
 from paystream.ledger.domain import Grant
@@ -25,7 +25,6 @@ from paystream.shared.events import (
     CreditsGrantedV1,
     CreditsSpentV1,
     Envelope,
-    PaymentSucceededV1,
 )
 from paystream.shared.kafka import create_producer, publish
 from paystream.shared.topics import Topics
@@ -330,18 +329,9 @@ async def test_payments_on_kafka_are_credited_and_ledger_events_published(
     await producer.start()
     try:
         for provider_event in ("evt_checkout_session", "evt_payment_intent"):
-            paid = PaymentSucceededV1(
-                order_id=order,
-                user_id=user,
-                credits=1100,
-                amount_minor=10000,
-                currency="CNY",
-                provider="stripe",
-                provider_event_id=provider_event,
-                paid_at=datetime.now(UTC),
-            )
+            paid = order_paid(order, user, provider_event_id=provider_event)
             env = Envelope.wrap(paid, source="paystream/test", subject=user)
-            await publish(producer, ledger.settings.topics.payments_events, user, env)
+            await publish(producer, ledger.settings.topics.orders_events, user, env)
     finally:
         await producer.stop()
 

@@ -18,13 +18,13 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 
+from paystream.devtools.orders import order_paid
 from paystream.ledger.app import create_app
 from paystream.ledger.settings import LedgerSettings
 from paystream.shared.auth import make_token
 from paystream.shared.events import (
     CreditsRevokedV1,
     Envelope,
-    PaymentSucceededV1,
     RefundSucceededV1,
     refund_event_id,
 )
@@ -87,15 +87,14 @@ async def app(
 
 def _paid(order: str, user: str, credits: int, amount: int) -> Envelope:
     return Envelope.wrap(
-        PaymentSucceededV1(
-            order_id=order,
-            user_id=user,
+        order_paid(
+            order,
+            user,
             credits=credits,
             amount_minor=amount,
-            currency="CNY",
             provider="alipay",
+            payment_method="alipay_qr",
             provider_event_id=f"trade_{order}",
-            paid_at=datetime.now(UTC),
         ),
         source="paystream/test",
         subject=user,

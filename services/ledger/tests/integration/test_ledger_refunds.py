@@ -14,6 +14,7 @@ import asyncpg
 import pytest
 from aiokafka import ConsumerRecord
 
+from paystream.devtools.orders import order_paid
 from paystream.ledger import service
 from paystream.ledger.consumers import handle_payment_events as handle
 from paystream.ledger.domain import Refund, RefundRefused
@@ -22,7 +23,6 @@ from paystream.shared.events import (
     CreditsRevokedV1,
     Envelope,
     EventData,
-    PaymentSucceededV1,
     RefundSucceededV1,
     refund_event_id,
 )
@@ -53,15 +53,12 @@ def _consumed(data: EventData, *, id: uuid.UUID | None = None) -> Consumed:
 
 def _paid(order: str, user: str = "alice", credits: int = 1100, amount: int = 10_000) -> Consumed:
     return _consumed(
-        PaymentSucceededV1(
-            order_id=order,
-            user_id=user,
+        order_paid(
+            order,
+            user,
             credits=credits,
             amount_minor=amount,
-            currency="CNY",
-            provider="stripe",
             provider_event_id=f"evt_{uuid.uuid4().hex}",
-            paid_at=datetime.now(UTC),
         )
     )
 

@@ -1,4 +1,4 @@
-"""Which payment events become grants, in which order."""
+"""Which events become grants, in which order: paid orders (checkout's OrderPaidV1) only."""
 
 from __future__ import annotations
 
@@ -6,12 +6,13 @@ from datetime import UTC, datetime
 
 from aiokafka import ConsumerRecord
 
+from paystream.devtools.orders import order_paid
 from paystream.ledger.consumers import grants_from
 from paystream.shared.events import (
     Envelope,
     EventData,
+    OrderPaidV1,
     PaymentFailedV1,
-    PaymentSucceededV1,
 )
 from paystream.shared.kafka import Consumed
 
@@ -34,17 +35,8 @@ def _consumed(data: EventData, offset: int) -> Consumed:
     return Consumed(rec, env)
 
 
-def _paid(order: str, user: str, credits: int) -> PaymentSucceededV1:
-    return PaymentSucceededV1(
-        order_id=order,
-        user_id=user,
-        credits=credits,
-        amount_minor=100,
-        currency="CNY",
-        provider="stripe",
-        provider_event_id=f"evt_{order}",
-        paid_at=datetime.now(UTC),
-    )
+def _paid(order: str, user: str, credits: int) -> OrderPaidV1:
+    return order_paid(order, user, credits=credits, amount_minor=100)
 
 
 def test_succeeded_payments_become_grants_in_record_order_others_are_ignored() -> None:

@@ -6,12 +6,12 @@ from datetime import UTC, datetime
 
 from aiokafka import ConsumerRecord
 
+from paystream.devtools.orders import order_paid
 from paystream.ledger.consumers import ledger_events_from
 from paystream.ledger.domain import Grant, Refund
 from paystream.shared.events import (
     Envelope,
     EventData,
-    PaymentSucceededV1,
     RefundFailedV1,
     RefundSucceededV1,
 )
@@ -39,13 +39,13 @@ def _consumed(data: EventData, offset: int) -> Consumed:
 
 
 def test_payments_and_refunds_keep_their_record_order_failed_refunds_are_ignored() -> None:
-    paid = PaymentSucceededV1(
-        order_id="o1",
-        user_id="u",
+    paid = order_paid(
+        "o1",
+        "u",
         credits=1100,
         amount_minor=10_000,
-        currency="CNY",
         provider="alipay",
+        payment_method="alipay_qr",
         provider_event_id="t1",
         paid_at=NOW,
     )

@@ -20,8 +20,9 @@ from typing import Any
 import asyncpg
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from paystream.devtools.orders import order_paid
 from paystream.shared.db import create_pool
-from paystream.shared.events import Envelope, PaymentSucceededV1
+from paystream.shared.events import Envelope
 from paystream.shared.kafka import BatchConsumer, BatchHandler, create_broker, create_producer
 from paystream.shared.migrations import upgrade
 from paystream.shared.settings import BaseServiceSettings
@@ -40,14 +41,9 @@ async def fill(bootstrap: str, topic: str, n: int, users: int) -> None:
         for i in range(n):
             user = f"bench-user-{i % users}"
             env = Envelope.wrap(
-                PaymentSucceededV1(
-                    order_id=f"bench-{uuid.uuid4().hex}",
-                    user_id=user,
-                    package_id="standard",
-                    credits=1100,
-                    amount_minor=10000,
-                    currency="CNY",
-                    provider="stripe",
+                order_paid(
+                    f"bench-{uuid.uuid4().hex}",
+                    user,
                     provider_event_id=f"evt_{i}",
                     provider_payment_id=f"pi_{i}",
                     paid_at=now,

@@ -28,7 +28,7 @@ def create_app(settings: LedgerSettings | None = None) -> FastAPI:
     )
     # Declared on the broker now, started in the lifespan; the AsyncAPI document reads them.
     runtime.add_consumer(
-        topics=[settings.topics.payments_events],
+        topics=[settings.topics.orders_events, settings.topics.payments_events],
         group_id=settings.ledger_consumer_group,
         handler=handle_payment_events,
         event_types=CONSUMES,

@@ -1,5 +1,5 @@
-"""Kafka batch handlers: parse payment and refund events and hand them to the service, in
-record order.
+"""Kafka batch handlers: parse paid orders (orders.events) and refunds (payments.events) and hand
+them to the service, in record order.
 
 The shared BatchConsumer opens the batch's transaction, records the inbox, and passes only
 events never applied before; the grant's business key (one per order) and the refund's (one per
@@ -11,11 +11,11 @@ from __future__ import annotations
 from paystream.ledger import service
 from paystream.ledger.domain import Grant, Refund
 from paystream.shared.db import Connection
-from paystream.shared.events import PaymentSucceededV1, RefundSucceededV1
+from paystream.shared.events import OrderPaidV1, RefundSucceededV1
 from paystream.shared.kafka import Consumed
 
 # What the handler applies (for the AsyncAPI document).
-CONSUMES = (PaymentSucceededV1, RefundSucceededV1)
+CONSUMES = (OrderPaidV1, RefundSucceededV1)
 
 
 def ledger_events_from(items: list[Consumed]) -> list[Grant | Refund]:
@@ -23,18 +23,20 @@ def ledger_events_from(items: list[Consumed]) -> list[Grant | Refund]:
     out: list[Grant | Refund] = []
     for c in items:
         kind = c.envelope.type
-        if kind == PaymentSucceededV1.TYPE:
-            paid = c.envelope.payload_as(PaymentSucceededV1)
-            # A payment that buys no credits (credits=0) has nothing to post.
-            if paid.credits > 0:
+        if kind == OrderPaidV1.TYPE:
+            # What checkout accepted as paid, by the order's own facts (never the notification's).
+            paid = c.envelope.payload_as(OrderPaidV1)
+            credits = sum(g.quantity for g in paid.grants)
+            # An order that grants nothing (a free one) has nothing to post.
+            if credits > 0:
                 out.append(
                     Grant(
                         c.envelope.id,
                         paid.order_id,
                         paid.user_id,
-                        paid.credits,
-                        paid.amount_minor,
-                        paid.currency,
+                        credits,
+                        paid.paid_minor,
+                        paid.paid_currency,
                     )
                 )
         elif kind == RefundSucceededV1.TYPE:
