@@ -15,7 +15,7 @@ from paystream.shared.providers.settings import ProviderSettings
 from paystream.shared.runtime import ServiceRuntime
 from paystream.webhook_ingest.endpoints import mount
 from paystream.webhook_ingest.pipeline import Pipeline
-from paystream.webhook_ingest.publish import AckedPublisher
+from paystream.webhook_ingest.publish import BrokerPublisher
 from paystream.webhook_ingest.settings import WebhookIngestSettings
 
 
@@ -28,6 +28,8 @@ def create_app(
     settings = settings or WebhookIngestSettings()
     # Stateless: no database, only the acks=all producer (and the shared topics it ensures).
     runtime = ServiceRuntime(settings, database=None)
+    for topic in (settings.topics.webhooks_raw, settings.topics.payments_events):
+        runtime.add_publisher(topic)
     # Built before start so a bad or partial configuration fails at once, not at the first
     # notification; a provider without settings answers 503 provider_not_configured.
     verifiers: dict[str, Verifier | None] = {}
@@ -40,7 +42,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
-        publisher = AckedPublisher(runtime.producer, ack_timeout_s=settings.kafka_ack_timeout_s)
+        publisher = BrokerPublisher(runtime, ack_timeout_s=settings.kafka_ack_timeout_s)
         for provider in PROVIDERS:
             pipelines[provider.name] = Pipeline(
                 provider,
