@@ -36,8 +36,8 @@ BENCH_ENV := PAYSTREAM_RUN_DIR=$(REPO)/.run/bench$(if $(filter-out 0,$(BENCH_SLO
 	PAYSTREAM_STRIPE_MOCK_HTTPS_PORT=$(shell echo $$((32112 + 100 * $(BENCH_SLOT)))) \
 	PAYSTREAM_PORT_BASE=$(shell echo $$((28000 + 1000 * $(BENCH_SLOT))))
 
-PY_SRC := shared/src devtools/src cli/src services/checkout/src services/webhook-ingest/src \
-	services/ledger/src services/invoicing/src web/src
+PY_SRC := shared/src notifications/src devtools/src cli/src services/checkout/src \
+	services/webhook-ingest/src services/ledger/src services/invoicing/src web/src
 
 .PHONY: help
 help: ## list the targets
@@ -47,7 +47,7 @@ $(UV):
 	python3 -m venv $(REPO)/.run/tools/uv-$(UV_VERSION)
 	$(REPO)/.run/tools/uv-$(UV_VERSION)/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 
-.run/.synced: $(UV) uv.lock pyproject.toml shared/pyproject.toml devtools/pyproject.toml cli/pyproject.toml $(wildcard services/*/pyproject.toml)
+.run/.synced: $(UV) uv.lock pyproject.toml shared/pyproject.toml notifications/pyproject.toml devtools/pyproject.toml cli/pyproject.toml $(wildcard services/*/pyproject.toml)
 	$(UV) sync --frozen --all-packages
 	@touch $@
 

@@ -127,7 +127,7 @@ async def test_refused_webhooks_publish_nothing(harness: Harness) -> None:
 
 
 def _sig_for(body: bytes) -> str:
-    from paystream.shared.stripe_signing import sign_stripe_payload
+    from paystream.devtools.fakes.signing import sign_stripe_payload
 
     return sign_stripe_payload(body, WEBHOOK_SECRETS[0], int(time.time()))
 

@@ -11,10 +11,10 @@ from typing import Any
 
 import httpx
 
+from paystream.devtools.fakes.signing import sign_stripe_payload
 from paystream.devtools.stripe_events import checkout_session_completed, encode
 from paystream.shared.auth import make_token
 from paystream.shared.money import Money
-from paystream.shared.stripe_signing import sign_stripe_payload
 
 JWT_SECRET = "e2e-jwt-secret-long-enough-for-hs256-0123456789"  # the stack is started with it
 WEBHOOK_SECRETS = ("whsec_e2e_current", "whsec_e2e_previous")

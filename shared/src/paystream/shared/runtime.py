@@ -10,7 +10,6 @@ from pathlib import Path
 
 import asyncpg
 import structlog
-from aiokafka import AIOKafkaProducer
 
 from paystream.shared import db
 from paystream.shared.events import EventData
@@ -19,7 +18,6 @@ from paystream.shared.kafka import (
     BatchHandler,
     OutgoingRecord,
     create_broker,
-    create_producer,
     declare_publisher,
     ensure_topics,
     publish_all,
@@ -54,7 +52,6 @@ class ServiceRuntime:
         # before the service starts, which is what its AsyncAPI document is generated from.
         self.broker = create_broker(settings.kafka_bootstrap, settings.service_name)
         self._connected = False
-        self._producer: AIOKafkaProducer | None = None
         self.consumers: list[BatchConsumer] = []
         self.relay: OutboxRelay | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -66,14 +63,6 @@ class ServiceRuntime:
             raise RuntimeError("database pool not started")
         return self._pool
 
-    @property
-    def producer(self) -> AIOKafkaProducer:
-        """A bare aiokafka producer, kept only for webhook-ingest's publisher until it moves to
-        `publish`; everything else publishes through the broker. Then it goes."""
-        if self._producer is None:
-            raise RuntimeError("kafka producer not started")
-        return self._producer
-
     async def start(self) -> None:
         s = self.settings
         if self.database:
@@ -84,8 +73,6 @@ class ServiceRuntime:
         await ensure_topics(s.kafka_bootstrap, s.topics.specs())
         await until_kafka_answers(self.broker.connect)
         self._connected = True
-        self._producer = create_producer(s.kafka_bootstrap, s.service_name)
-        await until_kafka_answers(self._producer.start)
 
     async def publish(self, records: Sequence[OutgoingRecord], *, timeout_s: float) -> None:
         """Publish `records` and wait for every ack (acks=all), within `timeout_s`: see
@@ -199,7 +186,5 @@ class ServiceRuntime:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._connected:
             await self.broker.stop()
-        if self._producer is not None:
-            await self._producer.stop()
         if self._pool is not None:
             await self._pool.close()
