@@ -16,14 +16,19 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from paystream.invoicing.consumers import handle_payment_events as invoice_payments
 from paystream.invoicing.settings import InvoicingSettings
-from paystream.ledger.consumers import handle_payment_events as grant_payments
+from paystream.ledger.consumers import ledger_handler
 from paystream.ledger.settings import LedgerSettings
+from paystream.shared.clock import SystemClock
 from paystream.shared.db import INBOX_DDL
 from paystream.shared.events import (
     Envelope,
+    GrantSpec,
+    InvoiceLine,
+    OrderPaidV1,
     PaymentSucceededV1,
     WebhookReceivedV1,
     deterministic_id,
+    order_paid_event_id,
 )
 from paystream.shared.kafka import BatchConsumer, BatchHandler, Consumed, create_producer, publish
 from paystream.shared.topics import dlq
@@ -48,6 +53,37 @@ def _payment(order_id: str, user_id: str, credits: int = 100, event: str | None 
             paid_at=datetime.now(UTC),
         ),
         source="cli-test",
+    )
+
+
+def _order_paid(payment: Envelope) -> Envelope:
+    """What checkout publishes for the order of an accepted payment: its grant, if any."""
+    p = payment.payload_as(PaymentSucceededV1)
+    return Envelope.wrap(
+        OrderPaidV1(
+            order_id=p.order_id,
+            user_id=p.user_id,
+            package_id=p.package_id,
+            grants=[GrantSpec(quantity=p.credits, cost_minor=p.amount_minor)] if p.credits else [],
+            lines=[
+                InvoiceLine(
+                    description="standard",
+                    quantity=1,
+                    unit_amount_minor=p.amount_minor,
+                    amount_minor=p.amount_minor,
+                )
+            ],
+            amount_minor=p.amount_minor,
+            currency=p.currency,
+            paid_minor=p.amount_minor,
+            paid_currency=p.currency,
+            provider=p.provider,
+            payment_method="stripe_checkout",
+            provider_event_id=p.provider_event_id,
+            paid_at=p.paid_at,
+        ),
+        source="cli-test",
+        id=order_paid_event_id(p.order_id),
     )
 
 
@@ -232,7 +268,8 @@ async def test_cli_verify_reconciles_and_finds_differences(
     unique_suffix: str,
 ) -> None:
     topic = f"cli.payments.{unique_suffix}"
-    await make_topics(topic, dlq(topic), partitions=2)
+    orders = f"cli.orders.{unique_suffix}"
+    await make_topics(topic, dlq(topic), orders, partitions=2)
     ledger_dsn = await fresh_database("cli_ledger", LedgerSettings().migrations_dir)
     invoicing_dsn = await fresh_database("cli_invoicing", InvoicingSettings().migrations_dir)
     ledger, invoicing = await pool_for(ledger_dsn), await pool_for(invoicing_dsn)
@@ -242,13 +279,16 @@ async def test_cli_verify_reconciles_and_finds_differences(
     # One payment announced twice (two provider events for one order).
     envs.append(_payment("o-1", "user-1", event="evt_second_announcement"))
     await _publish_all(kafka_bootstrap, topic, envs)
+    # Checkout's paid order for each payment (the second announcement is the same order event).
+    paid = [_order_paid(e) for e in envs]
+    await _publish_all(kafka_bootstrap, orders, paid)
     n = len(envs)
     await _consume(
         kafka_bootstrap,
         ledger,
-        topic,
+        orders,
         f"cli-ledger-{unique_suffix}",
-        grant_payments,
+        ledger_handler(SystemClock()),
         lambda c: c.applied + c.duplicates == n,
     )
     await _consume(
@@ -259,20 +299,33 @@ async def test_cli_verify_reconciles_and_finds_differences(
         invoice_payments,
         lambda c: c.applied + c.duplicates == n,
     )
-    args = ("verify", "--topic", topic, "--ledger-db", ledger_dsn, "--invoicing-db", invoicing_dsn)
+    args = (
+        "verify",
+        "--topic",
+        topic,
+        "--orders-topic",
+        orders,
+        "--ledger-db",
+        ledger_dsn,
+        "--invoicing-db",
+        invoicing_dsn,
+    )
 
     code, out = await cli(*args)
     assert code == 0, out
     assert out["ok"] is True
     assert out["differences"] == 0
     assert (out["payment_events"], out["payments"], out["payments_with_credits"]) == (10, 9, 8)
-    assert (out["grants"], out["invoices"]) == (8, 9)
+    assert (out["paid_order_events"], out["paid_orders"]) == (10, 9)
+    assert (out["grants"], out["lots"], out["invoices"]) == (8, 8, 9)
     # The services' refund tables are found (issue 3's migrations): nothing refunded, nothing due.
     assert out["refunds"]["refunds"] == 0
     assert out["refunds"]["missing_takebacks"] == []
 
     # A payment nobody applied: a missing grant and a missing invoice.
-    await _publish_all(kafka_bootstrap, topic, [_payment("o-lost", "user-2")])
+    lost = _payment("o-lost", "user-2")
+    await _publish_all(kafka_bootstrap, topic, [lost])
+    await _publish_all(kafka_bootstrap, orders, [_order_paid(lost)])
     code, out = await cli(*args)
     assert code == 1
     assert out["ok"] is False
@@ -280,56 +333,56 @@ async def test_cli_verify_reconciles_and_finds_differences(
     assert out["missing_invoices"] == ["o-lost"]
     assert out["differences"] == 2
 
-    # A second grant for an order (the unique index dropped to let the fault in), posted in
-    # double entry so only the duplicate shows.
-    await ledger.execute(
-        "DROP INDEX IF EXISTS transactions_order_id_key;"
-        "DROP INDEX IF EXISTS transactions_grant_order_key"
-    )
+    # A second lot for an order line (the unique index dropped to let the fault in), granted
+    # in double entry so only the duplicate shows.
+    await ledger.execute("DROP INDEX lots_order_line_key")
     async with ledger.acquire() as conn, conn.transaction():
-        tx = uuid.uuid4()
-        # A copy of the order's grant under a new id, whatever columns the ledger has today.
-        cols = [
-            r["column_name"]
-            for r in await conn.fetch(
-                "SELECT column_name FROM information_schema.columns WHERE table_name ="
-                " 'transactions' AND column_name NOT IN ('seq', 'id', 'event_id')"
-            )
-        ]
-        listed = ", ".join(cols)
+        tx, lot = uuid.uuid4(), uuid.uuid4()
         await conn.execute(
-            f"INSERT INTO transactions (id, event_id, {listed}) SELECT $1, $2, {listed}"
-            " FROM transactions WHERE order_id = 'o-0' AND kind = 'grant'",
+            "INSERT INTO transactions (id, kind, user_id, unit, order_id, event_id, reason,"
+            " credits, balance_after, paid_minor, paid_currency)"
+            " VALUES ($1, 'grant', 'user-0', 'credits', 'o-0', $2, 'x', 100, 100, 1000, 'CNY')",
             tx,
             uuid.uuid4(),
+        )
+        await conn.execute(
+            "INSERT INTO lots (id, user_id, unit, source, credits, remaining, effective_at,"
+            " validity_rule, order_id, order_line, transaction_id, created_at)"
+            " VALUES ($1, 'user-0', 'credits', 'purchase', 100, 100, now(), 'none', 'o-0', 0,"
+            " $2, now())",
+            lot,
+            tx,
         )
         await conn.execute(
             "INSERT INTO postings (transaction_id, account_id, amount) VALUES"
             " ($1, 'user:user-0', 100), ($1, 'system:issuance', -100)",
             tx,
         )
-        await conn.execute(
-            "UPDATE accounts SET balance = balance + 100 WHERE id = 'user:user-0';"
-            "UPDATE accounts SET balance = balance - 100 WHERE id = 'system:issuance'"
-        )
     code, out = await cli(*args)
     assert code == 1
     assert out["duplicate_grants"] == [{"order_id": "o-0", "count": 2}]
     assert out["balance_mismatches"] == []
+    assert out["lot_mismatches"] == []
     assert out["unbalanced_transactions"] == []
 
-    # A tampered balance.
-    await ledger.execute("UPDATE accounts SET balance = balance + 7 WHERE id = 'user:user-2'")
+    # A tampered lot: its cache no longer follows its entries, nor its owner's postings.
+    tampered = await ledger.fetchval("SELECT id FROM lots WHERE order_id = 'o-2'")
+    await ledger.execute("UPDATE lots SET remaining = remaining - 7 WHERE id = $1", tampered)
     code, out = await cli(*args)
     assert code == 1
+    [mismatch] = out["lot_mismatches"]
+    assert mismatch["lot_id"] == str(tampered)
+    assert mismatch["expected_remaining"] - mismatch["remaining"] == 7
     [mismatch] = out["balance_mismatches"]
-    assert mismatch["account_id"] == "user:user-2"
-    assert mismatch["balance"] - mismatch["postings_sum"] == 7
+    assert (mismatch["account_id"], mismatch["unit"]) == ("user:user-2", "credits")
+    assert mismatch["postings_sum"] - mismatch["balance"] == 7
 
     # A transaction whose postings do not sum to zero (the trigger switched off to let it in).
     async with ledger.acquire() as conn, conn.transaction():
         await conn.execute("ALTER TABLE postings DISABLE TRIGGER postings_checked")
-        bad = await conn.fetchval("SELECT id FROM transactions WHERE order_id = 'o-3'")
+        bad = await conn.fetchval(
+            "SELECT id FROM transactions WHERE order_id = 'o-3' AND kind = 'grant'"
+        )
         await conn.execute(
             "INSERT INTO postings (transaction_id, account_id, amount)"
             " VALUES ($1, 'user:user-1', 5)",
@@ -340,6 +393,42 @@ async def test_cli_verify_reconciles_and_finds_differences(
     assert code == 1
     assert out["unbalanced_transactions"] == [{"transaction_id": str(bad), "sum": 5}]
     assert {m["account_id"] for m in out["balance_mismatches"]} == {"user:user-1", "user:user-2"}
+
+    # A spend of a lot after its expiry (written around the ledger: it never would).
+    expired = await ledger.fetchval("SELECT id FROM lots WHERE order_id = 'o-4'")
+    async with ledger.acquire() as conn, conn.transaction():
+        await conn.execute(
+            "UPDATE lots SET expires_at = effective_at + interval '1 second' WHERE id = $1",
+            expired,
+        )
+        spend = uuid.uuid4()
+        await conn.execute(
+            "INSERT INTO transactions (id, kind, user_id, unit, reason, credits, balance_after,"
+            " idempotency_key, request_hash) VALUES ($1, 'spend', 'user-1', 'credits', 'late',"
+            " 1, 0, 'late', 'h')",
+            spend,
+        )
+        await conn.execute(
+            "INSERT INTO lot_entries (transaction_id, lot_id, kind, delta, held_delta, at)"
+            " SELECT $1, id, 'spend', -1, 0, expires_at + interval '1 day' FROM lots"
+            " WHERE id = $2",
+            spend,
+            expired,
+        )
+        await conn.execute("UPDATE lots SET remaining = remaining - 1 WHERE id = $1", expired)
+        await conn.execute(
+            "INSERT INTO postings (transaction_id, account_id, amount) VALUES"
+            " ($1, 'user:user-1', -1), ($1, 'system:consumption', 1)",
+            spend,
+        )
+    code, out = await cli(*args)
+    assert code == 1
+    [late] = out["consumed_after_expiry"]
+    assert (late["lot_id"], late["transaction_id"], late["kind"]) == (
+        str(expired),
+        str(spend),
+        "spend",
+    )
 
     # An invoice for an order no payment announced.
     await invoicing.execute(

@@ -320,6 +320,13 @@ def verify(
     topic: Annotated[
         str | None, typer.Option("--topic", "-t", help="Default: payments.events.")
     ] = None,
+    orders_topic: Annotated[
+        str | None,
+        typer.Option(
+            "--orders-topic",
+            help="Default: orders.events beside --topic (the same prefix), else orders.events.",
+        ),
+    ] = None,
     ledger_db: Annotated[
         str | None, typer.Option("--ledger-db", help="Database name or DSN.")
     ] = None,
@@ -328,14 +335,21 @@ def verify(
     ] = None,
     as_json: Json = False,
 ) -> None:
-    """Reconcile payments.events with the ledger and invoicing databases; exit 1 on any
-    difference."""
+    """Reconcile payments.events and orders.events with the ledger and invoicing databases;
+    exit 1 on any difference."""
     s = _settings(as_json)
+    payments_topic = topic or s.topics.payments_events
+    if orders_topic is None:
+        beside = payments_topic.removesuffix("payments.events")
+        orders_topic = (
+            f"{beside}orders.events" if beside != payments_topic else s.topics.orders_events
+        )
     run(
         s,
         verify_ops.verify(
             s,
-            topic=topic or s.topics.payments_events,
+            topic=payments_topic,
+            orders_topic=orders_topic,
             ledger_db=ledger_db or s.ledger_database,
             invoicing_db=invoicing_db or s.invoicing_database,
         ),
