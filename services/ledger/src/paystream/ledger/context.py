@@ -47,6 +47,7 @@ class LedgerContext:
     settings: LedgerSettings
 
 
-def ledger(request: Request) -> LedgerContext:
+async def ledger(request: Request) -> LedgerContext:
+    # A coroutine, so FastAPI does not run it in its thread pool.
     ctx: LedgerContext = request.app.state.ledger
     return ctx

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from datetime import datetime
 
 import asyncpg
 import structlog
+from prometheus_client import Histogram
 
 from paystream.ledger.books import repository as books
 from paystream.ledger.books.domain import Tx, spend_fingerprint
@@ -34,6 +36,17 @@ from paystream.shared.errors import PaystreamError, ServiceUnavailable
 from paystream.shared.outbox import enqueue_many
 
 log = structlog.get_logger(__name__)
+
+SPEND_BATCH_SIZE = Histogram(
+    "paystream_ledger_spend_batch_size",
+    "Spends per group-committed batch",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512),
+)
+SPEND_BATCH_SECONDS = Histogram(
+    "paystream_ledger_spend_batch_seconds",
+    "Time of one spend batch, from its first statement to its commit",
+    buckets=(0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,6 +237,7 @@ class SpendBatcher:
     async def _execute(self, batch: list[tuple[SpendRequest, asyncio.Future[Outcome]]]) -> None:
         reqs = [r for r, _ in batch]
         outcomes: list[Outcome] | None = None
+        started = time.perf_counter()
         for attempt in range(1, self._attempts + 1):
             try:
                 async with transaction(self._pool) as conn:
@@ -251,6 +265,8 @@ class SpendBatcher:
         assert outcomes is not None
         self.batches += 1
         self.spends += len(reqs)
+        SPEND_BATCH_SIZE.observe(len(reqs))
+        SPEND_BATCH_SECONDS.observe(time.perf_counter() - started)
         if self._on_commit is not None and any(
             isinstance(o, Spent) and not o.replayed for o in outcomes
         ):
