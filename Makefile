@@ -103,6 +103,10 @@ bench: bootstrap ## benchmarks; prints figures and writes docs/benchmarks.md
 	$(BENCH_ENV) deploy/local/infra.sh down --wipe
 	$(BENCH_ENV) $(WITH_INFRA) $(UV) run python -m paystream.devtools.bench $(BENCH_ARGS)
 
+.PHONY: asyncapi
+asyncapi: bootstrap ## the services' AsyncAPI documents, generated from their consumers and publishers
+	$(UV) run python -m paystream.devtools.asyncapi
+
 .PHONY: clean
 clean: ## stop every environment and delete .run/ (keeps the download caches)
 	-deploy/local/infra.sh down

@@ -8,15 +8,21 @@ is missing: a skipped integration test proves nothing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from faststream.kafka import KafkaBroker
 
 from paystream.shared.db import create_pool
+from paystream.shared.events import Envelope
+from paystream.shared.kafka import BatchConsumer, create_broker, create_producer, publish
 from paystream.shared.migrations import upgrade
 from paystream.shared.settings import BaseServiceSettings
 from paystream.shared.topics import Topics
@@ -151,3 +157,128 @@ async def delete_topics(kafka_bootstrap: str) -> AsyncIterator[Callable[[str], A
 
     yield delete
     await admin.close()
+
+
+@pytest.fixture
+async def kafka_broker(kafka_bootstrap: str) -> AsyncIterator[KafkaBroker]:
+    """A connected FastStream broker, as a service has one (acks=all publisher)."""
+    broker = create_broker(kafka_bootstrap, "test")
+    await broker.connect()
+    yield broker
+    await broker.stop()
+
+
+RunConsumer = Callable[..., contextlib.AbstractAsyncContextManager[BatchConsumer]]
+
+
+@pytest.fixture
+def run_consumer(kafka_bootstrap: str) -> RunConsumer:
+    """`async with run_consumer(topics=..., group_id=..., pool=..., handler=..., **options) as c`:
+    a BatchConsumer on a broker of its own, consuming until the block ends, then stopped (what
+    the test asserts after the block is what a stopped consumer left behind)."""
+
+    @contextlib.asynccontextmanager
+    async def run(**options: Any) -> AsyncIterator[BatchConsumer]:
+        broker = create_broker(kafka_bootstrap, "test")
+        await broker.connect()
+        consumer = BatchConsumer(broker=broker, **{"service": "test", **options})
+        try:
+            await consumer.start()
+            yield consumer
+        finally:
+            await consumer.stop()
+            await broker.stop()
+
+    return run
+
+
+ReadTopic = Callable[..., Awaitable[list[ConsumerRecord[bytes, bytes]]]]
+
+
+@pytest.fixture
+def read_topic(kafka_bootstrap: str) -> ReadTopic:
+    """`await read_topic(topic, expect=n, wait_s=20)`: the topic's records from the start, read
+    until `expect` of them arrived or `wait_s` passed (all of `wait_s` when `expect` is None)."""
+
+    async def read(
+        topic: str, *, expect: int | None = None, wait_s: float = 20
+    ) -> list[ConsumerRecord[bytes, bytes]]:
+        consumer = AIOKafkaConsumer(
+            topic, bootstrap_servers=kafka_bootstrap, auto_offset_reset="earliest", group_id=None
+        )
+        await consumer.start()
+        out: list[ConsumerRecord[bytes, bytes]] = []
+        try:
+            deadline = asyncio.get_running_loop().time() + wait_s
+            while (expect is None or len(out) < expect) and (
+                asyncio.get_running_loop().time() < deadline
+            ):
+                for recs in (await consumer.getmany(timeout_ms=200)).values():
+                    out.extend(recs)
+        finally:
+            await consumer.stop()
+        return out
+
+    return read
+
+
+Until = Callable[..., Awaitable[None]]
+
+
+@pytest.fixture
+def until() -> Until:
+    """`await until(async_predicate, timeout_s=30)`: poll until it holds; fail the test if not."""
+
+    async def wait(cond: Callable[[], Awaitable[bool]], timeout_s: float = 30) -> None:
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while not await cond():
+            assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
+            await asyncio.sleep(0.05)
+
+    return wait
+
+
+SendRecords = Callable[..., Awaitable[None]]
+
+
+@pytest.fixture
+def send_records(kafka_bootstrap: str) -> SendRecords:
+    """`await send_records(topic, (key, value[, headers]), ...)`: each record sent in order and
+    acknowledged (acks=all); an Envelope value goes with its CloudEvents headers, bytes as given."""
+
+    async def send(topic: str, *records: tuple[Any, ...]) -> None:
+        producer = create_producer(kafka_bootstrap, "test")
+        await producer.start()
+        try:
+            for key, value, *headers in records:
+                if isinstance(value, Envelope):
+                    await publish(producer, topic, key, value)
+                else:
+                    await producer.send_and_wait(
+                        topic, value, key=key.encode(), headers=headers[0] if headers else []
+                    )
+        finally:
+            await producer.stop()
+
+    return send
+
+
+GroupOffsets = Callable[[str, str, int], Awaitable[dict[int, tuple[int | None, int]]]]
+
+
+@pytest.fixture
+def group_offsets(kafka_bootstrap: str) -> GroupOffsets:
+    """`await group_offsets(group, topic, partitions)`: partition -> (the group's committed
+    offset or None, the end offset), read by a probe that does not join the group."""
+
+    async def read(group: str, topic: str, partitions: int) -> dict[int, tuple[int | None, int]]:
+        probe = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id=group)
+        await probe.start()
+        try:
+            tps = [TopicPartition(topic, p) for p in range(partitions)]
+            ends = await probe.end_offsets(tps)
+            return {tp.partition: (await probe.committed(tp), ends[tp]) for tp in tps}
+        finally:
+            await probe.stop()
+
+    return read

@@ -4,6 +4,7 @@ filled by ledger's and invoicing's own handlers; reprocess-raw over a raw topic.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -36,6 +37,7 @@ from paystream.shared.topics import dlq
 pytestmark = pytest.mark.integration
 
 MakeTopics = Callable[..., Awaitable[None]]
+RunConsumer = Callable[..., contextlib.AbstractAsyncContextManager[BatchConsumer]]
 FreshDatabase = Callable[..., Awaitable[str]]
 
 
@@ -87,50 +89,33 @@ def _order_paid(payment: Envelope) -> Envelope:
     )
 
 
-async def _publish_all(bootstrap: str, topic: str, envs: list[Envelope]) -> None:
-    p = create_producer(bootstrap, "cli-test")
-    await p.start()
-    try:
-        for env in envs:
-            await publish(p, topic, env.data["user_id"], env)
-    finally:
-        await p.stop()
+def _by_user(envs: list[Envelope]) -> list[tuple[str, Envelope]]:
+    """Records keyed by the payment's user, as webhook-ingest keys them."""
+    return [(env.data["user_id"], env) for env in envs]
 
 
 async def _consume(
-    bootstrap: str,
+    run_consumer: RunConsumer,
     pool: asyncpg.Pool,
     topic: str,
     group: str,
     handler: BatchHandler,
     until: Callable[[BatchConsumer], bool],
 ) -> BatchConsumer:
-    producer = create_producer(bootstrap, "cli-test-dlq")
-    await producer.start()
-    consumer = BatchConsumer(
+    async with run_consumer(
         service="cli-test",
         topics=[topic],
         group_id=group,
-        bootstrap=bootstrap,
         pool=pool,
         handler=handler,
-        dlq_producer=producer,
         max_retries=0,
         retry_base_s=0.01,
         retry_max_s=0.05,
-    )
-    await consumer.start()
-    task = asyncio.create_task(consumer.run())
-    try:
+    ) as consumer:
         async with asyncio.timeout(60):
             while not until(consumer):
                 await asyncio.sleep(0.05)
-                if task.done():
-                    task.result()
-    finally:
-        await consumer.stop()
-        task.cancel()
-        await producer.stop()
+                assert consumer.failure is None, consumer.failure
     return consumer
 
 
@@ -157,6 +142,8 @@ async def test_cli_dlq_round_trip(
     make_topics: MakeTopics,
     fresh_database: FreshDatabase,
     pool_for: Callable[[str], Awaitable[asyncpg.Pool]],
+    run_consumer: RunConsumer,
+    send_records: Callable[..., Awaitable[None]],
     unique_suffix: str,
 ) -> None:
     topic = f"cli.dlqsrc.{unique_suffix}"
@@ -176,9 +163,9 @@ async def test_cli_dlq_round_trip(
         _payment("good-2", "u1"),
         _payment("poison-2", "u1"),
     ]
-    await _publish_all(kafka_bootstrap, topic, envs)
+    await send_records(topic, *_by_user(envs))
     await _consume(
-        kafka_bootstrap,
+        run_consumer,
         pool,
         topic,
         f"cli-dlq-{unique_suffix}",
@@ -265,6 +252,8 @@ async def test_cli_verify_reconciles_and_finds_differences(
     make_topics: MakeTopics,
     fresh_database: FreshDatabase,
     pool_for: Callable[[str], Awaitable[asyncpg.Pool]],
+    run_consumer: RunConsumer,
+    send_records: Callable[..., Awaitable[None]],
     unique_suffix: str,
 ) -> None:
     topic = f"cli.payments.{unique_suffix}"
@@ -278,21 +267,20 @@ async def test_cli_verify_reconciles_and_finds_differences(
     envs.append(_payment("o-free", "user-0", credits=0))  # invoiced, nothing to grant
     # One payment announced twice (two provider events for one order).
     envs.append(_payment("o-1", "user-1", event="evt_second_announcement"))
-    await _publish_all(kafka_bootstrap, topic, envs)
+    await send_records(topic, *_by_user(envs))
     # Checkout's paid order for each payment (the second announcement is the same order event).
-    paid = [_order_paid(e) for e in envs]
-    await _publish_all(kafka_bootstrap, orders, paid)
+    await send_records(orders, *_by_user([_order_paid(e) for e in envs]))
     n = len(envs)
     await _consume(
-        kafka_bootstrap,
+        run_consumer,
         ledger,
         orders,
         f"cli-ledger-{unique_suffix}",
-        ledger_handler(SystemClock()),
+        ledger_handler(SystemClock),
         lambda c: c.applied + c.duplicates == n,
     )
     await _consume(
-        kafka_bootstrap,
+        run_consumer,
         invoicing,
         topic,
         f"cli-invoicing-{unique_suffix}",
@@ -324,8 +312,8 @@ async def test_cli_verify_reconciles_and_finds_differences(
 
     # A payment nobody applied: a missing grant and a missing invoice.
     lost = _payment("o-lost", "user-2")
-    await _publish_all(kafka_bootstrap, topic, [lost])
-    await _publish_all(kafka_bootstrap, orders, [_order_paid(lost)])
+    await send_records(topic, *_by_user([lost]))
+    await send_records(orders, *_by_user([_order_paid(lost)]))
     code, out = await cli(*args)
     assert code == 1
     assert out["ok"] is False

@@ -633,3 +633,69 @@ def record(test: str, figures: dict[str, Any]) -> None:
     line = {"run": RUN_ID, "test": test, **figures}
     with REPORT.open("a") as f:
         f.write(json.dumps(line, sort_keys=False) + "\n")
+
+
+# ---- the skeleton every test shares --------------------------------------------------------
+
+
+async def started(d: Deployment) -> Deployment:
+    """The deployment's three services started and ready."""
+    d.start()
+    await d.ready()
+    return d
+
+
+@dataclass
+class Traffic:
+    """Signed webhooks for `payments` being delivered in the background by `client`."""
+
+    payments: list[Payment]
+    client: WebhookClient
+    task: asyncio.Task[Delivery]
+
+    async def delivered(self) -> Delivery:
+        """Once every webhook was acknowledged (after the retries the fault caused)."""
+        return await self.task
+
+
+def send(
+    d: Deployment,
+    payments: list[Payment],
+    *,
+    timeout_s: float = 180,
+    concurrency: int = 16,
+    rate: float = 0,
+    retry_s: float = 0.5,
+) -> Traffic:
+    """Start delivering `payments` as Stripe would, in the background."""
+    client = WebhookClient(d.harness, concurrency=concurrency, rate=rate, retry_s=retry_s)
+    return Traffic(
+        payments, client, asyncio.create_task(client.deliver(payments, timeout_s=timeout_s))
+    )
+
+
+async def no_loss(d: Deployment, payments: list[Payment], acknowledged: set[str]) -> dict[str, Any]:
+    """The exact checks every test ends with: nothing lost, nothing doubled, every balance and
+    grant right, and `paystream verify` agrees; returns the figures."""
+    figures = await d.tally(payments, acknowledged)
+    assert figures["lost"] == 0, figures
+    assert figures["duplicates"] == 0, figures
+    assert figures["wrong_balances"] == 0, figures
+    assert figures["wrong_credits"] == 0, figures
+    assert figures["unexpected"] == 0, figures
+    verdict = await d.verify()
+    figures["verify_payments"] = verdict["payments"]
+    figures["verify_grants"] = verdict["grants"]
+    figures["verify_invoices"] = verdict["invoices"]
+    return figures
+
+
+async def finish(
+    d: Deployment, test: str, payments: list[Payment], delivery: Delivery, **extra: Any
+) -> dict[str, Any]:
+    """No dead letter, the exact checks, then the test's line in the report: the delivery
+    figures, the checks' figures and `extra`."""
+    assert await d.dead_letter_count() == 0
+    figures = await no_loss(d, payments, delivery.acknowledged)
+    record(test, {**delivery.as_dict(), **figures, **extra})
+    return figures

@@ -9,17 +9,20 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from typing import Any
 
 import pytest
 from faultkit import (
     Deployment,
     Payment,
     WebhookClient,
+    finish,
     infra,
     interleave_keeping_user_order,
     make_payments,
+    no_loss,
     record,
+    send,
+    started,
     until,
 )
 
@@ -28,32 +31,12 @@ from paystream.shared.topics import dlq
 pytestmark = [pytest.mark.e2e, pytest.mark.faults]
 
 
-async def _no_loss(
-    d: Deployment, payments: list[Payment], acknowledged: set[str]
-) -> dict[str, Any]:
-    """The exact checks every test ends with; returns the figures."""
-    figures = await d.tally(payments, acknowledged)
-    assert figures["lost"] == 0, figures
-    assert figures["duplicates"] == 0, figures
-    assert figures["wrong_balances"] == 0, figures
-    assert figures["wrong_credits"] == 0, figures
-    assert figures["unexpected"] == 0, figures
-    verdict = await d.verify()
-    figures["verify_payments"] = verdict["payments"]
-    figures["verify_grants"] = verdict["grants"]
-    figures["verify_invoices"] = verdict["invoices"]
-    return figures
-
-
 async def test_kill_9_of_the_ledger_mid_stream_loses_and_doubles_nothing(
     deployment: Deployment,
 ) -> None:
-    d = deployment
-    d.start()
-    await d.ready()
+    d = await started(deployment)
     payments = make_payments(d.tag, 3000, users=300)
-    client = WebhookClient(d.harness, concurrency=16, rate=300)
-    sending = asyncio.create_task(client.deliver(payments))
+    traffic = send(d, payments, rate=300)
 
     async def mid_stream() -> bool:
         return len(await d.grants()) >= 600
@@ -65,47 +48,41 @@ async def test_kill_9_of_the_ledger_mid_stream_loses_and_doubles_nothing(
     await asyncio.sleep(1.0)  # webhooks keep being acknowledged while the ledger is dead
     d.start("ledger")
     restart_s = await d.ready("ledger")
-    backlog = set(client.delivery.acknowledged)
+    backlog = set(traffic.client.delivery.acknowledged)
     await d.wait_applied(backlog, ledger_only=True)
     recovery_s = time.monotonic() - killed_at
-    delivery = await sending
+    delivery = await traffic.delivered()
     await d.wait_applied(delivery.acknowledged)
-    assert await d.dead_letter_count() == 0
 
     # Events the restarted ledger received again (applied before the kill, offsets not yet
     # committed) and dropped in its inbox: how many depends on where the kill landed.
     redelivered = await d.metric(
         "ledger", "paystream_events_consumed_total", topic=d.payments_topic, outcome="duplicate"
     )
-    figures = await _no_loss(d, payments, delivery.acknowledged)
-    record(
+    await finish(
+        d,
         "kill9_ledger",
-        {
-            **delivery.as_dict(),
-            **figures,
-            "redelivered_after_restart": int(redelivered),
-            "applied_before_kill": applied_at_kill,
-            "restart_s": round(restart_s, 2),
-            "recovery_s": round(recovery_s, 2),
-        },
+        payments,
+        delivery,
+        redelivered_after_restart=int(redelivered),
+        applied_before_kill=applied_at_kill,
+        restart_s=round(restart_s, 2),
+        recovery_s=round(recovery_s, 2),
     )
 
 
 async def test_a_kafka_broker_restart_while_webhooks_arrive_loses_no_acknowledged_webhook(
     deployment: Deployment,
 ) -> None:
-    d = deployment
-    d.start()
-    await d.ready()
+    d = await started(deployment)
     payments = make_payments(d.tag, 1000, users=200)
-    client = WebhookClient(d.harness, concurrency=16, rate=150, retry_s=0.5)
-    sending = asyncio.create_task(client.deliver(payments, timeout_s=240))
+    traffic = send(d, payments, rate=150, retry_s=0.5, timeout_s=240)
 
     async def some_acknowledged() -> bool:
-        return len(client.delivery.acknowledged) >= 300
+        return len(traffic.client.delivery.acknowledged) >= 300
 
     await until(some_acknowledged, 60, "300 acknowledged")
-    acked_before = len(client.delivery.acknowledged)
+    acked_before = len(traffic.client.delivery.acknowledged)
     fault_at = time.monotonic()
     try:
         stop_s = await infra("stop", "kafka")
@@ -113,40 +90,34 @@ async def test_a_kafka_broker_restart_while_webhooks_arrive_loses_no_acknowledge
     finally:
         start_s = await infra("start", "kafka")
     back_at = time.monotonic()
-    delivery = await sending
+    delivery = await traffic.delivered()
     await d.wait_applied(delivery.acknowledged, timeout_s=240)
     recovery_s = time.monotonic() - back_at
     # Every refusal was a 5xx while the broker was away, and each was retried to a 2xx.
     assert delivery.refused_5xx > 0, "the broker stop was not seen by webhook-ingest"
     assert delivery.acknowledged == {p.order_id for p in payments}
-    assert await d.dead_letter_count() == 0
 
-    figures = await _no_loss(d, payments, delivery.acknowledged)
     refusing = (delivery.last_refused_at or 0) - (delivery.first_refused_at or 0)
-    record(
+    await finish(
+        d,
         "kafka_restart",
-        {
-            **delivery.as_dict(),
-            **figures,
-            "acknowledged_before_fault": acked_before,
-            "broker_down_s": round(back_at - fault_at, 2),
-            "broker_stop_s": round(stop_s, 2),
-            "broker_start_s": round(start_s, 2),
-            "ingest_refusing_s": round(refusing, 2),
-            "recovery_s": round(recovery_s, 2),
-        },
+        payments,
+        delivery,
+        acknowledged_before_fault=acked_before,
+        broker_down_s=round(back_at - fault_at, 2),
+        broker_stop_s=round(stop_s, 2),
+        broker_start_s=round(start_s, 2),
+        ingest_refusing_s=round(refusing, 2),
+        recovery_s=round(recovery_s, 2),
     )
 
 
 async def test_a_postgres_restart_under_the_consumers_is_recovered_without_dead_letters(
     deployment: Deployment,
 ) -> None:
-    d = deployment
-    d.start()
-    await d.ready()
+    d = await started(deployment)
     payments = make_payments(d.tag, 1200, users=200)
-    client = WebhookClient(d.harness, concurrency=16, rate=200)
-    sending = asyncio.create_task(client.deliver(payments))
+    traffic = send(d, payments, rate=200)
 
     async def mid_stream() -> bool:
         return len(await d.grants()) >= 300
@@ -159,14 +130,13 @@ async def test_a_postgres_restart_under_the_consumers_is_recovered_without_dead_
     finally:
         start_s = await infra("start", "postgres")
     back_at = time.monotonic()
-    backlog = set(client.delivery.acknowledged)
+    backlog = set(traffic.client.delivery.acknowledged)
     await d.wait_applied(backlog)
     recovery_s = time.monotonic() - back_at
-    delivery = await sending
+    delivery = await traffic.delivered()
     await d.wait_applied(delivery.acknowledged)
     # A database outage is transient: both consumers waited it out (their retries counted),
-    # and nothing was dead-lettered because of it.
-    assert await d.dead_letter_count() == 0
+    # and nothing was dead-lettered because of it (finish() checks the DLQ is empty).
     transient = {
         service: await d.metric(
             service, "paystream_consumer_retries_total", group=group, kind="transient"
@@ -175,27 +145,23 @@ async def test_a_postgres_restart_under_the_consumers_is_recovered_without_dead_
     }
     assert all(n > 0 for n in transient.values()), transient
 
-    figures = await _no_loss(d, payments, delivery.acknowledged)
-    record(
+    await finish(
+        d,
         "postgres_restart",
-        {
-            **delivery.as_dict(),
-            **figures,
-            "consumer_retries": transient,
-            "database_down_s": round(back_at - fault_at, 2),
-            "postgres_stop_s": round(stop_s, 2),
-            "postgres_start_s": round(start_s, 2),
-            "recovery_s": round(recovery_s, 2),
-        },
+        payments,
+        delivery,
+        consumer_retries=transient,
+        database_down_s=round(back_at - fault_at, 2),
+        postgres_stop_s=round(stop_s, 2),
+        postgres_start_s=round(start_s, 2),
+        recovery_s=round(recovery_s, 2),
     )
 
 
 async def test_every_webhook_three_times_out_of_order_across_users_gives_the_state_of_once(
     deployment: Deployment,
 ) -> None:
-    d = deployment
-    d.start()
-    await d.ready()
+    d = await started(deployment)
     payments = make_payments(d.tag, 300, users=30)
     per_user: dict[str, list[Payment]] = {}
     for p in payments:
@@ -203,17 +169,14 @@ async def test_every_webhook_three_times_out_of_order_across_users_gives_the_sta
     # Each user's payments three times over, in that user's order; users shuffled together.
     deliveries = interleave_keeping_user_order({u: ps * 3 for u, ps in per_user.items()})
     assert len(deliveries) == 3 * len(payments)
-    client = WebhookClient(d.harness, concurrency=16)
-    started = time.monotonic()
-    delivery = await client.deliver(deliveries)
+    started_at = time.monotonic()
+    delivery = await send(d, deliveries).delivered()
     await d.wait_applied(delivery.acknowledged)
-    converged_s = time.monotonic() - started
+    converged_s = time.monotonic() - started_at
     # Every copy reached the topic: 3 deliveries per payment, each one acknowledged.
     in_topic = sum((await d.end_offsets(d.payments_topic)).values())
     assert in_topic >= 3 * len(payments)
-    assert await d.dead_letter_count() == 0
 
-    figures = await _no_loss(d, payments, delivery.acknowledged)
     # "The state of once": per user, the balance is the sum of the user's payments, and the
     # history is a running sum: one grant per payment, each balance_after = previous + credits.
     dump = await d.ledger_dump()
@@ -227,26 +190,23 @@ async def test_every_webhook_three_times_out_of_order_across_users_gives_the_sta
             assert balance_after == running
         assert dump["accounts"][f"user:{user}"] == sum(p.credits for p in ps)
     assert -dump["accounts"]["system:issuance"] == sum(p.credits for p in payments)
-    record(
+    await finish(
+        d,
         "delivered_three_times",
-        {
-            **delivery.as_dict(),
-            "sent": len(deliveries),
-            "distinct_events": len(payments),
-            **figures,
-            "events_in_topic": in_topic,
-            "redeliveries_absorbed": in_topic - len(payments),
-            "recovery_s": round(converged_s, 2),
-        },
+        payments,
+        delivery,
+        sent=len(deliveries),
+        distinct_events=len(payments),
+        events_in_topic=in_topic,
+        redeliveries_absorbed=in_topic - len(payments),
+        recovery_s=round(converged_s, 2),
     )
 
 
 async def test_a_poison_message_is_dead_lettered_the_partition_flows_and_retry_after_the_fix(
     deployment: Deployment,
 ) -> None:
-    d = deployment
-    d.start()
-    await d.ready()
+    d = await started(deployment)
     # The poison: an operator's fraud guard, added as a constraint, caps a single grant at
     # 100,000 credits; an enterprise purchase of 250,000 is legitimate but refused by the
     # database on every attempt. The real fix is to raise (here: drop) the cap.
@@ -267,8 +227,7 @@ async def test_a_poison_message_is_dead_lettered_the_partition_flows_and_retry_a
         for i in range(9)
     ]
     poison = whale[4]
-    client = WebhookClient(d.harness, concurrency=8)
-    background = asyncio.create_task(client.deliver(others))
+    background = send(d, others, concurrency=8)
     # The whale's events in order, in one partition (key = user id): 4 good, the poison, a
     # message that is not even JSON, 4 good behind them.
     whale_client = WebhookClient(d.harness, concurrency=1)
@@ -278,9 +237,9 @@ async def test_a_poison_message_is_dead_lettered_the_partition_flows_and_retry_a
     garbage_at = await d.publish_raw(poison.user_id, b"{this is not an event")
     for p in whale[5:]:
         await whale_client.deliver([p])
-    await background
+    await background.delivered()
     all_payments = [*others, *whale]
-    acknowledged = client.delivery.acknowledged | whale_client.delivery.acknowledged
+    acknowledged = background.client.delivery.acknowledged | whale_client.delivery.acknowledged
     healthy = acknowledged - {poison.order_id}
     await d.wait_applied(healthy)
 
@@ -357,7 +316,7 @@ async def test_a_poison_message_is_dead_lettered_the_partition_flows_and_retry_a
     assert purged["purged"] == 2, purged  # the unparseable ones: nothing to fix there
 
     await asyncio.sleep(1.0)  # a second apply, if any, would have landed by now
-    figures = await _no_loss(d, all_payments, acknowledged)
+    figures = await no_loss(d, all_payments, acknowledged)
     assert len((await d.grants())[poison.order_id]) == 1
     record(
         "poison_message",
@@ -375,14 +334,11 @@ async def test_a_poison_message_is_dead_lettered_the_partition_flows_and_retry_a
 async def test_a_lost_ledger_database_is_restored_identically_by_a_replay(
     deployment: Deployment,
 ) -> None:
-    d = deployment
-    d.start()
-    await d.ready()
+    d = await started(deployment)
     payments = make_payments(d.tag, 800, users=80)
     # Shuffled, so users interleave differently from the order of the payments list.
     random.Random(3).shuffle(payments)
-    client = WebhookClient(d.harness, concurrency=16)
-    delivery = await client.deliver(payments)
+    delivery = await send(d, payments).delivered()
     await d.wait_applied(delivery.acknowledged)
     before = await d.ledger_dump()
     await d.verify()
@@ -405,7 +361,7 @@ async def test_a_lost_ledger_database_is_restored_identically_by_a_replay(
     assert after["accounts"] == before["accounts"]
     assert after["history"] == before["history"]
     assert after["postings"] == before["postings"]
-    figures = await _no_loss(d, payments, delivery.acknowledged)
+    figures = await no_loss(d, payments, delivery.acknowledged)
     record(
         "replay_lost_ledger_db",
         {

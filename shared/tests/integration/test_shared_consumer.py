@@ -2,48 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
-import uuid
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import asyncpg
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from paystream.shared.db import INBOX_DDL, OUTBOX_DDL, Connection
+from paystream.shared.db import Connection
 from paystream.shared.events import CreditsSpentV1, Envelope
-from paystream.shared.kafka import BatchConsumer, Consumed, create_producer, publish
+from paystream.shared.kafka import Consumed
 from paystream.shared.outbox import OutboxRelay, enqueue
 from paystream.shared.topics import Topics, dlq
 
 pytestmark = pytest.mark.integration
 
-
-def _event(user: str, n: int) -> Envelope:
-    return Envelope.wrap(
-        CreditsSpentV1(
-            user_id=user,
-            transaction_id=str(uuid.uuid4()),
-            credits=n,
-            reason="test",
-            balance_after=0,
-            spent_at=datetime.now(UTC),
-        ),
-        source="paystream/test",
-        subject=user,
-    )
-
-
-async def _db(
-    fresh_database: Callable[..., Awaitable[str]], pool_for: Callable[..., Awaitable[asyncpg.Pool]]
-) -> asyncpg.Pool:
-    pool = await pool_for(await fresh_database("shared"))
-    async with pool.acquire() as conn:
-        await conn.execute(INBOX_DDL)
-        await conn.execute(OUTBOX_DDL)
-        await conn.execute("CREATE TABLE applied (event_id uuid, user_id text, credits int)")
-    return pool
+APPLIED = "CREATE TABLE applied (event_id uuid, user_id text, credits int)"
 
 
 async def _handler(conn: Connection, items: list[Consumed]) -> None:
@@ -56,112 +28,68 @@ async def _handler(conn: Connection, items: list[Consumed]) -> None:
         )
 
 
-async def _drain(topic: str, bootstrap: str, expect: int, timeout_s: float = 20) -> list[object]:
-    consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None
-    )
-    await consumer.start()
-    out: list[object] = []
-    try:
-        deadline = asyncio.get_running_loop().time() + timeout_s
-        while len(out) < expect and asyncio.get_running_loop().time() < deadline:
-            batch = await consumer.getmany(timeout_ms=200)
-            for recs in batch.values():
-                out.extend(recs)
-    finally:
-        await consumer.stop()
-    return out
-
-
-async def _until(cond: Callable[[], Awaitable[bool]], timeout_s: float = 30) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not await cond():
-        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.1)
-
-
 async def test_each_event_applied_once_garbage_dead_lettered_offsets_committed(
-    kafka_bootstrap: str, make_topics, fresh_database, pool_for, unique_suffix: str
+    kafka_bootstrap: str,
+    make_topics,
+    consumer_db,
+    spent_event,
+    run_consumer,
+    read_topic,
+    send_records,
+    group_offsets,
+    until,
+    unique_suffix: str,
 ) -> None:
     topic = f"t.consumer.{unique_suffix}"
     await make_topics(topic, dlq(topic))
-    pool = await _db(fresh_database, pool_for)
-    producer = create_producer(kafka_bootstrap, "test")
-    await producer.start()
-    events = [_event(f"u{i % 4}", i) for i in range(20)]
-    for env in events:
-        await publish(producer, topic, env.subject or "", env)
-    for env in events[:5]:  # redelivered duplicates
-        await publish(producer, topic, env.subject or "", env)
-    await producer.send_and_wait(topic, b"definitely not an envelope", key=b"u0")
+    pool = await consumer_db(APPLIED)
+    events = [spent_event(f"u{i % 4}", i) for i in range(20)]
+    await send_records(
+        topic,
+        *((env.subject or "", env) for env in events),
+        *((env.subject or "", env) for env in events[:5]),  # redelivered duplicates
+        ("u0", b"definitely not an envelope"),
+    )
 
     group = f"g.{unique_suffix}"
-    consumer = BatchConsumer(
-        service="test",
-        topics=[topic],
-        group_id=group,
-        bootstrap=kafka_bootstrap,
-        pool=pool,
-        handler=_handler,
-        dlq_producer=producer,
-    )
-    await consumer.start()
-    task = asyncio.create_task(consumer.run())
-    try:
-        await _until(lambda: _count(pool, 20))
-        dead = await _drain(dlq(topic), kafka_bootstrap, expect=1)
-    finally:
-        await consumer.stop()
-        task.cancel()
+    async with run_consumer(topics=[topic], group_id=group, pool=pool, handler=_handler):
+        await until(lambda: _count(pool, 20))
+        dead = await read_topic(dlq(topic), expect=1)
     assert await pool.fetchval("SELECT count(DISTINCT event_id) FROM applied") == 20
     assert await pool.fetchval("SELECT count(*) FROM applied") == 20
     assert len(dead) == 1
-    headers = dict(dead[0].headers)  # type: ignore[attr-defined]
+    headers = dict(dead[0].headers)
     assert headers["dlq_original_topic"].decode() == topic
     assert b"not JSON" in headers["dlq_error"]
 
     # Offsets were committed after the database: a new consumer of the group starts at the end.
-    probe = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id=group)
-    await probe.start()
-    try:
-        tps = [TopicPartition(topic, p) for p in range(3)]
-        ends = await probe.end_offsets(tps)
-        for tp in tps:
-            assert await probe.committed(tp) == ends[tp]
-    finally:
-        await probe.stop()
+    for committed, end in (await group_offsets(group, topic, 3)).values():
+        assert committed == end
 
     # Replaying the whole topic into the same database (another group) changes nothing.
-    replay = BatchConsumer(
-        service="test",
-        topics=[topic],
-        group_id=f"replay.{unique_suffix}",
-        bootstrap=kafka_bootstrap,
-        pool=pool,
-        handler=_handler,
-        dlq_producer=producer,
-    )
-    await replay.start()
-    task = asyncio.create_task(replay.run())
-    try:
-        await _until(lambda: _is(replay.duplicates >= 25))
-    finally:
-        await replay.stop()
-        task.cancel()
-        await producer.stop()
+    async with run_consumer(
+        topics=[topic], group_id=f"replay.{unique_suffix}", pool=pool, handler=_handler
+    ) as replay:
+        await until(lambda: _is(replay.duplicates >= 25))
     assert replay.applied == 0
     assert await pool.fetchval("SELECT count(*) FROM applied") == 20
 
 
 async def test_poison_event_goes_to_dlq_and_the_rest_of_the_batch_is_applied(
-    kafka_bootstrap: str, make_topics, fresh_database, pool_for, unique_suffix: str
+    kafka_bootstrap: str,
+    make_topics,
+    consumer_db,
+    spent_event,
+    run_consumer,
+    read_topic,
+    send_records,
+    until,
+    unique_suffix: str,
 ) -> None:
     topic = f"t.poison.{unique_suffix}"
     await make_topics(topic, dlq(topic), partitions=1)
-    pool = await _db(fresh_database, pool_for)
-    producer = create_producer(kafka_bootstrap, "test")
-    await producer.start()
-    good_before = [_event("u1", i) for i in range(5)]
+    pool = await consumer_db(APPLIED)
+    good_before = [spent_event("u1", i) for i in range(5)]
     poison = Envelope.wrap(
         CreditsSpentV1(
             user_id="u1",
@@ -173,32 +101,21 @@ async def test_poison_event_goes_to_dlq_and_the_rest_of_the_batch_is_applied(
         ),
         source="paystream/test",
     )
-    good_after = [_event("u1", i) for i in range(5, 10)]
-    for env in [*good_before, poison, *good_after]:
-        await publish(producer, topic, "u1", env)
-    consumer = BatchConsumer(
-        service="test",
+    good_after = [spent_event("u1", i) for i in range(5, 10)]
+    await send_records(topic, *(("u1", env) for env in [*good_before, poison, *good_after]))
+    async with run_consumer(
         topics=[topic],
         group_id=f"g.{unique_suffix}",
-        bootstrap=kafka_bootstrap,
         pool=pool,
         handler=_handler,
-        dlq_producer=producer,
         max_retries=2,
         retry_base_s=0.01,
-    )
-    await consumer.start()
-    task = asyncio.create_task(consumer.run())
-    try:
-        await _until(lambda: _count(pool, 10))
-        dead = await _drain(dlq(topic), kafka_bootstrap, expect=1)
-    finally:
-        await consumer.stop()
-        task.cancel()
-        await producer.stop()
+    ):
+        await until(lambda: _count(pool, 10))
+        dead = await read_topic(dlq(topic), expect=1)
     assert len(dead) == 1
-    assert Envelope.from_bytes(dead[0].value).id == poison.id  # type: ignore[attr-defined]
-    headers = dict(dead[0].headers)  # type: ignore[attr-defined]
+    assert Envelope.from_bytes(dead[0].value).id == poison.id
+    headers = dict(dead[0].headers)
     assert headers["dlq_attempts"] == b"3"
     assert b"can never be applied" in headers["dlq_error"]
     assert headers["dlq_original_offset"] == b"5"
@@ -207,30 +124,25 @@ async def test_poison_event_goes_to_dlq_and_the_rest_of_the_batch_is_applied(
 
 
 async def test_outbox_relay_publishes_then_deletes(
-    kafka_bootstrap: str, test_topics: Topics, fresh_database, pool_for
+    kafka_broker, test_topics: Topics, consumer_db, spent_event, read_topic
 ) -> None:
     topic = test_topics.ledger_events  # where CreditsSpentV1 goes
-    pool = await _db(fresh_database, pool_for)
-    events = [_event(f"u{i}", i) for i in range(10)]
+    pool = await consumer_db(APPLIED)
+    events = [spent_event(f"u{i}", i) for i in range(10)]
     async with pool.acquire() as conn, conn.transaction():
         for env in events:
             await enqueue(conn, env.subject or "", env)
         await enqueue(conn, "u0", events[0])  # enqueued twice: stored once
-    producer = create_producer(kafka_bootstrap, "test")
-    await producer.start()
-    try:
-        relay = OutboxRelay(service="test", pool=pool, producer=producer, topics=test_topics)
-        assert await relay.run_once() == 10
-        assert await relay.run_once() == 0
-    finally:
-        await producer.stop()
+    relay = OutboxRelay(service="test", pool=pool, broker=kafka_broker, topics=test_topics)
+    assert await relay.run_once() == 10
+    assert await relay.run_once() == 0
     assert await pool.fetchval("SELECT count(*) FROM outbox") == 0
-    got = await _drain(topic, kafka_bootstrap, expect=10)
-    assert sorted(str(Envelope.from_bytes(r.value).id) for r in got) == sorted(  # type: ignore[attr-defined]
+    got = await read_topic(topic, expect=10)
+    assert sorted(str(Envelope.from_bytes(r.value).id) for r in got) == sorted(  # type: ignore[arg-type]
         str(e.id) for e in events
     )
     for r in got:
-        assert dict(r.headers)["ce_type"] == b"paystream.credits.spent.v1"  # type: ignore[attr-defined]
+        assert dict(r.headers)["ce_type"] == b"paystream.credits.spent.v1"
 
 
 async def _count(pool: asyncpg.Pool, n: int) -> bool:

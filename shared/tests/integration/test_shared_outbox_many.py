@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import asyncpg
 import pytest
-from aiokafka import AIOKafkaConsumer
+from aiokafka import ConsumerRecord
+from faststream.kafka import KafkaBroker
 
 from paystream.shared.db import OUTBOX_DDL
 from paystream.shared.events import CreditsSpentV1, Envelope
-from paystream.shared.kafka import create_producer
 from paystream.shared.outbox import OutboxRelay, enqueue_many
 from paystream.shared.topics import LEDGER_EVENTS, Topics
 
@@ -21,7 +20,8 @@ pytestmark = pytest.mark.integration
 
 
 async def test_enqueue_many_rows_are_published_by_the_relay(
-    kafka_bootstrap: str,
+    kafka_broker: KafkaBroker,
+    read_topic: Callable[..., Awaitable[list[ConsumerRecord[bytes, bytes]]]],
     test_topics: Topics,
     fresh_database: Callable[..., Awaitable[str]],
     pool_for: Callable[[str], Awaitable[asyncpg.Pool]],
@@ -51,29 +51,9 @@ async def test_enqueue_many_rows_are_published_by_the_relay(
     # The row keeps the logical topic of the event's type; the relay adds the prefix.
     assert {r["topic"] for r in rows} == {LEDGER_EVENTS}
 
-    producer = create_producer(kafka_bootstrap, "test")
-    await producer.start()
-    try:
-        assert (
-            await OutboxRelay(
-                service="test", pool=pool, producer=producer, topics=test_topics
-            ).run_once()
-            == 5
-        )
-    finally:
-        await producer.stop()
-    consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=kafka_bootstrap, auto_offset_reset="earliest", group_id=None
-    )
-    await consumer.start()
-    got = []
-    try:
-        deadline = asyncio.get_running_loop().time() + 20
-        while len(got) < 5 and asyncio.get_running_loop().time() < deadline:
-            for recs in (await consumer.getmany(timeout_ms=200)).values():
-                got.extend(recs)
-    finally:
-        await consumer.stop()
+    relay = OutboxRelay(service="test", pool=pool, broker=kafka_broker, topics=test_topics)
+    assert await relay.run_once() == 5
+    got = await read_topic(topic, expect=5)
     assert sorted(dict(r.headers)["ce_id"].decode() for r in got) == sorted(
         str(e.id) for e in events
     )

@@ -136,7 +136,7 @@ async def apply(pool: asyncpg.Pool, clock: Clock, items: Sequence[Consumed | Eve
     async with pool.acquire() as conn, conn.transaction():
         fresh = await record_inbox(conn, batch)
         if fresh:
-            await ledger_handler(clock)(conn, fresh)
+            await ledger_handler(lambda: clock)(conn, fresh)
 
 
 async def grant(

@@ -4,6 +4,7 @@ are applied once per order and committed; CreditsGrantedV1 reaches ledger's topi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -11,6 +12,7 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from faststream.kafka import KafkaBroker
 from ledgerkit import envelope, paid_order
 
 from paystream.ledger.consumers import ledger_handler
@@ -27,13 +29,6 @@ def _paid(order: str, user: str, credits: int, *, sibling: bool = False) -> Enve
     env = envelope(paid_order(order, user, credits))
     # A sibling: the same order announced again under another event id.
     return env.model_copy(update={"id": uuid.uuid4()}) if sibling else env
-
-
-async def _until(cond: Callable[[], Awaitable[bool]], timeout_s: float = 30) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not await cond():
-        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.1)
 
 
 async def _drain(topic: str, bootstrap: str, expect: int) -> list[ConsumerRecord[bytes, bytes]]:
@@ -59,6 +54,9 @@ async def test_consumer_applies_paid_orders_once_per_order_commits_and_relays_gr
     kafka_bootstrap: str,
     test_topics: Topics,
     pool: asyncpg.Pool,
+    kafka_broker: KafkaBroker,
+    run_consumer: Callable[..., contextlib.AbstractAsyncContextManager[BatchConsumer]],
+    until: Callable[..., Awaitable[None]],
     unique_suffix: str,
 ) -> None:
     payments, granted_topic = test_topics.orders_events, test_topics.ledger_events
@@ -87,41 +85,37 @@ async def test_consumer_applies_paid_orders_once_per_order_commits_and_relays_gr
             await publish(producer, payments, env.subject or users[0], env)
 
         group = f"ledger.{unique_suffix}"
-        consumer = BatchConsumer(
+        async with run_consumer(
             service="ledger",
             topics=[payments],
             group_id=group,
-            bootstrap=kafka_bootstrap,
             pool=pool,
-            handler=ledger_handler(SystemClock()),
-            dlq_producer=producer,
-        )
-        await consumer.start()
-        task = asyncio.create_task(consumer.run())
-        expected = {u: sum(10 + i for i in range(40) if i % 5 == n) for n, u in enumerate(users)}
+            handler=ledger_handler(SystemClock),
+        ) as consumer:
+            expected = {
+                u: sum(10 + i for i in range(40) if i % 5 == n) for n, u in enumerate(users)
+            }
 
-        async def credited() -> bool:
-            rows = await pool.fetch(
-                "SELECT user_id, sum(remaining)::bigint AS n FROM lots GROUP BY user_id"
-            )
-            return {r["user_id"]: r["n"] for r in rows} == expected
+            async def credited() -> bool:
+                rows = await pool.fetch(
+                    "SELECT user_id, sum(remaining)::bigint AS n FROM lots GROUP BY user_id"
+                )
+                return {r["user_id"]: r["n"] for r in rows} == expected
 
-        probe = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id=group)
-        await probe.start()
-        tps = [TopicPartition(payments, p) for p in range(3)]
-        ends = await probe.end_offsets(tps)
+            probe = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id=group)
+            await probe.start()
+            tps = [TopicPartition(payments, p) for p in range(3)]
+            ends = await probe.end_offsets(tps)
 
-        async def committed() -> bool:
-            # Offsets are committed only after the database transaction: wait for all of them.
-            return all([(await probe.committed(tp) or 0) == ends[tp] for tp in tps])
+            async def committed() -> bool:
+                # Offsets are committed only after the database transaction: wait for all.
+                return all([(await probe.committed(tp) or 0) == ends[tp] for tp in tps])
 
-        try:
-            await _until(credited)
-            await _until(committed)
-        finally:
-            await probe.stop()
-            await consumer.stop()
-            task.cancel()
+            try:
+                await until(credited)
+                await until(committed)
+            finally:
+                await probe.stop()
 
         assert consumer.applied == 51  # 40 orders + 10 siblings + 1 other event, each once
         assert consumer.duplicates == 5
@@ -130,7 +124,7 @@ async def test_consumer_applies_paid_orders_once_per_order_commits_and_relays_gr
             "SELECT -sum(amount) FROM postings WHERE account_id = 'system:issuance'"
         ) == sum(expected.values())
 
-        relay = OutboxRelay(service="ledger", pool=pool, producer=producer, topics=test_topics)
+        relay = OutboxRelay(service="ledger", pool=pool, broker=kafka_broker, topics=test_topics)
         assert await relay.run_once() == 40
         assert await relay.run_once() == 0
     finally:

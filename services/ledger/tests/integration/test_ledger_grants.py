@@ -145,7 +145,7 @@ async def test_later_events_for_granted_orders_and_replays_change_nothing(
     await apply(pool, clock, again)
     # And the handler itself, without the inbox, on the original events: still nothing.
     async with pool.acquire() as conn, conn.transaction():
-        await ledger_handler(clock)(conn, first)
+        await ledger_handler(lambda: clock)(conn, first)
 
     assert await _available(pool) == before == {("alice", "credits"): 130}
     assert await pool.fetchval("SELECT count(*) FROM transactions") == 2

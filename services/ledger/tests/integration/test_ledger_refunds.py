@@ -34,7 +34,7 @@ pytestmark = pytest.mark.integration
 
 _offsets = iter(range(10**9))
 CLOCK = MovableClock(datetime.now(UTC))
-handle = ledger_handler(CLOCK)
+handle = ledger_handler(lambda: CLOCK)
 
 
 def _consumed(data: EventData, *, id: uuid.UUID | None = None) -> Consumed:

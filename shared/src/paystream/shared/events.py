@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import builtins
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar, Union
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from paystream.shared.money import Money
 
@@ -573,3 +574,13 @@ class InvalidEvent(ValueError):
 
 class UnknownEventType(InvalidEvent):
     pass
+
+
+def envelope_of(name: str, types: Sequence[builtins.type[EventData]]) -> builtins.type[Envelope]:
+    """The envelope carrying one of `types`, as a model: what the AsyncAPI documents show for a
+    topic. Only for documentation; consumers parse with `Envelope.from_bytes` and `payload()`."""
+    if not types:
+        return Envelope
+    data: Any = Union[tuple(types)]  # noqa: UP007 - a union built at run time
+    kind: Any = Literal[tuple(t.TYPE for t in types)]
+    return create_model(name, __base__=Envelope, type=(kind, ...), data=(data, ...))

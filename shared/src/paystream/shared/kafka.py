@@ -1,28 +1,35 @@
-"""Kafka plumbing: an acks=all producer, topic creation, and the batch consumer.
+"""Kafka on FastStream: the service's broker (an acks=all publisher), publishing that waits for
+every ack, topic creation, and the batch consumer.
 
-The consumer gives at-least-once delivery with exactly-once effect:
+The consumer is a FastStream batch subscriber with a group id and manual acknowledgement; FastStream
+fetches and commits, and paystream code on top keeps the guarantees:
 - each batch is applied in ONE database transaction together with its inbox rows, and offsets
-  are committed only after that transaction committed;
+  are committed (`ack`) only after that transaction committed;
 - the inbox drops events already applied (redelivery, replay), before the handler sees them;
 - transient failures (database or broker away) are retried without end, with capped exponential
   backoff and jitter: the partition waits, nothing is dead-lettered because a dependency is down;
+  stopping ends the wait and leaves the batch uncommitted;
 - a message that cannot be parsed or validated goes to `<topic>.dlq` at once; a batch that fails
   otherwise is split to isolate the message at fault, which is retried `max_retries` times and
   then dead-lettered, and the partition moves on;
-- no offset is committed past a message that is neither applied nor safely in the DLQ.
+- no offset is committed past a message that is neither applied nor safely in the DLQ: a batch
+  left unacknowledged is rewound (`nack`), because FastStream fetches on after a handler that did
+  not acknowledge, and the next `ack` would commit past it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import traceback
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import asyncpg
 import structlog
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import (
     CommitFailedError,
@@ -30,8 +37,14 @@ from aiokafka.errors import (
     KafkaError,
     TopicAlreadyExistsError,
 )
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from faststream.kafka.message import KafkaAckableMessage
+from faststream.kafka.publisher.usecase import DefaultPublisher
+from faststream.kafka.subscriber.usecase import BatchSubscriber
 from opentelemetry import trace
-from pydantic import ValidationError
+from pydantic import SkipValidation, ValidationError
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -46,7 +59,7 @@ from tenacity import (
 from tenacity.stop import stop_base
 
 from paystream.shared.db import TRANSIENT_DB_ERRORS, Connection
-from paystream.shared.events import Envelope, InvalidEvent
+from paystream.shared.events import EVENT_TYPES, Envelope, EventData, InvalidEvent, envelope_of
 from paystream.shared.observability import (
     BATCH_SECONDS,
     CONSUMER_RETRIES,
@@ -69,20 +82,49 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 # A message the code cannot parse or validate: no retry can help, so it is dead-lettered at once.
 INVALID_MESSAGE_ERRORS: tuple[type[BaseException], ...] = (InvalidEvent, ValidationError)
 
+Headers = Sequence[tuple[str, bytes]]
+
+
+def create_broker(
+    bootstrap: str, client_id: str, *, request_timeout_ms: int = 10_000
+) -> KafkaBroker:
+    """The service's FastStream broker, whose producer reports success only once every in-sync
+    replica has the record.
+
+    Not idempotent, on purpose. aiokafka's idempotent producer (FastStream's, underneath) dies for
+    good when the broker is away longer than `request_timeout_ms`: a batch that expires without a
+    partition leader has already taken its sequence numbers, the next batch is refused with
+    OutOfOrderSequenceNumber, and aiokafka (unlike the Java client) never bumps the epoch, so
+    every later send fails until the process restarts (aio-libs/aiokafka#1017; reproduced by
+    tests/faults). Without it a retried batch may be written twice, which costs nothing here:
+    every event carries a stable id and every consumer drops ids it has seen (the inbox). Order
+    per partition is kept either way: aiokafka has one request in flight per broker and mutes a
+    partition while its batch is in flight, and puts a failed batch back at the front.
+    """
+    return KafkaBroker(
+        bootstrap,
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=False,
+        linger_ms=1,
+        request_timeout_ms=request_timeout_ms,
+        max_batch_size=256 * 1024,
+        # Topics are made by `ensure_topics` with their configuration (retention, partitions),
+        # never by a starting subscriber with the broker's defaults.
+        allow_auto_create_topics=False,
+        # A stopping consumer gets this long to finish (and commit) its batch before it is
+        # cancelled; a cancelled batch is only redelivered.
+        graceful_timeout=10.0,
+        # FastStream logs every batch received and processed: debug detail, not service logs.
+        logger=logging.getLogger("paystream.faststream"),
+        log_level=logging.DEBUG,
+    )
+
 
 def create_producer(bootstrap: str, client_id: str, **overrides: object) -> AIOKafkaProducer:
-    """A producer that only reports success once every in-sync replica has the record.
-
-    Not idempotent, on purpose. aiokafka's idempotent producer dies for good when the broker is
-    away longer than `request_timeout_ms`: a batch that expires without a partition leader has
-    already taken its sequence numbers, the next batch is refused with OutOfOrderSequenceNumber,
-    and aiokafka (unlike the Java client) never bumps the epoch, so every later send fails until
-    the process restarts (aio-libs/aiokafka#1017; reproduced by tests/faults). Without it a
-    retried batch may be written twice, which costs nothing here: every event carries a stable
-    id and every consumer drops ids it has seen (the inbox). Order per partition is kept either
-    way: aiokafka has one request in flight per broker and mutes a partition while its batch is
-    in flight, and puts a failed batch back at the front.
-    """
+    """A bare aiokafka producer with the broker's settings (acks=all, not idempotent: see
+    `create_broker`), for tools outside a service: the CLI, which republishes records with their
+    headers byte for byte, benchmarks and tests that feed topics."""
     opts: dict[str, object] = {
         "bootstrap_servers": bootstrap,
         "client_id": client_id,
@@ -96,8 +138,9 @@ def create_producer(bootstrap: str, client_id: str, **overrides: object) -> AIOK
     return AIOKafkaProducer(**opts)
 
 
-async def start_with_retry(client: AIOKafkaProducer | AIOKafkaConsumer, wait_s: float = 60) -> None:
-    """Start a Kafka client, waiting for the broker if it is still coming up."""
+async def until_kafka_answers(start: Callable[[], Awaitable[Any]], wait_s: float = 60) -> None:
+    """Run `start` (a client's start, a broker's connect), retrying while Kafka is still coming
+    up, for at most `wait_s`."""
     async for attempt in AsyncRetrying(
         retry=retry_if_exception_type(KafkaError),
         wait=wait_exponential(multiplier=0.2, max=3),
@@ -105,21 +148,14 @@ async def start_with_retry(client: AIOKafkaProducer | AIOKafkaConsumer, wait_s: 
         reraise=True,
     ):
         with attempt:
-            await client.start()
+            await start()
 
 
 async def ensure_topics(bootstrap: str, specs: Sequence[TopicSpec] = TOPICS) -> list[str]:
     """Create missing topics from the shared configuration; returns the names created."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="paystream-admin")
     created: list[str] = []
-    async for attempt in AsyncRetrying(
-        retry=retry_if_exception_type(KafkaError),
-        wait=wait_exponential(multiplier=0.2, max=3),
-        stop=stop_after_delay(60),
-        reraise=True,
-    ):
-        with attempt:
-            await admin.start()
+    await until_kafka_answers(admin.start)
     try:
         existing = set(await admin.list_topics())
         missing = [s for s in specs if s.name not in existing]
@@ -153,6 +189,71 @@ async def publish(producer: AIOKafkaProducer, topic: str, key: str, env: Envelop
 
 
 @dataclass(frozen=True, slots=True)
+class OutgoingRecord:
+    """One record to publish. Headers are text: FastStream sends them as UTF-8."""
+
+    topic: str
+    key: bytes
+    value: bytes
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+async def publish_all(
+    broker: KafkaBroker, records: Sequence[OutgoingRecord], *, timeout_s: float
+) -> None:
+    """Send every record, then wait for all their acks (acks=all) together, for at most
+    `timeout_s` in all. A record goes through the broker's publisher of its topic when one was
+    declared (so the AsyncAPI document shows it), else straight through the broker.
+
+    Raises TimeoutError, or the KafkaError of a record Kafka refused: then nothing is promised
+    (some records may still land; consumers' inboxes absorb the resend that follows).
+    """
+    publishers = {p.topic: p for p in broker.publishers if isinstance(p, DefaultPublisher)}
+    futures: list[asyncio.Future[Any]] = []
+    try:
+        async with asyncio.timeout(timeout_s):
+            for r in records:
+                headers = dict(r.headers)
+                # FastStream tags every record with a correlation id: the event's own id says
+                # more than a random one.
+                correlation_id = headers.get("ce_id")
+                publisher = publishers.get(r.topic)
+                if publisher is not None:
+                    sent = await publisher.publish(
+                        r.value,
+                        key=r.key,
+                        headers=headers,
+                        correlation_id=correlation_id,
+                        no_confirm=True,
+                    )
+                else:
+                    sent = await broker.publish(
+                        r.value,
+                        r.topic,
+                        key=r.key,
+                        headers=headers,
+                        correlation_id=correlation_id,
+                        no_confirm=True,
+                    )
+                futures.append(sent)
+            results = await asyncio.gather(*futures, return_exceptions=True)
+    except (TimeoutError, KafkaError):
+        for f in futures:
+            # Records already handed to the producer may still fail later; nobody waits for them
+            # any more, so their outcome is consumed here instead of "exception never retrieved".
+            f.add_done_callback(_consume_outcome)
+        raise
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+
+
+def _consume_outcome(f: asyncio.Future[Any]) -> None:
+    if not f.cancelled():
+        f.exception()
+
+
+@dataclass(frozen=True, slots=True)
 class Consumed:
     """A consumed record and its parsed envelope."""
 
@@ -161,6 +262,7 @@ class Consumed:
 
 
 BatchHandler = Callable[[Connection, list[Consumed]], Awaitable[None]]
+Records = Sequence[ConsumerRecord[bytes, bytes]]
 
 
 class _StopWhenSet(stop_base):
@@ -179,18 +281,20 @@ class ConsumerStopping(Exception):
 
 
 class BatchConsumer:
-    """Consumes topics in batches; see the module docstring for the guarantees."""
+    """A FastStream batch subscriber of the service's broker, with the guarantees of the module
+    docstring; `event_types` are what the topics carry, for the AsyncAPI document (every event
+    type when not given)."""
 
     def __init__(
         self,
         *,
+        broker: KafkaBroker,
         service: str,
         topics: Sequence[str],
         group_id: str,
-        bootstrap: str,
-        pool: asyncpg.Pool,
+        pool: asyncpg.Pool | Callable[[], asyncpg.Pool],
         handler: BatchHandler,
-        dlq_producer: AIOKafkaProducer,
+        event_types: Sequence[type[EventData]] = (),
         batch_max: int = 500,
         max_retries: int = 5,
         retry_base_s: float = 0.05,
@@ -199,54 +303,110 @@ class BatchConsumer:
         self.service = service
         self.topics = list(topics)
         self.group_id = group_id
-        self.pool = pool
+        self._pool = pool
         self.handler = handler
-        self.dlq_producer = dlq_producer
         self.batch_max = batch_max
         self.max_retries = max_retries
         self.retry_base_s = retry_base_s
         self.retry_max_s = retry_max_s
-        self.consumer = AIOKafkaConsumer(
-            *self.topics,
-            bootstrap_servers=bootstrap,
-            group_id=group_id,
-            client_id=f"{service}-{group_id}",
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            isolation_level="read_committed",
-            max_poll_records=batch_max,
-            fetch_max_wait_ms=50,
-        )
         self._stopping = asyncio.Event()
         self.applied = 0  # events whose effect was applied
         self.duplicates = 0  # events the inbox had already seen
         self.dead_lettered = 0
         self.last_batch_at: float | None = None
+        self.failure: str | None = None  # the last batch failed unexpectedly (for /readyz)
+        schema = envelope_of(_schema_name(group_id), event_types or list(EVENT_TYPES.values()))
+        self.subscriber: BatchSubscriber = broker.subscriber(
+            *self.topics,
+            group_id=group_id,
+            batch=True,
+            max_records=batch_max,
+            # FastStream polls this long, and after an empty poll sleeps as long again.
+            batch_timeout_ms=50,
+            fetch_max_wait_ms=50,
+            ack_policy=AckPolicy.MANUAL,
+            auto_offset_reset="earliest",
+            isolation_level="read_committed",
+            parser=self._parse,
+            decoder=self._decode,
+            title=group_id,
+            description=f"{service} applies these events in batches (consumer group {group_id}):"
+            " inbox and effect in one transaction, offsets committed after it; poison to"
+            " `<topic>.dlq`.",
+        )
+        self.subscriber(_batch_endpoint(self._on_batch, schema))
+        self.dlq_publishers = {
+            t: broker.publisher(
+                dlq(t),
+                title=f"{dlq(t)}:{group_id}",
+                description=f"Events of `{t}` that {service} could not apply, with the error,"
+                " attempts and origin in `dlq_*` headers.",
+                schema=schema,
+            )
+            for t in self.topics
+        }
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        """The database; given as a function when the consumer is declared before it exists."""
+        return self._pool if isinstance(self._pool, asyncpg.Pool) else self._pool()
 
     async def start(self) -> None:
-        await start_with_retry(self.consumer)
+        """Join the group and start consuming (the broker must be connected)."""
+        await until_kafka_answers(self.subscriber.start)
 
     async def stop(self) -> None:
+        """Stop: a batch waiting for a dependency is abandoned uncommitted; a batch being
+        applied gets the broker's graceful timeout to finish."""
         self._stopping.set()
-        await self.consumer.stop()
+        await self.subscriber.stop()
 
-    async def run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                batches = await self.consumer.getmany(timeout_ms=200, max_records=self.batch_max)
-            except KafkaError as exc:
-                self._count_retry(self.topics[0], "fetch", exc, 0.5)
-                await asyncio.sleep(0.5)
-                continue
-            records = [r for recs in batches.values() for r in recs]
-            if not records:
-                continue
-            try:
-                await self._process(records)
-            except ConsumerStopping:
-                return
-            offsets = {tp: recs[-1].offset + 1 for tp, recs in batches.items() if recs}
-            await self._commit(offsets)
+    def assignment(self) -> set[TopicPartition]:
+        consumer = self.subscriber.consumer
+        return set(consumer.assignment()) if consumer is not None else set()
+
+    # ---- the FastStream handler -------------------------------------------------------------
+
+    async def _parse(
+        self, records: tuple[ConsumerRecord[bytes, bytes], ...]
+    ) -> KafkaAckableMessage:
+        # Not FastStream's batch parser: it decodes every header of every record as UTF-8, so one
+        # record with a binary header would fail the batch, which FastStream then leaves behind
+        # unacknowledged (the next ack commits past it). The records go through as they came.
+        consumer = self.subscriber.consumer
+        assert consumer is not None, "records come from a started subscriber"
+        first, last = records[0], records[-1]
+        return KafkaAckableMessage(
+            raw_message=records,
+            body=records,
+            consumer=consumer,
+            message_id=f"{first.topic}-{first.partition}-{first.offset}-{last.offset}",
+        )
+
+    @staticmethod
+    async def _decode(message: KafkaAckableMessage) -> Any:
+        return message.raw_message
+
+    async def _on_batch(self, records: Records, message: KafkaAckableMessage) -> None:
+        if self._stopping.is_set():
+            # Fetched while stopping: rewound, so nothing later commits past it.
+            await message.nack()
+            return
+        try:
+            await self._process(records)
+        except ConsumerStopping:
+            await message.nack()
+            return
+        except Exception as exc:
+            # A failure outside the policy (a bug in the consumer itself): the batch is rewound
+            # and tried again a second later, never skipped; /readyz shows it meanwhile.
+            self.failure = repr(exc)
+            log.exception("consumer_batch_failed", group=self.group_id)
+            await message.nack()
+            await asyncio.sleep(1.0)
+            return
+        self.failure = None
+        await self._commit(message)
 
     # ---- retry policies ---------------------------------------------------------------------
 
@@ -295,7 +455,7 @@ class BatchConsumer:
 
     # ---- processing -------------------------------------------------------------------------
 
-    async def _process(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
+    async def _process(self, records: Records) -> None:
         parsed: list[Consumed] = []
         for rec in records:
             try:
@@ -414,18 +574,23 @@ class BatchConsumer:
             reason=reason,
             attempts=attempts,
         )
+        # FastStream publishes headers as text; a value that is not UTF-8 is kept escaped.
+        text = {k: v.decode(errors="backslashreplace") for k, v in headers}
+        publisher = self.dlq_publishers[rec.topic]
         # Never commit past a poison message that is not safely in the DLQ: wait for the broker.
         async for attempt in self._until_up(rec.topic, "dlq_publish", (KafkaError,)):
             with attempt:
-                await self.dlq_producer.send_and_wait(
-                    dlq(rec.topic), rec.value, key=rec.key, headers=headers
+                await publisher.publish(
+                    rec.value, key=rec.key, headers=text, correlation_id=text.get("ce_id")
                 )
         self.dead_lettered += 1
         DEAD_LETTERS.labels(self.service, self.group_id, rec.topic, reason).inc()
         EVENTS_CONSUMED.labels(self.service, rec.topic, "dead_lettered").inc()
 
-    async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
-        topic = next(iter(offsets)).topic
+    async def _commit(self, message: KafkaAckableMessage) -> None:
+        # FastStream's ack commits the consumer's position on every assigned partition: the end
+        # of this batch, since the subscriber fetches the next batch only after this returns.
+        topic = message.raw_message[0].topic
         try:
             async for attempt in AsyncRetrying(
                 retry=retry_if_exception_type(KafkaError)
@@ -436,12 +601,45 @@ class BatchConsumer:
                 reraise=True,
             ):
                 with attempt:
-                    await self.consumer.commit(offsets)
+                    await message.ack()
         except KafkaError as exc:
             # The group rebalanced (or we are stopping): these partitions may be someone else's
             # now. A commit that did not happen only means redelivery; the inbox makes that
             # harmless.
             log.warning("offset_commit_abandoned", error=repr(exc))
+
+
+def _schema_name(name: str) -> str:
+    """`ledger.events` -> `LedgerEventsEnvelope`: a schema name for the AsyncAPI document."""
+    words = name.replace("-", ".").replace("_", ".").split(".")
+    return "".join(w.capitalize() for w in words) + "Envelope"
+
+
+def declare_publisher(
+    broker: KafkaBroker, topic: str, event_types: Sequence[type[EventData]], description: str
+) -> DefaultPublisher:
+    """A publisher of `topic` on the broker: `publish_all` sends the topic's records through it,
+    and the AsyncAPI document shows it with the envelope of `event_types`."""
+    return broker.publisher(
+        topic,
+        title=topic,
+        description=description,
+        schema=envelope_of(_schema_name(topic), event_types or list(EVENT_TYPES.values())),
+    )
+
+
+def _batch_endpoint(
+    on_batch: Callable[[Records, KafkaAckableMessage], Awaitable[None]], schema: type[Envelope]
+) -> Callable[..., Awaitable[None]]:
+    """The function FastStream calls with each batch. Its annotation documents the batch as a
+    list of `schema` envelopes in AsyncAPI without FastStream validating it: the consumer parses
+    each record itself, so that one bad record goes to the DLQ instead of failing the batch."""
+
+    async def consume(records: Any, message: KafkaMessage) -> None:
+        await on_batch(records, message)  # type: ignore[arg-type]
+
+    consume.__annotations__["records"] = SkipValidation[list[schema]]  # type: ignore[valid-type]
+    return consume
 
 
 async def record_inbox(conn: Connection, items: list[Consumed]) -> list[Consumed]:

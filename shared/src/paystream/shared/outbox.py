@@ -7,12 +7,12 @@ import contextlib
 
 import asyncpg
 import structlog
-from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
+from faststream.kafka import KafkaBroker
 
 from paystream.shared.db import TRANSIENT_DB_ERRORS, Connection
 from paystream.shared.events import Envelope
-from paystream.shared.kafka import envelope_headers
+from paystream.shared.kafka import OutgoingRecord, envelope_headers, publish_all
 from paystream.shared.observability import OUTBOX_PUBLISHED, inject_headers
 from paystream.shared.topics import Topics, topic_of
 
@@ -50,7 +50,8 @@ async def enqueue_many(conn: Connection, rows: list[tuple[str, Envelope]]) -> No
 
 
 class OutboxRelay:
-    """Publishes outbox rows in id order and deletes them once Kafka acknowledged (acks=all).
+    """Publishes outbox rows in id order through the broker and deletes them once Kafka
+    acknowledged (acks=all).
 
     A crash between publish and delete republishes the rows: consumers' inboxes absorb that.
     """
@@ -60,15 +61,17 @@ class OutboxRelay:
         *,
         service: str,
         pool: asyncpg.Pool,
-        producer: AIOKafkaProducer,
+        broker: KafkaBroker,
         topics: Topics,
         batch: int = 500,
         idle_s: float = 0.1,
+        ack_timeout_s: float = 30.0,
     ) -> None:
         self.service = service
         self.pool = pool
-        self.producer = producer
+        self.broker = broker
         self.topics = topics
+        self.ack_timeout_s = ack_timeout_s
         self.batch = batch
         self.idle_s = idle_s
         self._stopping = asyncio.Event()
@@ -90,16 +93,16 @@ class OutboxRelay:
             )
             if not rows:
                 return 0
-            futures = [
-                await self.producer.send(
+            records = [
+                OutgoingRecord(
                     self.topics.name(r["topic"]),
+                    r["key"].encode(),
                     bytes(r["payload"]),
-                    key=r["key"].encode(),
-                    headers=[(k, str(v).encode()) for k, v in (r["headers"] or {}).items()],
+                    {k: str(v) for k, v in (r["headers"] or {}).items()},
                 )
                 for r in rows
             ]
-            await asyncio.gather(*futures)
+            await publish_all(self.broker, records, timeout_s=self.ack_timeout_s)
             await conn.execute(
                 "DELETE FROM outbox WHERE id = ANY($1::bigint[])", [r["id"] for r in rows]
             )
@@ -111,7 +114,7 @@ class OutboxRelay:
         while not self._stopping.is_set():
             try:
                 n = await self.run_once()
-            except (*TRANSIENT_DB_ERRORS, KafkaError) as exc:
+            except (*TRANSIENT_DB_ERRORS, KafkaError, TimeoutError) as exc:
                 log.warning("outbox_relay_retry", error=repr(exc))
                 n = 0
                 await asyncio.sleep(1.0)

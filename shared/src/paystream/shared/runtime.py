@@ -1,6 +1,6 @@
-"""What every service does at start and stop: database + migrations, topics, producer,
-consumers and outbox relay as background tasks, readiness checks. Services compose it in their
-FastAPI lifespan."""
+"""What every service does at start and stop: database + migrations, topics, the FastStream
+broker, consumers and outbox relay as background workers, readiness checks. Services compose it
+in their FastAPI lifespan."""
 
 from __future__ import annotations
 
@@ -13,21 +13,32 @@ import structlog
 from aiokafka import AIOKafkaProducer
 
 from paystream.shared import db
+from paystream.shared.events import EventData
 from paystream.shared.kafka import (
     BatchConsumer,
     BatchHandler,
+    OutgoingRecord,
+    create_broker,
     create_producer,
+    declare_publisher,
     ensure_topics,
-    start_with_retry,
+    publish_all,
+    until_kafka_answers,
 )
 from paystream.shared.migrations import upgrade
 from paystream.shared.outbox import OutboxRelay
 from paystream.shared.settings import BaseServiceSettings
+from paystream.shared.topics import types_on
 
 log = structlog.get_logger(__name__)
 
 
 class ServiceRuntime:
+    # A crashed background worker is restarted after `worker_restart_s`; it counts as recovered
+    # (and /readyz clears) once it has run `worker_recovered_s` without crashing again.
+    worker_restart_s = 1.0
+    worker_recovered_s = 5.0
+
     def __init__(
         self,
         settings: BaseServiceSettings,
@@ -39,6 +50,10 @@ class ServiceRuntime:
         self.database = database
         self.migrations_dir = migrations_dir
         self._pool: asyncpg.Pool | None = None
+        # Declared now, connected by start(): consumers and publishers can be declared on it
+        # before the service starts, which is what its AsyncAPI document is generated from.
+        self.broker = create_broker(settings.kafka_bootstrap, settings.service_name)
+        self._connected = False
         self._producer: AIOKafkaProducer | None = None
         self.consumers: list[BatchConsumer] = []
         self.relay: OutboxRelay | None = None
@@ -53,11 +68,13 @@ class ServiceRuntime:
 
     @property
     def producer(self) -> AIOKafkaProducer:
+        """A bare aiokafka producer, kept only for webhook-ingest's publisher until it moves to
+        `publish`; everything else publishes through the broker. Then it goes."""
         if self._producer is None:
             raise RuntimeError("kafka producer not started")
         return self._producer
 
-    async def start(self, *, producer_overrides: dict[str, object] | None = None) -> None:
+    async def start(self) -> None:
         s = self.settings
         if self.database:
             dsn = s.pg_dsn(self.database)
@@ -65,33 +82,58 @@ class ServiceRuntime:
                 await upgrade(self.migrations_dir, dsn)
             self._pool = await db.create_pool(dsn, min_size=s.pg_pool_min, max_size=s.pg_pool_max)
         await ensure_topics(s.kafka_bootstrap, s.topics.specs())
-        self._producer = create_producer(
-            s.kafka_bootstrap, s.service_name, **(producer_overrides or {})
-        )
-        await start_with_retry(self._producer)
+        await until_kafka_answers(self.broker.connect)
+        self._connected = True
+        self._producer = create_producer(s.kafka_bootstrap, s.service_name)
+        await until_kafka_answers(self._producer.start)
+
+    async def publish(self, records: Sequence[OutgoingRecord], *, timeout_s: float) -> None:
+        """Publish `records` and wait for every ack (acks=all), within `timeout_s`: see
+        `paystream.shared.kafka.publish_all`."""
+        await publish_all(self.broker, records, timeout_s=timeout_s)
 
     def add_consumer(
-        self, *, topics: Sequence[str], group_id: str, handler: BatchHandler
+        self,
+        *,
+        topics: Sequence[str],
+        group_id: str,
+        handler: BatchHandler,
+        event_types: Sequence[type[EventData]] = (),
     ) -> BatchConsumer:
+        """Declare a batch consumer, before start() or after it; it consumes from
+        start_workers() on."""
         c = BatchConsumer(
+            broker=self.broker,
             service=self.settings.service_name,
             topics=topics,
             group_id=group_id,
-            bootstrap=self.settings.kafka_bootstrap,
-            pool=self.pool,
+            # The pool exists once the runtime started; the consumer needs it from then on.
+            pool=lambda: self.pool,
             handler=handler,
-            dlq_producer=self.producer,
+            event_types=event_types,
             batch_max=self.settings.consumer_batch_max,
             max_retries=self.settings.consumer_max_retries,
         )
         self.consumers.append(c)
         return c
 
+    def add_publisher(self, topic: str, event_types: Sequence[type[EventData]] = ()) -> None:
+        """Declare that the service publishes to `topic` (a name from `settings.topics`), before
+        or after start: `publish` and the outbox relay then send through it, and the AsyncAPI
+        document shows it with `event_types` (by default every type routed to the topic)."""
+        logical = topic.removeprefix(self.settings.topic_prefix)
+        declare_publisher(
+            self.broker,
+            topic,
+            event_types or types_on(logical),
+            f"{self.settings.service_name} publishes these events here.",
+        )
+
     def enable_outbox(self) -> OutboxRelay:
         self.relay = OutboxRelay(
             service=self.settings.service_name,
             pool=self.pool,
-            producer=self.producer,
+            broker=self.broker,
             topics=self.settings.topics,
         )
         return self.relay
@@ -99,14 +141,20 @@ class ServiceRuntime:
     async def start_workers(self) -> None:
         for c in self.consumers:
             await c.start()
-            self._spawn(f"consumer:{c.group_id}", c.run)
         if self.relay is not None:
             self._spawn("outbox-relay", self.relay.run)
 
     def _spawn(self, name: str, fn: Callable[[], Awaitable[None]]) -> None:
+        crashes = 0
+
+        def recovered(seen: int) -> None:
+            if crashes == seen:  # no crash since the restart
+                self._failed.pop(name, None)
+
         async def guarded() -> None:
-            # A worker that dies is restarted: a bug in one batch must not stop the service
+            # A worker that dies is restarted: a bug in one round must not stop the service
             # silently. The failure is logged and shown by /readyz until the worker recovers.
+            nonlocal crashes
             while True:
                 try:
                     await fn()
@@ -114,11 +162,13 @@ class ServiceRuntime:
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
+                    crashes += 1
                     self._failed[name] = repr(exc)
                     log.exception("worker_crashed", worker=name)
-                    await asyncio.sleep(1.0)
-                else:
-                    self._failed.pop(name, None)
+                    await asyncio.sleep(self.worker_restart_s)
+                    asyncio.get_running_loop().call_later(
+                        self.worker_recovered_s, recovered, crashes
+                    )
 
         self._tasks.append(asyncio.create_task(guarded(), name=name))
 
@@ -130,12 +180,11 @@ class ServiceRuntime:
                 checks["postgres"] = "ok"
             except Exception as exc:
                 checks["postgres"] = f"error: {exc!r}"
-        if self._producer is not None:
-            try:
-                await asyncio.wait_for(self._producer.client.fetch_all_metadata(), timeout=2)
-                checks["kafka"] = "ok"
-            except Exception as exc:
-                checks["kafka"] = f"error: {exc!r}"
+        if self._connected:
+            checks["kafka"] = "ok" if await self.broker.ping(timeout=2) else "error: no answer"
+        for c in self.consumers:
+            if c.failure is not None:
+                checks[f"consumer:{c.group_id}"] = f"error: {c.failure}"
         for name, err in self._failed.items():
             checks[name] = f"error: {err}"
         return checks
@@ -148,6 +197,8 @@ class ServiceRuntime:
         for t in self._tasks:
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._connected:
+            await self.broker.stop()
         if self._producer is not None:
             await self._producer.stop()
         if self._pool is not None:

@@ -14,6 +14,7 @@ from types import MappingProxyType
 from typing import Final
 
 from paystream.shared.events import (
+    EVENT_TYPES,
     BalanceLowV1,
     BalanceThresholdSetV1,
     CreditsCapturedV1,
@@ -25,6 +26,7 @@ from paystream.shared.events import (
     CreditsRevokedV1,
     CreditsSpentV1,
     CreditsVoidedV1,
+    EventData,
     OrderCreatedV1,
     OrderPaidV1,
     OrderStatusChangedV1,
@@ -70,6 +72,11 @@ EVENT_TOPICS: Final[Mapping[str, str]] = MappingProxyType(
 
 class UnroutedEventType(LookupError):
     """An event type with no topic in EVENT_TOPICS: a programming error, caught by tests."""
+
+
+def types_on(logical_topic: str) -> tuple[type[EventData], ...]:
+    """The event types routed to a logical topic."""
+    return tuple(EVENT_TYPES[t] for t, topic in EVENT_TOPICS.items() if topic == logical_topic)
 
 
 def topic_of(event_type: str) -> str:

@@ -26,6 +26,12 @@ from paystream.checkout.settings import CheckoutSettings
 from paystream.checkout.stats import endpoints as stats_endpoints
 from paystream.checkout.usdt import endpoints as usdt_endpoints
 from paystream.shared import http
+from paystream.shared.events import (
+    PaymentFailedV1,
+    PaymentSucceededV1,
+    RefundFailedV1,
+    RefundSucceededV1,
+)
 from paystream.shared.runtime import ServiceRuntime
 
 log = structlog.get_logger(__name__)
@@ -39,15 +45,23 @@ def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
         settings, database=settings.database, migrations_dir=settings.migrations_dir
     )
 
+    # Declared on the broker now, started in the lifespan; the AsyncAPI document reads them.
+    runtime.add_consumer(
+        topics=[settings.topics.payments_events],
+        group_id=settings.checkout_consumer_group,
+        handler=handle_payment_events,
+        event_types=(PaymentSucceededV1, PaymentFailedV1, RefundSucceededV1, RefundFailedV1),
+    )
+    runtime.add_publisher(settings.topics.orders_events)
+    # Refunds, and USDT payments found on chain, are announced by checkout itself.
+    runtime.add_publisher(
+        settings.topics.payments_events, (PaymentSucceededV1, RefundSucceededV1, RefundFailedV1)
+    )
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
         relay = runtime.enable_outbox()
-        runtime.add_consumer(
-            topics=[settings.topics.payments_events],
-            group_id=settings.checkout_consumer_group,
-            handler=handle_payment_events,
-        )
         built = build_providers(settings, runtime.pool)
         providers = ProviderRegistry(built.providers)
         log.info("payment_providers", providers=list(providers.names))
@@ -92,6 +106,7 @@ def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
         lifespan=lifespan,
         readiness=runtime.readiness,
     )
+    app.state.runtime = runtime
     for router in (
         catalog_endpoints.router,
         orders_endpoints.router,

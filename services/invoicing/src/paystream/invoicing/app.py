@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from paystream.invoicing.consumers import handle_payment_events
+from paystream.invoicing.consumers import CONSUMES, handle_payment_events
 from paystream.invoicing.documents import endpoints as documents_api
 from paystream.invoicing.endpoints import router
 from paystream.invoicing.settings import InvoicingSettings
@@ -19,18 +19,20 @@ from paystream.shared.runtime import ServiceRuntime
 def create_app(settings: InvoicingSettings | None = None) -> FastAPI:
     s = settings or InvoicingSettings()
     runtime = ServiceRuntime(s, database=s.database, migrations_dir=s.migrations_dir)
+    if s.invoicing_run_consumer:
+        # Declared on the broker now, started in the lifespan; the AsyncAPI document reads it.
+        runtime.add_consumer(
+            topics=[s.topics.payments_events],
+            group_id=s.invoicing_consumer_group,
+            handler=handle_payment_events,
+            event_types=CONSUMES,
+        )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
             await runtime.start()
             await documents_api.start(app, runtime.pool, s)
-            if s.invoicing_run_consumer:
-                runtime.add_consumer(
-                    topics=[s.topics.payments_events],
-                    group_id=s.invoicing_consumer_group,
-                    handler=handle_payment_events,
-                )
             await runtime.start_workers()
             yield
         finally:

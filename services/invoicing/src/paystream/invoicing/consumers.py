@@ -14,6 +14,9 @@ from paystream.shared.db import Connection
 from paystream.shared.events import PaymentSucceededV1, RefundSucceededV1
 from paystream.shared.kafka import Consumed
 
+# What the handler applies (for the AsyncAPI document).
+CONSUMES = (PaymentSucceededV1, RefundSucceededV1)
+
 
 async def handle_payment_events(conn: Connection, items: list[Consumed]) -> None:
     paid: list[service.PaidOrder] = []

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
-from paystream.ledger.consumers import ledger_handler
+from paystream.ledger.consumers import CONSUMES, ledger_handler
 from paystream.ledger.context import LedgerContext, Units
 from paystream.ledger.expiry import endpoints as expiry_endpoints
 from paystream.ledger.expiry.tasks import jobs_loop
@@ -23,7 +23,7 @@ from paystream.ledger.spending.batcher import SpendBatcher
 from paystream.ledger.thresholds import endpoints as thresholds_endpoints
 from paystream.shared import http
 from paystream.shared import sandbox as sandbox_endpoints
-from paystream.shared.clock import SandboxClock, clock_for
+from paystream.shared.clock import Clock, SandboxClock, clock_for
 from paystream.shared.runtime import ServiceRuntime
 
 DESCRIPTION = """Double-entry credit ledger made of lots. Grants a lot per paid order line (from
@@ -39,6 +39,17 @@ def create_app(settings: LedgerSettings | None = None) -> FastAPI:
     runtime = ServiceRuntime(
         settings, database=settings.database, migrations_dir=settings.migrations_dir
     )
+    # The clock needs the database (a sandbox clock keeps its offset there): it is set in the
+    # lifespan, before the consumer runs, and the handler reads it from here.
+    clocks: list[Clock] = []
+    # Declared on the broker now, started in the lifespan; the AsyncAPI document reads them.
+    runtime.add_consumer(
+        topics=[settings.topics.orders_events, settings.topics.payments_events],
+        group_id=settings.ledger_consumer_group,
+        handler=ledger_handler(lambda: clocks[0]),
+        event_types=CONSUMES,
+    )
+    runtime.add_publisher(settings.topics.ledger_events)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -46,12 +57,8 @@ def create_app(settings: LedgerSettings | None = None) -> FastAPI:
         tasks: list[asyncio.Task[None]] = []
         try:
             clock = await clock_for(settings.sandbox, runtime.pool)
+            clocks[:] = [clock]
             app.state.clock = clock
-            runtime.add_consumer(
-                topics=[settings.topics.orders_events, settings.topics.payments_events],
-                group_id=settings.ledger_consumer_group,
-                handler=ledger_handler(clock),
-            )
             relay = runtime.enable_outbox()
             relay.idle_s = settings.ledger_outbox_idle_s
             spender = SpendBatcher(

@@ -9,7 +9,7 @@ payments' PaymentSucceededV1, which checkout turns into OrderPaidV1) are ignored
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from paystream.ledger.lots import repository as lots_repo
 from paystream.ledger.lots.service import OrderGrant, grant_orders, order_grants
@@ -22,6 +22,9 @@ from paystream.shared.events import OrderPaidV1, RefundSucceededV1
 from paystream.shared.kafka import BatchHandler, Consumed
 
 Input = OrderGrant | Refund
+
+# What the handler applies (for the AsyncAPI document).
+CONSUMES = (OrderPaidV1, RefundSucceededV1)
 
 
 def inputs_from(items: list[Consumed]) -> list[Input]:
@@ -94,12 +97,13 @@ async def _grant_run(conn: Connection, run: list[OrderGrant], clock: Clock) -> N
         await grant_orders(conn, run[start:], clock)
 
 
-def ledger_handler(clock: Clock) -> BatchHandler:
-    """The handler for `orders.events` and `payments.events`, on the ledger's clock."""
+def ledger_handler(clock: Callable[[], Clock]) -> BatchHandler:
+    """The handler for `orders.events` and `payments.events`, on the ledger's clock (a getter:
+    the consumer is declared before the clock exists)."""
 
     async def handle(conn: Connection, items: list[Consumed]) -> None:
         inputs = inputs_from(items)
         if inputs:
-            await apply_inputs(conn, inputs, clock)
+            await apply_inputs(conn, inputs, clock())
 
     return handle

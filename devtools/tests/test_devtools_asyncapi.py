@@ -1,0 +1,39 @@
+"""docs/asyncapi/ is what the code declares: regenerate it with `make asyncapi` when a consumer
+or a publisher changes."""
+
+from __future__ import annotations
+
+import json
+
+from paystream.devtools.asyncapi import OUT, documents
+
+
+def test_the_asyncapi_documents_are_generated_from_the_current_code() -> None:
+    docs = documents()
+    assert set(docs) == {"checkout", "ledger", "invoicing"}
+    for name, text in docs.items():
+        committed = (OUT / f"{name}.json").read_text()
+        assert committed == text + "\n", f"docs/asyncapi/{name}.json is stale: `make asyncapi`"
+
+
+def test_a_consumer_documents_its_events_and_its_dead_letters() -> None:
+    # The subscriber's payload is the batch: a list of envelopes carrying the handled events.
+    doc = json.loads(documents()["ledger"])
+    addresses = {c["address"] for c in doc["channels"].values()}
+    assert addresses == {
+        "orders.events",
+        "orders.events.dlq",
+        "payments.events",
+        "payments.events.dlq",
+        "ledger.events",
+    }
+    schemas = doc["components"]["schemas"]
+    for event in ("OrderPaidV1", "RefundSucceededV1", "CreditsGrantedV1", "CreditsSpentV1"):
+        assert event in schemas
+    batch = schemas["ledger:Message:Payload"]
+    assert batch["type"] == "array"
+    envelope = schemas[batch["items"]["$ref"].rsplit("/", 1)[1]]
+    assert envelope["properties"]["type"]["enum"] == [
+        "paystream.order.paid.v1",
+        "paystream.refund.succeeded.v1",
+    ]
