@@ -52,6 +52,7 @@ from paystream.shared.events import (
     InvalidEvent,
     LotAmount,
 )
+from paystream.shared.kafka import Consumed, record_inbox
 from paystream.shared.migrations import upgrade
 
 log = structlog.get_logger(__name__)
@@ -441,18 +442,21 @@ async def apply_event(conn: Connection, env: Envelope) -> bool:
 
 
 async def apply_events(
-    pool: asyncpg.Pool, envelopes: Sequence[Envelope], restored: Restored
-) -> list[Envelope]:
-    """Apply events in order, each in its own savepoint of one transaction; returns those that
-    refer to something not restored yet (to try again later)."""
-    deferred: list[Envelope] = []
+    pool: asyncpg.Pool, items: Sequence[Consumed], restored: Restored
+) -> list[Consumed]:
+    """Apply events in order, each in its own savepoint of one transaction with its inbox row;
+    returns those that refer to something not restored yet (to try again later)."""
+    deferred: list[Consumed] = []
     async with pool.acquire() as conn, conn.transaction():
-        for env in envelopes:
+        for item in items:
+            env = item.envelope
             try:
                 async with conn.transaction():
-                    applied = await apply_event(conn, env)
+                    applied = bool(await record_inbox(conn, [item])) and await apply_event(
+                        conn, env
+                    )
             except MissingReference:
-                deferred.append(env)
+                deferred.append(item)
                 continue
             except InvalidEvent as exc:
                 log.error("journal_event_refused", event_id=str(env.id), error=str(exc))
@@ -491,27 +495,27 @@ async def restore(settings: LedgerSettings, *, batch: int = 500) -> Restored:
         await consumer.seek_to_beginning(*tps)
         ends = await consumer.end_offsets(tps)
         pending = {tp for tp in tps if ends[tp] > 0}
-        deferred: list[Envelope] = []
+        deferred: list[Consumed] = []
         while pending:
             fetched = await consumer.getmany(*pending, timeout_ms=500, max_records=batch)
-            envelopes: list[Envelope] = []
+            items: list[Consumed] = []
             for tp, records in fetched.items():
                 for rec in records:
                     if rec.offset >= ends[tp]:
                         continue
                     restored.events += 1
                     try:
-                        envelopes.append(Envelope.from_bytes(rec.value or b""))
+                        items.append(Consumed(rec, Envelope.from_bytes(rec.value or b"")))
                     except InvalidEvent:
                         restored.skipped += 1
                 if await consumer.position(tp) >= ends[tp]:
                     pending.discard(tp)
-            deferred = await apply_events(pool, [*deferred, *envelopes], restored)
+            deferred = await apply_events(pool, [*deferred, *items], restored)
         for _ in range(3):
             if not deferred:
                 break
             deferred = await apply_events(pool, deferred, restored)
-        restored.unresolved = [str(e.id) for e in deferred]
+        restored.unresolved = [str(c.envelope.id) for c in deferred]
     finally:
         await consumer.stop()
         await pool.close()
