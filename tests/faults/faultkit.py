@@ -352,6 +352,8 @@ class Deployment:
             "PAYSTREAM_KAFKA_ACK_TIMEOUT_S": "2",
             "PAYSTREAM_TOPIC_PREFIX": self.topic_names.prefix,
             "PAYSTREAM_LEDGER_CONSUMER_GROUP": self.ledger_group,
+            # As the end-to-end stack: time-driven behaviour can be moved forward over HTTP.
+            "PAYSTREAM_SANDBOX": "true",
             "PAYSTREAM_INVOICING_CONSUMER_GROUP": self.invoicing_group,
         }
         if name == "ledger":
