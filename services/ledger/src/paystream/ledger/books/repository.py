@@ -91,6 +91,70 @@ async def write(conn: Connection, txs: Sequence[Tx]) -> None:
         )
 
 
+async def write_spends(
+    conn: Connection, txs: Sequence[Tx], at: datetime, pairs: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], tuple[int, bool]]:
+    """`write` for a batch of spends, in ONE statement, and the batch's thresholds, locked.
+
+    The hot path: one round trip instead of four, and only the columns a spend has (the
+    postings are derived in SQL from the transactions: user -n, system:consumption +n, what
+    `Tx.postings` says of a spend). Returns the thresholds of `pairs` (user, unit) as
+    {pair: (threshold, below)}, locked after the lots like every writer does.
+    """
+    assert all(t.kind == "spend" for t in txs)
+    entries = [(t.id, lot, n) for t in txs for lot, n in t.lots]
+    deltas = lot_deltas(txs)
+    rows = await conn.fetch(
+        """
+        WITH t AS (
+            INSERT INTO transactions (id, kind, user_id, unit, credits, balance_after,
+                                      created_at, reason, idempotency_key, request_hash)
+            SELECT x.id, 'spend', x.user_id, x.unit, x.credits, x.balance_after, $7, x.reason,
+                   x.idempotency_key, x.request_hash
+            FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[], $5::bigint[],
+                        $6::text[], $8::text[], $9::text[])
+                 AS x (id, user_id, unit, credits, balance_after, reason, idempotency_key,
+                       request_hash)
+            RETURNING id, user_id, credits
+        ), p AS (
+            INSERT INTO postings (transaction_id, account_id, amount)
+            SELECT id, 'user:' || user_id, -credits FROM t
+            UNION ALL
+            SELECT id, 'system:consumption', credits FROM t
+        ), e AS (
+            INSERT INTO lot_entries (transaction_id, lot_id, kind, delta, held_delta, at)
+            SELECT tx, lot, 'spend', -n, 0, $7
+            FROM unnest($10::uuid[], $11::uuid[], $12::bigint[]) AS y (tx, lot, n)
+        ), l AS (
+            UPDATE lots AS l SET remaining = l.remaining + d.delta
+            FROM unnest($13::uuid[], $14::bigint[]) AS d (id, delta)
+            WHERE l.id = d.id
+        )
+        SELECT user_id, unit, threshold, below FROM balance_thresholds
+        WHERE (user_id, unit) IN (SELECT * FROM unnest($15::text[], $16::text[]))
+        ORDER BY user_id, unit
+        FOR UPDATE
+        """,
+        [t.id for t in txs],
+        [t.user_id for t in txs],
+        [t.unit for t in txs],
+        [t.credits for t in txs],
+        [t.balance_after for t in txs],
+        [t.reason for t in txs],
+        at,
+        [t.idempotency_key for t in txs],
+        [t.request_hash for t in txs],
+        [tx for tx, _, _ in entries],
+        [lot for _, lot, _ in entries],
+        [n for _, _, n in entries],
+        list(deltas),
+        [d for d, _ in deltas.values()],
+        [u for u, _ in pairs],
+        [n for _, n in pairs],
+    )
+    return {(r["user_id"], r["unit"]): (r["threshold"], r["below"]) for r in rows}
+
+
 async def ensure_user_accounts(conn: Connection, user_ids: Sequence[str]) -> None:
     await conn.execute(
         "INSERT INTO accounts (id) SELECT 'user:' || u FROM unnest($1::text[]) AS u"

@@ -29,6 +29,7 @@ from paystream.ledger.errors import IdempotencyKeyReused, InsufficientCredits
 from paystream.ledger.journal import events
 from paystream.ledger.lots import repository as lots_repo
 from paystream.ledger.lots.domain import Allocator, Insufficient, Lot
+from paystream.ledger.thresholds.domain import ThresholdState
 from paystream.ledger.thresholds.service import after_change
 from paystream.shared.clock import Clock
 from paystream.shared.db import TRANSIENT_DB_ERRORS, Connection, transaction
@@ -163,12 +164,16 @@ async def spend_batch(
         made[key] = (request_hash, record)
         outcomes.append(Spent(record, replayed=False))
     if txs:
-        await books.write(conn, txs)
-        touched = {(t.user_id, t.unit) for t in txs}
+        touched = sorted({(t.user_id, t.unit) for t in txs})
+        states = await books.write_spends(conn, txs, now, touched)
         available = {p: allocators[p].available for p in touched}
-        await enqueue_many(
-            conn, [events.spent(t) for t in txs] + await after_change(conn, available, now)
+        lows = await after_change(
+            conn,
+            available,
+            now,
+            states={p: ThresholdState(*v) for p, v in states.items()},
         )
+        await enqueue_many(conn, [events.spent(t) for t in txs] + lows)
     return outcomes
 
 

@@ -21,16 +21,22 @@ Pair = tuple[str, str]
 
 
 async def after_change(
-    conn: Connection, available: Mapping[Pair, int], at: datetime
+    conn: Connection,
+    available: Mapping[Pair, int],
+    at: datetime,
+    *,
+    states: Mapping[Pair, ThresholdState] | None = None,
 ) -> list[Keyed]:
     """Move the `below` flags of these balances; returns the balance.low events to publish.
 
     Inside the writer's transaction, after it locked the lots (the one lock order: lots, then
-    thresholds). Costs one indexed lookup when no threshold is set.
+    thresholds). Costs one indexed lookup when no threshold is set, none when the caller already
+    locked and read the `states`.
     """
     if not available:
         return []
-    states = await repository.lock_states(conn, sorted(available))
+    if states is None:
+        states = await repository.lock_states(conn, sorted(available))
     if not states:
         return []
     changed, crossed = crossings(states, available)
