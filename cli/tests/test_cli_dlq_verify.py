@@ -15,6 +15,8 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from paystream.checkout.settings import CheckoutSettings
+from paystream.devtools.orders import order_paid
 from paystream.invoicing.consumers import handle_payment_events as invoice_payments
 from paystream.invoicing.settings import InvoicingSettings
 from paystream.ledger.consumers import ledger_handler
@@ -23,13 +25,10 @@ from paystream.shared.clock import SystemClock
 from paystream.shared.db import INBOX_DDL
 from paystream.shared.events import (
     Envelope,
-    GrantSpec,
-    InvoiceLine,
     OrderPaidV1,
     PaymentSucceededV1,
     WebhookReceivedV1,
     deterministic_id,
-    order_paid_event_id,
 )
 from paystream.shared.kafka import BatchConsumer, BatchHandler, Consumed, create_producer, publish
 from paystream.shared.topics import dlq
@@ -41,51 +40,38 @@ RunConsumer = Callable[..., contextlib.AbstractAsyncContextManager[BatchConsumer
 FreshDatabase = Callable[..., Awaitable[str]]
 
 
-def _payment(order_id: str, user_id: str, credits: int = 100, event: str | None = None) -> Envelope:
-    return Envelope.wrap(
-        PaymentSucceededV1(
-            order_id=order_id,
-            user_id=user_id,
-            package_id="standard",
-            credits=credits,
-            amount_minor=1000,
-            currency="CNY",
-            provider="stripe",
-            provider_event_id=event or f"evt_{uuid.uuid4().hex}",
-            paid_at=datetime.now(UTC),
-        ),
-        source="cli-test",
+def oid(name: str) -> str:
+    """A checkout order id (a UUID) with a readable name behind it."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"paystream-cli-test/{name}"))
+
+
+async def _paid_order(pool: asyncpg.Pool, order_id: str, user_id: str, *, credits: int) -> None:
+    """An order as checkout holds it once paid: what it grants, what was paid (1000 CNY)."""
+    await pool.execute(
+        """
+        INSERT INTO orders (id, user_id, package_id, credits, amount_minor, currency,
+            payment_method, status, expires_at, paid_amount_minor, paid_currency, paid_at,
+            grants, lines)
+        VALUES ($1, $2, 'standard', greatest($3, 1), 1000, 'CNY', 'stripe_checkout', 'paid',
+            now(), 1000, 'CNY', now(), $4, '[]')
+        """,
+        uuid.UUID(order_id),
+        user_id,
+        credits,
+        [{"unit": "credits", "quantity": credits, "cost_minor": 1000}] if credits else [],
     )
 
 
-def _order_paid(payment: Envelope) -> Envelope:
-    """What checkout publishes for the order of an accepted payment: its grant, if any."""
-    p = payment.payload_as(PaymentSucceededV1)
+def _payment(order_id: str, user_id: str, credits: int = 100, event: str | None = None) -> Envelope:
     return Envelope.wrap(
-        OrderPaidV1(
-            order_id=p.order_id,
-            user_id=p.user_id,
-            package_id=p.package_id,
-            grants=[GrantSpec(quantity=p.credits, cost_minor=p.amount_minor)] if p.credits else [],
-            lines=[
-                InvoiceLine(
-                    description="standard",
-                    quantity=1,
-                    unit_amount_minor=p.amount_minor,
-                    amount_minor=p.amount_minor,
-                )
-            ],
-            amount_minor=p.amount_minor,
-            currency=p.currency,
-            paid_minor=p.amount_minor,
-            paid_currency=p.currency,
-            provider=p.provider,
-            payment_method="stripe_checkout",
-            provider_event_id=p.provider_event_id,
-            paid_at=p.paid_at,
+        order_paid(
+            order_id,
+            user_id,
+            credits=credits,
+            amount_minor=1000,
+            provider_event_id=event or f"evt_{uuid.uuid4().hex}",
         ),
         source="cli-test",
-        id=order_paid_event_id(p.order_id),
     )
 
 
@@ -180,7 +166,7 @@ async def test_cli_dlq_round_trip(
     assert listed["total"] == 2
     first, second = listed["records"]
     assert (first["offset"], first["key"], first["status"]) == (0, "u1", "pending")
-    assert first["type"] == PaymentSucceededV1.TYPE
+    assert first["type"] == OrderPaidV1.TYPE
     assert first["event_id"] == str(envs[1].id)
     assert "boom poison-1" in first["error"]
     assert first["attempts"] == 1
@@ -257,24 +243,27 @@ async def test_cli_verify_reconciles_and_finds_differences(
     unique_suffix: str,
 ) -> None:
     topic = f"cli.payments.{unique_suffix}"
-    orders = f"cli.orders.{unique_suffix}"
-    await make_topics(topic, dlq(topic), orders, partitions=2)
+    await make_topics(topic, dlq(topic), partitions=2)
     ledger_dsn = await fresh_database("cli_ledger", LedgerSettings().migrations_dir)
     invoicing_dsn = await fresh_database("cli_invoicing", InvoicingSettings().migrations_dir)
+    checkout_dsn = await fresh_database("cli_checkout", CheckoutSettings().migrations_dir)
     ledger, invoicing = await pool_for(ledger_dsn), await pool_for(invoicing_dsn)
+    checkout = await pool_for(checkout_dsn)
 
-    envs = [_payment(f"o-{i}", f"user-{i % 3}") for i in range(8)]
-    envs.append(_payment("o-free", "user-0", credits=0))  # invoiced, nothing to grant
+    envs = [_payment(oid(f"o-{i}"), f"user-{i % 3}") for i in range(8)]
+    envs.append(_payment(oid("o-free"), "user-0", credits=0))  # invoiced, nothing to grant
     # One payment announced twice (two provider events for one order).
-    envs.append(_payment("o-1", "user-1", event="evt_second_announcement"))
+    envs.append(_payment(oid("o-1"), "user-1", event="evt_second_announcement"))
+    # Checkout holds each of those orders as paid, with the credits it grants.
+    for i in range(8):
+        await _paid_order(checkout, oid(f"o-{i}"), f"user-{i % 3}", credits=100)
+    await _paid_order(checkout, oid("o-free"), "user-0", credits=0)
     await send_records(topic, *_by_user(envs))
-    # Checkout's paid order for each payment (the second announcement is the same order event).
-    await send_records(orders, *_by_user([_order_paid(e) for e in envs]))
     n = len(envs)
     await _consume(
         run_consumer,
         ledger,
-        orders,
+        topic,
         f"cli-ledger-{unique_suffix}",
         ledger_handler(SystemClock),
         lambda c: c.applied + c.duplicates == n,
@@ -291,12 +280,12 @@ async def test_cli_verify_reconciles_and_finds_differences(
         "verify",
         "--topic",
         topic,
-        "--orders-topic",
-        orders,
         "--ledger-db",
         ledger_dsn,
         "--invoicing-db",
         invoicing_dsn,
+        "--checkout-db",
+        checkout_dsn,
     )
 
     code, out = await cli(*args)
@@ -304,22 +293,46 @@ async def test_cli_verify_reconciles_and_finds_differences(
     assert out["ok"] is True
     assert out["differences"] == 0
     assert (out["payment_events"], out["payments"], out["payments_with_credits"]) == (10, 9, 8)
-    assert (out["paid_order_events"], out["paid_orders"]) == (10, 9)
     assert (out["grants"], out["lots"], out["invoices"]) == (8, 8, 9)
     # The services' refund tables are found (issue 3's migrations): nothing refunded, nothing due.
     assert out["refunds"]["refunds"] == 0
     assert out["refunds"]["missing_takebacks"] == []
 
     # A payment nobody applied: a missing grant and a missing invoice.
-    lost = _payment("o-lost", "user-2")
-    await send_records(topic, *_by_user([lost]))
-    await send_records(orders, *_by_user([_order_paid(lost)]))
+    await _paid_order(checkout, oid("o-lost"), "user-2", credits=100)
+    await send_records(topic, *_by_user([_payment(oid("o-lost"), "user-2")]))
     code, out = await cli(*args)
     assert code == 1
     assert out["ok"] is False
-    assert out["missing_grants"] == ["o-lost"]
-    assert out["missing_invoices"] == ["o-lost"]
+    assert out["missing_grants"] == [oid("o-lost")]
+    assert out["missing_invoices"] == [oid("o-lost")]
     assert out["differences"] == 2
+
+    # The order is the authority: an order.paid event that says more than the order (999,999
+    # credits on a 100-credit order), and an order checkout holds as paid with no event, are
+    # anomalies; so is a grant for an order checkout does not know.
+    await checkout.execute(
+        "UPDATE orders SET grants = jsonb_set(grants, '{0,quantity}', '7') WHERE id = $1",
+        uuid.UUID(oid("o-5")),
+    )
+    await _paid_order(checkout, oid("o-unannounced"), "user-1", credits=100)
+    code, out = await cli(*args)
+    assert code == 1
+    assert out["order_anomalies"] == sorted(
+        [
+            {"order_id": oid("o-5"), "anomaly": "credits differ", "order": 7, "granted": 100},
+            {
+                "order_id": oid("o-unannounced"),
+                "anomaly": "paid in checkout, but no order.paid event",
+            },
+        ],
+        key=lambda a: (a["anomaly"].startswith("paid in checkout"), a["order_id"]),
+    )
+    await checkout.execute(
+        "UPDATE orders SET grants = jsonb_set(grants, '{0,quantity}', '100') WHERE id = $1",
+        uuid.UUID(oid("o-5")),
+    )
+    await checkout.execute("DELETE FROM orders WHERE id = $1", uuid.UUID(oid("o-unannounced")))
 
     # A second lot for an order line (the unique index dropped to let the fault in), granted
     # in double entry so only the duplicate shows.
@@ -329,17 +342,19 @@ async def test_cli_verify_reconciles_and_finds_differences(
         await conn.execute(
             "INSERT INTO transactions (id, kind, user_id, unit, order_id, event_id, reason,"
             " credits, balance_after, paid_minor, paid_currency)"
-            " VALUES ($1, 'grant', 'user-0', 'credits', 'o-0', $2, 'x', 100, 100, 1000, 'CNY')",
+            " VALUES ($1, 'grant', 'user-0', 'credits', $3, $2, 'x', 100, 100, 1000, 'CNY')",
             tx,
             uuid.uuid4(),
+            oid("o-0"),
         )
         await conn.execute(
             "INSERT INTO lots (id, user_id, unit, source, credits, remaining, effective_at,"
             " validity_rule, order_id, order_line, transaction_id, created_at)"
-            " VALUES ($1, 'user-0', 'credits', 'purchase', 100, 100, now(), 'none', 'o-0', 0,"
+            " VALUES ($1, 'user-0', 'credits', 'purchase', 100, 100, now(), 'none', $3, 0,"
             " $2, now())",
             lot,
             tx,
+            oid("o-0"),
         )
         await conn.execute(
             "INSERT INTO postings (transaction_id, account_id, amount) VALUES"
@@ -348,13 +363,13 @@ async def test_cli_verify_reconciles_and_finds_differences(
         )
     code, out = await cli(*args)
     assert code == 1
-    assert out["duplicate_grants"] == [{"order_id": "o-0", "count": 2}]
+    assert out["duplicate_grants"] == [{"order_id": oid("o-0"), "count": 2}]
     assert out["balance_mismatches"] == []
     assert out["lot_mismatches"] == []
     assert out["unbalanced_transactions"] == []
 
     # A tampered lot: its cache no longer follows its entries, nor its owner's postings.
-    tampered = await ledger.fetchval("SELECT id FROM lots WHERE order_id = 'o-2'")
+    tampered = await ledger.fetchval("SELECT id FROM lots WHERE order_id = $1", oid("o-2"))
     await ledger.execute("UPDATE lots SET remaining = remaining - 7 WHERE id = $1", tampered)
     code, out = await cli(*args)
     assert code == 1
@@ -369,7 +384,7 @@ async def test_cli_verify_reconciles_and_finds_differences(
     async with ledger.acquire() as conn, conn.transaction():
         await conn.execute("ALTER TABLE postings DISABLE TRIGGER postings_checked")
         bad = await conn.fetchval(
-            "SELECT id FROM transactions WHERE order_id = 'o-3' AND kind = 'grant'"
+            "SELECT id FROM transactions WHERE order_id = $1 AND kind = 'grant'", oid("o-3")
         )
         await conn.execute(
             "INSERT INTO postings (transaction_id, account_id, amount)"
@@ -383,7 +398,7 @@ async def test_cli_verify_reconciles_and_finds_differences(
     assert {m["account_id"] for m in out["balance_mismatches"]} == {"user:user-1", "user:user-2"}
 
     # A spend of a lot after its expiry (written around the ledger: it never would).
-    expired = await ledger.fetchval("SELECT id FROM lots WHERE order_id = 'o-4'")
+    expired = await ledger.fetchval("SELECT id FROM lots WHERE order_id = $1", oid("o-4"))
     async with ledger.acquire() as conn, conn.transaction():
         await conn.execute(
             "UPDATE lots SET expires_at = effective_at + interval '1 second' WHERE id = $1",
@@ -421,9 +436,9 @@ async def test_cli_verify_reconciles_and_finds_differences(
     # An invoice for an order no payment announced.
     await invoicing.execute(
         "INSERT INTO invoices (id, number, order_id, user_id, description, credits, amount_minor,"
-        " currency, provider, status, paid_at, issued_at, payment_event_id) VALUES"
-        " ($1, 'INV-X-1', 'o-ghost', 'user-9', 'x', 1, 1, 'CNY', 'stripe', 'paid', now(), now(),"
-        " $2)",
+        " currency, provider, status, paid_at, issued_at, payment_event_id, ordered_minor, lines)"
+        " VALUES ($1, 'INV-X-1', 'o-ghost', 'user-9', 'x', 1, 1, 'CNY', 'stripe', 'paid', now(),"
+        " now(), $2, 1, '[]')",
         uuid.uuid4(),
         uuid.uuid4(),
     )

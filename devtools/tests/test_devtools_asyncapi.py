@@ -20,6 +20,8 @@ def test_a_consumer_documents_its_events_and_its_dead_letters() -> None:
     # The subscriber's payload is the batch: a list of envelopes carrying the handled events.
     doc = json.loads(documents()["ledger"])
     addresses = {c["address"] for c in doc["channels"].values()}
+    # The ledger grants checkout's paid orders (orders.events) and revokes for refunds
+    # (payments.events); each consumed topic has its dead letters.
     assert addresses == {
         "orders.events",
         "orders.events.dlq",

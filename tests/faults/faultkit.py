@@ -21,6 +21,7 @@ import random
 import signal
 import sys
 import time
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from prometheus_client.parser import text_string_to_metric_families
 
 from paystream.devtools.client import JWT_SECRET, WEBHOOK_SECRETS, Harness
+from paystream.devtools.orders import SeedOrder, place_orders
 from paystream.devtools.stack import SERVICES, Stack
 from paystream.devtools.stripe_events import checkout_session_completed
 from paystream.shared.auth import make_token
@@ -125,10 +127,17 @@ class Payment:
             amount_minor=self.amount_minor,
             currency="CNY",
             event_id=self.event_id,
+            session_id=f"cs_{self.order_id}",
+            payment_intent_id=f"pi_{self.order_id}",
         )
 
 
 PACKAGES = ((100, 1000), (550, 5000), (1200, 10000))
+
+
+def order_id(tag: str, name: str) -> str:
+    """A checkout order id (a UUID), the same for the same tag and name."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"paystream-faults/{tag}/{name}"))
 
 
 def make_payments(tag: str, n: int, users: int, seed: int = 7) -> list[Payment]:
@@ -138,7 +147,7 @@ def make_payments(tag: str, n: int, users: int, seed: int = 7) -> list[Payment]:
         credits, amount = rnd.choice(PACKAGES)
         out.append(
             Payment(
-                order_id=f"ord-{tag}-{i:05d}",
+                order_id=order_id(tag, f"{i:05d}"),
                 user_id=f"u-{tag}-{i % users:04d}",
                 credits=credits,
                 amount_minor=amount,
@@ -278,11 +287,13 @@ def interleave_keeping_user_order(
 # ---- one isolated deployment -----------------------------------------------------------------
 
 
-SERVICE_NAMES = ("webhook-ingest", "ledger", "invoicing")
+SERVICE_NAMES = ("checkout", "webhook-ingest", "ledger", "invoicing")
 
 
 class Deployment:
-    """webhook-ingest, ledger and invoicing with their own topics, groups and databases."""
+    """checkout, webhook-ingest, ledger and invoicing with their own topics, groups and
+    databases. Checkout is the authority on what a payment grants: every payment a test sends
+    is for an order placed in its database first (`place_orders`)."""
 
     def __init__(self, settings: BaseServiceSettings, tag: str) -> None:
         self.settings = settings
@@ -296,8 +307,11 @@ class Deployment:
         self.topics = [s.name for s in self.topic_names.specs()]
         self.ledger_group = f"{prefix}.ledger"
         self.invoicing_group = f"{prefix}.invoicing"
+        self.checkout_group = f"{prefix}.checkout"
         self.ledger_db = f"{prefix}_ledger"
         self.invoicing_db = f"{prefix}_invoicing"
+        self.checkout_db = f"{prefix}_checkout"
+        self.orders_topic = self.topic_names.orders_events
         self.port_base = int(os.environ.get("PAYSTREAM_PORT_BASE", "18000")) + PORT_OFFSET
         run_dir = Path(os.environ.get("PAYSTREAM_RUN_DIR", REPO / ".run" / "test"))
         self.log_dir = run_dir / "logs" / "faults" / prefix
@@ -327,14 +341,14 @@ class Deployment:
             )
         finally:
             await admin.close()
-        for db in (self.ledger_db, self.invoicing_db):
+        for db in (self.ledger_db, self.invoicing_db, self.checkout_db):
             await self.admin_sql(f'CREATE DATABASE "{db}"')
 
     async def destroy(self) -> None:
         for name in list(self.stacks):
             await asyncio.to_thread(self.stacks.pop(name).stop)
         await self.http.aclose()
-        for db in (self.ledger_db, self.invoicing_db):
+        for db in (self.ledger_db, self.invoicing_db, self.checkout_db):
             with contextlib.suppress(Exception):
                 await self.admin_sql(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
         admin = AIOKafkaAdminClient(bootstrap_servers=self.settings.kafka_bootstrap)
@@ -355,11 +369,14 @@ class Deployment:
             # As the end-to-end stack: time-driven behaviour can be moved forward over HTTP.
             "PAYSTREAM_SANDBOX": "true",
             "PAYSTREAM_INVOICING_CONSUMER_GROUP": self.invoicing_group,
+            "PAYSTREAM_CHECKOUT_CONSUMER_GROUP": self.checkout_group,
         }
         if name == "ledger":
             env["PAYSTREAM_DATABASE"] = self.ledger_db
         if name == "invoicing":
             env["PAYSTREAM_DATABASE"] = self.invoicing_db
+        if name == "checkout":
+            env["PAYSTREAM_DATABASE"] = self.checkout_db
         return env
 
     def start(self, *names: str) -> None:
@@ -427,6 +444,14 @@ class Deployment:
         finally:
             await conn.close()
 
+    async def place_orders(self, payments: Iterable[Payment]) -> None:
+        """The orders the payments pay for, placed in checkout's database as checkout places
+        them: a payment for an order checkout never placed grants nothing."""
+        await place_orders(
+            self.dsn(self.checkout_db),
+            (SeedOrder(p.order_id, p.user_id, p.credits, p.amount_minor) for p in payments),
+        )
+
     async def grants(self) -> dict[str, list[asyncpg.Record]]:
         rows = await self.fetch(
             self.ledger_db,
@@ -442,46 +467,74 @@ class Deployment:
         return [r["order_id"] for r in rows]
 
     async def balances(self) -> dict[str, int]:
+        """What each user's lots still hold (all units: the payments grant credits only)."""
         rows = await self.fetch(
-            self.ledger_db, "SELECT id, balance FROM accounts WHERE id LIKE 'user:%'"
+            self.ledger_db, "SELECT user_id, sum(remaining)::bigint AS n FROM lots GROUP BY 1"
         )
-        return {r["id"].removeprefix("user:"): int(r["balance"]) for r in rows}
+        return {r["user_id"]: int(r["n"]) for r in rows}
 
     async def ledger_dump(self) -> dict[str, Any]:
-        """The ledger's state without what is generated afresh each time a grant is applied:
-        transaction ids (uuid4), created_at, and the global seq (which interleaves users in
-        batch order). Kept: every account balance, each user's history in order (kind, order,
-        event id, credits, balance_after), and every posting keyed by its order."""
-        accounts = await self.fetch(self.ledger_db, "SELECT id, balance FROM accounts")
+        """The ledger's state, table by table, in an order that does not depend on insertion
+        (the global seq columns are left out: they number rows in insertion order). A database
+        restored from the journal has the same ids, times and balances: everything is kept.
+        `history` is each user's transactions in their order."""
+        db = self.ledger_db
         txs = await self.fetch(
-            self.ledger_db,
-            "SELECT user_id, kind, order_id, event_id::text AS event_id, reason, credits,"
-            " balance_after FROM transactions ORDER BY seq",
-        )
-        postings = await self.fetch(
-            self.ledger_db,
-            "SELECT t.order_id, p.account_id, p.amount FROM postings p"
-            " JOIN transactions t ON t.id = p.transaction_id",
+            db,
+            "SELECT user_id, id::text AS id, kind, unit, order_id, event_id::text AS event_id,"
+            " reason, credits, balance_after, created_at, idempotency_key, request_hash,"
+            " refund_key, hold_id::text AS hold_id, actor, cost_minor FROM transactions"
+            " ORDER BY seq",
         )
         history: dict[str, list[tuple[Any, ...]]] = {}
         for t in txs:
-            history.setdefault(t["user_id"], []).append(
-                (
-                    t["kind"],
-                    t["order_id"],
-                    t["event_id"],
-                    t["reason"],
-                    t["credits"],
-                    t["balance_after"],
-                )
-            )
-        return {
-            "accounts": {r["id"]: int(r["balance"]) for r in accounts},
-            "history": history,
-            "postings": sorted(
-                (r["order_id"], r["account_id"], int(r["amount"])) for r in postings
-            ),
+            history.setdefault(t["user_id"], []).append(tuple(t)[1:])
+        tables = {
+            "lots": "SELECT id, user_id, unit, source, credits, remaining, held, effective_at,"
+            " expires_at, validity_rule, priority, cost_minor, cost_currency, order_id,"
+            " order_line, transaction_id, created_at, expired_at, expired, voided_at FROM lots"
+            " ORDER BY id",
+            "lot_entries": "SELECT * FROM lot_entries ORDER BY transaction_id, lot_id",
+            "postings": "SELECT * FROM postings ORDER BY transaction_id, account_id",
+            "holds": "SELECT id, user_id, unit, credits, captured, released, status, expires_at,"
+            " idempotency_key, transaction_id, settled_at FROM holds ORDER BY id",
+            "refunds": "SELECT id, refund_key, unit, credits_due, credits_taken, shortfall,"
+            " transaction_id FROM refunds WHERE status <> 'pending' ORDER BY id",
+            "thresholds": "SELECT user_id, unit, threshold, below FROM balance_thresholds"
+            " ORDER BY user_id, unit",
+            "accounts": "SELECT id FROM accounts ORDER BY id",
         }
+        out: dict[str, Any] = {
+            name: [tuple(r) for r in await self.fetch(db, sql)] for name, sql in tables.items()
+        }
+        out["history"] = history
+        return out
+
+    async def outbox_drained(self, timeout_s: float = 60) -> None:
+        """Until the ledger published everything it wrote (its journal is complete)."""
+
+        async def empty() -> bool:
+            return not (await self.fetch(self.ledger_db, "SELECT 1 FROM outbox LIMIT 1"))
+
+        await until(empty, timeout_s, "the ledger's outbox drained")
+
+    async def restore_ledger(self) -> dict[str, Any]:
+        """`python -m paystream.ledger restore` with the ledger's settings: the database rebuilt
+        from its journal (ledger.events)."""
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "paystream.ledger",
+            "restore",
+            env={**os.environ, **self.env_for("ledger")},
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout=300)
+        assert proc.returncode == 0, out.decode()
+        line = out.decode().strip().splitlines()[-1]
+        numbers = [int(x) for x in line.replace(",", " ").split() if x.isdigit()]
+        return {"restore_output": line, "restored_events": numbers[0] if numbers else None}
 
     async def wait_applied(
         self, orders: set[str], timeout_s: float = 180, *, ledger_only: bool = False
@@ -523,7 +576,11 @@ class Deployment:
             await consumer.stop()
 
     async def dead_letter_count(self) -> int:
-        return sum((await self.end_offsets(dlq(self.payments_topic))).values())
+        """Dead letters on every dead-letter topic of the deployment."""
+        total = 0
+        for topic in (self.payments_topic, self.orders_topic, self.ledger_events_topic):
+            total += sum((await self.end_offsets(dlq(topic))).values())
+        return total
 
     async def publish_raw(self, key: str, value: bytes) -> tuple[int, int]:
         producer = AIOKafkaProducer(
@@ -545,6 +602,8 @@ class Deployment:
             "PAYSTREAM_OPERATOR_TOKEN": self.operator_token,
             "PAYSTREAM_LEDGER_DATABASE": self.ledger_db,
             "PAYSTREAM_INVOICING_DATABASE": self.invoicing_db,
+            "PAYSTREAM_CHECKOUT_DATABASE": self.checkout_db,
+            "PAYSTREAM_TOPIC_PREFIX": self.topic_names.prefix,
             "PAYSTREAM_CLI_GROUP": f"f{self.tag}.paystream-cli",
         }
 
@@ -574,16 +633,7 @@ class Deployment:
 
     async def verify(self) -> dict[str, Any]:
         """`paystream verify` over this deployment; must find no difference."""
-        doc = await self.cli(
-            "verify",
-            "--topic",
-            self.payments_topic,
-            "--ledger-db",
-            self.ledger_db,
-            "--invoicing-db",
-            self.invoicing_db,
-            expect_rc=None,
-        )
+        doc = await self.cli("verify", expect_rc=None)
         assert doc["_rc"] == 0, doc
         assert doc["ok"] is True, doc
         assert doc["differences"] == 0, doc
@@ -591,9 +641,15 @@ class Deployment:
 
     # -- the figures --
 
-    async def tally(self, payments: list[Payment], acknowledged: set[str]) -> dict[str, Any]:
+    async def tally(
+        self,
+        payments: list[Payment],
+        acknowledged: set[str],
+        spent: dict[str, int] | None = None,
+    ) -> dict[str, Any]:
         """Exact checks against the databases: every acknowledged payment granted once and
-        invoiced once, every balance equal to the credits of its user's payments."""
+        invoiced once, every balance equal to the credits of its user's payments (less what the
+        test spent of them)."""
         grants = await self.grants()
         invoiced = await self.invoiced_orders()
         by_order = {p.order_id: p for p in payments}
@@ -604,6 +660,8 @@ class Deployment:
         for o in acknowledged:
             p = by_order[o]
             expected[p.user_id] = expected.get(p.user_id, 0) + p.credits
+        for user, n in (spent or {}).items():
+            expected[user] -= n
         balances = await self.balances()
         wrong = {u: (balances.get(u), c) for u, c in expected.items() if balances.get(u) != c}
         wrong_credits = [
@@ -641,7 +699,7 @@ def record(test: str, figures: dict[str, Any]) -> None:
 
 
 async def started(d: Deployment) -> Deployment:
-    """The deployment's three services started and ready."""
+    """The deployment's four services started and ready."""
     d.start()
     await d.ready()
     return d
@@ -669,17 +727,26 @@ def send(
     rate: float = 0,
     retry_s: float = 0.5,
 ) -> Traffic:
-    """Start delivering `payments` as Stripe would, in the background."""
+    """Start delivering `payments` as Stripe would, in the background, once their orders are
+    placed in checkout."""
     client = WebhookClient(d.harness, concurrency=concurrency, rate=rate, retry_s=retry_s)
-    return Traffic(
-        payments, client, asyncio.create_task(client.deliver(payments, timeout_s=timeout_s))
-    )
+
+    async def placed_then_delivered() -> Delivery:
+        await d.place_orders(payments)
+        return await client.deliver(payments, timeout_s=timeout_s)
+
+    return Traffic(payments, client, asyncio.create_task(placed_then_delivered()))
 
 
-async def no_loss(d: Deployment, payments: list[Payment], acknowledged: set[str]) -> dict[str, Any]:
+async def no_loss(
+    d: Deployment,
+    payments: list[Payment],
+    acknowledged: set[str],
+    spent: dict[str, int] | None = None,
+) -> dict[str, Any]:
     """The exact checks every test ends with: nothing lost, nothing doubled, every balance and
     grant right, and `paystream verify` agrees; returns the figures."""
-    figures = await d.tally(payments, acknowledged)
+    figures = await d.tally(payments, acknowledged, spent)
     assert figures["lost"] == 0, figures
     assert figures["duplicates"] == 0, figures
     assert figures["wrong_balances"] == 0, figures

@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+import uuid
+from typing import Any
 
 import pytest
 from faultkit import (
@@ -20,6 +22,7 @@ from faultkit import (
     interleave_keeping_user_order,
     make_payments,
     no_loss,
+    order_id,
     record,
     send,
     started,
@@ -55,9 +58,10 @@ async def test_kill_9_of_the_ledger_mid_stream_loses_and_doubles_nothing(
     await d.wait_applied(delivery.acknowledged)
 
     # Events the restarted ledger received again (applied before the kill, offsets not yet
-    # committed) and dropped in its inbox: how many depends on where the kill landed.
+    # committed) and dropped in its inbox: how many depends on where the kill landed. Its grants
+    # come from checkout's paid orders (orders.events).
     redelivered = await d.metric(
-        "ledger", "paystream_events_consumed_total", topic=d.payments_topic, outcome="duplicate"
+        "ledger", "paystream_events_consumed_total", topic=d.orders_topic, outcome="duplicate"
     )
     await finish(
         d,
@@ -218,7 +222,7 @@ async def test_a_poison_message_is_dead_lettered_the_partition_flows_and_retry_a
     others = make_payments(d.tag, 300, users=30)
     whale = [
         Payment(
-            order_id=f"ord-{d.tag}-whale-{i}",
+            order_id=order_id(d.tag, f"whale-{i}"),
             user_id=f"u-{d.tag}-whale",
             credits=250_000 if i == 4 else 1000,
             amount_minor=2_000_000 if i == 4 else 10000,
@@ -227,6 +231,7 @@ async def test_a_poison_message_is_dead_lettered_the_partition_flows_and_retry_a
         for i in range(9)
     ]
     poison = whale[4]
+    await d.place_orders(whale)
     background = send(d, others, concurrency=8)
     # The whale's events in order, in one partition (key = user id): 4 good, the poison, a
     # message that is not even JSON, 4 good behind them.
@@ -243,12 +248,13 @@ async def test_a_poison_message_is_dead_lettered_the_partition_flows_and_retry_a
     healthy = acknowledged - {poison.order_id}
     await d.wait_applied(healthy)
 
-    # Three dead letters: the poison from the ledger, and the unparseable message from each of
-    # the two groups reading the topic (ledger and invoicing).
-    async def three_dead_letters() -> bool:
-        return await d.dead_letter_count() == 3
+    # Four dead letters: the poison from the ledger, on the dead-letter topic of orders.events
+    # (the ledger grants checkout's paid orders), and the unparseable message from each of the
+    # three groups reading payments.events (checkout, ledger and invoicing).
+    async def four_dead_letters() -> bool:
+        return await d.dead_letter_count() == 4
 
-    await until(three_dead_letters, 60, "3 dead letters")
+    await until(four_dead_letters, 60, "4 dead letters")
     dead_letter_s = time.monotonic() - sent_poison_at
 
     dlq_topic = dlq(d.payments_topic)
@@ -256,19 +262,23 @@ async def test_a_poison_message_is_dead_lettered_the_partition_flows_and_retry_a
     assert listing["pending"] == 3, listing
     by_kind = {(r["consumer_group"], r["reason"]): r for r in listing["records"]}
     assert set(by_kind) == {
-        (d.ledger_group, "failed"),
+        (d.checkout_group, "invalid"),
         (d.ledger_group, "invalid"),
         (d.invoicing_group, "invalid"),
     }
-    failed = by_kind[(d.ledger_group, "failed")]
-    assert failed["type"] == "paystream.payment.succeeded.v1"
+    orders_dlq = dlq(d.orders_topic)
+    poisoned = await d.cli("dlq", "list", "--topic", orders_dlq)
+    assert poisoned["pending"] == 1, poisoned
+    [failed] = poisoned["records"]
+    assert failed["type"] == "paystream.order.paid.v1"
+    assert failed["reason"] == "failed"
     assert failed["attempts"] == 6  # max_retries (5) + 1
     assert "fault_grant_cap" in failed["error"]
     assert failed["consumer_group"] == d.ledger_group
-    assert failed["original"]["topic"] == d.payments_topic
+    assert failed["original"]["topic"] == d.orders_topic
+    # The whale's key is one partition of every topic (six partitions each, key = user id).
     assert failed["original"]["partition"] == garbage_at[0]
-    assert failed["original"]["offset"] < garbage_at[1]
-    for group in (d.ledger_group, d.invoicing_group):
+    for group in (d.checkout_group, d.ledger_group, d.invoicing_group):
         invalid = by_kind[(group, "invalid")]
         assert invalid["attempts"] == 1  # not retried: no retry can parse it
         assert invalid["original"] == {
@@ -276,8 +286,9 @@ async def test_a_poison_message_is_dead_lettered_the_partition_flows_and_retry_a
             "partition": garbage_at[0],
             "offset": garbage_at[1],
         }
-    shown = await d.cli("dlq", "show", "--topic", dlq_topic, "--offset", str(failed["offset"]))
+    shown = await d.cli("dlq", "show", "--topic", orders_dlq, "--offset", str(failed["offset"]))
     assert "CheckViolationError" in shown["headers"]["dlq_stack"]
+    assert shown["value"]["data"]["order_id"] == poison.order_id
     assert shown["headers"]["dlq_original_offset"] == str(failed["original"]["offset"])
     dead_metric = "paystream_consumer_dead_letters_total"
     assert await d.metric("ledger", dead_metric, group=d.ledger_group, reason="failed") == 1
@@ -290,30 +301,22 @@ async def test_a_poison_message_is_dead_lettered_the_partition_flows_and_retry_a
     lag = await d.cli("lag", "--group", d.ledger_group)
     assert lag["groups"][0]["total_lag"] == 0, lag
     # Until the fix, verify names exactly the missing grant (and exits 1).
-    before = await d.cli(
-        "verify",
-        "--topic",
-        d.payments_topic,
-        "--ledger-db",
-        d.ledger_db,
-        "--invoicing-db",
-        d.invoicing_db,
-        expect_rc=1,
-    )
+    before = await d.cli("verify", expect_rc=1)
     assert before["missing_grants"] == [poison.order_id], before
+    assert before["differences"] == 1, before
 
     # The fix, then the retry.
     await d.fetch(d.ledger_db, "ALTER TABLE transactions DROP CONSTRAINT fault_grant_cap")
     retried_at = time.monotonic()
-    retry = await d.cli("dlq", "retry", "--topic", dlq_topic, "--offset", str(failed["offset"]))
+    retry = await d.cli("dlq", "retry", "--topic", orders_dlq, "--offset", str(failed["offset"]))
     assert [r["offset"] for r in retry["retried"]] == [failed["offset"]]
     await d.wait_applied({poison.order_id})
     recovery_s = time.monotonic() - retried_at
-    again = await d.cli("dlq", "retry", "--topic", dlq_topic, "--offset", str(failed["offset"]))
+    again = await d.cli("dlq", "retry", "--topic", orders_dlq, "--offset", str(failed["offset"]))
     assert again["retried"] == [], again
     assert again["skipped"], again
     purged = await d.cli("dlq", "purge", "--topic", dlq_topic, "--yes")
-    assert purged["purged"] == 2, purged  # the unparseable ones: nothing to fix there
+    assert purged["purged"] == 3, purged  # the unparseable ones: nothing to fix there
 
     await asyncio.sleep(1.0)  # a second apply, if any, would have landed by now
     figures = await no_loss(d, all_payments, acknowledged)
@@ -324,14 +327,56 @@ async def test_a_poison_message_is_dead_lettered_the_partition_flows_and_retry_a
             "sent": len(all_payments) + 1,
             "acknowledged": len(acknowledged),
             **figures,
-            "dead_lettered": 3,
+            "dead_lettered": 4,
             "dead_letter_s": round(dead_letter_s, 2),
             "recovery_s": round(recovery_s, 2),
         },
     )
 
 
-async def test_a_lost_ledger_database_is_restored_identically_by_a_replay(
+async def _ledger_activity(d: Deployment, payments: list[Payment]) -> dict[str, int]:
+    """What a product does with the credits besides buying them: spends, holds captured or left
+    to time out, an operator's grants (expiring) and a void, a low-balance threshold, then time
+    passes (sandbox clock) so lots expire and holds time out. Returns what each user spent."""
+    http, ledger = d.http, d.urls["ledger"]
+    users = sorted({p.user_id for p in payments})[:20]
+    spent: dict[str, int] = {}
+
+    async def call(method: str, path: str, user: str, **kw: Any) -> dict[str, Any]:
+        admin = user == "ops"
+        headers = {**d.harness.auth(user, admin=admin), "Idempotency-Key": uuid.uuid4().hex}
+        r = await http.request(method, f"{ledger}{path}", headers=headers, **kw)
+        assert r.status_code in (200, 201), r.text
+        return dict(r.json())
+
+    for i, user in enumerate(users):
+        await call("POST", "/v1/spend", user, json={"credits": 7 + i, "reason": "render"})
+        spent[user] = 7 + i
+    for i, user in enumerate(users[:6]):
+        hold = await call("POST", "/v1/holds", user, json={"credits": 20, "ttl_seconds": 600})
+        if i % 2 == 0:
+            await call("POST", f"/v1/holds/{hold['hold_id']}/capture", user, json={"credits": 12})
+            spent[user] += 12
+    for user in users[:5]:
+        await call(
+            "POST",
+            "/v1/admin/grants",
+            "ops",
+            json={"user_id": user, "credits": 30, "validity": "PT1H", "reason": "welcome back"},
+        )
+    lots = await call("GET", "/v1/lots", "ops", params={"user_id": users[0]})
+    promo = next(x["id"] for x in lots["items"] if x["source"] == "adjustment")
+    await call("POST", f"/v1/admin/lots/{promo}/void", "ops", json={"reason": "duplicate"})
+    await call("PUT", "/v1/balance-thresholds/credits", users[1], json={"threshold": 10_000})
+    # Two hours later: the operator's lots expired, the holds left open timed out.
+    await call("POST", "/v1/sandbox/clock/advance", "ops", json={"by": "PT2H"})
+    jobs = await call("POST", "/v1/sandbox/jobs/run", "ops")
+    # Four operator lots expired (the voided one had nothing left), three holds timed out.
+    assert (jobs["lots_expired"], jobs["holds_released"]) == (4, 3), jobs
+    return spent
+
+
+async def test_a_lost_ledger_database_is_restored_identically_from_its_journal(
     deployment: Deployment,
 ) -> None:
     d = await started(deployment)
@@ -340,6 +385,8 @@ async def test_a_lost_ledger_database_is_restored_identically_by_a_replay(
     random.Random(3).shuffle(payments)
     delivery = await send(d, payments).delivered()
     await d.wait_applied(delivery.acknowledged)
+    spent = await _ledger_activity(d, payments)
+    await d.outbox_drained()
     before = await d.ledger_dump()
     await d.verify()
 
@@ -347,27 +394,41 @@ async def test_a_lost_ledger_database_is_restored_identically_by_a_replay(
     await d.admin_sql(f'DROP DATABASE "{d.ledger_db}" WITH (FORCE)')
     await d.admin_sql(f'CREATE DATABASE "{d.ledger_db}"')
     restore_started = time.monotonic()
-    replay = await d.cli(
-        "replay", "--topic", d.payments_topic, "--group", d.ledger_group, "--from-offset", "0"
-    )
-    assert replay["applied"] is True, replay
-    assert replay["redelivered"] >= len(payments), replay
-    d.start("ledger")  # migrates the empty database, then consumes from the rewound offsets
+    # 1. The journal: every grant, spend, hold, expiry and operator action, as it was.
+    restored = await d.restore_ledger()
+    journal_s = time.monotonic() - restore_started
+    # 2. What never reached the journal (still in the outbox when the database was lost: here
+    # nothing) comes from the paid orders and the refunds; what is restored changes nothing.
+    replays = [
+        await d.cli("replay", "--topic", topic, "--group", d.ledger_group, "--from-offset", "0")
+        for topic in (d.orders_topic, d.payments_topic)
+    ]
+    assert all(r["applied"] is True for r in replays), replays
+    assert replays[0]["redelivered"] >= len(payments), replays
+    d.start("ledger")  # consumes from the rewound offsets
     await d.ready("ledger")
     await d.wait_applied(delivery.acknowledged, ledger_only=True)
+
+    async def replayed() -> bool:
+        lag = await d.cli("lag", "--group", d.ledger_group)
+        return bool(lag["groups"][0]["total_lag"] == 0)
+
+    await until(replayed, 120, "the replay consumed")
     recovery_s = time.monotonic() - restore_started
     after = await d.ledger_dump()
 
-    assert after["accounts"] == before["accounts"]
-    assert after["history"] == before["history"]
-    assert after["postings"] == before["postings"]
-    figures = await no_loss(d, payments, delivery.acknowledged)
+    # Balances, lots and history come back identical: the same ids, times and balances.
+    for table in before:
+        assert after[table] == before[table], table
+    figures = await no_loss(d, payments, delivery.acknowledged, spent)
     record(
-        "replay_lost_ledger_db",
+        "restore_lost_ledger_db",
         {
             **delivery.as_dict(),
             **figures,
-            "replayed": replay["redelivered"],
+            **restored,
+            "replayed": sum(r["redelivered"] for r in replays),
+            "journal_s": round(journal_s, 2),
             "recovery_s": round(recovery_s, 2),
         },
     )

@@ -318,13 +318,9 @@ def dlq_purge(
 @app.command()
 def verify(
     topic: Annotated[
-        str | None, typer.Option("--topic", "-t", help="Default: payments.events.")
-    ] = None,
-    orders_topic: Annotated[
-        str | None,
+        list[str] | None,
         typer.Option(
-            "--orders-topic",
-            help="Default: orders.events beside --topic (the same prefix), else orders.events.",
+            "--topic", "-t", help="Repeat for several. Default: orders.events and payments.events."
         ),
     ] = None,
     ledger_db: Annotated[
@@ -333,25 +329,22 @@ def verify(
     invoicing_db: Annotated[
         str | None, typer.Option("--invoicing-db", help="Database name or DSN.")
     ] = None,
+    checkout_db: Annotated[
+        str | None, typer.Option("--checkout-db", help="Database name or DSN.")
+    ] = None,
     as_json: Json = False,
 ) -> None:
-    """Reconcile payments.events and orders.events with the ledger and invoicing databases;
-    exit 1 on any difference."""
+    """Reconcile paid orders and refunds on the topics with checkout's orders and the ledger
+    and invoicing databases; exit 1 on any difference or anomaly."""
     s = _settings(as_json)
-    payments_topic = topic or s.topics.payments_events
-    if orders_topic is None:
-        beside = payments_topic.removesuffix("payments.events")
-        orders_topic = (
-            f"{beside}orders.events" if beside != payments_topic else s.topics.orders_events
-        )
     run(
         s,
         verify_ops.verify(
             s,
-            topic=payments_topic,
-            orders_topic=orders_topic,
+            topics=topic or [s.topics.orders_events, s.topics.payments_events],
             ledger_db=ledger_db or s.ledger_database,
             invoicing_db=invoicing_db or s.invoicing_database,
+            checkout_db=checkout_db or s.checkout_database,
         ),
         as_json=as_json,
         render=verify_ops.render,

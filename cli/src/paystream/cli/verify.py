@@ -1,9 +1,11 @@
-"""`paystream verify`: reconcile the topics against the ledger and invoicing databases.
+"""`paystream verify`: reconcile the topics against the checkout, ledger and invoicing databases.
 
-- every order with a `paystream.order.paid.v1` (on `orders.events`) has exactly one ledger lot
-  per grant line, for those credits; no order's lot exists without a paid order or a payment;
-- every order with a `paystream.payment.succeeded.v1` has exactly one invoice; no invoice exists
-  without one;
+- every order with a `paystream.order.paid.v1` (on orders.events: checkout accepted its payment)
+  has exactly one ledger grant (when it grants credits) for those credits, and exactly one
+  invoice for what was paid; no grant or invoice exists without one;
+- the order is the authority: every OrderPaidV1, and so every grant and invoice, matches its
+  order in checkout's database (the credits it grants, what was paid), and every order checkout
+  holds as paid has its OrderPaidV1; anything else is listed as an anomaly;
 - every ledger transaction's postings sum to zero (and only holds and releases have none), every
   lot's `remaining` equals its credits plus its entries (consumption, expiries, voids,
   take-backs) and its `held` the sum of its held entries, what each user's postings hold in a
@@ -34,11 +36,10 @@ from paystream.cli.errors import NotFound
 from paystream.cli.output import Result
 from paystream.cli.reading import partitions_of, read_ranges
 from paystream.cli.settings import OperatorSettings
-from paystream.shared.events import OrderPaidV1, PaymentSucceededV1, RefundSucceededV1
+from paystream.shared.events import OrderPaidV1, RefundSucceededV1
 
-SUCCEEDED = PaymentSucceededV1.TYPE.encode()
+SUCCEEDED = OrderPaidV1.TYPE.encode()
 REFUNDED = RefundSucceededV1.TYPE.encode()
-ORDER_PAID = OrderPaidV1.TYPE.encode()
 LIST_LIMIT = 1000
 # The table in which a service records every refund it received, once per refund_key. Other
 # tables with a `refund_key` (take-back transactions, credit notes) may have none for a refund
@@ -90,9 +91,23 @@ SELECT e.lot_id::text AS lot_id, e.transaction_id::text AS transaction_id, e.kin
 FROM lot_entries e JOIN lots l ON l.id = e.lot_id
 WHERE e.kind IN ('spend', 'hold') AND (e.at >= l.expires_at OR e.at < l.effective_at)
 """
-_LOT_COUNT = "SELECT count(*) AS n FROM lots"
-_GRANT_COUNT = "SELECT count(*) AS n FROM transactions WHERE kind = 'grant'"
-_INVOICES = "SELECT order_id, count(*) AS n FROM invoices GROUP BY order_id"
+_COUNTS = """
+SELECT (SELECT count(*) FROM lots) AS lots,
+       (SELECT count(*) FROM transactions WHERE kind = 'grant') AS grants
+"""
+_INVOICES = """
+SELECT order_id, count(*) AS n, min(amount_minor)::bigint AS amount_minor, min(currency) AS currency
+FROM invoices GROUP BY order_id
+"""
+# Checkout's orders that took a payment: what each grants and what was paid.
+_ORDERS = """
+SELECT id::text AS order_id, status,
+       (SELECT coalesce(sum((g->>'quantity')::bigint), 0)::bigint
+        FROM jsonb_array_elements(grants) g) AS credits,
+       paid_amount_minor, paid_currency
+FROM orders WHERE status IN ('paid', 'partially_refunded', 'refunded', 'needs_review')
+"""
+PAID_STATUSES = frozenset({"paid", "partially_refunded", "refunded"})
 _REFUND_TABLES = """
 SELECT table_name,
        EXISTS (SELECT 1 FROM information_schema.columns u WHERE u.table_schema = 'public'
@@ -122,38 +137,13 @@ def _capped(items: list[Any]) -> list[Any]:
     return items[:LIST_LIMIT]
 
 
-async def _read(settings: OperatorSettings, topic: str, wanted: tuple[bytes, ...], on: Any) -> int:
-    """Call `on(kind, data)` for every event of the wanted types; returns how many records could
-    not be read."""
-    unreadable = 0
-    async with consumer(settings) as c:
-        tps = await partitions_of(c, topic)
-        if not tps:
-            raise NotFound(f"topic {topic!r} does not exist")
-        ends = await c.end_offsets(tps)
-        begins = await c.beginning_offsets(tps)
-        async for recs in read_ranges(c, {tp: (begins[tp], ends[tp]) for tp in tps}):
-            for rec in recs:
-                ce_type = next((v for k, v in (rec.headers or ()) if k == "ce_type"), None)
-                if ce_type is not None and ce_type not in wanted:
-                    continue  # most records: skip without parsing
-                try:
-                    doc = orjson.loads(rec.value or b"")
-                    kind = doc["type"].encode()
-                    if kind in wanted:
-                        on(kind, doc["data"])
-                except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
-                    unreadable += 1  # a poison record: the consumers dead-letter it too
-    return unreadable
-
-
 async def verify(
     settings: OperatorSettings,
     *,
-    topic: str,
-    orders_topic: str,
+    topics: list[str],
     ledger_db: str,
     invoicing_db: str,
+    checkout_db: str,
 ) -> Result:
     started = time.perf_counter()
     async with database(settings.dsn(ledger_db)) as conn:
@@ -166,56 +156,113 @@ async def verify(
                 "balances": _BALANCES,
                 "lots": _LOTS,
                 "after_expiry": _AFTER_EXPIRY,
-                "lot_count": _LOT_COUNT,
-                "grant_count": _GRANT_COUNT,
+                "counts": _COUNTS,
             },
         )
     async with database(settings.dsn(invoicing_db)) as conn:
         invoicing = await _snapshot(conn, {"invoices": _INVOICES})
+    async with database(settings.dsn(checkout_db)) as conn:
+        checkout = await _snapshot(conn, {"orders": _ORDERS})
 
-    # order_id -> credits of its first succeeded payment event; refund keys.
-    payments: dict[str, int] = {}
+    # order_id -> (credits, paid minor, paid currency) of its OrderPaidV1; refund keys.
+    payments: dict[str, tuple[int, int, str]] = {}
+    payment_events = 0
     refunds: set[str] = set()
-    counted = {"payment_events": 0, "paid_order_events": 0}
+    unreadable = 0
+    async with consumer(settings) as c:
+        for topic in topics:
+            tps = await partitions_of(c, topic)
+            if not tps:
+                raise NotFound(f"topic {topic!r} does not exist")
+            ends = await c.end_offsets(tps)
+            begins = await c.beginning_offsets(tps)
+            async for recs in read_ranges(c, {tp: (begins[tp], ends[tp]) for tp in tps}):
+                for rec in recs:
+                    ce_type = next((v for k, v in (rec.headers or ()) if k == "ce_type"), None)
+                    if ce_type is not None and ce_type not in (SUCCEEDED, REFUNDED):
+                        continue  # most records: skip without parsing
+                    try:
+                        doc = orjson.loads(rec.value or b"")
+                        kind = doc["type"].encode()
+                        data = doc["data"]
+                        if kind == SUCCEEDED:
+                            payment_events += 1
+                            payments.setdefault(
+                                str(data["order_id"]),
+                                (
+                                    sum(int(g["quantity"]) for g in data["grants"]),
+                                    int(data["paid_minor"]),
+                                    str(data["paid_currency"]),
+                                ),
+                            )
+                        elif kind == REFUNDED:
+                            refunds.add(f"{data['provider']}:{data['provider_refund_id']}")
+                    except (
+                        orjson.JSONDecodeError,
+                        KeyError,
+                        TypeError,
+                        ValueError,
+                        AttributeError,
+                    ):
+                        unreadable += 1  # a poison record: the consumers dead-letter it too
 
-    def on_payment(kind: bytes, data: dict[str, Any]) -> None:
-        if kind == SUCCEEDED:
-            counted["payment_events"] += 1
-            payments.setdefault(str(data["order_id"]), int(data["credits"]))
-        elif kind == REFUNDED:
-            refunds.add(f"{data['provider']}:{data['provider_refund_id']}")
-
-    # order_id -> (grant lines, credits) of its first paid-order event.
-    paid_orders: dict[str, tuple[int, int]] = {}
-
-    def on_order(kind: bytes, data: dict[str, Any]) -> None:
-        counted["paid_order_events"] += 1
-        grants = list(data["grants"])
-        paid_orders.setdefault(
-            str(data["order_id"]), (len(grants), sum(int(g["quantity"]) for g in grants))
-        )
-
-    unreadable = await _read(settings, topic, (SUCCEEDED, REFUNDED), on_payment)
-    unreadable += await _read(settings, orders_topic, (ORDER_PAID,), on_order)
-
+    # order -> (lots, grant lines, credits): one lot per line, so more lots than lines is a
+    # line granted twice.
     grants = {r["order_id"]: (r["n"], r["lines"], r["credits"]) for r in ledger["grants"]}
     invoices = {r["order_id"]: r["n"] for r in invoicing["invoices"]}
-    with_credits = {o for o, cr in payments.items() if cr > 0}
-    granting = {o for o, (lines, _) in paid_orders.items() if lines > 0}
+    invoiced = {r["order_id"]: (r["amount_minor"], r["currency"]) for r in invoicing["invoices"]}
+    orders = {r["order_id"]: r for r in checkout["orders"]}
+    with_credits = {o for o, (cr, _, _) in payments.items() if cr > 0}
 
-    missing_grants = sorted(granting - grants.keys())
+    missing_grants = sorted(with_credits - grants.keys())
     duplicate_grants = [
         {"order_id": o, "count": n - lines + 1}
         for o, (n, lines, _) in sorted(grants.items())
         if n > lines
     ]
-    # Lots of orders the ledger granted before orders.events announced paid orders come from
-    # their payments.
-    unexpected_grants = sorted(grants.keys() - granting - with_credits)
+    unexpected_grants = sorted(grants.keys() - with_credits)
     credit_mismatches = [
-        {"order_id": o, "expected": paid_orders[o][1], "granted": cr}
+        {"order_id": o, "expected": payments[o][0], "granted": cr}
         for o, (n, lines, cr) in sorted(grants.items())
-        if o in granting and n == lines and cr != paid_orders[o][1]
+        if o in with_credits and n == lines and cr != payments[o][0]
+    ]
+    invoice_amount_mismatches = [
+        {"order_id": o, "paid": list(payments[o][1:]), "invoiced": list(invoiced[o])}
+        for o in sorted(invoiced.keys() & payments.keys())
+        if invoiced[o] != payments[o][1:]
+    ]
+    # The order is the authority: what was granted and invoiced is what checkout holds.
+    order_anomalies: list[dict[str, Any]] = []
+    for o, (credits, paid_minor, paid_currency) in sorted(payments.items()):
+        order = orders.get(o)
+        if order is None:
+            order_anomalies.append({"order_id": o, "anomaly": "no such order in checkout"})
+        elif order["status"] not in PAID_STATUSES:
+            order_anomalies.append(
+                {"order_id": o, "anomaly": f"granted, but the order is {order['status']}"}
+            )
+        elif credits != order["credits"]:
+            order_anomalies.append(
+                {
+                    "order_id": o,
+                    "anomaly": "credits differ",
+                    "order": order["credits"],
+                    "granted": credits,
+                }
+            )
+        elif (paid_minor, paid_currency) != (order["paid_amount_minor"], order["paid_currency"]):
+            order_anomalies.append(
+                {
+                    "order_id": o,
+                    "anomaly": "paid amount differs",
+                    "order": [order["paid_amount_minor"], order["paid_currency"]],
+                    "event": [paid_minor, paid_currency],
+                }
+            )
+    order_anomalies += [
+        {"order_id": o, "anomaly": "paid in checkout, but no order.paid event"}
+        for o, r in sorted(orders.items())
+        if r["status"] in PAID_STATUSES and o not in payments
     ]
     missing_invoices = sorted(payments.keys() - invoices.keys())
     duplicate_invoices = [{"order_id": o, "count": n} for o, n in sorted(invoices.items()) if n > 1]
@@ -279,6 +326,8 @@ async def verify(
         "duplicate_grants": duplicate_grants,
         "unexpected_grants": unexpected_grants,
         "grant_credit_mismatches": credit_mismatches,
+        "invoice_amount_mismatches": invoice_amount_mismatches,
+        "order_anomalies": order_anomalies,
         "missing_invoices": missing_invoices,
         "duplicate_invoices": duplicate_invoices,
         "unexpected_invoices": unexpected_invoices,
@@ -293,16 +342,14 @@ async def verify(
     )
     return {
         "ok": differences == 0,
-        "topic": topic,
-        "orders_topic": orders_topic,
+        "topics": topics,
         "elapsed_s": round(time.perf_counter() - started, 3),
-        "payment_events": counted["payment_events"],
+        "payment_events": payment_events,
         "payments": len(payments),
         "payments_with_credits": len(with_credits),
-        "paid_order_events": counted["paid_order_events"],
-        "paid_orders": len(paid_orders),
-        "grants": ledger["grant_count"][0]["n"],
-        "lots": ledger["lot_count"][0]["n"],
+        "orders_in_review": sum(1 for r in orders.values() if r["status"] == "needs_review"),
+        "grants": ledger["counts"][0]["grants"],
+        "lots": ledger["counts"][0]["lots"],
         "invoices": sum(invoices.values()),
         "unreadable_events": unreadable,
         **{k: _capped(v) for k, v in lists.items()},
@@ -318,17 +365,17 @@ async def verify(
 
 
 def render(result: Result, out: Console) -> None:
-    table = Table(title=f"verify {result['topic']}", show_header=False)
+    table = Table(title=f"verify {', '.join(result['topics'])}", show_header=False)
     table.add_column("what")
     table.add_column("count", justify="right")
     for k in (
         "payment_events",
         "payments",
         "payments_with_credits",
-        "paid_orders",
         "grants",
         "lots",
         "invoices",
+        "orders_in_review",
     ):
         table.add_row(k.replace("_", " "), str(result[k]))
     out.print(table)
@@ -337,6 +384,8 @@ def render(result: Result, out: Console) -> None:
         "duplicate_grants",
         "unexpected_grants",
         "grant_credit_mismatches",
+        "invoice_amount_mismatches",
+        "order_anomalies",
         "missing_invoices",
         "duplicate_invoices",
         "unexpected_invoices",

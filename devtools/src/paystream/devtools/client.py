@@ -80,7 +80,7 @@ class Harness:
             amount_minor=Money.parse(order["amount"]["value"], order["amount"]["currency"]).minor,
             currency=order["amount"]["currency"],
             session_id=order["provider_session_id"],
-            **kw,
+            **{"package_id": order["package_id"], **kw},
         )
 
     async def send_webhook(

@@ -37,6 +37,8 @@ async def test_packages_need_no_auth(checkout: CheckoutUnderTest) -> None:
         "id": "standard",
         "name": "Standard",
         "credits": 1100,
+        "unit": "credits",
+        "validity": "P6M",
         "price": {"value": "100.00", "currency": "CNY"},
         "prices": [
             {"value": "100.00", "currency": "CNY"},
@@ -48,6 +50,7 @@ async def test_packages_need_no_auth(checkout: CheckoutUnderTest) -> None:
         ],
     }
     assert [p["id"] for p in r.json()["packages"]] == ["trial", "standard", "value", "premium"]
+    assert r.json()["units"] == [{"id": "credits", "name": "credits"}]
 
 
 async def test_create_order_opens_a_stripe_checkout_session(checkout: CheckoutUnderTest) -> None:

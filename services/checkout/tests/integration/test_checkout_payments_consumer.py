@@ -9,7 +9,12 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from paystream.checkout.orders import service
-from paystream.shared.events import Envelope, PaymentFailedV1, PaymentSucceededV1
+from paystream.shared.events import (
+    Envelope,
+    PaymentFailedV1,
+    PaymentSucceededV1,
+    order_paid_event_id,
+)
 
 if TYPE_CHECKING:
     from conftest import CheckoutUnderTest
@@ -137,18 +142,42 @@ async def test_failure_then_success_on_the_same_session(checkout: CheckoutUnderT
     ]
 
 
-async def test_amount_mismatch_is_paid_and_flagged(checkout: CheckoutUnderTest) -> None:
+async def test_an_amount_mismatch_is_held_for_review_and_grants_nothing(
+    checkout: CheckoutUnderTest,
+) -> None:
+    # Until issue 10 a mismatched amount was paid and flagged, and so granted in full: the order
+    # is the authority now, so the payment waits for an operator and nothing is granted.
     c, user = checkout, _user()
     order = (await c.create_order(user, "premium")).json()
     await c.publish_payment(succeeded(order, user, amount_minor=1, currency="cny"), user)
 
-    async def paid() -> dict[str, Any] | None:
+    async def held() -> dict[str, Any] | None:
         o = await _status(c, user, order["order_id"])
-        return o if o["status"] == "paid" else None
+        return o if o["status"] == "needs_review" else None
 
-    o = await c.eventually(paid, what="mismatched order paid")
+    o = await c.eventually(held, what="mismatched order held")
     assert o["amount_mismatch"] is True
     assert o["amount"] == {"value": "1000.00", "currency": "CNY"}
+    async with c.pool.acquire() as conn:
+        review = await conn.fetchrow(
+            "SELECT reasons, blocking, status, amount_minor, currency FROM payment_reviews"
+            " WHERE order_id = $1",
+            uuid.UUID(order["order_id"]),
+        )
+        granted = await conn.fetchval(
+            "SELECT count(*) FROM outbox WHERE headers->>'ce_type' = 'paystream.order.paid.v1'"
+        )
+    assert review is not None
+    assert dict(review) == {
+        "reasons": ["amount_mismatch"],
+        "blocking": True,
+        "status": "open",
+        "amount_minor": 1,
+        "currency": "CNY",
+    }
+    assert granted == 0
+    events = await c.orders_events(expect=3, timeout_s=3)
+    assert "paystream.order.paid.v1" not in [e.type for e in events]
 
 
 async def test_unknown_orders_are_skipped_and_the_partition_moves_on(
@@ -191,6 +220,14 @@ async def test_unknown_orders_are_skipped_and_the_partition_moves_on(
     assert await _inbox_has(c, *unknown, other)
     async with c.pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM orders") == 1
+        # Money for an order checkout never issued grants nothing and is listed for review.
+        reviews = await conn.fetch(
+            "SELECT order_id, reasons, blocking FROM payment_reviews ORDER BY created_at"
+        )
+    # Both notifications name the same provider payment: one review.
+    assert [(r["order_id"], r["reasons"], r["blocking"]) for r in reviews] == [
+        (None, ["unknown_order"], False),
+    ]
 
 
 async def test_status_changes_reach_orders_events_through_the_outbox(
@@ -199,12 +236,13 @@ async def test_status_changes_reach_orders_events_through_the_outbox(
     c, user = checkout, _user()
     order = (await c.create_order(user, "value")).json()
     await c.publish_payment(succeeded(order, user), user)
-    events = await c.orders_events(expect=2)
+    events = await c.orders_events(expect=3)
     assert [e.type for e in events] == [
         "paystream.order.created.v1",
         "paystream.order.status_changed.v1",
+        "paystream.order.paid.v1",
     ]
-    created, changed = events
+    created, changed, paid = events
     assert created.data == {
         "order_id": order["order_id"],
         "user_id": user,
@@ -224,6 +262,32 @@ async def test_status_changes_reach_orders_events_through_the_outbox(
         "old_status": "pending",
         "new_status": "paid",
     }
+    # What the payment grants and costs, by the order's own facts.
+    assert paid.id == order_paid_event_id(order["order_id"])
+    assert {k: paid.data[k] for k in ("grants", "lines", "amount_minor", "paid_minor")} == {
+        "grants": [
+            {
+                "unit": "credits",
+                "quantity": 6000,
+                "source": "purchase",
+                "validity": "P6M",
+                "expires_at": None,
+                "priority": 50,
+                "cost_minor": 50000,
+            }
+        ],
+        "lines": [
+            {
+                "description": "value — 6,000 credits",
+                "quantity": 1,
+                "unit_amount_minor": 50000,
+                "amount_minor": 50000,
+            }
+        ],
+        "amount_minor": 50000,
+        "paid_minor": 50000,
+    }
+    assert (paid.data["review"], paid.data["payment_method"]) == ("matched", "stripe_checkout")
 
     async def outbox_empty() -> bool:
         async with c.pool.acquire() as conn:

@@ -213,9 +213,9 @@ async def test_provider_unreachable_marks_the_refund_failed_and_releases_it(
                 """
                 INSERT INTO orders (id, user_id, package_id, credits, amount_minor, currency,
                     payment_method, status, expires_at, provider, provider_session_id,
-                    provider_payment_id, paid_amount_minor, paid_currency, paid_at)
+                    provider_payment_id, paid_amount_minor, paid_currency, paid_at, grants, lines)
                 VALUES ($1, $2, 'standard', 1100, 10000, 'CNY', 'stripe_payment_intent', 'paid',
-                    now(), 'stripe', 'pi_x', 'pi_x', 10000, 'CNY', now())
+                    now(), 'stripe', 'pi_x', 'pi_x', 10000, 'CNY', now(), '[]', '[]')
                 """,
                 oid,
                 user,

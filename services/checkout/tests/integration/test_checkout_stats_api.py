@@ -61,7 +61,7 @@ async def test_payment_stats_count_what_happened_to_orders(checkout: CheckoutUnd
         user,
     )
     await _status(checkout, failed, "failed")
-    # 1.00 CNY taken for a 500.00 order: kept paid, flagged for an operator.
+    # 1.00 CNY taken for a 500.00 order: held for an operator's decision, nothing granted.
     await checkout.publish_payment(
         Envelope.wrap(
             PaymentSucceededV1(
@@ -81,25 +81,27 @@ async def test_payment_stats_count_what_happened_to_orders(checkout: CheckoutUnd
         ),
         user,
     )
-    await _status(checkout, mismatched, "paid")
+    await _status(checkout, mismatched, "needs_review")
 
     r = await checkout.http.get("/v1/admin/stats/payments", headers=checkout.auth("op", admin=True))
     assert r.status_code == 200, r.text
     stats = r.json()
     (method,) = stats["by_method"]
     assert method["payment_method"] == "stripe_checkout"
-    assert {k: method[k] for k in ("created", "paid", "failed", "cancelled", "pending")} == {
+    counted = ("created", "paid", "failed", "cancelled", "pending", "needs_review")
+    assert {k: method[k] for k in counted} == {
         "created": 6,
-        "paid": 3,
+        "paid": 2,
         "failed": 1,
         "cancelled": 1,
         "pending": 1,
+        "needs_review": 1,
     }
-    assert method["success_rate"] == 0.6  # 3 paid of the 5 that ended
+    assert method["success_rate"] == 0.5  # 2 paid of the 4 that ended
     assert method["median_seconds_to_paid"] > 0
     assert method["p95_seconds_to_paid"] >= method["median_seconds_to_paid"]
     (day,) = stats["by_day"]
-    assert (day["created"], day["paid"]) == (6, 3)
+    assert (day["created"], day["paid"]) == (6, 2)
 
     packages = {p["package_id"]: p for p in stats["packages"]}
     assert packages["standard"] == {
@@ -113,11 +115,19 @@ async def test_payment_stats_count_what_happened_to_orders(checkout: CheckoutUnd
     assert stats["plans"] is None  # not available yet
 
     (amount,) = stats["paid_amounts"]
-    assert amount["paid"] == {"value": "201.00", "currency": "CNY"}  # 100 + 100 + 1 taken
+    assert amount["paid"] == {"value": "200.00", "currency": "CNY"}  # 100 + 100 (1.00 held)
 
     reasons = {(f["reason"], f["status"]): f["orders"] for f in stats["failure_reasons"]}
     assert reasons == {("card_declined", "failed"): 1, ("cancelled before payment", "cancelled"): 1}
 
+    assert stats["needs_review"]["open_reviews"] == [
+        {
+            "reason": "amount_mismatch",
+            "blocking": True,
+            "reviews": 1,
+            "oldest_at": stats["needs_review"]["open_reviews"][0]["oldest_at"],
+        }
+    ]
     review = stats["needs_review"]["amount_mismatch"]
     assert [o["order_id"] for o in review] == [mismatched["order_id"]]
     assert review[0]["paid"] == {"value": "1.00", "currency": "CNY"}

@@ -96,6 +96,15 @@ def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
         (_doc(_pkg(colour="red")), "colour"),
         (_doc(_pkg(prices=[{"value": "1.00", "currency": "USD"}])), "exactly one of"),
         (_doc(_pkg(price=None, prices=[])), "no price"),
+        (_doc(_pkg(unit="receives")), "unit 'receives' is not one of the catalog's units"),
+        (_doc(_pkg(validity="6 months")), "validity: '6 months' is not an ISO 8601 duration"),
+        (_doc(_pkg(validity="P0D")), "validity: 'P0D' is not a positive duration"),
+        (_doc(_pkg(credits=2**53 + 1)), "credits must be a positive integer"),
+        (json.dumps({"units": [{"id": "Big Units", "name": "x"}], "packages": [_pkg()]}), "units"),
+        (
+            json.dumps({"units": [{"id": "seats", "name": "seats"}] * 2, "packages": [_pkg()]}),
+            "duplicate unit",
+        ),
         (
             _doc(
                 _pkg(
@@ -122,3 +131,27 @@ def test_every_problem_is_reported_at_once() -> None:
         parse_catalog(raw)
     assert "packages[0] ('a')" in str(info.value)
     assert "packages[1] ('b')" in str(info.value)
+
+
+def test_credits_last_six_months_unless_the_package_says_otherwise() -> None:
+    assert all(p.validity == "P6M" and p.unit == "credits" for p in load_catalog().packages)
+    raw = json.dumps(
+        {
+            "units": [{"id": "receives", "name": "receives"}],
+            "packages": [
+                _pkg(id="forever", validity=None),
+                _pkg(id="month", validity="P1M"),
+                _pkg(id="receives-20", unit="receives", credits=20),
+            ],
+        }
+    )
+    catalog = parse_catalog(raw)
+    assert [(p.id, p.unit, p.validity) for p in catalog.packages] == [
+        ("forever", "credits", None),
+        ("month", "credits", "P1M"),
+        ("receives-20", "receives", "P6M"),
+    ]
+    assert [(u.id, u.name) for u in catalog.units] == [
+        ("credits", "credits"),
+        ("receives", "receives"),
+    ]

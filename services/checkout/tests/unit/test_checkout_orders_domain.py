@@ -26,6 +26,14 @@ ALLOWED = {
     (S.PAID, S.REFUNDED),
     (S.PAID, S.PARTIALLY_REFUNDED),
     (S.PARTIALLY_REFUNDED, S.REFUNDED),
+    # A payment the order does not account for is held; an operator accepts or refunds it.
+    (S.PENDING, S.NEEDS_REVIEW),
+    (S.FAILED, S.NEEDS_REVIEW),
+    (S.CANCELLED, S.NEEDS_REVIEW),
+    (S.EXPIRED, S.NEEDS_REVIEW),
+    (S.NEEDS_REVIEW, S.PAID),
+    (S.NEEDS_REVIEW, S.REFUNDED),
+    (S.NEEDS_REVIEW, S.PARTIALLY_REFUNDED),
 }
 
 
@@ -38,6 +46,7 @@ def test_statuses_are_the_api_strings() -> None:
         "expired",
         "refunded",
         "partially_refunded",
+        "needs_review",
     ]
 
 
@@ -76,6 +85,12 @@ def test_money_taken_after_failure_cancel_or_expiry_is_recorded() -> None:
         assert check_transition(status, S.PAID)
 
 
+def test_a_held_payment_never_goes_back_to_waiting() -> None:
+    for target in (S.PENDING, S.FAILED, S.CANCELLED, S.EXPIRED):
+        assert not can_transition(S.NEEDS_REVIEW, target)
+    assert not can_transition(S.PAID, S.NEEDS_REVIEW)
+
+
 def test_the_refused_table_is_not_empty() -> None:
-    # 7 statuses: 42 ordered pairs of distinct statuses, 10 allowed.
-    assert len(REFUSED) == 32
+    # 8 statuses: 56 ordered pairs of distinct statuses, 17 allowed.
+    assert len(REFUSED) == 39

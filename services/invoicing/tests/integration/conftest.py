@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
 import httpx
@@ -17,9 +17,10 @@ from fastapi import FastAPI
 
 from paystream.invoicing.app import create_app
 from paystream.invoicing.consumers import handle_payment_events
+from paystream.invoicing.domain import describe
 from paystream.invoicing.settings import InvoicingSettings
 from paystream.shared.auth import make_token
-from paystream.shared.events import Envelope, EventData, PaymentSucceededV1
+from paystream.shared.events import Envelope, EventData, GrantSpec, InvoiceLine, OrderPaidV1
 from paystream.shared.kafka import Consumed, record_inbox
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -47,24 +48,38 @@ def paid(
     credits: int = 1100,
     amount_minor: int = 10_000,
     currency: str = "CNY",
-) -> PaymentSucceededV1:
-    return PaymentSucceededV1(
+    paid_minor: int | None = None,
+    review: Literal["matched", "overpaid", "accepted"] = "matched",
+) -> OrderPaidV1:
+    """What checkout says about a paid order (OrderPaidV1): one package line, one lot."""
+    return OrderPaidV1(
         order_id=order_id,
         user_id=user_id,
         package_id=package_id,
-        credits=credits,
+        grants=[GrantSpec(quantity=credits, validity="P6M", cost_minor=amount_minor)],
+        lines=[
+            InvoiceLine(
+                description=describe(package_id, credits),
+                quantity=1,
+                unit_amount_minor=amount_minor,
+                amount_minor=amount_minor,
+            )
+        ],
         amount_minor=amount_minor,
         currency=currency,
+        paid_minor=amount_minor if paid_minor is None else paid_minor,
+        paid_currency=currency,
         provider="stripe",
+        payment_method="stripe_checkout",
         provider_event_id=provider_event_id or f"evt_{uuid.uuid4().hex}",
         provider_payment_id=f"pi_{order_id}",
-        provider_session_id=f"cs_{order_id}",
         paid_at=paid_at or datetime(2026, 3, 1, 12, 0, tzinfo=UTC),
+        review=review,
     )
 
 
 @pytest.fixture
-def make_paid() -> Callable[..., PaymentSucceededV1]:
+def make_paid() -> Callable[..., OrderPaidV1]:
     return paid
 
 

@@ -24,7 +24,6 @@ async def test_consumer_issues_one_invoice_per_paid_order(
     make_envelope,
     auth_headers,
 ) -> None:
-    topic = test_topics.payments_events
     alice, bob = f"alice-{unique_suffix}", f"bob-{unique_suffix}"
     session_completed = make_envelope(
         make_paid("ord-a", user_id=alice, provider_event_id="evt_cs"), user_id=alice
@@ -50,7 +49,9 @@ async def test_consumer_issues_one_invoice_per_paid_order(
     await producer.start()
     try:
         for env in events:
-            await publish(producer, topic, env.subject or "", env)
+            # Each event on its own topic: paid orders on orders.events, refunds on
+            # payments.events (a refund consumed first waits for its invoice).
+            await publish(producer, test_topics.of(env.type), env.subject or "", env)
     finally:
         await producer.stop()
 

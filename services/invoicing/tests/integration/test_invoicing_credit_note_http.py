@@ -78,7 +78,9 @@ async def test_refunds_become_credit_notes_on_the_invoice_and_in_the_api(
     await producer.start()
     try:
         for env in events:
-            await publish(producer, topic, env.subject or "", env)
+            # Each event on its own topic: paid orders on orders.events, refunds on
+            # payments.events (a refund consumed first waits for its invoice).
+            await publish(producer, test_topics.of(env.type), env.subject or "", env)
     finally:
         await producer.stop()
 

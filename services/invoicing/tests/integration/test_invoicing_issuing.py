@@ -93,6 +93,16 @@ async def test_several_events_for_one_order_issue_one_invoice_and_burn_no_number
         # No billing profile, and no seller recorded (the app never started on this database).
         "buyer": None,
         "seller": None,
+        # What the order cost (as paid here) and its lines, from checkout's OrderPaidV1.
+        "ordered_minor": 10_000,
+        "lines": [
+            {
+                "description": "standard — 1,100 credits",
+                "quantity": 1,
+                "unit_amount_minor": 10_000,
+                "amount_minor": 10_000,
+            }
+        ],
     }
     assert row["issued_at"] > PAID_AT
 

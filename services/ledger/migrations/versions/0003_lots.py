@@ -99,7 +99,7 @@ CREATE TABLE lots (
     order_line     integer,
     transaction_id uuid        NOT NULL UNIQUE,
     created_at     timestamptz NOT NULL,
-    -- Set once: by the expiry job (what expired, possibly 0), or by a void.
+    -- Set once, by the expiry job, when it expired what was left; voided_at by a void.
     expired_at     timestamptz,
     expired        bigint      NOT NULL DEFAULT 0 CHECK (expired >= 0),
     voided_at      timestamptz,
@@ -115,9 +115,10 @@ CREATE UNIQUE INDEX lots_order_line_key ON lots (order_id, order_line) WHERE ord
 CREATE INDEX lots_with_credits ON lots (user_id, unit) WHERE has_credits;
 -- Listing a user's lots, and balances as they were at a time.
 CREATE INDEX lots_by_user ON lots (user_id, unit, seq);
--- What the expiry job and the notices look at.
+-- What the expiry job and the notices look at: lots with an expiry and credits left that the job
+-- has not expired yet (a lot used up or voided before its expiry has nothing to expire).
 CREATE INDEX lots_to_expire ON lots (expires_at)
-    WHERE expires_at IS NOT NULL AND expired_at IS NULL;
+    WHERE expires_at IS NOT NULL AND expired_at IS NULL AND has_credits;
 
 -- The truth about lots, append-only: what each transaction did to each lot. `delta` changes
 -- `remaining` (never up: a grant is the lot itself), `held_delta` changes `held`.

@@ -39,6 +39,11 @@ class EventData(BaseModel):
 
 Provider = Literal["stripe", "alipay", "wechatpay", "usdt_trc20"]
 
+# The largest amount an event may carry, in minor units: far above any real payment (90
+# trillion yuan), and every sum of such amounts still fits PostgreSQL's bigint. A notification
+# claiming more is not a payment to act on (webhook-ingest records it for review instead).
+MAX_AMOUNT_MINOR = 2**53
+
 
 class PaymentSucceededV1(EventData):
     """Money was taken for an order. Carries everything ledger, invoicing and checkout need."""
@@ -48,7 +53,7 @@ class PaymentSucceededV1(EventData):
     user_id: str
     package_id: str | None = None
     credits: int = Field(ge=0)
-    amount_minor: int = Field(ge=0)
+    amount_minor: int = Field(ge=0, le=MAX_AMOUNT_MINOR)
     currency: str
     provider: Provider
     provider_event_id: str
@@ -90,7 +95,7 @@ class RefundSucceededV1(EventData):
     provider: Provider
     provider_refund_id: str
     provider_payment_id: str | None = None
-    amount_minor: int = Field(gt=0)
+    amount_minor: int = Field(gt=0, le=MAX_AMOUNT_MINOR)
     currency: str
     reason: str | None = None
     refunded_at: datetime

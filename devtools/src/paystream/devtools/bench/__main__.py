@@ -24,8 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from paystream.devtools.bench import invoicing_apply, ledger_apply, spends
-from paystream.devtools.bench.loadgen import percentile
+from paystream.devtools.bench.loadgen import order_plan, percentile
+from paystream.devtools.orders import SeedOrder, place_orders
 from paystream.devtools.stack import Stack
+from paystream.shared.settings import BaseServiceSettings
 from paystream.shared.topics import Topics
 
 REPO = Path(__file__).resolve().parents[5]
@@ -98,6 +100,15 @@ async def _end_to_end(stack: Stack, rate: float, duration: float) -> dict[str, A
     from paystream.devtools.bench.grants import GrantWatcher
 
     sent_log = Path(stack.log_dir) / "e2e-sent.json"
+    # Checkout grants only what an order it placed says: place the orders the webhooks pay for
+    # first (straight into its database, as the fault tests do), warm-up included.
+    plan = order_plan(int(rate * (duration + 3.0)) + 10, users=1000)
+    orders_file = Path(stack.log_dir) / "e2e-orders.json"
+    orders_file.write_text(json.dumps(plan))
+    await place_orders(
+        BaseServiceSettings().pg_dsn("paystream_checkout"),
+        (SeedOrder(o, u, 1100, 10000) for o, u in plan),
+    )
     watcher = GrantWatcher(os.environ["PAYSTREAM_KAFKA_BOOTSTRAP"], Topics())
     await watcher.start()
     try:
@@ -111,6 +122,8 @@ async def _end_to_end(stack: Stack, rate: float, duration: float) -> dict[str, A
             "128",
             "--sent-log",
             str(sent_log),
+            "--orders",
+            str(orders_file),
         )
         sent: dict[str, float] = {o: t for o, t in json.loads(sent_log.read_text())}
         granted = await watcher.collect(set(sent), timeout_s=120)

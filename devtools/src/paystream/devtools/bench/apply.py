@@ -20,41 +20,19 @@ from typing import Any
 import asyncpg
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from paystream.devtools.orders import order_paid
 from paystream.shared.db import create_pool
-from paystream.shared.events import Envelope, PaymentSucceededV1
+from paystream.shared.events import Envelope
 from paystream.shared.kafka import BatchConsumer, BatchHandler, create_broker, create_producer
 from paystream.shared.migrations import upgrade
 from paystream.shared.settings import BaseServiceSettings
 from paystream.shared.topics import Topics
 
 Check = Callable[[asyncpg.Pool], Awaitable[dict[str, Any]]]
-# The i-th event of a fill, for `user`, paid at `now`.
-MakeEvent = Callable[[int, str, datetime], Envelope]
 
 
-def payment_event(i: int, user: str, now: datetime) -> Envelope:
-    """A payment of a distinct order (what invoicing consumes)."""
-    return Envelope.wrap(
-        PaymentSucceededV1(
-            order_id=f"bench-{uuid.uuid4().hex}",
-            user_id=user,
-            package_id="standard",
-            credits=1100,
-            amount_minor=10000,
-            currency="CNY",
-            provider="stripe",
-            provider_event_id=f"evt_{i}",
-            provider_payment_id=f"pi_{i}",
-            paid_at=now,
-        ),
-        source="paystream/bench",
-    )
-
-
-async def fill(
-    bootstrap: str, topic: str, n: int, users: int, make: MakeEvent = payment_event
-) -> None:
-    """Publish `n` events of distinct orders by `users` users."""
+async def fill(bootstrap: str, topic: str, n: int, users: int) -> None:
+    """Publish `n` payments of distinct orders by `users` users."""
     producer = create_producer(bootstrap, "bench-fill", linger_ms=20)
     await producer.start()
     try:
@@ -62,7 +40,16 @@ async def fill(
         pending = []
         for i in range(n):
             user = f"bench-user-{i % users}"
-            env = make(i, user, now)
+            env = Envelope.wrap(
+                order_paid(
+                    f"bench-{uuid.uuid4().hex}",
+                    user,
+                    provider_event_id=f"evt_{i}",
+                    provider_payment_id=f"pi_{i}",
+                    paid_at=now,
+                ),
+                source="paystream/bench",
+            )
             pending.append(await producer.send(topic, env.to_bytes(), key=user.encode()))
             if len(pending) >= 5000:
                 await asyncio.gather(*pending)
@@ -81,14 +68,12 @@ async def apply_from_topic(
     check: Check,
     n: int,
     users: int,
-    topic_of: Callable[[Topics], str] = lambda t: t.payments_events,
-    make: MakeEvent = payment_event,
 ) -> dict[str, Any]:
-    """Fill a fresh topic with `n` events (payments by default), apply them with `handler` into
-    a fresh database, and return the rate plus what `check` reads from the database afterwards."""
+    """Fill a fresh topic with `n` payments, apply them with `handler` into a fresh database, and
+    return the rate plus what `check` reads from the database afterwards."""
     suffix = uuid.uuid4().hex[:8]
     specs = Topics(f"bench.{suffix}.").specs()
-    topic = topic_of(Topics(f"bench.{suffix}."))
+    topic = Topics(f"bench.{suffix}.").payments_events
     dbname = f"bench_{name}_{suffix}"
     topics = [s.name for s in specs]
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
@@ -102,7 +87,7 @@ async def apply_from_topic(
     broker = create_broker(settings.kafka_bootstrap, f"{name}-bench")
     await broker.connect()
     try:
-        await fill(settings.kafka_bootstrap, topic, n, users, make)
+        await fill(settings.kafka_bootstrap, topic, n, users)
         consumer = BatchConsumer(
             broker=broker,
             service=f"{name}-bench",

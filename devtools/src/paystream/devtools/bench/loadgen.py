@@ -32,14 +32,23 @@ class Results:
     sent: list[tuple[str, float]] = field(default_factory=list)
 
 
-def build_requests(n: int, host: str, secret: str, users: int) -> list[tuple[str, bytes]]:
+def order_plan(n: int, users: int) -> list[tuple[str, str]]:
+    """(order id, user id) of the orders a run pays for."""
+    return [(str(uuid.uuid4()), f"bench-user-{i % users}") for i in range(n)]
+
+
+def build_requests(
+    n: int, host: str, secret: str, users: int, orders: list[tuple[str, str]] | None = None
+) -> list[tuple[str, bytes]]:
+    """Signed `checkout.session.completed` webhooks for `orders` (placed beforehand, when the
+    stack has checkout), or for fresh order ids (webhook-ingest alone does not look)."""
     now = int(time.time())
+    plan = orders or order_plan(n, users)
     out: list[tuple[str, bytes]] = []
-    for i in range(n):
-        order_id = f"bench-{uuid.uuid4().hex}"
+    for order_id, user_id in plan[:n]:
         event = checkout_session_completed(
             order_id=order_id,
-            user_id=f"bench-user-{i % users}",
+            user_id=user_id,
             credits=1100,
             amount_minor=10000,
             currency="CNY",
@@ -175,6 +184,9 @@ def main() -> None:
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--users", type=int, default=1000)
     ap.add_argument("--sent-log", default=None)
+    ap.add_argument(
+        "--orders", default=None, help="JSON file of [order_id, user_id]: the orders to pay"
+    )
     args = ap.parse_args()
     u = urlsplit(args.url)
     host, port = u.hostname or "127.0.0.1", u.port or 80
@@ -182,7 +194,12 @@ def main() -> None:
         n = int(args.rate * (args.duration + args.warmup)) + 10
     else:
         n = int(12_000 * (args.duration + args.warmup))
-    reqs = build_requests(n, host, args.secret, args.users)
+    orders = None
+    if args.orders:
+        with open(args.orders) as f:
+            orders = [(o, u) for o, u in json.load(f)]
+        n = min(n, len(orders))
+    reqs = build_requests(n, host, args.secret, args.users, orders)
 
     sent: list[tuple[str, float]] = []
 

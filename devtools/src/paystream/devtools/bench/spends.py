@@ -2,9 +2,8 @@
 a separate process (`spendgen`), closed loop and open loop.
 
 The ledger runs alone, on its own topics. Before the load, every spender gets several lots: three
-paid orders each (validity P1M, P6M and none), published as the orders' `OrderPaidV1` on
-`orders.events` (and as `PaymentSucceededV1` on `payments.events`, which is what a ledger from
-before lots granted from, so the same phase measures either).
+paid orders each (validity P1M, P6M and none), published as checkout publishes them
+(`OrderPaidV1` on `orders.events`).
 """
 
 from __future__ import annotations
@@ -27,7 +26,6 @@ from paystream.shared.events import (
     GrantSpec,
     InvoiceLine,
     OrderPaidV1,
-    PaymentSucceededV1,
     order_paid_event_id,
 )
 from paystream.shared.kafka import create_producer
@@ -70,27 +68,10 @@ async def seed(settings: BaseServiceSettings, topics: Topics, users: int) -> int
                     provider_event_id=f"evt_{order}",
                     paid_at=now,
                 )
-                legacy = PaymentSucceededV1(
-                    order_id=order,
-                    user_id=user,
-                    package_id="standard",
-                    credits=credits,
-                    amount_minor=10000,
-                    currency="CNY",
-                    provider="stripe",
-                    provider_event_id=f"evt_{order}",
-                    paid_at=now,
+                env = Envelope.wrap(paid, source="paystream/bench", id=order_paid_event_id(order))
+                pending.append(
+                    await producer.send(topics.orders_events, env.to_bytes(), key=user.encode())
                 )
-                for topic, env in (
-                    (
-                        topics.orders_events,
-                        Envelope.wrap(
-                            paid, source="paystream/bench", id=order_paid_event_id(order)
-                        ),
-                    ),
-                    (topics.payments_events, Envelope.wrap(legacy, source="paystream/bench")),
-                ):
-                    pending.append(await producer.send(topic, env.to_bytes(), key=user.encode()))
             if len(pending) >= 5000:
                 await asyncio.gather(*pending)
                 pending.clear()

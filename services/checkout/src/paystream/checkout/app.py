@@ -22,6 +22,7 @@ from paystream.checkout.orders.tasks import expiry_sweep
 from paystream.checkout.providers.factory import build_providers, stripe_method_types
 from paystream.checkout.providers.registry import ProviderRegistry
 from paystream.checkout.refunds import endpoints as refunds_endpoints
+from paystream.checkout.reviews import endpoints as reviews_endpoints
 from paystream.checkout.settings import CheckoutSettings
 from paystream.checkout.stats import endpoints as stats_endpoints
 from paystream.checkout.usdt import endpoints as usdt_endpoints
@@ -111,6 +112,7 @@ def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
         catalog_endpoints.router,
         orders_endpoints.router,
         refunds_endpoints.router,
+        reviews_endpoints.router,
         usdt_endpoints.router,
         stats_endpoints.router,
     ):

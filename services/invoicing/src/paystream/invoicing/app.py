@@ -22,7 +22,7 @@ def create_app(settings: InvoicingSettings | None = None) -> FastAPI:
     if s.invoicing_run_consumer:
         # Declared on the broker now, started in the lifespan; the AsyncAPI document reads it.
         runtime.add_consumer(
-            topics=[s.topics.payments_events],
+            topics=[s.topics.orders_events, s.topics.payments_events],
             group_id=s.invoicing_consumer_group,
             handler=handle_payment_events,
             event_types=CONSUMES,

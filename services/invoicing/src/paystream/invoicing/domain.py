@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from paystream.shared.events import InvalidEvent
+from paystream.shared.events import InvalidEvent, InvoiceLine
 from paystream.shared.money import Money
 
 INVOICE_PREFIX = "INV"
@@ -37,6 +37,10 @@ class Invoice:
     paid_at: datetime
     issued_at: datetime
     payment_event_id: uuid.UUID
+    # What the order cost, when it differs from what was paid (an amount an operator accepted
+    # after review, or an overpayment); None: the same.
+    ordered_minor: int | None = None
+    lines: tuple[InvoiceLine, ...] = ()
     refunded_minor: int = 0
 
     @property
@@ -66,6 +70,10 @@ class NewInvoice:
     status: str
     paid_at: datetime
     payment_event_id: uuid.UUID
+    # What the order cost, when it differs from what was paid (an amount an operator accepted
+    # after review, or an overpayment); None: the same.
+    ordered_minor: int | None = None
+    lines: tuple[InvoiceLine, ...] = ()
 
     def issued(self, at: datetime) -> Invoice:
         return Invoice(
@@ -84,6 +92,8 @@ class NewInvoice:
             paid_at=self.paid_at,
             issued_at=at,
             payment_event_id=self.payment_event_id,
+            ordered_minor=self.ordered_minor,
+            lines=self.lines,
         )
 
 
@@ -142,6 +152,7 @@ def credit_note_credits(
     *,
     credits: int,
     amount_minor: int,
+    ordered_minor: int | None = None,
     currency: str,
     refunded_before_minor: int,
     credited_before: int,
@@ -150,7 +161,12 @@ def credit_note_credits(
 ) -> int:
     """The credits one refund's credit note concerns, given the invoice and its earlier credit
     notes. Cumulative: partial credit notes add up to exactly the invoice's credits once the
-    whole amount is refunded. Refuses a refund in another currency or beyond what was paid."""
+    whole amount is refunded. Refuses a refund in another currency or beyond what was paid.
+
+    When more was paid than the order cost (`ordered_minor`), refunds return the difference
+    first, and that concerns no credits; the rest is measured against the order's cost. When an
+    operator accepted less than the order cost, refunds are measured against what was paid.
+    """
     if refund_currency != currency:
         raise RefundRefused(
             f"refund in {refund_currency} for an invoice in {currency}: refused, not converted"
@@ -160,7 +176,11 @@ def credit_note_credits(
         raise RefundRefused(
             f"refunds of {refunded_after} {currency} exceed the invoiced {amount_minor} {currency}"
         )
-    return credits_due_for(credits, amount_minor, refunded_after) - credited_before
+    base = min(amount_minor, amount_minor if ordered_minor is None else ordered_minor)
+    excess = amount_minor - base
+    return (
+        credits_due_for(credits, base, min(max(refunded_after - excess, 0), base)) - credited_before
+    )
 
 
 def number_blocks(years: Sequence[int], last_numbers: Mapping[int, int]) -> list[int]:
@@ -184,6 +204,11 @@ def describe(package_id: str | None, credits: int) -> str:
     unit = "credit" if credits == 1 else "credits"
     quantity = f"{credits:,} {unit}"
     return f"{package_id} — {quantity}" if package_id else quantity
+
+
+def describe_lines(lines: Sequence[InvoiceLine]) -> str:
+    """The invoice's description: its lines' descriptions (the PDF lists them one by one)."""
+    return "; ".join(line.description for line in lines)[:500]
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,14 +13,17 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
+import orjson
 
 from paystream.invoicing.domain import CreditNote, Invoice, NewInvoice
 from paystream.shared.db import Connection
+from paystream.shared.events import InvoiceLine
 from paystream.shared.pagination import KeysetCursor
 
 _COLUMNS = """
     id, number, order_id, user_id, package_id, description, credits, amount_minor, currency,
-    provider, provider_payment_id, status, paid_at, issued_at, payment_event_id, refunded_minor
+    provider, provider_payment_id, status, paid_at, issued_at, payment_event_id, refunded_minor,
+    ordered_minor, lines::text AS lines
 """
 
 INVOICED_ORDERS = """
@@ -41,18 +44,20 @@ RETURNING last_number
 INSERT_INVOICES = """
 INSERT INTO invoices (
     id, number, order_id, user_id, package_id, description, credits, amount_minor, currency,
-    provider, provider_payment_id, status, paid_at, issued_at, payment_event_id
+    provider, provider_payment_id, status, paid_at, issued_at, payment_event_id, ordered_minor,
+    lines
 )
 SELECT i.id, i.number, i.order_id, i.user_id, i.package_id, i.description, i.credits,
        i.amount_minor, i.currency, i.provider, i.provider_payment_id, i.status, i.paid_at,
-       clock_timestamp(), i.payment_event_id
+       clock_timestamp(), i.payment_event_id, i.ordered_minor, i.lines::jsonb
 FROM unnest(
     $1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[],
     $8::bigint[], $9::text[], $10::text[], $11::text[], $12::text[], $13::timestamptz[],
-    $14::uuid[]
+    $14::uuid[], $15::bigint[], $16::text[]
 ) WITH ORDINALITY AS i (
     id, number, order_id, user_id, package_id, description, credits, amount_minor, currency,
-    provider, provider_payment_id, status, paid_at, payment_event_id, position
+    provider, provider_payment_id, status, paid_at, payment_event_id, ordered_minor, lines,
+    position
 )
 ORDER BY i.position
 ON CONFLICT (order_id) DO NOTHING
@@ -91,6 +96,11 @@ def _invoice(row: asyncpg.Record) -> Invoice:
         issued_at=row["issued_at"],
         payment_event_id=row["payment_event_id"],
         refunded_minor=row["refunded_minor"],
+        ordered_minor=(
+            None if row["ordered_minor"] == row["amount_minor"] else row["ordered_minor"]
+        ),
+        # Read as text and parsed here: the same on any connection, whatever its jsonb codec.
+        lines=tuple(InvoiceLine.model_validate(line) for line in orjson.loads(row["lines"])),
     )
 
 
@@ -132,6 +142,12 @@ async def insert_invoices(conn: Connection, invoices: Sequence[NewInvoice]) -> d
         [i.status for i in invoices],
         [i.paid_at for i in invoices],
         [i.payment_event_id for i in invoices],
+        [i.amount_minor if i.ordered_minor is None else i.ordered_minor for i in invoices],
+        # JSON text, cast in SQL: a list of lists would be sent as a two-dimensional array.
+        [
+            orjson.dumps([line.model_dump(mode="json") for line in i.lines]).decode()
+            for i in invoices
+        ],
     )
     return {r["order_id"]: r["issued_at"] for r in rows}
 

@@ -42,7 +42,7 @@ from paystream.invoicing.domain import (
     RefundRefused,
     as_utc,
     credit_note_credits,
-    describe,
+    describe_lines,
     format_credit_note_number,
     format_invoice_number,
     invoicing_year,
@@ -52,7 +52,7 @@ from paystream.invoicing.repository import ReceivedRefund
 from paystream.shared.auth import Principal
 from paystream.shared.db import Connection, savepoint
 from paystream.shared.errors import Forbidden, NotFound
-from paystream.shared.events import PaymentSucceededV1, RefundSucceededV1, utcnow
+from paystream.shared.events import InvoiceLine, OrderPaidV1, RefundSucceededV1, utcnow
 from paystream.shared.money import Money
 from paystream.shared.pagination import KeysetCursor, keyset_page
 
@@ -61,10 +61,10 @@ log = structlog.get_logger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class PaidOrder:
-    """A payment to invoice and the id of the event that reported it."""
+    """An order checkout accepted as paid (its facts, what was paid), and the event's id."""
 
     event_id: uuid.UUID
-    payment: PaymentSucceededV1
+    payment: OrderPaidV1
 
 
 class ConcurrentInvoicing(asyncpg.SerializationError):
@@ -108,7 +108,7 @@ async def issue_invoices(conn: Connection, paid: Sequence[PaidOrder]) -> list[In
     invoiced = await repo.invoiced_orders(conn, list(first))
     drafts = [
         # An unknown currency fails here, before any number is taken.
-        _Draft(p, p.payment.amount(), invoicing_year(p.payment.paid_at))
+        _Draft(p, p.payment.paid(), invoicing_year(p.payment.paid_at))
         for order_id, p in first.items()
         if order_id not in invoiced
     ]
@@ -164,8 +164,8 @@ def _numbered(draft: _Draft, sequence: int) -> NewInvoice:
         order_id=pay.order_id,
         user_id=pay.user_id,
         package_id=pay.package_id,
-        description=describe(pay.package_id, pay.credits),
-        credits=pay.credits,
+        description=describe_lines(pay.lines),
+        credits=sum(g.quantity for g in pay.grants),
         amount_minor=draft.amount.minor,
         currency=draft.amount.currency,
         provider=pay.provider,
@@ -173,6 +173,27 @@ def _numbered(draft: _Draft, sequence: int) -> NewInvoice:
         status=STATUS_PAID,
         paid_at=as_utc(pay.paid_at),
         payment_event_id=draft.paid.event_id,
+        # What the order cost, in the currency billed (an accepted payment in another currency
+        # was a mismatch: the invoice bills what was paid, and refunds are measured against it).
+        ordered_minor=pay.amount_minor
+        if pay.currency == pay.paid_currency and pay.amount_minor != pay.paid_minor
+        else None,
+        lines=_lines(pay),
+    )
+
+
+def _lines(pay: OrderPaidV1) -> tuple[InvoiceLine, ...]:
+    """The order's lines, in the currency billed. A payment an operator accepted in another
+    currency than the order's is billed as one line of what was paid."""
+    if pay.currency == pay.paid_currency:
+        return tuple(pay.lines)
+    return (
+        InvoiceLine(
+            description=f"{describe_lines(pay.lines)} (paid in {pay.paid_currency})",
+            quantity=1,
+            unit_amount_minor=pay.paid_minor,
+            amount_minor=pay.paid_minor,
+        ),
     )
 
 
@@ -264,6 +285,7 @@ async def issue_credit_notes(
             credits = credit_note_credits(
                 credits=inv.credits,
                 amount_minor=inv.amount_minor,
+                ordered_minor=inv.ordered_minor,
                 currency=inv.currency,
                 refunded_before_minor=refunded[inv.id],
                 credited_before=credited.get(inv.id, 0),

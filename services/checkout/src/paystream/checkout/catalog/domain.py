@@ -2,12 +2,17 @@
 
 The document (see `service.load_catalog` for where it comes from) looks like:
 
-    {"packages": [{"id": "standard", "name": "Standard", "credits": 1100,
+    {"units": [{"id": "receives", "name": "receives"}],
+     "packages": [{"id": "standard", "name": "Standard", "credits": 1100,
+                   "unit": "credits", "validity": "P6M",
                    "prices": [{"value": "100.00", "currency": "CNY"},
                               {"value": "14.00", "currency": "USD"}]}]}
 
-A package is priced in one or more currencies (one price per currency; `"price": {...}` is
-accepted for a single one). The first price is the package's default currency.
+A package grants `credits` of its `unit` (`credits` unless it names one of the catalog's
+`units`), as one lot that lasts `validity` (an ISO 8601 duration from the payment; six months
+when not given, the product brief's rule; `null` for credits that never expire). It is priced in
+one or more currencies (one price per currency; `"price": {...}` is accepted for a single one).
+The first price is the package's default currency.
 
 Prices are decimal strings, never JSON numbers: a number would pass through a float.
 """
@@ -19,13 +24,24 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, StrictInt, StrictStr, ValidationError
 
+from paystream.shared.clock import InvalidDuration, parse_duration
+from paystream.shared.events import DEFAULT_UNIT, MAX_CREDITS, UNIT_PATTERN
 from paystream.shared.money import CurrencyError, Money
 
 _PACKAGE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+_UNIT = re.compile(UNIT_PATTERN)
+# What a package's credits last when the catalog does not say (the product brief's rule).
+DEFAULT_VALIDITY = "P6M"
 
 
 class CatalogError(ValueError):
     """The catalog file is missing or invalid; checkout refuses to start with it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    id: str
+    name: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +50,9 @@ class Package:
     name: str
     credits: int
     prices: tuple[Money, ...]
+    unit: str = DEFAULT_UNIT
+    # ISO 8601 duration the granted lot lasts from the payment; None: it never expires.
+    validity: str | None = DEFAULT_VALIDITY
 
     @property
     def price(self) -> Money:
@@ -47,6 +66,7 @@ class Package:
 @dataclass(frozen=True, slots=True)
 class Catalog:
     packages: tuple[Package, ...]
+    units: tuple[Unit, ...] = (Unit(DEFAULT_UNIT, "credits"),)
 
     def get(self, package_id: str) -> Package | None:
         return next((p for p in self.packages if p.id == package_id), None)
@@ -58,17 +78,27 @@ class _PriceIn(BaseModel):
     currency: StrictStr
 
 
+class _UnitIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: StrictStr
+    name: StrictStr
+
+
 class _PackageIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: StrictStr
     name: StrictStr
     credits: StrictInt
+    unit: StrictStr = DEFAULT_UNIT
+    # Absent: the default validity; an explicit null: credits that never expire.
+    validity: StrictStr | None = DEFAULT_VALIDITY
     price: _PriceIn | None = None
     prices: list[_PriceIn] | None = None
 
 
 class _CatalogIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    units: list[_UnitIn] = []
     packages: list[_PackageIn]
 
 
@@ -83,6 +113,7 @@ def parse_catalog(raw: str | bytes, source: str = "<catalog>") -> Catalog:
         raise CatalogError(f"invalid catalog {source}: {errors}") from None
 
     problems: list[str] = []
+    units = _units(doc.units, problems)
     packages: list[Package] = []
     seen: set[str] = set()
     if not doc.packages:
@@ -96,17 +127,51 @@ def parse_catalog(raw: str | bytes, source: str = "<catalog>") -> Catalog:
         seen.add(p.id)
         if not p.name.strip():
             problems.append(f"{where}: name is empty")
-        if p.credits <= 0:
+        if not 0 < p.credits <= MAX_CREDITS:
             problems.append(f"{where}: credits must be a positive integer, got {p.credits}")
+        if p.unit not in {u.id for u in units}:
+            known = ", ".join(u.id for u in units)
+            problems.append(f"{where}: unit {p.unit!r} is not one of the catalog's units ({known})")
+        if p.validity is not None:
+            try:
+                parse_duration(p.validity)
+            except InvalidDuration as exc:
+                problems.append(f"{where}: validity: {exc}")
         if (p.price is None) == (p.prices is None):
             problems.append(f"{where}: give exactly one of `price` or `prices`")
             continue
         prices = _prices(where, [p.price] if p.price is not None else p.prices or [], problems)
         if prices:
-            packages.append(Package(id=p.id, name=p.name.strip(), credits=p.credits, prices=prices))
+            packages.append(
+                Package(
+                    id=p.id,
+                    name=p.name.strip(),
+                    credits=p.credits,
+                    prices=prices,
+                    unit=p.unit,
+                    validity=p.validity,
+                )
+            )
     if problems:
         raise CatalogError(f"invalid catalog {source}: " + "; ".join(problems))
-    return Catalog(tuple(packages))
+    return Catalog(tuple(packages), units)
+
+
+def _units(raw: list[_UnitIn], problems: list[str]) -> tuple[Unit, ...]:
+    """The catalog's units: `credits` always, and those it defines."""
+    units = [Unit(DEFAULT_UNIT, "credits")]
+    for i, u in enumerate(raw):
+        where = f"units[{i}] ({u.id!r})"
+        if not _UNIT.match(u.id):
+            problems.append(f"{where}: id must match {UNIT_PATTERN}")
+        elif any(known.id == u.id for known in units):
+            if u.id != DEFAULT_UNIT:
+                problems.append(f"{where}: duplicate unit")
+            continue
+        if not u.name.strip():
+            problems.append(f"{where}: name is empty")
+        units.append(Unit(u.id, u.name.strip()))
+    return tuple(units)
 
 
 def _prices(where: str, raw: list[_PriceIn], problems: list[str]) -> tuple[Money, ...]:

@@ -14,6 +14,7 @@ from paystream.checkout.catalog.schemas import (
     PackagesOut,
     PaymentMethodOut,
     PaymentMethodsOut,
+    UnitOut,
 )
 from paystream.checkout.context import Context, error_doc
 
@@ -22,7 +23,10 @@ router = APIRouter(prefix="/v1")
 
 @router.get("/packages", response_model=PackagesOut, summary="The credit packages on sale")
 async def list_packages(ctx: Context) -> PackagesOut:
-    return PackagesOut(packages=[PackageOut.of(p) for p in ctx.catalog.packages])
+    return PackagesOut(
+        packages=[PackageOut.of(p) for p in ctx.catalog.packages],
+        units=[UnitOut(id=u.id, name=u.name) for u in ctx.catalog.units],
+    )
 
 
 @router.get(

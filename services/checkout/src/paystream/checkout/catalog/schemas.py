@@ -15,7 +15,12 @@ Currency = Annotated[str, Field(pattern=r"^[A-Za-z]{3,4}$", examples=["CNY"])]
 class PackageOut(BaseModel):
     id: str
     name: str
-    credits: int
+    credits: int = Field(description="how many of `unit` the package grants")
+    unit: str = Field(description="the unit granted: `credits`, or one the catalog defines")
+    validity: str | None = Field(
+        description="ISO 8601 duration the granted credits last from the payment (`P6M`); "
+        "null: they never expire"
+    )
     price: MoneyOut = Field(description="The default price (the first of `prices`).")
     prices: list[MoneyOut]
 
@@ -25,13 +30,21 @@ class PackageOut(BaseModel):
             id=p.id,
             name=p.name,
             credits=p.credits,
+            unit=p.unit,
+            validity=p.validity,
             price=MoneyOut.of(p.price),
             prices=[MoneyOut.of(m) for m in p.prices],
         )
 
 
+class UnitOut(BaseModel):
+    id: str
+    name: str
+
+
 class PackagesOut(BaseModel):
     packages: list[PackageOut]
+    units: list[UnitOut] = Field(description="the units the catalog sells")
 
 
 class PaymentMethodOut(BaseModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +12,7 @@ import asyncpg
 from paystream.checkout.orders.domain import Order, OrderStatus
 from paystream.checkout.providers import PaymentInstructions
 from paystream.shared.db import Connection
+from paystream.shared.events import GrantSpec, InvoiceLine
 from paystream.shared.money import Money
 from paystream.shared.pagination import KeysetCursor
 
@@ -19,7 +21,8 @@ _COLUMNS = """
     return_url, idempotency_key, request_fingerprint, provider_session_id, payment_url,
     provider_payment_id, paid_amount_minor, paid_currency, amount_mismatch, failure_reason,
     expires_at, paid_at, created_at, updated_at, provider, client_secret, qr_code,
-    deposit_address, deposit_amount_minor, deposit_currency, payment_method_types, refunded_minor
+    deposit_address, deposit_amount_minor, deposit_currency, payment_method_types, refunded_minor,
+    grants, lines
 """
 
 
@@ -57,6 +60,8 @@ def _order(r: asyncpg.Record) -> Order:
         ),
         payment_method_types=tuple(r["payment_method_types"]),
         refunded_minor=r["refunded_minor"],
+        grants=tuple(GrantSpec.model_validate(g) for g in r["grants"]),
+        lines=tuple(InvoiceLine.model_validate(line) for line in r["lines"]),
     )
 
 
@@ -67,8 +72,9 @@ def _maybe(r: asyncpg.Record | None) -> Order | None:
 INSERT_ORDER = f"""
 INSERT INTO orders (
     id, user_id, package_id, credits, amount_minor, currency, payment_method, status,
-    return_url, idempotency_key, request_fingerprint, expires_at, created_at, updated_at
-) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9, $10, $11, $12, $12)
+    return_url, idempotency_key, request_fingerprint, expires_at, created_at, updated_at,
+    grants, lines
+) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9, $10, $11, $12, $12, $13, $14)
 ON CONFLICT ON CONSTRAINT orders_user_idempotency_key DO NOTHING
 RETURNING {_COLUMNS}
 """
@@ -88,6 +94,8 @@ async def insert_order(
     request_fingerprint: str | None,
     expires_at: datetime,
     created_at: datetime,
+    grants: Sequence[GrantSpec],
+    lines: Sequence[InvoiceLine],
 ) -> Order | None:
     """Insert a pending order; None when (user, idempotency key) already has one."""
     row = await conn.fetchrow(
@@ -104,6 +112,8 @@ async def insert_order(
         request_fingerprint,
         expires_at,
         created_at,
+        [g.model_dump(mode="json") for g in grants],
+        [line.model_dump(mode="json") for line in lines],
     )
     return _maybe(row)
 

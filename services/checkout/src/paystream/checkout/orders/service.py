@@ -12,6 +12,7 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal, cast
 
 import asyncpg
 import orjson
@@ -20,14 +21,19 @@ import structlog
 from paystream.checkout.catalog.domain import Catalog, Package
 from paystream.checkout.orders import repository as repo
 from paystream.checkout.orders.domain import (
+    Assessment,
     Order,
     OrderStatus,
+    Verdict,
+    assess_payment,
     can_transition,
     check_transition,
+    package_facts,
     parse_id,
 )
 from paystream.checkout.providers import PaymentRequest, ProviderError
-from paystream.checkout.providers.registry import ProviderRegistry
+from paystream.checkout.providers.registry import METHOD_PROVIDER, ProviderRegistry
+from paystream.checkout.reviews import repository as reviews_repo
 from paystream.shared.auth import Principal
 from paystream.shared.db import Connection, transaction
 from paystream.shared.errors import Conflict, NotFound, Unprocessable, UpstreamError
@@ -35,9 +41,13 @@ from paystream.shared.events import (
     Envelope,
     EventData,
     OrderCreatedV1,
+    OrderPaidV1,
     OrderStatusChangedV1,
     PaymentFailedV1,
     PaymentSucceededV1,
+    Provider,
+    deterministic_id,
+    order_paid_event_id,
     utcnow,
 )
 from paystream.shared.money import Money
@@ -186,6 +196,8 @@ async def open_order(
     Returns (order, created).
     """
     fingerprint = request_fingerprint(cmd)
+    amount = price or package.price
+    grants, lines = package_facts(package, amount)
     if cmd.idempotency_key is not None:
         existing = await repo.get_order_by_idempotency_key(conn, cmd.user_id, cmd.idempotency_key)
         if existing is not None:
@@ -196,13 +208,15 @@ async def open_order(
         user_id=cmd.user_id,
         package_id=package.id,
         credits=package.credits,
-        amount=price or package.price,
+        amount=amount,
         payment_method=cmd.payment_method,
         return_url=cmd.return_url,
         idempotency_key=cmd.idempotency_key,
         request_fingerprint=fingerprint,
         expires_at=now + config.order_ttl,
         created_at=now,
+        grants=grants,
+        lines=lines,
     )
     if created is None:
         # A concurrent request with the same key won the unique constraint. The INSERT waited
@@ -381,55 +395,23 @@ async def _locked_order_for_event(
 
 
 async def apply_payment_succeeded(conn: Connection, event: PaymentSucceededV1) -> None:
-    """Money was taken: the order is paid, whatever it said before (bar refunds)."""
+    """Money was taken: by the order's facts alone (`assess_payment`), grant as ordered
+    (OrderPaidV1), or hold it for an operator (a review), or record a second payment."""
     order = await _locked_order_for_event(conn, event.order_id, event.TYPE, event.provider_event_id)
-    if order is None:
-        return
-    if not can_transition(order.status, OrderStatus.PAID):
-        log.info(
-            "payment_succeeded_for_settled_order",
-            order_id=order.id,
-            status=order.status,
-            provider_event_id=event.provider_event_id,
-        )
-        return
-    if (
-        order.status == OrderStatus.PAID
-        and order.provider_payment_id is not None
-        and event.provider_payment_id is not None
-        and order.provider_payment_id != event.provider_payment_id
-    ):
-        # Two different payments for one order (two sessions paid): money was taken twice and
-        # an operator must refund one. The order stays paid by the first.
+    assessment = assess_payment(order, event)
+    verdict = assessment.verdict
+    if verdict is Verdict.REPEAT:
+        return  # another event about the payment the order already recorded
+    if order is None or verdict in (Verdict.UNKNOWN_ORDER, Verdict.DUPLICATE, Verdict.UNSUPPORTED):
+        await _open_review(conn, order, event, assessment, blocking=False)
         log.error(
-            "second_payment_for_order",
-            order_id=order.id,
-            first_payment_id=order.provider_payment_id,
-            second_payment_id=event.provider_payment_id,
-            amount_minor=event.amount_minor,
-            currency=event.currency,
+            "payment_held_for_review",
+            verdict=verdict,
+            order_id=event.order_id,
+            provider_event_id=event.provider_event_id,
+            reasons=assessment.reasons,
         )
         return
-    if event.user_id != order.user_id:
-        log.warning(
-            "payment_user_differs_from_order",
-            order_id=order.id,
-            order_user_id=order.user_id,
-            event_user_id=event.user_id,
-        )
-    paid_currency = event.currency.upper()
-    # A USDT order is paid by sending its exact deposit amount (the price plus a unique offset).
-    expected = order.deposit_amount or order.amount
-    mismatch = (event.amount_minor, paid_currency) != (expected.minor, expected.currency)
-    if mismatch:
-        log.warning(
-            "payment_amount_mismatch",
-            order_id=order.id,
-            expected_minor=expected.minor,
-            expected_currency=expected.currency,
-            paid_minor=event.amount_minor,
-            paid_currency=paid_currency,
-        )
     order = await repo.record_payment(
         conn,
         uuid.UUID(order.id),
@@ -437,15 +419,97 @@ async def apply_payment_succeeded(conn: Connection, event: PaymentSucceededV1) -
         provider_payment_id=event.provider_payment_id,
         provider_session_id=event.provider_session_id,
         paid_amount_minor=event.amount_minor,
-        paid_currency=paid_currency,
-        amount_mismatch=mismatch,
+        paid_currency=event.currency.upper(),
+        amount_mismatch=verdict is not Verdict.MATCHED,
     )
-    await change_status(
+    reason = f"payment_succeeded:{event.provider}:{event.provider_event_id}"
+    if verdict is Verdict.NEEDS_REVIEW:
+        # Nothing is granted or invoiced: the order waits for an operator's decision.
+        await change_status(conn, order, OrderStatus.NEEDS_REVIEW, reason=reason, now=utcnow())
+        await _open_review(conn, order, event, assessment, blocking=True)
+        log.error(
+            "payment_held_for_review",
+            verdict=verdict,
+            order_id=order.id,
+            provider_event_id=event.provider_event_id,
+            reasons=assessment.reasons,
+        )
+        return
+    paid = await change_status(conn, order, OrderStatus.PAID, reason=reason, now=utcnow())
+    review: PaidReview = "overpaid" if verdict is Verdict.OVERPAID else "matched"
+    await announce_paid(conn, paid, provider_event_id=event.provider_event_id, review=review)
+    if verdict is Verdict.OVERPAID:
+        await _open_review(conn, order, event, assessment, blocking=False)
+
+
+PaidReview = Literal["matched", "overpaid", "accepted"]
+
+
+async def announce_paid(
+    conn: Connection,
+    order: Order,
+    *,
+    provider_event_id: str,
+    review: PaidReview,
+    reviewed_by: str | None = None,
+) -> None:
+    """Publish OrderPaidV1 (through the outbox): the order's own facts, and what was paid."""
+    paid = order.paid_amount() or order.amount
+    event = OrderPaidV1(
+        order_id=order.id,
+        user_id=order.user_id,
+        package_id=order.package_id,
+        grants=list(order.grants),
+        lines=list(order.lines),
+        amount_minor=order.amount.minor,
+        currency=order.amount.currency,
+        paid_minor=paid.minor,
+        paid_currency=paid.currency,
+        provider=cast(Provider, METHOD_PROVIDER[order.payment_method]),
+        payment_method=order.payment_method,
+        provider_payment_id=order.provider_payment_id,
+        provider_event_id=provider_event_id,
+        paid_at=order.paid_at or utcnow(),
+        review=review,
+        reviewed_by=reviewed_by,
+    )
+    await enqueue(
         conn,
-        order,
-        OrderStatus.PAID,
-        reason=f"payment_succeeded:{event.provider}:{event.provider_event_id}",
-        now=utcnow(),
+        order.user_id,
+        Envelope.wrap(event, source=SOURCE, subject=order.id, id=order_paid_event_id(order.id)),
+    )
+
+
+async def _open_review(
+    conn: Connection,
+    order: Order | None,
+    event: PaymentSucceededV1,
+    assessment: Assessment,
+    *,
+    blocking: bool,
+) -> None:
+    await reviews_repo.insert_review(
+        conn,
+        order_id=None if order is None else uuid.UUID(order.id),
+        user_id=event.user_id if order is None else order.user_id,
+        provider=event.provider,
+        provider_payment_id=event.provider_payment_id,
+        provider_event_id=event.provider_event_id,
+        event_id=deterministic_id("payment.review", event.provider, event.provider_event_id),
+        amount_minor=event.amount_minor,
+        currency=event.currency.upper(),
+        reasons=assessment.reasons,
+        details={
+            **(assessment.details or {}),
+            "notification": {
+                "order_id": event.order_id,
+                "user_id": event.user_id,
+                "credits": event.credits,
+                "package_id": event.package_id,
+            },
+        },
+        blocking=blocking,
+        at=utcnow(),
     )
 
 

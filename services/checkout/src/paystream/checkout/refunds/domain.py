@@ -20,8 +20,9 @@ import orjson
 from paystream.checkout.orders.domain import Order, OrderStatus
 from paystream.shared.money import Money
 
-# Only a paid order, or one refunded in part, can be refunded.
-REFUNDABLE = frozenset({OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED})
+# Only a paid order, one refunded in part, or one whose payment is held for review (refunding
+# it is one of the operator's decisions) can be refunded.
+REFUNDABLE = frozenset({OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED, OrderStatus.NEEDS_REVIEW})
 
 
 class RefundState(StrEnum):

@@ -19,6 +19,7 @@ from paystream.checkout.stats.schemas import (
     MethodStats,
     MismatchedOrder,
     NeedsReview,
+    OpenReviews,
     PackageStats,
     PaidAmount,
     PaymentStats,
@@ -50,7 +51,8 @@ def period(since: date | None, until: date | None, default_days: int = 30) -> tu
 
 
 def success_rate(paid: int, created: int, pending: int) -> float | None:
-    """Of the orders that ended, the share paid; pending ones have not had their chance yet."""
+    """Of the orders that ended, the share paid; pending ones (and those whose payment waits for
+    review) have not had their chance yet."""
     ended = created - pending
     return round(paid / ended, 4) if ended > 0 else None
 
@@ -89,6 +91,7 @@ async def payment_stats(
         failures = await repo.failures(conn, first, last)
         mismatched = await repo.mismatched(conn, REVIEW_LIMIT)
         usdt = await repo.usdt_review(conn)
+        reviews = await repo.open_reviews(conn)
     return PaymentStats(
         since=first,
         until=last,
@@ -101,7 +104,10 @@ async def payment_stats(
                 cancelled=m["cancelled"],
                 expired=m["expired"],
                 pending=m["pending"],
-                success_rate=success_rate(m["paid"], m["created"], m["pending"]),
+                needs_review=m["needs_review"],
+                success_rate=success_rate(
+                    m["paid"], m["created"], m["pending"] + m["needs_review"]
+                ),
                 median_seconds_to_paid=_seconds(m["median_s"]),
                 p95_seconds_to_paid=_seconds(m["p95_s"]),
             )
@@ -133,6 +139,7 @@ async def payment_stats(
         packages=[PackageStats(**p) for p in packages],
         failure_reasons=[FailureReason(**f) for f in failures],
         needs_review=NeedsReview(
+            open_reviews=[OpenReviews(**r) for r in reviews],
             amount_mismatch=[
                 MismatchedOrder(
                     order_id=str(o["id"]),

@@ -22,6 +22,7 @@ SELECT payment_method,
        count(*) FILTER (WHERE status = 'cancelled') AS cancelled,
        count(*) FILTER (WHERE status = 'expired') AS expired,
        count(*) FILTER (WHERE status = 'pending') AS pending,
+       count(*) FILTER (WHERE status = 'needs_review') AS needs_review,
        percentile_cont(0.5) WITHIN GROUP (ORDER BY {_TO_PAID})
            FILTER (WHERE paid_at IS NOT NULL) AS median_s,
        percentile_cont(0.95) WITHIN GROUP (ORDER BY {_TO_PAID})
@@ -73,12 +74,21 @@ FROM orders WHERE {_PERIOD} AND status IN ('failed', 'cancelled', 'expired')
 GROUP BY 1, 2 ORDER BY orders DESC, reason
 """
 
-# Money taken that does not match the order: kept paid, flagged for an operator.
+# Money taken that does not match the order: held for review (or, before reviews existed,
+# kept paid and flagged).
 MISMATCHED = """
 SELECT id, user_id, payment_method, status, amount_minor, currency, paid_amount_minor,
        paid_currency, paid_at, created_at
 FROM orders WHERE amount_mismatch
 ORDER BY paid_at DESC NULLS LAST, id DESC LIMIT $1
+"""
+
+# Payments waiting for an operator's decision (GET /v1/admin/reviews), by reason.
+OPEN_REVIEWS = """
+SELECT reason, blocking, count(*) AS reviews, min(created_at) AS oldest_at
+FROM payment_reviews, unnest(reasons) AS reason
+WHERE status = 'open'
+GROUP BY 1, 2 ORDER BY reviews DESC, reason
 """
 
 USDT_REVIEW = """
@@ -115,6 +125,10 @@ async def failures(conn: Connection, since: date, until: date) -> list[dict[str,
 
 async def mismatched(conn: Connection, limit: int) -> list[dict[str, Any]]:
     return await fetch(conn, MISMATCHED, limit)
+
+
+async def open_reviews(conn: Connection) -> list[dict[str, Any]]:
+    return await fetch(conn, OPEN_REVIEWS)
 
 
 async def usdt_review(conn: Connection) -> list[dict[str, Any]]:

@@ -17,8 +17,9 @@ class MethodStats(BaseModel):
     cancelled: int
     expired: int
     pending: int
+    needs_review: int = Field(description="a payment arrived that waits for an operator")
     success_rate: float | None = Field(
-        description="paid / (created - still pending); null when nothing has ended yet"
+        description="paid / (created - still pending or in review); null when nothing has ended yet"
     )
     median_seconds_to_paid: float | None
     p95_seconds_to_paid: float | None
@@ -72,7 +73,15 @@ class UsdtReview(BaseModel):
     last_seen_at: datetime | None
 
 
+class OpenReviews(BaseModel):
+    reason: str = Field(description="see GET /v1/admin/reviews")
+    blocking: bool = Field(description="true: the order waits, nothing granted")
+    reviews: int
+    oldest_at: datetime
+
+
 class NeedsReview(BaseModel):
+    open_reviews: list[OpenReviews]
     amount_mismatch: list[MismatchedOrder]
     usdt_transfers: list[UsdtReview]
 

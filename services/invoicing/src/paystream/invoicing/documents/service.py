@@ -82,12 +82,32 @@ def invoice_document(
         seller=_seller(seller, configured_seller),
         buyer=_buyer(buyer, invoice.user_id),
         facts=facts,
-        lines=[Line(invoice.description, 1, invoice.amount, invoice.amount)],
+        lines=invoice_lines(invoice),
         total=invoice.amount,
         tax=Tax.of(seller or configured_seller),
         notes=notes,
         issued_at=invoice.issued_at,
     )
+
+
+def invoice_lines(invoice: Invoice) -> list[Line]:
+    """The order's lines, and where what was paid differs from them (an overpayment, an amount an
+    operator accepted after review), one line for the difference: the lines add up to the total."""
+    cur = invoice.currency
+    lines = [
+        Line(
+            line.description,
+            line.quantity,
+            Money(line.unit_amount_minor, cur),
+            Money(line.amount_minor, cur),
+        )
+        for line in invoice.lines
+    ] or [Line(invoice.description, 1, invoice.amount, invoice.amount)]
+    difference = invoice.amount_minor - sum(line.amount.minor for line in lines)
+    if difference:
+        label = "Paid above the order's amount" if difference > 0 else "Accepted short payment"
+        lines.append(Line(label, 1, Money(difference, cur), Money(difference, cur)))
+    return lines
 
 
 def credit_note_document(

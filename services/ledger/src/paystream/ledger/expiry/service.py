@@ -39,8 +39,7 @@ NOTICES: tuple[tuple[Literal["7d", "1d"], timedelta, timedelta], ...] = (
 
 
 async def expire_lots(pool: asyncpg.Pool, clock: Clock, *, limit: int = 500) -> int:
-    """Write the expiry of up to `limit` lots whose time passed; returns how many lots it
-    settled (one with nothing left is settled without an entry)."""
+    """Write the expiry of up to `limit` lots whose time passed; returns how many."""
     async with transaction(pool) as conn:
         now = clock.now()
         lots = await lots_repo.lock_expired(conn, now, limit)
@@ -65,16 +64,15 @@ async def expire_lots(pool: asyncpg.Pool, clock: Clock, *, limit: int = 500) -> 
                 cost_currency=lot.cost_currency,
             )
             for lot in lots
-            if lot.remaining > 0
         ]
         await books.write(conn, txs)
-        await lots_repo.mark_expired(conn, [(lot.id, lot.remaining) for lot in lots], now)
+        await lots_repo.mark_expired(conn, [(t.lots[0][0], t.credits) for t in txs], now)
         expires = {lot.id: lot.expires_at for lot in lots}
         out: list[Keyed] = [events.expired(t, expires[t.lots[0][0]]) for t in txs]
         # The balance dropped when the lots expired: a threshold crossed then is announced now.
         out += await after_change(conn, available, now)
         await enqueue_many(conn, out)
-        return len(lots)
+        return len(txs)
 
 
 async def send_notices(pool: asyncpg.Pool, clock: Clock, *, limit: int = 500) -> int:

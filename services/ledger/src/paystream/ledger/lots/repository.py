@@ -348,15 +348,16 @@ def _expiring(r: asyncpg.Record) -> ExpiringLot:
 
 
 async def lock_expired(conn: Connection, at: datetime, limit: int) -> list[ExpiringLot]:
-    """Lots whose expiry passed and that the job has not settled (voided and used-up ones too,
-    which expire nothing), without credits held by open holds (those wait until the holds end),
-    locked, skipping lots another writer holds."""
+    """Lots whose expiry passed with credits left that the job has not expired, without credits
+    held by open holds (those wait until the holds end), locked, skipping lots another writer
+    holds. A lot used up or voided before its expiry has nothing to expire and is never here."""
     rows = await conn.fetch(
         """
         SELECT id, user_id, unit, credits, remaining, held, expires_at, cost_minor,
                cost_currency
         FROM lots
-        WHERE expires_at IS NOT NULL AND expired_at IS NULL AND expires_at <= $1 AND held = 0
+        WHERE expires_at IS NOT NULL AND expired_at IS NULL AND has_credits
+          AND expires_at <= $1 AND held = 0
         ORDER BY user_id, id
         LIMIT $2
         FOR UPDATE SKIP LOCKED
@@ -370,7 +371,7 @@ async def lock_expired(conn: Connection, at: datetime, limit: int) -> list[Expir
 async def mark_expired(
     conn: Connection, settled: Sequence[tuple[uuid.UUID, int]], at: datetime
 ) -> None:
-    """Record that the expiry of these lots was written (what expired, possibly nothing)."""
+    """Record that the expiry of these lots was written, and what expired."""
     await conn.execute(
         """
         UPDATE lots AS l SET expired_at = $3, expired = d.n
