@@ -477,7 +477,8 @@ class Deployment:
         """The ledger's state, table by table, in an order that does not depend on insertion
         (the global seq columns are left out: they number rows in insertion order). A database
         restored from the journal has the same ids, times and balances: everything is kept.
-        `history` is each user's transactions in their order."""
+        `history` is each user's transactions in their order, `balances` what each user's lots
+        hold, `system` each system account's balance (the sum of its postings)."""
         db = self.ledger_db
         txs = await self.fetch(
             db,
@@ -486,9 +487,11 @@ class Deployment:
             " refund_key, hold_id::text AS hold_id, actor, cost_minor FROM transactions"
             " ORDER BY seq",
         )
-        history: dict[str, list[tuple[Any, ...]]] = {}
+        history: dict[str, list[dict[str, Any]]] = {}
         for t in txs:
-            history.setdefault(t["user_id"], []).append(tuple(t)[1:])
+            history.setdefault(t["user_id"], []).append(
+                {k: v for k, v in t.items() if k != "user_id"}
+            )
         tables = {
             "lots": "SELECT id, user_id, unit, source, credits, remaining, held, effective_at,"
             " expires_at, validity_rule, priority, cost_minor, cost_currency, order_id,"
@@ -508,6 +511,13 @@ class Deployment:
             name: [tuple(r) for r in await self.fetch(db, sql)] for name, sql in tables.items()
         }
         out["history"] = history
+        out["balances"] = await self.balances()
+        system = await self.fetch(
+            db,
+            "SELECT account_id, sum(amount)::bigint AS n FROM postings"
+            " WHERE account_id LIKE 'system:%' GROUP BY 1 ORDER BY 1",
+        )
+        out["system"] = {r["account_id"]: int(r["n"]) for r in system}
         return out
 
     async def outbox_drained(self, timeout_s: float = 60) -> None:
