@@ -235,6 +235,7 @@ def write_report(results: dict[str, Any], path: Path) -> str:
             f"| ledger spends/s (`POST /v1/spend`), closed loop, {c['connections']} connections, "
             f"{spend['users']:,} users with {spend['lots_per_user']} lots each | >= 2,000/s | "
             f"**{c['throughput_per_s']:,.0f}/s** (p50 {c['p50_ms']} ms, p99 {c['p99_ms']} ms; "
+            f"ledger CPU {c['ledger_cpu_ms_per_spend']} ms per spend; "
             f"statuses {c['statuses']}, errors {c['errors'] or 'none'}) |"
         )
         lines.append(
@@ -268,7 +269,9 @@ def write_report(results: dict[str, Any], path: Path) -> str:
         "  bearer token per user, a fresh Idempotency-Key per request) spends one credit per",
         "  request for random users: back to back on 64 connections (closed loop: spends/s), then",
         "  at a fixed rate (open loop: latency from the scheduled send time). A spend counts when",
-        "  it got 201, i.e. after its transaction committed.",
+        "  it got 201, i.e. after its transaction committed. `ledger_cpu_ms_per_spend` is the",
+        "  ledger process's CPU time (user + system) per spend served: on this shared machine it",
+        "  moves less with the other load than the rates do.",
         "",
         "Raw figures of the last run:",
         "",

@@ -76,6 +76,7 @@ def main() -> None:
             elapsed = await closed_loop(host, port, rest, args.connections, args.duration, res)
         ok = res.statuses.get(201, 0)
         return {
+            "warmup_ok": warm.statuses.get(201, 0),
             "mode": "open" if args.rate else "closed",
             "target_rate": args.rate,
             "connections": args.connections,
