@@ -5,18 +5,17 @@ from __future__ import annotations
 
 import itertools
 import random
+import uuid
+from datetime import UTC, datetime
 
 import pytest
 
-from paystream.ledger.domain import (
-    REFUNDS,
+from paystream.ledger.books.domain import REFUNDS, Tx, is_balanced, user_account
+from paystream.ledger.refunds.domain import (
     Assessment,
     RefundRefused,
     assess_refund,
     credits_due_for,
-    is_balanced,
-    revoke_postings,
-    user_account,
 )
 from paystream.shared.events import InvalidEvent
 
@@ -161,11 +160,23 @@ def test_refunds_that_cannot_apply_are_invalid_events(
 
 
 def test_revoke_postings_move_credits_from_the_user_to_system_refunds() -> None:
-    postings = revoke_postings("alice", 40)
+    def revoke(credits: int) -> Tx:
+        return Tx(
+            id=uuid.uuid4(),
+            kind="revoke",
+            user_id="alice",
+            unit="credits",
+            credits=credits,
+            balance_after=0,
+            at=datetime(2026, 1, 1, tzinfo=UTC),
+            reason="refund",
+        )
+
+    postings = revoke(40).postings()
     assert is_balanced(postings)
-    assert {(p.account_id, p.amount) for p in postings} == {
+    assert [(p.account_id, p.amount) for p in postings] == [
         (user_account("alice"), -40),
         (REFUNDS, 40),
-    }
+    ]
     with pytest.raises(ValueError, match="positive"):
-        revoke_postings("alice", 0)
+        revoke(0)
