@@ -192,3 +192,32 @@ async def test_the_admin_refunds_view_names_what_it_refuses(app: App) -> None:
         assert (r.status_code, r.json()["error"]["code"]) == (422, "validation_error")
     r = await app.http.get("/v1/admin/refunds", headers=admin)
     assert (r.status_code, r.json()) == (200, {"items": [], "next_cursor": None})
+
+
+async def test_refunding_an_overpayments_difference_takes_no_credit_back(
+    app: App, unique_suffix: str
+) -> None:
+    # 100 credits for 10.00; 15.00 paid and accepted as an overpayment (checkout then refunds
+    # the 5.00 difference). That refund concerns no credit; a later refund of half the order
+    # takes half the credits, as invoicing's credit notes count them.
+    carol, order = f"carol-{unique_suffix}", f"over-{unique_suffix}"
+    paid = paid_order(order, carol, GrantSpec(quantity=100, cost_minor=1_000)).model_copy(
+        update={"paid_minor": 1_500, "review": "overpaid"}
+    )
+    await app.publish(Envelope.wrap(paid, source="paystream/test", subject=carol))
+    await app.publish(_refunded(order, carol, 500, f"re-diff-{unique_suffix}"))
+
+    def applied(n: int) -> Callable[[], Awaitable[bool]]:
+        async def done() -> bool:
+            got = await app.pool.fetchval(
+                "SELECT count(*) FROM refunds WHERE order_id = $1 AND status = 'applied'", order
+            )
+            return int(got) == n
+
+        return done
+
+    await _until(applied(1))
+    assert (await app.get("/v1/balance", carol))["credits"] == 100
+    await app.publish(_refunded(order, carol, 500, f"re-half-{unique_suffix}"))
+    await _until(applied(2))
+    assert (await app.get("/v1/balance", carol))["credits"] == 50

@@ -74,8 +74,13 @@ def assess_refund(
     amount_minor: int,
     currency: str,
     balance: int,
+    ordered_minor: int | None = None,
 ) -> Assessment:
     """What a refund of `amount_minor` revokes, given the order's earlier refunds.
+
+    When more was paid than the order cost (`ordered_minor`, an overpayment checkout accepted),
+    refunds return the difference first, and that revokes nothing; the rest is measured against
+    the order's cost, as invoicing's credit notes are. Otherwise against what was paid.
 
     Cumulative: this refund owes `due_total(after) - due_before`, where `due_before` is what the
     earlier refunds owed (revoked or shortfall), so however a payment is refunded in parts the
@@ -91,7 +96,10 @@ def assess_refund(
         raise RefundRefused(
             f"refunds of {refunded_after} {currency} exceed the {paid_minor} {currency} paid"
         )
-    due = credits_due_for(credits, paid_minor, refunded_after) - due_before
+    base = paid_minor if ordered_minor is None else min(paid_minor, ordered_minor)
+    excess = paid_minor - base
+    due_after = credits_due_for(credits, base, min(max(refunded_after - excess, 0), base))
+    due = due_after - due_before
     if due < 0:
         raise ValueError(f"earlier refunds owed {due_before}, more than the total due")
     revoked = min(due, max(balance, 0))

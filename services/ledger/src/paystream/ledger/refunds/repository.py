@@ -29,6 +29,10 @@ class OrderFacts:
     paid_minor: int | None
     paid_currency: str | None
     lots: tuple[OrderLot, ...]
+    # What the order cost: the sum of its lots' cost basis, which checkout sets to the price of
+    # each line. None when it cannot be read in the paid currency (then refunds are measured
+    # against what was paid).
+    ordered_minor: int | None = None
 
     @property
     def units(self) -> list[str]:
@@ -42,7 +46,8 @@ class OrderFacts:
 async def order_facts(conn: Connection, order_id: str) -> OrderFacts | None:
     rows = await conn.fetch(
         """
-        SELECT l.id, l.unit, l.credits, l.user_id, t.paid_minor, t.paid_currency
+        SELECT l.id, l.unit, l.credits, l.user_id, l.cost_minor, l.cost_currency, t.paid_minor,
+               t.paid_currency
         FROM lots l JOIN transactions t ON t.id = l.transaction_id
         WHERE l.order_id = $1 ORDER BY l.order_line
         """,
@@ -51,11 +56,14 @@ async def order_facts(conn: Connection, order_id: str) -> OrderFacts | None:
     if not rows:
         return None
     first = rows[0]
+    cost = sum(r["cost_minor"] for r in rows)
+    same_currency = all(r["cost_currency"] == first["paid_currency"] for r in rows)
     return OrderFacts(
         user_id=first["user_id"],
         paid_minor=first["paid_minor"],
         paid_currency=first["paid_currency"],
         lots=tuple(OrderLot(r["id"], r["unit"], r["credits"]) for r in rows),
+        ordered_minor=cost if cost > 0 and same_currency else None,
     )
 
 

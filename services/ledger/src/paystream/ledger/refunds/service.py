@@ -144,6 +144,7 @@ async def _revoke(
             credits=credits,
             paid_minor=order.paid_minor,
             paid_currency=order.paid_currency,
+            ordered_minor=order.ordered_minor,
             refunded_before_minor=refunded_before,
             due_before=due_before,
             amount_minor=refund.amount_minor,
