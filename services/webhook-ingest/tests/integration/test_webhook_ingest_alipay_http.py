@@ -320,7 +320,7 @@ async def test_not_configured_is_503_and_publishes_nothing(
 
 
 async def test_kafka_unavailable_answers_fail(ingest: Ingest, keys: Keys) -> None:
-    await ingest.app.state.runtime.broker.stop()
+    await ingest.app.state.producer.stop()
     r = await post(ingest, notification(keys, new_trade()))
     assert (r.status_code, r.text) == (503, "fail")
 

@@ -457,7 +457,7 @@ async def test_chunked_body_within_the_limit_is_accepted(
 async def test_producer_gone_is_503_kafka_unavailable(service: Service) -> None:
     # The broker stays up for everyone else; this app's only connection to it is closed, which
     # is what a request sees when the producer can no longer reach Kafka.
-    await service.app.state.runtime.broker.stop()
+    await service.app.state.producer.stop()
     event_id, order_id, user_id = _ids()
     unavailable_before = await _metric(service, "checkout.session.completed", "kafka_unavailable")
     r = await service.post(encode(_paid(event_id, order_id, user_id)))
