@@ -16,6 +16,7 @@ from typing import Final
 import orjson
 
 from paystream.shared.events import Envelope, EventData
+from paystream.shared.kafka import CLOUDEVENTS_CONTENT_TYPE
 
 # pydantic writes a UTC datetime with `Z`; orjson does the same with this option.
 _ORJSON_OPTS: Final = orjson.OPT_UTC_Z
@@ -63,6 +64,7 @@ class OutgoingEvent:
     def headers(self, trace: KafkaHeaders, event_id: str | None = None) -> KafkaHeaders:
         """What `paystream.shared.kafka.envelope_headers(self.envelope(), trace)` gives."""
         return [
+            CLOUDEVENTS_CONTENT_TYPE,
             ("ce_type", self.data.TYPE.encode()),
             ("ce_id", (event_id or str(self.id)).encode()),
             *trace,
