@@ -86,7 +86,8 @@ demo: bootstrap ## with `make run` up: buy `standard` and pay it (METHOD=..., RE
 .PHONY: test
 test: lint ## unit, integration, end-to-end and browser tests on real Kafka/PostgreSQL/stripe-mock/Chromium
 	deploy/local/desktop.sh fonts browser
-	$(TEST_ENV) $(WITH_INFRA) $(UV) run pytest $(PYTEST_ARGS)
+	deploy/local/tools.sh install
+	eval "$$(deploy/local/tools.sh env)" && $(TEST_ENV) $(WITH_INFRA) $(UV) run pytest $(PYTEST_ARGS)
 
 .PHONY: test-unit
 test-unit: bootstrap ## unit tests only (no infrastructure)

@@ -347,6 +347,7 @@ class Deployment:
     async def destroy(self) -> None:
         for name in list(self.stacks):
             await asyncio.to_thread(self.stacks.pop(name).stop)
+        await self.harness.aclose()
         await self.http.aclose()
         for db in (self.ledger_db, self.invoicing_db, self.checkout_db):
             with contextlib.suppress(Exception):
