@@ -112,6 +112,10 @@ asyncapi: bootstrap ## the services' AsyncAPI documents, generated from their co
 openapi: bootstrap ## docs/api/<service>.json from the services' routes, and the client generated from them (clients/python)
 	$(UV) run python -m paystream.devtools.openapi
 
+.PHONY: env-example
+env-example: bootstrap ## .env.example: every setting with its meaning, from the settings classes
+	$(UV) run python -m paystream.devtools.envfile
+
 .PHONY: clean
 clean: ## stop every environment and delete .run/ (keeps the download caches)
 	-deploy/local/infra.sh down
