@@ -87,7 +87,8 @@ demo: bootstrap ## with `make run` up: buy `standard` and pay it (METHOD=..., RE
 test: lint ## unit, integration, end-to-end and browser tests on real Kafka/PostgreSQL/stripe-mock/Chromium
 	deploy/local/desktop.sh fonts browser
 	deploy/local/tools.sh install
-	eval "$$(deploy/local/tools.sh env)" && $(TEST_ENV) $(WITH_INFRA) $(UV) run pytest $(PYTEST_ARGS)
+	eval "$$(deploy/local/tools.sh env)" && $(TEST_ENV) PAYSTREAM_TEST_CONTAINERS=auto \
+		$(WITH_INFRA) $(UV) run pytest $(PYTEST_ARGS)
 
 .PHONY: test-unit
 test-unit: bootstrap ## unit tests only (no infrastructure)

@@ -92,6 +92,12 @@ def _outside_ephemeral_ports(*ports: int) -> None:
 async def infra(action: str, component: str) -> float:
     """`deploy/local/infra.sh stop|start kafka|postgres`; returns how long it took."""
     started = time.monotonic()
+    if "PAYSTREAM_CONTAINERS" in os.environ:
+        # The infrastructure runs in containers (testcontainers, where a Docker engine answers).
+        from paystream.devtools.containers import control
+
+        await asyncio.to_thread(control, component, action)
+        return time.monotonic() - started
     proc = await asyncio.create_subprocess_exec(
         str(INFRA),
         action,
