@@ -39,3 +39,12 @@ def test_a_consumer_documents_its_events_and_its_dead_letters() -> None:
         "paystream.order.paid.v1",
         "paystream.refund.succeeded.v1",
     ]
+
+
+def test_every_message_documents_its_key_and_cloudevents_headers() -> None:
+    for name, text in documents().items():
+        for title, message in json.loads(text)["components"]["messages"].items():
+            headers = message["headers"]["properties"]
+            assert headers["content-type"]["const"] == "application/cloudevents+json", title
+            assert {"ce_type", "ce_id"} <= set(headers), (name, title)
+            assert message["bindings"]["kafka"]["key"]["type"] == "string", (name, title)
