@@ -59,8 +59,9 @@ def generate_client(docs: dict[str, Path], out: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         staging = Path(tmp) / "paystream_client"
         staging.mkdir()
-        for service, spec in docs.items():
-            proc = subprocess.run(
+        # One generator process per service, side by side: they share nothing.
+        procs = {
+            spec: subprocess.Popen(
                 [
                     str(BIN / "openapi-python-client"),
                     "generate",
@@ -75,12 +76,16 @@ def generate_client(docs: dict[str, Path], out: Path) -> None:
                     "--overwrite",
                     "--fail-on-warning",
                 ],
-                capture_output=True,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
                 text=True,
-                check=False,
             )
+            for service, spec in docs.items()
+        }
+        for spec, proc in procs.items():
+            log, _ = proc.communicate()
             if proc.returncode != 0:
-                raise RuntimeError(f"openapi-python-client on {spec}:\n{proc.stdout}{proc.stderr}")
+                raise RuntimeError(f"openapi-python-client on {spec}:\n{log}")
         names = ", ".join(f'"{module(s)}"' for s in docs)
         (staging / "__init__.py").write_text(_INIT.format(names=names))
         (staging / "py.typed").write_text("")
