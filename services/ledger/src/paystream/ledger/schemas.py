@@ -20,7 +20,11 @@ IDEMPOTENCY_KEY_MAX = 255
 
 class SpendRequest(BaseModel):
     # Strict: "30", 30.0 and true are not credits; extra fields are a client bug worth seeing.
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={"examples": [{"credits": 25, "reason": "export:report-2026-11"}]},
+    )
 
     credits: int = Field(gt=0, le=2**62, description="credits to spend, a positive integer")
     reason: str = Field(min_length=1, max_length=200, description="what the credits pay for")
@@ -34,6 +38,21 @@ class SpendRequest(BaseModel):
 
 
 class SpendResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "transaction_id": "9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b",
+                    "user_id": "user-42",
+                    "credits": 25,
+                    "balance_after": 1075,
+                    "reason": "export:report-2026-11",
+                    "created_at": "2026-11-01T09:15:00Z",
+                }
+            ]
+        }
+    )
+
     transaction_id: uuid.UUID
     user_id: str
     credits: int
@@ -54,6 +73,10 @@ class SpendResponse(BaseModel):
 
 
 class BalanceResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"user_id": "user-42", "credits": 1075}]}
+    )
+
     user_id: str
     credits: int
 
