@@ -9,6 +9,7 @@ from typing import Annotated
 
 import jwt
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from paystream.shared.errors import Forbidden, Unauthorized
 
@@ -63,15 +64,27 @@ def decode_token(token: str, secret: str) -> Principal:
     return principal
 
 
+# Declares the bearer scheme in the OpenAPI documents (the Authorize button of /docs, and the
+# token generated clients send); it only reads the header: a missing or non-bearer one gives
+# None, answered below with the service's own 401.
+bearer = HTTPBearer(
+    scheme_name="bearerAuth",
+    bearerFormat="JWT",
+    description="A JWT whose `sub` is the user id; `role: admin` for operator endpoints.",
+    auto_error=False,
+)
+
+
 # Dependencies are coroutines: FastAPI runs a plain `def` dependency in its thread pool, a hop
 # that cost more than everything else of a request on the ledger's spend path.
-async def principal(request: Request) -> Principal:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
+async def principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    if credentials is None or not credentials.credentials.strip():
         raise Unauthorized("missing bearer token")
     secret: str = request.app.state.jwt_secret
-    return decode_token(token.strip(), secret)
+    return decode_token(credentials.credentials.strip(), secret)
 
 
 async def admin(p: Annotated[Principal, Depends(principal)]) -> Principal:

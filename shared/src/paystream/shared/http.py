@@ -28,6 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from paystream.shared import openapi
 from paystream.shared.errors import PaystreamError
 from paystream.shared.observability import (
     HTTP_REQUESTS,
@@ -165,7 +166,9 @@ def create_app(
         description=description,
         version="0.1.0",
         lifespan=lifespan,
+        generate_unique_id_function=openapi.operation_id,
     )
+    app.openapi = openapi.contract(app)  # type: ignore[method-assign]
     app.state.jwt_secret = settings.jwt_secret.get_secret_value()
     app.state.readiness = readiness
 

@@ -36,6 +36,8 @@ class ServiceRuntime:
     # (and /readyz clears) once it has run `worker_recovered_s` without crashing again.
     worker_restart_s = 1.0
     worker_recovered_s = 5.0
+    # How often the consumers' lag is sampled into /metrics (a scrape is every 15 s or so).
+    lag_sample_s = 5.0
 
     def __init__(
         self,
@@ -130,6 +132,21 @@ class ServiceRuntime:
             await c.start()
         if self.relay is not None:
             self._spawn("outbox-relay", self.relay.run)
+        if self.consumers:
+            self._tasks.append(asyncio.create_task(self._sample_lag(), name="consumer-lag"))
+
+    async def _sample_lag(self) -> None:
+        """Keep `paystream_consumer_lag_messages` current, also while no batch arrives (a
+        stuck consumer is when lag matters); a failed sample only leaves the gauge as it was."""
+        while True:
+            for c in self.consumers:
+                try:
+                    await c.sample_lag()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    log.info("consumer_lag_not_sampled", group=c.group_id, error=repr(exc))
+            await asyncio.sleep(self.lag_sample_s)
 
     def _spawn(self, name: str, fn: Callable[[], Awaitable[None]]) -> None:
         crashes = 0

@@ -26,6 +26,7 @@ from aiokafka.errors import KafkaError
 
 from paystream.notifications.outgoing import OutgoingEvent
 from paystream.shared.errors import ServiceUnavailable
+from paystream.shared.kafka import CLOUDEVENTS_CONTENT_TYPE
 from paystream.shared.observability import inject_headers
 
 # (topic, Kafka key, event)
@@ -82,7 +83,12 @@ class AckedPublisher:
 
 def record_headers(ev: OutgoingEvent, trace: KafkaHeaders) -> KafkaHeaders:
     """`shared.kafka.envelope_headers(ev.envelope(), trace)`, without building the envelope."""
-    return [("ce_type", ev.data.TYPE.encode()), ("ce_id", str(ev.id).encode()), *trace]
+    return [
+        CLOUDEVENTS_CONTENT_TYPE,
+        ("ce_type", ev.data.TYPE.encode()),
+        ("ce_id", str(ev.id).encode()),
+        *trace,
+    ]
 
 
 def _abandon(futures: list[asyncio.Future[object]]) -> None:

@@ -18,7 +18,7 @@ from paystream.checkout.catalog.schemas import (
 )
 from paystream.checkout.context import Context, error_doc
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", tags=["catalog"])
 
 
 @router.get("/packages", response_model=PackagesOut, summary="The credit packages on sale")

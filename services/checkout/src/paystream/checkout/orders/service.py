@@ -19,6 +19,7 @@ import orjson
 import structlog
 
 from paystream.checkout.catalog.domain import Catalog, Package
+from paystream.checkout.metrics import payment_outcome
 from paystream.checkout.orders import repository as repo
 from paystream.checkout.orders.domain import (
     Assessment,
@@ -404,6 +405,7 @@ async def apply_payment_succeeded(conn: Connection, event: PaymentSucceededV1) -
         return  # another event about the payment the order already recorded
     if order is None or verdict in (Verdict.UNKNOWN_ORDER, Verdict.DUPLICATE, Verdict.UNSUPPORTED):
         await _open_review(conn, order, event, assessment, blocking=False)
+        payment_outcome(order.payment_method if order else None, "held")
         log.error(
             "payment_held_for_review",
             verdict=verdict,
@@ -427,6 +429,7 @@ async def apply_payment_succeeded(conn: Connection, event: PaymentSucceededV1) -
         # Nothing is granted or invoiced: the order waits for an operator's decision.
         await change_status(conn, order, OrderStatus.NEEDS_REVIEW, reason=reason, now=utcnow())
         await _open_review(conn, order, event, assessment, blocking=True)
+        payment_outcome(order.payment_method, "needs_review")
         log.error(
             "payment_held_for_review",
             verdict=verdict,
@@ -438,6 +441,7 @@ async def apply_payment_succeeded(conn: Connection, event: PaymentSucceededV1) -
     paid = await change_status(conn, order, OrderStatus.PAID, reason=reason, now=utcnow())
     review: PaidReview = "overpaid" if verdict is Verdict.OVERPAID else "matched"
     await announce_paid(conn, paid, provider_event_id=event.provider_event_id, review=review)
+    payment_outcome(order.payment_method, "overpaid" if verdict is Verdict.OVERPAID else "paid")
     if verdict is Verdict.OVERPAID:
         await _open_review(conn, order, event, assessment, blocking=False)
 
@@ -534,6 +538,7 @@ async def apply_payment_failed(conn: Connection, event: PaymentFailedV1) -> None
         now=utcnow(),
         failure_reason=event.reason,
     )
+    payment_outcome(order.payment_method, "failed")
 
 
 # ---- cancelling -----------------------------------------------------------------------------

@@ -18,7 +18,15 @@ HoldStatus = Literal["open", "captured", "released", "expired"]
 
 
 class HoldIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={
+            "examples": [
+                {"credits": 50, "ttl_seconds": 600, "unit": "credits", "reason": "render job 77"}
+            ]
+        },
+    )
 
     credits: int = CreditsField
     ttl_seconds: int = Field(ge=1, le=MAX_TTL_S, description="how long the hold lasts")
@@ -27,7 +35,9 @@ class HoldIn(BaseModel):
 
 
 class CaptureIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(
+        extra="forbid", strict=True, json_schema_extra={"examples": [{"credits": 42}]}
+    )
 
     credits: int = Field(gt=0, description="what to spend: at most what is held")
 

@@ -20,7 +20,9 @@ Ctx = Annotated[LedgerContext, Depends(ledger)]
 
 
 class ThresholdIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(
+        extra="forbid", strict=True, json_schema_extra={"examples": [{"threshold": 100}]}
+    )
 
     threshold: int | None = Field(
         ge=0, le=MAX_CREDITS, description="announce when available goes below; null removes it"
