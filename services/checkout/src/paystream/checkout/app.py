@@ -19,14 +19,20 @@ from paystream.checkout.context import CheckoutContext
 from paystream.checkout.orders import endpoints as orders_endpoints
 from paystream.checkout.orders.service import CheckoutConfig
 from paystream.checkout.orders.tasks import expiry_sweep
+from paystream.checkout.plans import endpoints as plans_endpoints
+from paystream.checkout.pricing import endpoints as pricing_endpoints
 from paystream.checkout.providers.factory import build_providers, stripe_method_types
 from paystream.checkout.providers.registry import ProviderRegistry
+from paystream.checkout.quotes import endpoints as quotes_endpoints
+from paystream.checkout.quotes.signing import Signer, check_quote_key
 from paystream.checkout.refunds import endpoints as refunds_endpoints
 from paystream.checkout.reviews import endpoints as reviews_endpoints
 from paystream.checkout.settings import CheckoutSettings
 from paystream.checkout.stats import endpoints as stats_endpoints
 from paystream.checkout.usdt import endpoints as usdt_endpoints
 from paystream.shared import http
+from paystream.shared import sandbox as sandbox_endpoints
+from paystream.shared.clock import SandboxClock, clock_for
 from paystream.shared.events import (
     PaymentFailedV1,
     PaymentSucceededV1,
@@ -40,8 +46,10 @@ log = structlog.get_logger(__name__)
 
 def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
     settings = settings or CheckoutSettings()
-    # Read the catalog before anything starts: a bad file stops checkout with a clear error.
+    # Read the catalog and check the quote key before anything starts: a bad file or a
+    # development key in production stops checkout with a clear error.
     catalog = load_catalog(settings.catalog_file)
+    check_quote_key(settings.quote_key.get_secret_value(), sandbox=settings.sandbox)
     runtime = ServiceRuntime(
         settings, database=settings.database, migrations_dir=settings.migrations_dir
     )
@@ -62,6 +70,8 @@ def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
+        clock = await clock_for(settings.sandbox, runtime.pool)
+        app.state.clock = clock
         relay = runtime.enable_outbox()
         built = build_providers(settings, runtime.pool)
         providers = ProviderRegistry(built.providers)
@@ -76,6 +86,9 @@ def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
             ),
             wake_outbox=relay.wake,
             stripe_types=stripe_method_types,
+            clock=clock,
+            signer=Signer(settings.quote_key.get_secret_value(), clock),
+            quote_ttl=timedelta(seconds=settings.quote_ttl_s),
         )
         app.state.runtime = runtime
         await runtime.start_workers()
@@ -89,6 +102,8 @@ def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
             asyncio.create_task(sweep, name="expiry-sweep"),
             *(asyncio.create_task(w, name="provider-worker") for w in built.workers),
         ]
+        if isinstance(clock, SandboxClock):
+            tasks.append(asyncio.create_task(clock.run(), name="sandbox-clock"))
         try:
             yield
         finally:
@@ -115,6 +130,10 @@ def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
         reviews_endpoints.router,
         usdt_endpoints.router,
         stats_endpoints.router,
+        plans_endpoints.router,
+        pricing_endpoints.router,
+        quotes_endpoints.router,
+        sandbox_endpoints.router,
     ):
         app.include_router(router)
     return app

@@ -23,6 +23,7 @@ from paystream.checkout.orders import repository as repo
 from paystream.checkout.orders.domain import (
     Assessment,
     Order,
+    OrderFacts,
     OrderStatus,
     Verdict,
     assess_payment,
@@ -31,8 +32,10 @@ from paystream.checkout.orders.domain import (
     package_facts,
     parse_id,
 )
-from paystream.checkout.providers import PaymentRequest, ProviderError
+from paystream.checkout.providers import PaymentRequest, ProviderError, Recurring
 from paystream.checkout.providers.registry import METHOD_PROVIDER, ProviderRegistry
+from paystream.checkout.quotes import domain as quotes
+from paystream.checkout.quotes.signing import Signer, TokenInvalid
 from paystream.checkout.reviews import repository as reviews_repo
 from paystream.shared.auth import Principal
 from paystream.shared.db import Connection, transaction
@@ -79,6 +82,10 @@ class OrderNotCancellable(Conflict):
     code = "order_not_cancellable"
 
 
+class UnknownProduct(Unprocessable):
+    code = "unknown_product"
+
+
 @dataclass(frozen=True, slots=True)
 class CheckoutConfig:
     order_ttl: timedelta
@@ -88,12 +95,14 @@ class CheckoutConfig:
 @dataclass(frozen=True, slots=True)
 class PlaceOrder:
     user_id: str
-    package_id: str
+    # A package at its catalog price, or a signed quote (a quantity, a custom amount): one of.
+    package_id: str | None
     payment_method: str
     return_url: str | None
     idempotency_key: str | None
     currency: str | None = None
     client_ip: str | None = None
+    quote: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +119,7 @@ def request_fingerprint(cmd: PlaceOrder) -> str:
             "payment_method": cmd.payment_method,
             "return_url": cmd.return_url,
             "currency": cmd.currency,
+            "quote": cmd.quote,
         },
         option=orjson.OPT_SORT_KEYS,
     )
@@ -191,13 +201,26 @@ async def open_order(
     now: datetime,
     price: Money | None = None,
 ) -> tuple[Order, bool]:
-    """Insert the pending order (and OrderCreatedV1), or find the one this Idempotency-Key made.
-
-    Returns (order, created).
-    """
-    fingerprint = request_fingerprint(cmd)
+    """Insert the pending order for `package` (and OrderCreatedV1), or find the one this
+    Idempotency-Key made. Returns (order, created)."""
     amount = price or package.price
     grants, lines = package_facts(package, amount)
+    facts = OrderFacts("package", package.id, package.name, package.credits, amount, grants, lines)
+    return await open_order_for(conn, cmd, facts, config=config, now=now)
+
+
+async def open_order_for(
+    conn: Connection,
+    cmd: PlaceOrder,
+    facts: OrderFacts,
+    *,
+    config: CheckoutConfig,
+    now: datetime,
+    fingerprint: str | None = None,
+) -> tuple[Order, bool]:
+    """Insert the pending order selling `facts` (and OrderCreatedV1), or find the one this
+    Idempotency-Key made. Returns (order, created)."""
+    fingerprint = fingerprint or request_fingerprint(cmd)
     if cmd.idempotency_key is not None:
         existing = await repo.get_order_by_idempotency_key(conn, cmd.user_id, cmd.idempotency_key)
         if existing is not None:
@@ -206,17 +229,18 @@ async def open_order(
         conn,
         order_id=uuid.uuid4(),
         user_id=cmd.user_id,
-        package_id=package.id,
-        credits=package.credits,
-        amount=amount,
+        package_id=facts.item_id,
+        credits=facts.credits,
+        amount=facts.amount,
         payment_method=cmd.payment_method,
         return_url=cmd.return_url,
         idempotency_key=cmd.idempotency_key,
         request_fingerprint=fingerprint,
         expires_at=now + config.order_ttl,
         created_at=now,
-        grants=grants,
-        lines=lines,
+        grants=facts.grants,
+        lines=facts.lines,
+        kind=facts.kind,
     )
     if created is None:
         # A concurrent request with the same key won the unique constraint. The INSERT waited
@@ -243,7 +267,13 @@ async def open_order(
             created_at=created.created_at,
         ),
     )
-    log.info("order_created", order_id=created.id, user_id=created.user_id, package=package.id)
+    log.info(
+        "order_created",
+        order_id=created.id,
+        user_id=created.user_id,
+        kind=facts.kind,
+        item=facts.item_id,
+    )
     return created, True
 
 
@@ -262,6 +292,7 @@ async def place_order(
     catalog: Catalog,
     providers: ProviderRegistry,
     config: CheckoutConfig,
+    signer: Signer | None = None,
 ) -> Placed:
     """Create the order, then its payment at the provider, then store what the provider gave.
 
@@ -269,16 +300,62 @@ async def place_order(
     that stores the provider's answer (or the failure). The provider call sits between them so
     that no transaction, and no row lock, is held while the provider answers.
     """
-    package = catalog.get(cmd.package_id)
-    if package is None:
-        raise UnknownPackage(f"unknown package {cmd.package_id!r}")
-    price = choose_price(package, cmd.payment_method, cmd.currency, providers)
-    provider = providers.for_method(cmd.payment_method)
-    assert provider is not None  # choose_price refused a method nobody offers
+    facts = order_facts_for(cmd, catalog=catalog, providers=providers, signer=signer)
     now = utcnow()
     async with transaction(pool) as conn:
-        order, created = await open_order(conn, cmd, package, config=config, now=now, price=price)
+        order, created = await open_order_for(conn, cmd, facts, config=config, now=now)
+    return await open_payment(
+        pool, order, created, cmd, name=facts.name, providers=providers, config=config
+    )
 
+
+def order_facts_for(
+    cmd: PlaceOrder, *, catalog: Catalog, providers: ProviderRegistry, signer: Signer | None
+) -> OrderFacts:
+    """What the order sells: the package at its price in the method's currency, or exactly
+    what the quote it presents promised."""
+    if cmd.quote is None:
+        package = catalog.get(cmd.package_id or "")
+        if package is None:
+            raise UnknownPackage(f"unknown package {cmd.package_id!r}")
+        price = choose_price(package, cmd.payment_method, cmd.currency, providers)
+        grants, lines = package_facts(package, price)
+        return OrderFacts(
+            "package", package.id, package.name, package.credits, price, grants, lines
+        )
+    if signer is None:
+        raise RuntimeError("placing an order from a quote needs the quote signer")
+    quote = quotes.Quote.from_claims(signer.verify(quotes.AUDIENCE, cmd.quote))
+    if quote.user_id != cmd.user_id:
+        raise TokenInvalid("this quote was issued to another user")
+    currency = quote.amount.currency
+    if cmd.currency is not None and cmd.currency.upper() != currency:
+        raise CurrencyNotOffered(f"the quote is in {currency}, not {cmd.currency.upper()}")
+    if not providers.is_offered(cmd.payment_method, currency):
+        raise PaymentMethodUnavailable(_unavailable(cmd.payment_method, currency, providers))
+    try:
+        return quotes.order_facts(quote, catalog)
+    except quotes.QuotedItemGone:
+        raise UnknownProduct(
+            f"{quote.item_id!r} is no longer on sale: ask for a new quote"
+        ) from None
+
+
+async def open_payment(
+    pool: asyncpg.Pool,
+    order: Order,
+    created: bool,
+    cmd: PlaceOrder,
+    *,
+    name: str,
+    providers: ProviderRegistry,
+    config: CheckoutConfig,
+    recurring: Recurring | None = None,
+) -> Placed:
+    """Open the payment of an order just inserted (its own transaction after the provider's
+    answer), or answer a replay with the order as it is."""
+    provider = providers.for_method(cmd.payment_method)
+    assert provider is not None  # the method was checked against the registry
     if order.provider_session_id is not None or order.status != OrderStatus.PENDING:
         if order.status == OrderStatus.FAILED and order.provider_session_id is None:
             # A replay of a request whose payment could not be opened: answer as it was
@@ -292,14 +369,15 @@ async def place_order(
     req = PaymentRequest(
         order_id=order.id,
         user_id=order.user_id,
-        package_id=package.id,
-        package_name=package.name,
+        package_id=order.package_id,
+        package_name=name,
         credits=order.credits,
         amount=order.amount,
         payment_method=order.payment_method,
         return_url=order.return_url or config.default_return_url,
         expires_at=expires_at,
         client_ip=cmd.client_ip,
+        recurring=recurring,
     )
     try:
         instructions = await provider.create_payment(req)
