@@ -6,7 +6,8 @@ ledger, invoicing), so a test stack (base 18000) runs beside the dev stack (base
 `Sandbox`, the provider fakes (Alipay, WeChat Pay, TronGrid) start first at port base + 5..7 and
 the services are configured to use them. With `web=True` the web app starts last, at the port
 base itself, pointed at the four services (and, with a sandbox, in sandbox mode); checkout's
-default return URL is its return page.
+default return URL is its return page. The services always run in sandbox mode
+(`PAYSTREAM_SANDBOX=true`: the sandbox clock, development keys).
 """
 
 from __future__ import annotations
@@ -84,6 +85,9 @@ class Stack:
 
     def start(self) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
+        # Every stack devtools starts is a sandbox: services run on the sandbox clock (moved
+        # forward over HTTP by an admin) and checkout accepts its development quote key.
+        self.env = {"PAYSTREAM_SANDBOX": "true", **self.env}
         if self.web:
             # Where providers send the payer back when an order names no return URL.
             self.env = {
