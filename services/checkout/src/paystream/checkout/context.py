@@ -14,6 +14,7 @@ from paystream.checkout.catalog.domain import Catalog
 from paystream.checkout.orders.service import CheckoutConfig
 from paystream.checkout.providers.registry import ProviderRegistry
 from paystream.checkout.quotes.signing import Signer
+from paystream.checkout.subscriptions.service import Plans
 from paystream.shared.clock import Clock
 
 
@@ -31,6 +32,8 @@ class CheckoutContext:
     # Signs and checks quotes and subscription change previews.
     signer: Signer
     quote_ttl: timedelta
+    # What subscriptions decide with (the catalog's plans, the clock, reminders and grace).
+    plans: Plans
 
 
 def checkout_context(request: Request) -> CheckoutContext:

@@ -43,6 +43,16 @@ class CheckoutSettings(BaseServiceSettings):
     quote_key: SecretStr = SecretStr(DEV_QUOTE_KEY)
     quote_ttl_s: int = Field(default=900, ge=60, le=24 * 3600)
 
+    # Subscriptions. Plans paid without recurring charges (Alipay, WeChat Pay, USDT) are
+    # reminded this many days before their period ends (SubscriptionRenewalDueV1) and drop to the
+    # free plan this many days after it ended unpaid. Times are checkout's clock.
+    renewal_reminder_days: int = Field(default=3, ge=0, le=27)
+    renewal_grace_days: int = Field(default=3, ge=0, le=60)
+    # How often the sweep looks for subscriptions with something due, and how often changed
+    # Stripe-billed subscriptions are pushed to Stripe.
+    subscription_sweep_s: float = Field(default=30.0, gt=0)
+    stripe_subscription_sync_s: float = Field(default=10.0, gt=0)
+
     # The group is a setting so tests (and a staging replay) can use their own.
     checkout_consumer_group: str = "checkout"
 

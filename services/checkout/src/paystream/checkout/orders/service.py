@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal, cast
+from typing import TYPE_CHECKING, Literal, cast
 
 import asyncpg
 import orjson
@@ -43,11 +44,13 @@ from paystream.shared.errors import Conflict, NotFound, Unprocessable, UpstreamE
 from paystream.shared.events import (
     Envelope,
     EventData,
+    GrantSpec,
     OrderCreatedV1,
     OrderPaidV1,
     OrderStatusChangedV1,
     PaymentFailedV1,
     PaymentSucceededV1,
+    PlanPeriodV1,
     Provider,
     deterministic_id,
     order_paid_event_id,
@@ -56,6 +59,9 @@ from paystream.shared.events import (
 from paystream.shared.money import Money
 from paystream.shared.outbox import enqueue
 from paystream.shared.pagination import KeysetCursor, keyset_page
+
+if TYPE_CHECKING:
+    from paystream.checkout.subscriptions.service import Plans
 
 log = structlog.get_logger(__name__)
 
@@ -472,9 +478,13 @@ async def _locked_order_for_event(
     return order
 
 
-async def apply_payment_succeeded(conn: Connection, event: PaymentSucceededV1) -> None:
+async def apply_payment_succeeded(
+    conn: Connection, event: PaymentSucceededV1, *, plans: Plans | None = None
+) -> None:
     """Money was taken: by the order's facts alone (`assess_payment`), grant as ordered
-    (OrderPaidV1), or hold it for an operator (a review), or record a second payment."""
+    (OrderPaidV1), or hold it for an operator (a review), or record a second payment. A plan's
+    order is also held when its subscription moved on since it was placed (`plans`: what
+    subscriptions decide with)."""
     order = await _locked_order_for_event(conn, event.order_id, event.TYPE, event.provider_event_id)
     assessment = assess_payment(order, event)
     verdict = assessment.verdict
@@ -490,6 +500,15 @@ async def apply_payment_succeeded(conn: Connection, event: PaymentSucceededV1) -
             reasons=assessment.reasons,
         )
         return
+    # Whether what was paid differs from the order (the flag on the order), before any hold.
+    mismatch = verdict is not Verdict.MATCHED
+    if verdict is not Verdict.NEEDS_REVIEW and order.kind in PLAN_KINDS:
+        from paystream.checkout.subscriptions import service as subscriptions
+
+        hold = await subscriptions.hold_reason(conn, order, plans=_need(plans))
+        if hold is not None:
+            verdict = Verdict.NEEDS_REVIEW
+            assessment = Assessment(Verdict.NEEDS_REVIEW, (hold,), assessment.details)
     order = await repo.record_payment(
         conn,
         uuid.UUID(order.id),
@@ -498,7 +517,7 @@ async def apply_payment_succeeded(conn: Connection, event: PaymentSucceededV1) -
         provider_session_id=event.provider_session_id,
         paid_amount_minor=event.amount_minor,
         paid_currency=event.currency.upper(),
-        amount_mismatch=verdict is not Verdict.MATCHED,
+        amount_mismatch=mismatch,
     )
     reason = f"payment_succeeded:{event.provider}:{event.provider_event_id}"
     if verdict is Verdict.NEEDS_REVIEW:
@@ -515,12 +534,52 @@ async def apply_payment_succeeded(conn: Connection, event: PaymentSucceededV1) -
         return
     paid = await change_status(conn, order, OrderStatus.PAID, reason=reason, now=utcnow())
     review: PaidReview = "overpaid" if verdict is Verdict.OVERPAID else "matched"
-    await announce_paid(conn, paid, provider_event_id=event.provider_event_id, review=review)
+    await settle_paid(
+        conn, paid, provider_event_id=event.provider_event_id, review=review, plans=plans
+    )
     if verdict is Verdict.OVERPAID:
         await _open_review(conn, order, event, assessment, blocking=False)
 
 
 PaidReview = Literal["matched", "overpaid", "accepted"]
+
+
+def _need(plans: Plans | None) -> Plans:
+    if plans is None:
+        raise RuntimeError("a plan's order is settled with the subscriptions' context")
+    return plans
+
+
+# Orders of plans: their subscription takes them in when they are paid.
+PLAN_KINDS = frozenset({"subscription", "renewal", "upgrade", "allowance"})
+
+
+async def settle_paid(
+    conn: Connection,
+    order: Order,
+    *,
+    provider_event_id: str,
+    review: PaidReview,
+    reviewed_by: str | None = None,
+    plans: Plans | None = None,
+) -> None:
+    """A paid order takes effect: OrderPaidV1 for a sale; a plan's order goes to its
+    subscription, which announces it now or, for a renewal paid ahead, when its period starts."""
+    if order.kind in PLAN_KINDS:
+        from paystream.checkout.subscriptions import service as subscriptions
+
+        await subscriptions.order_paid(
+            conn,
+            order,
+            provider_event_id=provider_event_id,
+            review=review,
+            reviewed_by=reviewed_by,
+            plans=_need(plans),
+        )
+        return
+    await announce_paid(
+        conn, order, provider_event_id=provider_event_id, review=review, reviewed_by=reviewed_by
+    )
 
 
 async def announce_paid(
@@ -530,26 +589,33 @@ async def announce_paid(
     provider_event_id: str,
     review: PaidReview,
     reviewed_by: str | None = None,
+    plan: PlanPeriodV1 | None = None,
+    grants: Sequence[GrantSpec] | None = None,
 ) -> None:
-    """Publish OrderPaidV1 (through the outbox): the order's own facts, and what was paid."""
+    """Publish OrderPaidV1 (through the outbox): the order's own facts, and what was paid.
+
+    `grants` replaces the order's when some of them can no longer be granted (a plan period
+    that ended before its order took effect)."""
     paid = order.paid_amount() or order.amount
+    provider = METHOD_PROVIDER.get(order.payment_method)
     event = OrderPaidV1(
         order_id=order.id,
         user_id=order.user_id,
         package_id=order.package_id,
-        grants=list(order.grants),
+        grants=list(order.grants if grants is None else grants),
         lines=list(order.lines),
         amount_minor=order.amount.minor,
         currency=order.amount.currency,
         paid_minor=paid.minor,
         paid_currency=paid.currency,
-        provider=cast(Provider, METHOD_PROVIDER[order.payment_method]),
+        provider=None if provider is None else cast(Provider, provider),
         payment_method=order.payment_method,
         provider_payment_id=order.provider_payment_id,
         provider_event_id=provider_event_id,
         paid_at=order.paid_at or utcnow(),
         review=review,
         reviewed_by=reviewed_by,
+        plan=plan,
     )
     await enqueue(
         conn,

@@ -33,6 +33,10 @@ class Recurring:
     next_period_at: datetime
     # What names the subscription in the provider's renewal notifications.
     metadata: tuple[tuple[str, str], ...]
+    # An existing subscription at the provider (its customer and subscription): a charge for it
+    # (an upgrade's difference) goes on its invoice, to its saved payment method.
+    customer_id: str | None = None
+    subscription_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
