@@ -3,7 +3,8 @@ exactly, paid through the provider fakes, credited and invoiced; a Pro plan subs
 a month later on the sandbox clock, upgraded to VIP mid-period (prorated charge and allowance),
 downgraded at the period's end, then an unpaid renewal: past due, then Basic.
 
-Alipay stands for the methods without recurring charges (a new order per period). What the
+Alipay stands for the methods without recurring charges (a new order per period); a card plan
+renews through Stripe Subscriptions' signed webhooks. What the
 ledger of lots shows (allowances expiring at the period's end) is checked once it lands; until
 then these tests check checkout's and invoicing's side, and the ledger's running total.
 """
@@ -19,8 +20,18 @@ from typing import Any
 import pytest
 
 from paystream.devtools.client import WEBHOOK_SECRETS, Harness
-from paystream.devtools.payers import pay
+from paystream.devtools.payers import (
+    pay,
+    send_stripe_event,
+    stripe_renewal,
+    stripe_subscription_started,
+)
 from paystream.devtools.stack import Stack
+from paystream.devtools.stripe_events import (
+    subscription_event,
+    subscription_metadata,
+    subscription_object,
+)
 from paystream.shared.money import Money
 
 pytestmark = pytest.mark.e2e
@@ -264,3 +275,71 @@ async def test_pro_renewed_upgraded_downgraded_then_unpaid_drops_to_basic(
     assert (sub["status"], sub["billing"]) == ("active", "free")
     changes = [c["change"] for c in reversed(sub["history"])]
     assert changes[-2:] == ["past_due", "dropped"], changes
+
+
+async def _stripe(h: Harness, stack: Stack, event: dict[str, Any]) -> None:
+    assert stack.sandbox is not None
+    r = await send_stripe_event(h.http, stack.sandbox.webhook_ingest_url, event, WEBHOOK_SECRETS[0])
+    assert r.status_code == 200, r.text
+
+
+async def test_a_card_plan_renews_fails_and_ends_through_stripe_s_signed_webhooks(
+    harness: Harness, stack: Stack
+) -> None:
+    """stripe-mock keeps no state: Stripe's side (the subscription's invoices and its end) is
+    played by the signed webhooks Stripe would send, through webhook-ingest."""
+    h, user = harness, _user()
+    r = await _post(h, user, "", plan_id="pro", payment_method="stripe_checkout")
+    assert r.status_code == 201, r.text
+    first = r.json()["order"]
+    assert first["payment_url"], "stripe-mock took the subscription-mode Checkout Session"
+    await _pay(h, stack, first)  # checkout.session.completed, mode subscription
+    sub = await _until(h, user, lambda s: s["plan"]["id"] == "pro")
+    assert sub["billing"] == "stripe"
+    stripe_sub = f"sub_{uuid.uuid4().hex[:14]}"
+    await _stripe(
+        h, stack, stripe_subscription_started(first, sub, stripe_subscription_id=stripe_sub)
+    )
+    sub = await _until(h, user, lambda s: s["stripe_subscription_id"] == stripe_sub)
+    assert (await _invoice(h, user, first["order_id"]))["amount"]["value"] == "29.00"
+
+    # Upgrade: charged to the card on a Stripe invoice that names the order.
+    changed = await _post(h, user, "/change", plan_id="vip")
+    assert changed.status_code == 200, changed.text
+    upgrade = changed.json()["order"]
+    assert upgrade["payment_method"] == "stripe_invoice"
+    await _pay(h, stack, upgrade)  # invoice.paid, billing_reason manual
+    await _until(h, user, lambda s: s["plan"]["id"] == "vip")
+    assert (await _invoice(h, user, upgrade["order_id"]))["amount"] == upgrade["amount"]
+
+    # The period ends; Stripe charges the renewal at VIP's price (invoice.paid, twice).
+    end = datetime.fromisoformat(sub["current_period"]["end"])
+    now = datetime.fromisoformat((await _sub(h, user))["now"])
+    await _advance(h, f"PT{int((end - now).total_seconds()) + 5}S")
+    paid = stripe_renewal(sub, amount=Money(5900, "CNY"), plan_id="vip")
+    await _stripe(h, stack, paid)
+    await _stripe(h, stack, paid)
+    sub = await _until(h, user, lambda s: _start(s) == end)
+    assert (sub["plan"]["id"], sub["status"]) == ("vip", "active")
+    orders = await h.http.get(f"{h.urls['checkout']}/v1/orders", headers=h.auth(user))
+    renewals = [o for o in orders.json()["items"] if o["kind"] == "renewal"]
+    assert len(renewals) == 1, renewals
+    assert (await _invoice(h, user, renewals[0]["order_id"]))["amount"]["value"] == "59.00"
+
+    # The next renewal fails: past due while Stripe retries; after its last retry Stripe ends
+    # the subscription: Basic.
+    retry = int(datetime.fromisoformat(sub["now"]).timestamp()) + 3 * 86400
+    failed = stripe_renewal(
+        sub, amount=Money(5900, "CNY"), plan_id="vip", paid=False, next_payment_attempt=retry
+    )
+    await _stripe(h, stack, failed)
+    await _until(h, user, lambda s: s["status"] == "past_due")
+    meta = subscription_metadata(
+        subscription_id=sub["subscription_id"], user_id=user, plan_id="vip"
+    )
+    ended = subscription_object(subscription_id=stripe_sub, metadata=meta, status="canceled")
+    await _stripe(h, stack, subscription_event("customer.subscription.deleted", ended))
+    sub = await _until(h, user, lambda s: s["plan"]["id"] == "basic")
+    assert (sub["status"], sub["billing"]) == ("active", "free")
+    changes = [c["change"] for c in reversed(sub["history"])]
+    assert changes[-2:] == ["past_due", "provider_ended"], changes

@@ -162,7 +162,7 @@ async def pay(
     """
     method = order["payment_method"]
     session = order["provider_session_id"]
-    if method in ("stripe_checkout", "stripe_payment_intent"):
+    if method in ("stripe_checkout", "stripe_payment_intent", "stripe_invoice"):
         event = stripe_paid_event(order)
         r = await send_stripe_event(http, sandbox.webhook_ingest_url, event, stripe_webhook_secret)
         r.raise_for_status()
