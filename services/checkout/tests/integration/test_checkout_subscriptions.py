@@ -449,3 +449,46 @@ async def test_idempotent_subscribe(plans: CheckoutUnderTest) -> None:
     assert again.json()["order"]["order_id"] == first.json()["order"]["order_id"]
     other = await _post(c, user, "", plan_id="vip", payment_method="usdt_trc20", key="k1")
     assert other.json()["error"]["code"] == "idempotency_key_reused"
+
+
+async def test_an_annual_plan_is_paid_once_and_granted_month_by_month(
+    plans: CheckoutUnderTest,
+) -> None:
+    c, user = plans, _user()
+    r = await _post(c, user, "", plan_id="pro_annual", payment_method="usdt_trc20")
+    assert r.status_code == 201, r.text
+    order = r.json()["order"]
+    assert (order["credits"], order["amount"]["value"]) == (20, "40.000000")
+    await _pay(c, order)
+    sub = await _until(c, user, lambda s: s["plan"]["id"] == "pro_annual", "subscribed")
+    year_end = datetime.fromisoformat(sub["current_period"]["end"])
+    first_month_end = datetime.fromisoformat(sub["allowance_period"]["end"])
+    assert first_month_end < year_end
+    assert 365 <= (year_end - datetime.fromisoformat(sub["current_period"]["start"])).days <= 366
+
+    # Past the first month: the second month's allowance, free, expiring at its own end.
+    left_s = (first_month_end - datetime.fromisoformat(sub["now"])).total_seconds()
+    await _advance(c, f"PT{int(left_s) + 60}S")
+    sub = await _until(
+        c,
+        user,
+        lambda s: datetime.fromisoformat(s["allowance_period"]["start"]) == first_month_end,
+        "second month",
+    )
+    second_month_end = datetime.fromisoformat(sub["allowance_period"]["end"])
+    assert datetime.fromisoformat(sub["current_period"]["end"]) == year_end  # one paid year
+    paid = _paid(await _events(c, user, 6))
+    kinds = [(p.plan.kind if p.plan else None, p.package_id, p.amount_minor) for p in paid]
+    assert kinds == [
+        ("allowance", "basic", 0),
+        ("subscription", "pro_annual", 40_000_000),
+        ("allowance", "pro_annual", 0),
+    ], kinds
+    first, month = paid[1], paid[2]
+    assert [(g.quantity, g.source, g.expires_at) for g in first.grants] == [
+        (20, "plan_allowance", first_month_end)
+    ]
+    assert [(g.quantity, g.source, g.expires_at) for g in month.grants] == [
+        (20, "plan_allowance", second_month_end)
+    ]
+    assert month.provider is None  # granted, not invoiced: the year was
