@@ -6,9 +6,12 @@ serves its watcher); payments are published on payments.events as webhook-ingest
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -492,3 +495,44 @@ async def test_an_annual_plan_is_paid_once_and_granted_month_by_month(
         (20, "plan_allowance", second_month_end)
     ]
     assert month.provider is None  # granted, not invoiced: the year was
+
+
+@pytest.fixture
+def rollover_catalog(tmp_path: Path) -> Path:
+    """The default catalog, with Pro carrying up to 10 unused receives into the next month."""
+    default = resources.files("paystream.checkout.catalog").joinpath("catalog.default.json")
+    catalog = json.loads(default.read_text())
+    for plan in catalog["plans"]:
+        if plan["id"] == "pro":
+            plan["rollover"] = {"cap": 10}
+    path = tmp_path / "catalog.json"
+    path.write_text(json.dumps(catalog))
+    return path
+
+
+async def test_a_plan_s_rollover_cap_rides_on_its_allowance(
+    make_checkout: MakeCheckout, rollover_catalog: Path
+) -> None:
+    """Only the ledger of lots knows how much of a month's allowance is unused: checkout
+    announces the plan's cap with each allowance, the ledger carries the rest up to it."""
+    path = rollover_catalog
+    async with (
+        serving(create_fake_trongrid()) as trongrid,
+        make_checkout(
+            sandbox=True,
+            catalog_file=path,
+            usdt_deposit_address=ADDRESS,
+            usdt_api_base=trongrid,
+            usdt_poll_interval_s=60,
+            subscription_sweep_s=0.1,
+        ) as c,
+    ):
+        user = _user()
+        plans = (await c.http.get("/v1/plans")).json()["plans"]
+        assert [(p["id"], p["rollover_cap"]) for p in plans][:2] == [("basic", None), ("pro", 10)]
+        order = (await _post(c, user, "", plan_id="pro", payment_method="usdt_trc20")).json()
+        await _pay(c, order["order"])
+        await _until(c, user, lambda s: s["plan"]["id"] == "pro", "subscribed")
+        paid = _paid(await _events(c, user, 4))
+        caps = [(p.package_id, p.plan.rollover_cap if p.plan else "-") for p in paid]
+        assert caps == [("basic", None), ("pro", 10)], caps

@@ -209,6 +209,9 @@ class PlanPeriodV1(BaseModel):
     period_start: datetime
     period_end: datetime
     from_plan_id: str | None = None
+    # The plan lets up to this many unused units of a month's allowance carry into the next
+    # month (a `rollover` lot); None: no rollover. Only the ledger of lots knows what is unused.
+    rollover_cap: int | None = Field(default=None, ge=0)
 
 
 class OrderPaidV1(EventData):

@@ -173,6 +173,7 @@ async def _roll_paid_ahead(conn: Connection, sub: Subscription, plans: Plans) ->
         po.paid_review or "matched",
         po.reviewed_by,
         now,
+        plans,
     )
     await repo.mark_applied(conn, oid, now)
     return sub

@@ -354,7 +354,9 @@ def _allowance_facts(plan: Plan, month: Period, currency: str) -> OrderFacts:
     )
 
 
-def _plan_period(po: repo.PlanOrder) -> PlanPeriodV1:
+def _plan_period(po: repo.PlanOrder, plans: Plans) -> PlanPeriodV1:
+    plan = plans.catalog.plan(po.plan_id)  # None: a plan since taken out of the catalog
+    rollover = None if plan is None else plan.rollover
     return PlanPeriodV1(
         subscription_id=po.subscription_id,
         plan_id=po.plan_id,
@@ -362,6 +364,7 @@ def _plan_period(po: repo.PlanOrder) -> PlanPeriodV1:
         period_start=po.period_start,
         period_end=po.period_end,
         from_plan_id=po.from_plan_id,
+        rollover_cap=None if rollover is None else rollover.cap,
     )
 
 
@@ -1061,7 +1064,7 @@ async def order_paid(
         # An operator accepted a payment its subscription could not take: granted as ordered,
         # while its lots can still be (never a lot that expired already).
         log.warning("plan_order_accepted_as_it_is", order_id=order.id, reason=reason)
-        await announce(conn, order, po, provider_event_id, review, reviewed_by, now)
+        await announce(conn, order, po, provider_event_id, review, reviewed_by, now, plans)
         return
     before = sub
     if po.kind == "subscription":
@@ -1102,12 +1105,12 @@ async def order_paid(
             return
         sub, change_name = rolled(sub, po, order)
     else:  # a free allowance: nothing changes but the grant
-        await announce(conn, order, po, provider_event_id, review, reviewed_by, now)
+        await announce(conn, order, po, provider_event_id, review, reviewed_by, now, plans)
         await repo.mark_applied(conn, uuid.UUID(order.id), now)
         return
     sub = await save(conn, sub, plans)
     await changed(conn, before, sub, change_name, now=now, order_id=order.id)
-    await announce(conn, order, po, provider_event_id, review, reviewed_by, now)
+    await announce(conn, order, po, provider_event_id, review, reviewed_by, now, plans)
     await repo.mark_applied(conn, uuid.UUID(order.id), now)
 
 
@@ -1143,6 +1146,7 @@ async def announce(
     review: str,
     reviewed_by: str | None,
     now: datetime,
+    plans: Plans,
 ) -> None:
     live = [g for g in order.grants if g.expires_at is None or g.expires_at > now]
     if len(live) != len(order.grants):
@@ -1153,6 +1157,6 @@ async def announce(
         provider_event_id=provider_event_id,
         review=review,  # type: ignore[arg-type]
         reviewed_by=reviewed_by,
-        plan=_plan_period(po),
+        plan=_plan_period(po, plans),
         grants=live,
     )
