@@ -26,6 +26,7 @@ WORKDIR /app
 # Dependencies first (only the workspace's metadata), so source edits do not re-download them.
 COPY pyproject.toml uv.lock ./
 COPY shared/pyproject.toml shared/
+COPY notifications/pyproject.toml notifications/
 COPY devtools/pyproject.toml devtools/
 COPY services/checkout/pyproject.toml services/checkout/
 COPY services/webhook-ingest/pyproject.toml services/webhook-ingest/
@@ -36,6 +37,7 @@ RUN --mount=type=cache,target=/root/.cache/uv \
 
 # Then the code (tests, docs and local state are left out by .dockerignore).
 COPY shared/ shared/
+COPY notifications/ notifications/
 COPY devtools/ devtools/
 COPY services/ services/
 RUN --mount=type=cache,target=/root/.cache/uv \

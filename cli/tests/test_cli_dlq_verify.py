@@ -19,8 +19,9 @@ from paystream.checkout.settings import CheckoutSettings
 from paystream.devtools.orders import order_paid
 from paystream.invoicing.consumers import handle_payment_events as invoice_payments
 from paystream.invoicing.settings import InvoicingSettings
-from paystream.ledger.consumers import handle_payment_events as grant_payments
+from paystream.ledger.consumers import ledger_handler
 from paystream.ledger.settings import LedgerSettings
+from paystream.shared.clock import SystemClock
 from paystream.shared.db import INBOX_DDL
 from paystream.shared.events import (
     Envelope,
@@ -264,7 +265,7 @@ async def test_cli_verify_reconciles_and_finds_differences(
         ledger,
         topic,
         f"cli-ledger-{unique_suffix}",
-        grant_payments,
+        ledger_handler(SystemClock),
         lambda c: c.applied + c.duplicates == n,
     )
     await _consume(
@@ -292,7 +293,7 @@ async def test_cli_verify_reconciles_and_finds_differences(
     assert out["ok"] is True
     assert out["differences"] == 0
     assert (out["payment_events"], out["payments"], out["payments_with_credits"]) == (10, 9, 8)
-    assert (out["grants"], out["invoices"]) == (8, 9)
+    assert (out["grants"], out["lots"], out["invoices"]) == (8, 8, 9)
     # The services' refund tables are found (issue 3's migrations): nothing refunded, nothing due.
     assert out["refunds"]["refunds"] == 0
     assert out["refunds"]["missing_takebacks"] == []
@@ -333,28 +334,26 @@ async def test_cli_verify_reconciles_and_finds_differences(
     )
     await checkout.execute("DELETE FROM orders WHERE id = $1", uuid.UUID(oid("o-unannounced")))
 
-    # A second grant for an order (the unique index dropped to let the fault in), posted in
-    # double entry so only the duplicate shows.
-    await ledger.execute(
-        "DROP INDEX IF EXISTS transactions_order_id_key;"
-        "DROP INDEX IF EXISTS transactions_grant_order_key"
-    )
+    # A second lot for an order line (the unique index dropped to let the fault in), granted
+    # in double entry so only the duplicate shows.
+    await ledger.execute("DROP INDEX lots_order_line_key")
     async with ledger.acquire() as conn, conn.transaction():
-        tx = uuid.uuid4()
-        # A copy of the order's grant under a new id, whatever columns the ledger has today.
-        cols = [
-            r["column_name"]
-            for r in await conn.fetch(
-                "SELECT column_name FROM information_schema.columns WHERE table_name ="
-                " 'transactions' AND column_name NOT IN ('seq', 'id', 'event_id')"
-            )
-        ]
-        listed = ", ".join(cols)
+        tx, lot = uuid.uuid4(), uuid.uuid4()
         await conn.execute(
-            f"INSERT INTO transactions (id, event_id, {listed}) SELECT $1, $2, {listed}"
-            " FROM transactions WHERE order_id = $3 AND kind = 'grant'",
+            "INSERT INTO transactions (id, kind, user_id, unit, order_id, event_id, reason,"
+            " credits, balance_after, paid_minor, paid_currency)"
+            " VALUES ($1, 'grant', 'user-0', 'credits', $3, $2, 'x', 100, 100, 1000, 'CNY')",
             tx,
             uuid.uuid4(),
+            oid("o-0"),
+        )
+        await conn.execute(
+            "INSERT INTO lots (id, user_id, unit, source, credits, remaining, effective_at,"
+            " validity_rule, order_id, order_line, transaction_id, created_at)"
+            " VALUES ($1, 'user-0', 'credits', 'purchase', 100, 100, now(), 'none', $3, 0,"
+            " $2, now())",
+            lot,
+            tx,
             oid("o-0"),
         )
         await conn.execute(
@@ -362,28 +361,31 @@ async def test_cli_verify_reconciles_and_finds_differences(
             " ($1, 'user:user-0', 100), ($1, 'system:issuance', -100)",
             tx,
         )
-        await conn.execute(
-            "UPDATE accounts SET balance = balance + 100 WHERE id = 'user:user-0';"
-            "UPDATE accounts SET balance = balance - 100 WHERE id = 'system:issuance'"
-        )
     code, out = await cli(*args)
     assert code == 1
     assert out["duplicate_grants"] == [{"order_id": oid("o-0"), "count": 2}]
     assert out["balance_mismatches"] == []
+    assert out["lot_mismatches"] == []
     assert out["unbalanced_transactions"] == []
 
-    # A tampered balance.
-    await ledger.execute("UPDATE accounts SET balance = balance + 7 WHERE id = 'user:user-2'")
+    # A tampered lot: its cache no longer follows its entries, nor its owner's postings.
+    tampered = await ledger.fetchval("SELECT id FROM lots WHERE order_id = $1", oid("o-2"))
+    await ledger.execute("UPDATE lots SET remaining = remaining - 7 WHERE id = $1", tampered)
     code, out = await cli(*args)
     assert code == 1
+    [mismatch] = out["lot_mismatches"]
+    assert mismatch["lot_id"] == str(tampered)
+    assert mismatch["expected_remaining"] - mismatch["remaining"] == 7
     [mismatch] = out["balance_mismatches"]
-    assert mismatch["account_id"] == "user:user-2"
-    assert mismatch["balance"] - mismatch["postings_sum"] == 7
+    assert (mismatch["account_id"], mismatch["unit"]) == ("user:user-2", "credits")
+    assert mismatch["postings_sum"] - mismatch["balance"] == 7
 
     # A transaction whose postings do not sum to zero (the trigger switched off to let it in).
     async with ledger.acquire() as conn, conn.transaction():
         await conn.execute("ALTER TABLE postings DISABLE TRIGGER postings_checked")
-        bad = await conn.fetchval("SELECT id FROM transactions WHERE order_id = $1", oid("o-3"))
+        bad = await conn.fetchval(
+            "SELECT id FROM transactions WHERE order_id = $1 AND kind = 'grant'", oid("o-3")
+        )
         await conn.execute(
             "INSERT INTO postings (transaction_id, account_id, amount)"
             " VALUES ($1, 'user:user-1', 5)",
@@ -394,6 +396,42 @@ async def test_cli_verify_reconciles_and_finds_differences(
     assert code == 1
     assert out["unbalanced_transactions"] == [{"transaction_id": str(bad), "sum": 5}]
     assert {m["account_id"] for m in out["balance_mismatches"]} == {"user:user-1", "user:user-2"}
+
+    # A spend of a lot after its expiry (written around the ledger: it never would).
+    expired = await ledger.fetchval("SELECT id FROM lots WHERE order_id = $1", oid("o-4"))
+    async with ledger.acquire() as conn, conn.transaction():
+        await conn.execute(
+            "UPDATE lots SET expires_at = effective_at + interval '1 second' WHERE id = $1",
+            expired,
+        )
+        spend = uuid.uuid4()
+        await conn.execute(
+            "INSERT INTO transactions (id, kind, user_id, unit, reason, credits, balance_after,"
+            " idempotency_key, request_hash) VALUES ($1, 'spend', 'user-1', 'credits', 'late',"
+            " 1, 0, 'late', 'h')",
+            spend,
+        )
+        await conn.execute(
+            "INSERT INTO lot_entries (transaction_id, lot_id, kind, delta, held_delta, at)"
+            " SELECT $1, id, 'spend', -1, 0, expires_at + interval '1 day' FROM lots"
+            " WHERE id = $2",
+            spend,
+            expired,
+        )
+        await conn.execute("UPDATE lots SET remaining = remaining - 1 WHERE id = $1", expired)
+        await conn.execute(
+            "INSERT INTO postings (transaction_id, account_id, amount) VALUES"
+            " ($1, 'user:user-1', -1), ($1, 'system:consumption', 1)",
+            spend,
+        )
+    code, out = await cli(*args)
+    assert code == 1
+    [late] = out["consumed_after_expiry"]
+    assert (late["lot_id"], late["transaction_id"], late["kind"]) == (
+        str(expired),
+        str(spend),
+        "spend",
+    )
 
     # An invoice for an order no payment announced.
     await invoicing.execute(

@@ -16,10 +16,10 @@ from paystream.cli.errors import BadInput, Refused
 from paystream.cli.replay import OffsetSpec, parse_offsets
 from paystream.cli.settings import OperatorSettings
 from paystream.cli.timeparse import parse_time
+from paystream.notifications.registry import BY_NAME
+from paystream.notifications.registry import reprocess as reprocess_raw
 from paystream.shared.auth import make_token
 from paystream.shared.events import Envelope, PaymentFailedV1, WebhookReceivedV1
-from paystream.webhook_ingest.reprocess import REPROCESSORS
-from paystream.webhook_ingest.reprocess import reprocess as reprocess_raw
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 SECRET = "a-test-secret-of-at-least-32-bytes-long"
@@ -86,7 +86,7 @@ def _failed_envelope() -> Envelope:
 
 
 def test_cli_reprocesses_every_notifying_provider_and_not_usdt() -> None:
-    assert set(REPROCESSORS) == {"stripe", "alipay", "wechatpay"}
+    assert set(BY_NAME) == {"stripe", "alipay", "wechatpay"}
     raw = WebhookReceivedV1(
         provider="usdt_trc20",
         provider_event_id="tx",

@@ -10,7 +10,7 @@ from paystream.devtools.asyncapi import OUT, documents
 
 def test_the_asyncapi_documents_are_generated_from_the_current_code() -> None:
     docs = documents()
-    assert set(docs) == {"checkout", "ledger", "invoicing"}
+    assert set(docs) == {"checkout", "webhook-ingest", "ledger", "invoicing"}
     for name, text in docs.items():
         committed = (OUT / f"{name}.json").read_text()
         assert committed == text + "\n", f"docs/asyncapi/{name}.json is stale: `make asyncapi`"
@@ -39,3 +39,21 @@ def test_a_consumer_documents_its_events_and_its_dead_letters() -> None:
         "paystream.order.paid.v1",
         "paystream.refund.succeeded.v1",
     ]
+
+
+def test_webhook_ingest_documents_what_it_publishes() -> None:
+    doc = json.loads(documents()["webhook-ingest"])
+    assert {c["address"] for c in doc["channels"].values()} == {"webhooks.raw", "payments.events"}
+    assert {op["action"] for op in doc["operations"].values()} == {"send"}
+    schemas = doc["components"]["schemas"]
+    for event in ("WebhookReceivedV1", "PaymentSucceededV1", "RefundSucceededV1"):
+        assert event in schemas
+
+
+def test_every_message_documents_its_key_and_cloudevents_headers() -> None:
+    for name, text in documents().items():
+        for title, message in json.loads(text)["components"]["messages"].items():
+            headers = message["headers"]["properties"]
+            assert headers["content-type"]["const"] == "application/cloudevents+json", title
+            assert {"ce_type", "ce_id"} <= set(headers), (name, title)
+            assert message["bindings"]["kafka"]["key"]["type"] == "string", (name, title)

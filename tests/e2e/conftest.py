@@ -92,4 +92,8 @@ async def page(browser: Any, stack: Stack) -> AsyncIterator[Any]:
 @pytest.fixture
 async def harness(stack: Stack) -> AsyncIterator[Harness]:
     async with httpx.AsyncClient(timeout=30.0) as http:
-        yield Harness(urls=stack.urls, http=http)
+        h = Harness(urls=stack.urls, http=http)
+        try:
+            yield h
+        finally:
+            await h.aclose()

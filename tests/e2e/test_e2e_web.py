@@ -182,6 +182,27 @@ async def test_history_shows_the_invoice_with_the_billing_profile_on_its_pdf(pag
     await page.locator("#ledger").get_by_text("+1,100").wait_for()
 
 
+async def test_the_account_shows_lots_and_their_expiry(page: Any) -> None:
+    await sign_in(page, _user())
+    order_id = await start_order(page, "CNY", "alipay_qr")
+    await page.get_by_role("button", name=re.compile("Complete the payment as")).click()
+    await page.wait_for_url(f"**/orders/{order_id}/return", timeout=45_000)
+    await eventually_balance(page, 1100)
+    # The next expiry (six months after the payment, the catalog's rule) and how many credits.
+    expiry = await page.get_by_test_id("expiry-credits").inner_text()
+    assert re.match(r"1,100 on \S", expiry), expiry
+    assert "not available yet" not in await page.content()
+    assert (await page.get_by_test_id("held-credits").inner_text()) == "0"
+    [row] = await page.locator("#lots-table tbody tr").all()
+    cells = [c.strip() for c in await row.locator("td").all_inner_texts()]
+    assert cells[1:6] == ["credits", "purchase", "active", "1,100", "1,100"], cells
+    assert cells[6] not in ("", "never"), cells
+    # The history names the lot's expiry beside its purchase.
+    await page.goto("/history")
+    purchase = page.locator("#ledger tbody tr", has_text="+1,100")
+    assert (await purchase.locator("td").nth(4).inner_text()).strip() not in ("", "never")
+
+
 def _read(path: Any) -> bytes:
     with open(path, "rb") as f:
         return f.read()

@@ -92,6 +92,12 @@ def _outside_ephemeral_ports(*ports: int) -> None:
 async def infra(action: str, component: str) -> float:
     """`deploy/local/infra.sh stop|start kafka|postgres`; returns how long it took."""
     started = time.monotonic()
+    if "PAYSTREAM_CONTAINERS" in os.environ:
+        # The infrastructure runs in containers (testcontainers, where a Docker engine answers).
+        from paystream.devtools.containers import control
+
+        await asyncio.to_thread(control, component, action)
+        return time.monotonic() - started
     proc = await asyncio.create_subprocess_exec(
         str(INFRA),
         action,
@@ -347,6 +353,7 @@ class Deployment:
     async def destroy(self) -> None:
         for name in list(self.stacks):
             await asyncio.to_thread(self.stacks.pop(name).stop)
+        await self.harness.aclose()
         await self.http.aclose()
         for db in (self.ledger_db, self.invoicing_db, self.checkout_db):
             with contextlib.suppress(Exception):
@@ -366,6 +373,8 @@ class Deployment:
             "PAYSTREAM_KAFKA_ACK_TIMEOUT_S": "2",
             "PAYSTREAM_TOPIC_PREFIX": self.topic_names.prefix,
             "PAYSTREAM_LEDGER_CONSUMER_GROUP": self.ledger_group,
+            # As the end-to-end stack: time-driven behaviour can be moved forward over HTTP.
+            "PAYSTREAM_SANDBOX": "true",
             "PAYSTREAM_INVOICING_CONSUMER_GROUP": self.invoicing_group,
             "PAYSTREAM_CHECKOUT_CONSUMER_GROUP": self.checkout_group,
         }
@@ -379,15 +388,27 @@ class Deployment:
 
     def start(self, *names: str) -> None:
         for name in names or SERVICE_NAMES:
-            assert name not in self.stacks, f"{name} already running"
-            stack = Stack(
-                port_base=self.port_base,
-                log_dir=self.log_dir,
-                env=self.env_for(name),
-                only=(name,),
-            )
-            stack.start()
-            self.stacks[name] = stack
+            self.start_instance(name, 0)
+
+    def start_instance(self, name: str, instance: int) -> str:
+        """Start one more process of a service (instance 0 is the one `start` starts, on the
+        deployment's ports; instance i listens 10*i ports higher, its log beside). Returns the
+        key that `kill9`, `stop` and `ready` take: the name, then `name#i`."""
+        key = name if instance == 0 else f"{name}#{instance}"
+        assert key not in self.stacks, f"{key} already running"
+        stack = Stack(
+            port_base=self.port_base + 10 * instance,
+            log_dir=self.log_dir / (f"instance-{instance}" if instance else ""),
+            env=self.env_for(name),
+            only=(name,),
+        )
+        stack.start()
+        self.stacks[key] = stack
+        return key
+
+    def instance_url(self, name: str, instance: int) -> str:
+        off = next(o for n, _, o in SERVICES if n == name)
+        return f"http://127.0.0.1:{self.port_base + 10 * instance + off}"
 
     async def ready(self, *names: str, timeout_s: float = 120) -> float:
         started = time.monotonic()
@@ -402,7 +423,7 @@ class Deployment:
     def kill9(self, name: str) -> None:
         """SIGKILL the service's whole process group: no shutdown code runs."""
         stack = self.stacks.pop(name)
-        proc = stack.procs.pop(name)
+        proc = stack.procs.pop(name.split("#")[0])
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
         stack.stop()
@@ -465,46 +486,84 @@ class Deployment:
         return [r["order_id"] for r in rows]
 
     async def balances(self) -> dict[str, int]:
+        """What each user's lots still hold (all units: the payments grant credits only)."""
         rows = await self.fetch(
-            self.ledger_db, "SELECT id, balance FROM accounts WHERE id LIKE 'user:%'"
+            self.ledger_db, "SELECT user_id, sum(remaining)::bigint AS n FROM lots GROUP BY 1"
         )
-        return {r["id"].removeprefix("user:"): int(r["balance"]) for r in rows}
+        return {r["user_id"]: int(r["n"]) for r in rows}
 
     async def ledger_dump(self) -> dict[str, Any]:
-        """The ledger's state without what is generated afresh each time a grant is applied:
-        transaction ids (uuid4), created_at, and the global seq (which interleaves users in
-        batch order). Kept: every account balance, each user's history in order (kind, order,
-        event id, credits, balance_after), and every posting keyed by its order."""
-        accounts = await self.fetch(self.ledger_db, "SELECT id, balance FROM accounts")
+        """The ledger's state, table by table, in an order that does not depend on insertion
+        (the global seq columns are left out: they number rows in insertion order). A database
+        restored from the journal has the same ids, times and balances: everything is kept.
+        `history` is each user's transactions in their order, `balances` what each user's lots
+        hold, `system` each system account's balance (the sum of its postings)."""
+        db = self.ledger_db
         txs = await self.fetch(
-            self.ledger_db,
-            "SELECT user_id, kind, order_id, event_id::text AS event_id, reason, credits,"
-            " balance_after FROM transactions ORDER BY seq",
+            db,
+            "SELECT user_id, id::text AS id, kind, unit, order_id, event_id::text AS event_id,"
+            " reason, credits, balance_after, created_at, idempotency_key, request_hash,"
+            " refund_key, hold_id::text AS hold_id, actor, cost_minor FROM transactions"
+            " ORDER BY seq",
         )
-        postings = await self.fetch(
-            self.ledger_db,
-            "SELECT t.order_id, p.account_id, p.amount FROM postings p"
-            " JOIN transactions t ON t.id = p.transaction_id",
-        )
-        history: dict[str, list[tuple[Any, ...]]] = {}
+        history: dict[str, list[dict[str, Any]]] = {}
         for t in txs:
             history.setdefault(t["user_id"], []).append(
-                (
-                    t["kind"],
-                    t["order_id"],
-                    t["event_id"],
-                    t["reason"],
-                    t["credits"],
-                    t["balance_after"],
-                )
+                {k: v for k, v in t.items() if k != "user_id"}
             )
-        return {
-            "accounts": {r["id"]: int(r["balance"]) for r in accounts},
-            "history": history,
-            "postings": sorted(
-                (r["order_id"], r["account_id"], int(r["amount"])) for r in postings
-            ),
+        tables = {
+            "lots": "SELECT id, user_id, unit, source, credits, remaining, held, effective_at,"
+            " expires_at, validity_rule, priority, cost_minor, cost_currency, order_id,"
+            " order_line, transaction_id, created_at, expired_at, expired, voided_at FROM lots"
+            " ORDER BY id",
+            "lot_entries": "SELECT * FROM lot_entries ORDER BY transaction_id, lot_id",
+            "postings": "SELECT * FROM postings ORDER BY transaction_id, account_id",
+            "holds": "SELECT id, user_id, unit, credits, captured, released, status, expires_at,"
+            " idempotency_key, transaction_id, settled_at FROM holds ORDER BY id",
+            "refunds": "SELECT id, refund_key, unit, credits_due, credits_taken, shortfall,"
+            " transaction_id FROM refunds WHERE status <> 'pending' ORDER BY id",
+            "thresholds": "SELECT user_id, unit, threshold, below FROM balance_thresholds"
+            " ORDER BY user_id, unit",
+            "accounts": "SELECT id FROM accounts ORDER BY id",
         }
+        out: dict[str, Any] = {
+            name: [tuple(r) for r in await self.fetch(db, sql)] for name, sql in tables.items()
+        }
+        out["history"] = history
+        out["balances"] = await self.balances()
+        system = await self.fetch(
+            db,
+            "SELECT account_id, sum(amount)::bigint AS n FROM postings"
+            " WHERE account_id LIKE 'system:%' GROUP BY 1 ORDER BY 1",
+        )
+        out["system"] = {r["account_id"]: int(r["n"]) for r in system}
+        return out
+
+    async def outbox_drained(self, timeout_s: float = 60) -> None:
+        """Until the ledger published everything it wrote (its journal is complete)."""
+
+        async def empty() -> bool:
+            return not (await self.fetch(self.ledger_db, "SELECT 1 FROM outbox LIMIT 1"))
+
+        await until(empty, timeout_s, "the ledger's outbox drained")
+
+    async def restore_ledger(self) -> dict[str, Any]:
+        """`python -m paystream.ledger restore` with the ledger's settings: the database rebuilt
+        from its journal (ledger.events)."""
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "paystream.ledger",
+            "restore",
+            env={**os.environ, **self.env_for("ledger")},
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout=300)
+        assert proc.returncode == 0, out.decode()
+        line = out.decode().strip().splitlines()[-1]
+        numbers = [int(x) for x in line.replace(",", " ").split() if x.isdigit()]
+        return {"restore_output": line, "restored_events": numbers[0] if numbers else None}
 
     async def wait_applied(
         self, orders: set[str], timeout_s: float = 180, *, ledger_only: bool = False
@@ -611,9 +670,15 @@ class Deployment:
 
     # -- the figures --
 
-    async def tally(self, payments: list[Payment], acknowledged: set[str]) -> dict[str, Any]:
+    async def tally(
+        self,
+        payments: list[Payment],
+        acknowledged: set[str],
+        spent: dict[str, int] | None = None,
+    ) -> dict[str, Any]:
         """Exact checks against the databases: every acknowledged payment granted once and
-        invoiced once, every balance equal to the credits of its user's payments."""
+        invoiced once, every balance equal to the credits of its user's payments (less what the
+        test spent of them)."""
         grants = await self.grants()
         invoiced = await self.invoiced_orders()
         by_order = {p.order_id: p for p in payments}
@@ -624,6 +689,8 @@ class Deployment:
         for o in acknowledged:
             p = by_order[o]
             expected[p.user_id] = expected.get(p.user_id, 0) + p.credits
+        for user, n in (spent or {}).items():
+            expected[user] -= n
         balances = await self.balances()
         wrong = {u: (balances.get(u), c) for u, c in expected.items() if balances.get(u) != c}
         wrong_credits = [
@@ -700,10 +767,15 @@ def send(
     return Traffic(payments, client, asyncio.create_task(placed_then_delivered()))
 
 
-async def no_loss(d: Deployment, payments: list[Payment], acknowledged: set[str]) -> dict[str, Any]:
+async def no_loss(
+    d: Deployment,
+    payments: list[Payment],
+    acknowledged: set[str],
+    spent: dict[str, int] | None = None,
+) -> dict[str, Any]:
     """The exact checks every test ends with: nothing lost, nothing doubled, every balance and
     grant right, and `paystream verify` agrees; returns the figures."""
-    figures = await d.tally(payments, acknowledged)
+    figures = await d.tally(payments, acknowledged, spent)
     assert figures["lost"] == 0, figures
     assert figures["duplicates"] == 0, figures
     assert figures["wrong_balances"] == 0, figures

@@ -4,7 +4,6 @@ implementation of the same scheme."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, quote
@@ -13,8 +12,10 @@ import pytest
 from alipay import AliPay
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from paystream.devtools.fakes.signing import sign_notification
 from paystream.shared.money import Money
 from paystream.shared.providers import alipay as ali
+from paystream.shared.providers import keys as provider_keys
 
 APP_ID = "2021000000000001"
 
@@ -26,10 +27,10 @@ class Keys:
     other: rsa.RSAPrivateKey  # an attacker's
 
     def pem(self, key: rsa.RSAPrivateKey) -> str:
-        return ali.private_key_pem(key)
+        return provider_keys.private_key_pem(key)
 
     def pub(self, key: rsa.RSAPrivateKey) -> str:
-        return ali.public_key_pem(key)
+        return provider_keys.public_key_pem(key)
 
 
 @pytest.fixture(scope="module")
@@ -84,75 +85,6 @@ def test_rsa2_round_trip_and_refusals(keys: Keys) -> None:
     assert not ali.rsa2_verify("a=1&b=2", "签名", pub)
 
 
-def test_keys_load_from_pem_bare_base64_and_file(keys: Keys, tmp_path: object) -> None:
-    pem = keys.pem(keys.merchant)
-    bare = "".join(line for line in pem.splitlines() if not line.startswith("-----"))
-    assert ali.load_private_key(bare).private_numbers() == keys.merchant.private_numbers()
-    pub_bare = "".join(
-        line for line in keys.pub(keys.merchant).splitlines() if not line.startswith("-----")
-    )
-    assert (
-        ali.load_public_key(pub_bare).public_numbers()
-        == keys.merchant.public_key().public_numbers()
-    )
-    from pathlib import Path
-
-    path = Path(str(tmp_path)) / "key.pem"
-    path.write_text(pem)
-    assert ali.load_private_key(f"@{path}").private_numbers() == keys.merchant.private_numbers()
-
-
-def test_request_signature_equals_the_sdks(keys: Keys) -> None:
-    sdk = merchant_sdk(keys)
-    data = sdk.build_body(
-        "alipay.trade.precreate",
-        {"out_trade_no": "abc123", "total_amount": "88.88", "subject": "credits"},
-        notify_url="https://example.com/webhooks/alipay",
-    )
-    signed = dict(parse_qsl(sdk.sign_data(dict(data)), keep_blank_values=True))
-    sdk_sign = signed.pop("sign")
-    # PKCS#1 v1.5 is deterministic: the same string and key give the same bytes.
-    assert ali.sign_request(signed, keys.merchant)["sign"] == sdk_sign
-    assert ali.verify_request({**signed, "sign": sdk_sign}, keys.merchant.public_key())
-
-
-def test_our_request_verifies_with_the_sdk_as_the_gateway(keys: Keys) -> None:
-    params = ali.build_request(
-        ali.REFUND,
-        {
-            "out_trade_no": "abc",
-            "refund_amount": "1.00",
-            "out_request_no": "r1",
-            "refund_reason": "退款",
-        },
-        app_id=APP_ID,
-        private_key=keys.merchant,
-        now=datetime(2024, 5, 1, 4, 0, tzinfo=UTC),
-    )
-    assert params["timestamp"] == "2024-05-01 12:00:00"  # Beijing time
-    assert params["sign_type"] == "RSA2"
-    assert params["format"] == "JSON"
-    assert json.loads(params["biz_content"])["refund_reason"] == "退款"
-    sign = params.pop("sign")
-    message = "&".join(f"{k}={v}" for k, v in sorted(params.items()))
-    assert alipay_side_sdk(keys)._verify(message, sign)
-    assert not alipay_side_sdk(keys)._verify(message.replace("1.00", "9.00"), sign)
-
-
-def test_empty_optional_parameters_are_not_signed(keys: Keys) -> None:
-    params = ali.build_request(
-        ali.QUERY,
-        {"out_trade_no": "x"},
-        app_id=APP_ID,
-        private_key=keys.merchant,
-        now=datetime.now(UTC),
-    )
-    assert "notify_url" not in params
-    assert "return_url" not in params
-    with_empty = {**params, "return_url": ""}
-    assert ali.verify_request(with_empty, keys.merchant.public_key())
-
-
 # --- notifications --------------------------------------------------------------------------
 
 
@@ -175,7 +107,7 @@ def _notification() -> dict[str, str]:
 
 
 def test_the_sdk_verifies_notifications_we_sign(keys: Keys) -> None:
-    form = ali.sign_notification(_notification(), keys.alipay)
+    form = sign_notification(_notification(), keys.alipay)
     assert form["sign_type"] == "RSA2"
     data = dict(form)
     sign = data.pop("sign")
@@ -206,7 +138,7 @@ def test_we_verify_notifications_the_sdk_signs(keys: Keys) -> None:
     ],
 )
 def test_notification_refusals(keys: Keys, change: object, reason: str) -> None:
-    form = ali.sign_notification(_notification(), keys.alipay)
+    form = sign_notification(_notification(), keys.alipay)
     change(form)  # type: ignore[operator]
     with pytest.raises(ali.AlipaySignatureError) as exc:
         ali.verify_notification(form, public_key=keys.alipay.public_key(), app_id=APP_ID)
@@ -214,11 +146,11 @@ def test_notification_refusals(keys: Keys, change: object, reason: str) -> None:
 
 
 def test_notification_signed_by_another_key_or_for_another_app_is_refused(keys: Keys) -> None:
-    forged = ali.sign_notification(_notification(), keys.other)
+    forged = sign_notification(_notification(), keys.other)
     with pytest.raises(ali.AlipaySignatureError) as exc:
         ali.verify_notification(forged, public_key=keys.alipay.public_key(), app_id=APP_ID)
     assert exc.value.reason == "signature_invalid"
-    other_app = ali.sign_notification({**_notification(), "app_id": "2021999"}, keys.alipay)
+    other_app = sign_notification({**_notification(), "app_id": "2021999"}, keys.alipay)
     with pytest.raises(ali.AlipaySignatureError) as exc:
         ali.verify_notification(other_app, public_key=keys.alipay.public_key(), app_id=APP_ID)
     assert exc.value.reason == "app_id_mismatch"
@@ -226,121 +158,11 @@ def test_notification_signed_by_another_key_or_for_another_app_is_refused(keys: 
 
 def test_sign_type_is_outside_the_signed_string(keys: Keys) -> None:
     # Which is why it must be checked explicitly: the signature alone survives a change of it.
-    form = ali.sign_notification(_notification(), keys.alipay)
+    form = sign_notification(_notification(), keys.alipay)
     downgraded = {**form, "sign_type": "RSA"}
     assert ali.rsa2_verify(
         ali.notification_signing_string(downgraded), form["sign"], keys.alipay.public_key()
     )
-
-
-# --- responses ------------------------------------------------------------------------------
-
-
-def test_the_sdk_verifies_responses_we_sign(keys: Keys) -> None:
-    content = {
-        "code": "10000",
-        "msg": "Success",
-        "out_trade_no": "x",
-        "qr_code": "https://qr.alipay.com/bax1",
-    }
-    body = ali.signed_response(ali.PRECREATE, content, keys.alipay)
-    assert body.startswith('{"alipay_trade_precreate_response":{')
-    assert (
-        merchant_sdk(keys)._verify_and_return_sync_response(body, "alipay_trade_precreate_response")
-        == content
-    )
-    assert ali.verify_response(body, ali.PRECREATE, keys.alipay.public_key()) == content
-
-
-def test_response_signature_covers_the_raw_text_not_a_reserialization(keys: Keys) -> None:
-    # Alipay's own spacing and escapes, and braces inside strings (which fool a brace count).
-    text = '{ "code" : "10000", "msg":"Success", "sub_msg":"a}b{\\"}", "subject":"\\u6807\\u51c6"}'
-    sign = ali.rsa2_sign(text, keys.alipay)
-    body = f'{{"alipay_trade_query_response" : {text} ,\n "sign":"{sign}"}}'
-    content = ali.verify_response(body, ali.QUERY, keys.alipay.public_key())
-    assert content["sub_msg"] == 'a}b{"}'
-    assert content["subject"] == "标准"
-    # The same content re-serialized is a different string: it must not verify.
-    again = json.dumps(json.loads(text))
-    body2 = f'{{"alipay_trade_query_response":{again},"sign":"{sign}"}}'
-    with pytest.raises(ali.AlipaySignatureError) as exc:
-        ali.verify_response(body2, ali.QUERY, keys.alipay.public_key())
-    assert exc.value.reason == "signature_invalid"
-
-
-def test_sign_member_before_the_response_member(keys: Keys) -> None:
-    text = '{"code":"10000","msg":"Success","trade_status":"TRADE_SUCCESS"}'
-    sign = ali.rsa2_sign(text, keys.alipay)
-    body = f'{{"sign":"{sign}","alipay_trade_query_response":{text}}}'
-    assert ali.verify_response(body, ali.QUERY, keys.alipay.public_key())["trade_status"] == (
-        "TRADE_SUCCESS"
-    )
-
-
-def test_business_errors_are_typed(keys: Keys) -> None:
-    content = {
-        "code": "40004",
-        "msg": "Business Failed",
-        "sub_code": "ACQ.REFUND_AMT_NOT_EQUAL_TOTAL",
-        "sub_msg": "退款金额超限",
-    }
-    body = ali.signed_response(ali.REFUND, content, keys.alipay)
-    with pytest.raises(ali.AlipayApiError) as exc:
-        ali.verify_response(body, ali.REFUND, keys.alipay.public_key())
-    assert (exc.value.code, exc.value.sub_code, exc.value.sub_msg, exc.value.signed) == (
-        "40004",
-        "ACQ.REFUND_AMT_NOT_EQUAL_TOTAL",
-        "退款金额超限",
-        True,
-    )
-
-
-def test_unsigned_refusal_is_an_error_but_unsigned_success_is_not_trusted(keys: Keys) -> None:
-    refusal = ali.signed_response(
-        ali.QUERY,
-        {"code": "40002", "msg": "Invalid Arguments", "sub_code": "isv.invalid-signature"},
-        None,
-    )
-    with pytest.raises(ali.AlipayApiError) as exc:
-        ali.verify_response(refusal, ali.QUERY, keys.alipay.public_key())
-    assert (exc.value.sub_code, exc.value.signed) == ("isv.invalid-signature", False)
-    error_response = (
-        '{"error_response":{"code":"40002","msg":"Invalid Arguments",'
-        '"sub_code":"isv.invalid-app-id"}}'
-    )
-    with pytest.raises(ali.AlipayApiError) as exc:
-        ali.verify_response(error_response, ali.QUERY, keys.alipay.public_key())
-    assert exc.value.sub_code == "isv.invalid-app-id"
-    unsigned_ok = ali.signed_response(
-        ali.QUERY, {"code": "10000", "trade_status": "TRADE_SUCCESS"}, None
-    )
-    with pytest.raises(ali.AlipaySignatureError) as sig:
-        ali.verify_response(unsigned_ok, ali.QUERY, keys.alipay.public_key())
-    assert sig.value.reason == "signature_missing"
-
-
-@pytest.mark.parametrize(
-    "body",
-    [
-        "",
-        "not json",
-        "[]",
-        '{"alipay_trade_query_response":{"code":"10000"},"sign":"x"} trailing',
-        '{"other_response":{"code":"10000"},"sign":"x"}',
-        '{"alipay_trade_query_response":{"code":"10000"},"alipay_trade_query_response":{},"sign":"x"}',
-        '{"alipay_trade_query_response":"text","sign":"x"}',
-        '{"alipay_trade_query_response":{"code":"10000"},"sign":7}',
-    ],
-)
-def test_unreadable_responses_are_refused(keys: Keys, body: str) -> None:
-    with pytest.raises(ali.AlipaySignatureError):
-        ali.verify_response(body, ali.QUERY, keys.alipay.public_key())
-
-
-def test_a_response_signed_by_another_key_is_refused(keys: Keys) -> None:
-    body = ali.signed_response(ali.QUERY, {"code": "10000"}, keys.other)
-    with pytest.raises(ali.AlipaySignatureError):
-        ali.verify_response(body, ali.QUERY, keys.alipay.public_key())
 
 
 # --- passback_params ------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import pytest
 from wechatpayv3 import utils as sdk
 from wechatpayv3.core import Core
 
+from paystream.devtools.fakes.signing import aes_gcm_encrypt, sign_response, verify_authorization
 from paystream.devtools.fakes.wechatpay import (
     WeChatPayKeys,
     build_notification_body,
@@ -21,6 +22,7 @@ from paystream.devtools.fakes.wechatpay import (
     sign_notification,
     transaction_resource,
 )
+from paystream.shared.providers.keys import load_private_key, load_public_key
 from paystream.shared.providers.wechatpay import (
     AttachTooLong,
     DecryptionFailed,
@@ -34,24 +36,18 @@ from paystream.shared.providers.wechatpay import (
     TimestampOutsideTolerance,
     UnknownSerial,
     aes_gcm_decrypt,
-    aes_gcm_encrypt,
-    build_authorization,
     check_refundable_user,
     decode_attach,
     decode_out_refund_no,
     decrypt_resource,
     encode_attach,
     encode_out_refund_no,
-    load_private_key,
-    load_public_key,
     order_id_from_out_trade_no,
     out_trade_no_for,
     parse_authorization,
     parse_notification,
     request_message,
     rsa_sign,
-    sign_response,
-    verify_authorization,
 )
 
 APIV3 = "0123456789abcdef0123456789ABCDEF"
@@ -73,32 +69,6 @@ def _verifier(keys: WeChatPayKeys) -> PlatformVerifier:
 
 
 # --- request signing: Authorization -------------------------------------------------------
-
-
-def test_our_authorization_is_the_sdks_for_the_same_inputs(keys: WeChatPayKeys) -> None:
-    body = '{"mchid":"1900000109","description":"100 credits","amount":{"total":100}}'
-    path = "/v3/pay/transactions/native"
-    sdk_header = sdk.build_authorization(
-        path,
-        "POST",
-        keys.mchid,
-        keys.merchant_serial_no,
-        sdk.load_private_key(keys.merchant_private_key),
-        data=body,
-        nonce_str="NONCE0123456789ABCDEF",
-    )
-    timestamp = int(parse_authorization(sdk_header).timestamp)
-    ours = build_authorization(
-        mchid=keys.mchid,
-        serial_no=keys.merchant_serial_no,
-        private_key=load_private_key(keys.merchant_private_key),
-        method="POST",
-        canonical_url=path,
-        body=body.encode(),
-        timestamp=timestamp,
-        nonce="NONCE0123456789ABCDEF",
-    )
-    assert ours == sdk_header
 
 
 def test_request_message_signature_equals_the_sdks_rsa_sign(keys: WeChatPayKeys) -> None:

@@ -1,11 +1,12 @@
-"""`paystream reprocess-raw`: run webhook-ingest's normalizers again over `webhooks.raw` and publish
-the normalized events (acks=all), for the day a normalizer bug is fixed.
+"""`paystream reprocess-raw`: run the notification normalizers again over `webhooks.raw` and
+publish the normalized events (acks=all), for the day a normalizer bug is fixed.
 
 Idempotent: the envelope ids are derived from the provider's event id, so an event published
 again is the same event, and consumers' inboxes drop it if it was applied before.
 
-Normalizers are found by provider in a small registry. A provider whose normalizer webhook-ingest
-does not (yet) define is counted under `no_normalizer`, never silently dropped.
+Normalizers are found by provider in `paystream.notifications.registry`, the one webhook-ingest
+mounts its routes from. A provider it does not list is counted under `no_normalizer`, never
+silently dropped.
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ from paystream.cli.progress import event_progress
 from paystream.cli.reading import partitions_of, read_ranges
 from paystream.cli.settings import OperatorSettings
 from paystream.cli.timeparse import parse_time, to_ms
+from paystream.notifications.registry import reprocess as reprocess_raw
 from paystream.shared.events import Envelope, WebhookReceivedV1
 from paystream.shared.kafka import envelope_headers
-from paystream.webhook_ingest.reprocess import reprocess as reprocess_raw
 
 
 def _key(env: Envelope) -> str:

@@ -6,8 +6,11 @@
 - the order is the authority: every OrderPaidV1, and so every grant and invoice, matches its
   order in checkout's database (the credits it grants, what was paid), and every order checkout
   holds as paid has its OrderPaidV1; anything else is listed as an anomaly;
-- every ledger transaction's postings sum to zero, and every account's balance equals the sum of
-  its postings;
+- every ledger transaction's postings sum to zero (and only holds and releases have none), every
+  lot's `remaining` equals its credits plus its entries (consumption, expiries, voids,
+  take-backs) and its `held` the sum of its held entries, what each user's postings hold in a
+  unit equals what their lots hold, and no lot was spent or held after it expired (or before it
+  started);
 - when refunds exist (issue 3): every `paystream.refund.succeeded.v1` is recorded once in each
   database's `refunds` table, and no other table with a `refund_key` column (revoke
   transactions, credit notes) has one refund twice.
@@ -43,9 +46,11 @@ LIST_LIMIT = 1000
 # (nothing left to take back), never two.
 RECEIVED_REFUNDS = "refunds"  # differences listed per kind; counts are always complete
 
+# Per order: its lots (one per grant line), how many lines, and their credits.
 _GRANTS = """
-SELECT order_id, count(*) AS n, sum(credits)::bigint AS credits
-FROM transactions WHERE kind = 'grant' GROUP BY order_id
+SELECT order_id, count(*) AS n, count(DISTINCT order_line) AS lines,
+       sum(credits)::bigint AS credits
+FROM lots WHERE order_id IS NOT NULL GROUP BY order_id
 """
 _UNBALANCED = """
 SELECT transaction_id::text AS transaction_id, sum(amount)::bigint AS total
@@ -53,15 +58,42 @@ FROM postings GROUP BY transaction_id HAVING sum(amount) <> 0
 """
 _WITHOUT_POSTINGS = """
 SELECT t.id::text AS transaction_id FROM transactions t
-WHERE NOT EXISTS (SELECT 1 FROM postings p WHERE p.transaction_id = t.id)
+WHERE t.kind NOT IN ('hold', 'release')
+  AND NOT EXISTS (SELECT 1 FROM postings p WHERE p.transaction_id = t.id)
 """
+# What each user's postings hold in a unit against what their lots hold (remaining credits).
 _BALANCES = """
-SELECT coalesce(a.id, s.account_id) AS account_id, a.balance,
-       coalesce(s.total, 0)::bigint AS postings_sum
-FROM accounts a
-FULL JOIN (SELECT account_id, sum(amount) AS total FROM postings GROUP BY account_id) s
-  ON s.account_id = a.id
-WHERE a.balance IS DISTINCT FROM coalesce(s.total, 0)
+SELECT coalesce(p.account_id, 'user:' || l.user_id) AS account_id,
+       coalesce(p.unit, l.unit) AS unit, coalesce(l.total, 0)::bigint AS balance,
+       coalesce(p.total, 0)::bigint AS postings_sum
+FROM (SELECT p.account_id, t.unit, sum(p.amount) AS total FROM postings p
+      JOIN transactions t ON t.id = p.transaction_id
+      WHERE p.account_id LIKE 'user:%' GROUP BY 1, 2) p
+FULL JOIN (SELECT user_id, unit, sum(remaining) AS total FROM lots GROUP BY 1, 2) l
+  ON p.account_id = 'user:' || l.user_id AND p.unit = l.unit
+WHERE coalesce(p.total, 0) <> coalesce(l.total, 0)
+"""
+# Every lot's caches against its entries: remaining = credits + entries, held = held entries.
+_LOTS = """
+SELECT l.id::text AS lot_id, l.credits, l.remaining, l.held,
+       (l.credits + coalesce(e.delta, 0))::bigint AS expected_remaining,
+       coalesce(e.held, 0)::bigint AS expected_held
+FROM lots l
+LEFT JOIN (SELECT lot_id, sum(delta) AS delta, sum(held_delta) AS held FROM lot_entries
+           GROUP BY lot_id) e ON e.lot_id = l.id
+WHERE l.remaining <> l.credits + coalesce(e.delta, 0) OR l.held <> coalesce(e.held, 0)
+"""
+# Spends and holds that took credits of a lot that had expired (or had not started) then.
+# Captures may follow an expiry: the hold took the credits while the lot counted.
+_AFTER_EXPIRY = """
+SELECT e.lot_id::text AS lot_id, e.transaction_id::text AS transaction_id, e.kind,
+       e.at, l.effective_at, l.expires_at
+FROM lot_entries e JOIN lots l ON l.id = e.lot_id
+WHERE e.kind IN ('spend', 'hold') AND (e.at >= l.expires_at OR e.at < l.effective_at)
+"""
+_COUNTS = """
+SELECT (SELECT count(*) FROM lots) AS lots,
+       (SELECT count(*) FROM transactions WHERE kind = 'grant') AS grants
 """
 _INVOICES = """
 SELECT order_id, count(*) AS n, min(amount_minor)::bigint AS amount_minor, min(currency) AS currency
@@ -77,7 +109,10 @@ FROM orders WHERE status IN ('paid', 'partially_refunded', 'refunded', 'needs_re
 """
 PAID_STATUSES = frozenset({"paid", "partially_refunded", "refunded"})
 _REFUND_TABLES = """
-SELECT table_name FROM information_schema.columns
+SELECT table_name,
+       EXISTS (SELECT 1 FROM information_schema.columns u WHERE u.table_schema = 'public'
+               AND u.table_name = c.table_name AND u.column_name = 'unit') AS has_unit
+FROM information_schema.columns c
 WHERE table_schema = 'public' AND column_name = 'refund_key' ORDER BY table_name
 """
 
@@ -87,11 +122,13 @@ async def _snapshot(conn: asyncpg.Connection, queries: dict[str, str]) -> dict[s
     async with conn.transaction(isolation="repeatable_read", readonly=True):
         for name, sql in queries.items():
             out[name] = await conn.fetch(sql)
-        tables = [r["table_name"] for r in await conn.fetch(_REFUND_TABLES)]
-        for t in tables:
-            out[f"refunds:{t}"] = await conn.fetch(
-                f'SELECT refund_key, count(*) AS n FROM "{t}" '
-                "WHERE refund_key IS NOT NULL GROUP BY refund_key"
+        for t in await conn.fetch(_REFUND_TABLES):
+            # A refund is recorded once per unit where the table keeps one (the ledger assesses
+            # a refund per unit of the order's lots).
+            per = "refund_key, unit" if t["has_unit"] else "refund_key"
+            out[f"refunds:{t['table_name']}"] = await conn.fetch(
+                f'SELECT refund_key, count(*) AS n FROM "{t["table_name"]}" '
+                f"WHERE refund_key IS NOT NULL GROUP BY {per}"
             )
     return out
 
@@ -117,6 +154,9 @@ async def verify(
                 "unbalanced": _UNBALANCED,
                 "without_postings": _WITHOUT_POSTINGS,
                 "balances": _BALANCES,
+                "lots": _LOTS,
+                "after_expiry": _AFTER_EXPIRY,
+                "counts": _COUNTS,
             },
         )
     async with database(settings.dsn(invoicing_db)) as conn:
@@ -166,7 +206,9 @@ async def verify(
                     ):
                         unreadable += 1  # a poison record: the consumers dead-letter it too
 
-    grants = {r["order_id"]: (r["n"], r["credits"]) for r in ledger["grants"]}
+    # order -> (lots, grant lines, credits): one lot per line, so more lots than lines is a
+    # line granted twice.
+    grants = {r["order_id"]: (r["n"], r["lines"], r["credits"]) for r in ledger["grants"]}
     invoices = {r["order_id"]: r["n"] for r in invoicing["invoices"]}
     invoiced = {r["order_id"]: (r["amount_minor"], r["currency"]) for r in invoicing["invoices"]}
     orders = {r["order_id"]: r for r in checkout["orders"]}
@@ -174,13 +216,15 @@ async def verify(
 
     missing_grants = sorted(with_credits - grants.keys())
     duplicate_grants = [
-        {"order_id": o, "count": n} for o, (n, _) in sorted(grants.items()) if n > 1
+        {"order_id": o, "count": n - lines + 1}
+        for o, (n, lines, _) in sorted(grants.items())
+        if n > lines
     ]
     unexpected_grants = sorted(grants.keys() - with_credits)
     credit_mismatches = [
         {"order_id": o, "expected": payments[o][0], "granted": cr}
-        for o, (n, cr) in sorted(grants.items())
-        if o in with_credits and n == 1 and cr != payments[o][0]
+        for o, (n, lines, cr) in sorted(grants.items())
+        if o in with_credits and n == lines and cr != payments[o][0]
     ]
     invoice_amount_mismatches = [
         {"order_id": o, "paid": list(payments[o][1:]), "invoiced": list(invoiced[o])}
@@ -228,8 +272,33 @@ async def verify(
     ]
     without_postings = [r["transaction_id"] for r in ledger["without_postings"]]
     balance_mismatches = [
-        {"account_id": r["account_id"], "balance": r["balance"], "postings_sum": r["postings_sum"]}
+        {
+            "account_id": r["account_id"],
+            "unit": r["unit"],
+            "balance": r["balance"],
+            "postings_sum": r["postings_sum"],
+        }
         for r in ledger["balances"]
+    ]
+    lot_mismatches = [
+        {
+            "lot_id": r["lot_id"],
+            "remaining": r["remaining"],
+            "expected_remaining": r["expected_remaining"],
+            "held": r["held"],
+            "expected_held": r["expected_held"],
+        }
+        for r in ledger["lots"]
+    ]
+    consumed_after_expiry = [
+        {
+            "lot_id": r["lot_id"],
+            "transaction_id": r["transaction_id"],
+            "kind": r["kind"],
+            "at": r["at"].isoformat(),
+            "expires_at": r["expires_at"].isoformat() if r["expires_at"] else None,
+        }
+        for r in ledger["after_expiry"]
     ]
 
     refund_tables = [
@@ -265,6 +334,8 @@ async def verify(
         "unbalanced_transactions": unbalanced,
         "transactions_without_postings": without_postings,
         "balance_mismatches": balance_mismatches,
+        "lot_mismatches": lot_mismatches,
+        "consumed_after_expiry": consumed_after_expiry,
     }
     differences = (
         sum(len(v) for v in lists.values()) + len(missing_takebacks) + len(duplicate_takebacks)
@@ -277,7 +348,8 @@ async def verify(
         "payments": len(payments),
         "payments_with_credits": len(with_credits),
         "orders_in_review": sum(1 for r in orders.values() if r["status"] == "needs_review"),
-        "grants": sum(n for n, _ in grants.values()),
+        "grants": ledger["counts"][0]["grants"],
+        "lots": ledger["counts"][0]["lots"],
         "invoices": sum(invoices.values()),
         "unreadable_events": unreadable,
         **{k: _capped(v) for k, v in lists.items()},
@@ -301,6 +373,7 @@ def render(result: Result, out: Console) -> None:
         "payments",
         "payments_with_credits",
         "grants",
+        "lots",
         "invoices",
         "orders_in_review",
     ):
@@ -319,6 +392,8 @@ def render(result: Result, out: Console) -> None:
         "unbalanced_transactions",
         "transactions_without_postings",
         "balance_mismatches",
+        "lot_mismatches",
+        "consumed_after_expiry",
     ]
     ref = result["refunds"]
     sections = [(k, result[k]) for k in kinds] + [

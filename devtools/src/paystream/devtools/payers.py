@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from paystream.devtools.fakes.signing import sign_stripe_payload
 from paystream.devtools.sandbox import USDT_DEPOSIT_ADDRESS, Sandbox
 from paystream.devtools.stripe_events import (
     checkout_session_completed,
@@ -26,7 +27,6 @@ from paystream.devtools.stripe_events import (
     subscription_metadata,
 )
 from paystream.shared.money import Money
-from paystream.shared.stripe_signing import sign_stripe_payload
 
 METHODS = (
     "stripe_checkout",

@@ -3,8 +3,9 @@
 Used by `make run` (foreground until Ctrl-C) and by the end-to-end tests and benchmarks.
 Each service gets its port from `PAYSTREAM_HTTP_PORT`: port base + 1..4 (checkout, webhook-ingest,
 ledger, invoicing), so a test stack (base 18000) runs beside the dev stack (base 8000). With a
-`Sandbox`, the provider fakes (Alipay, WeChat Pay, TronGrid) start first at port base + 5..7 and
-the services are configured to use them. With `web=True` the web app starts last, at the port
+`Sandbox`, the provider fakes (Alipay, WeChat Pay, TronGrid) start first at port base + 5..7, the
+services are configured to use them, and they run in sandbox mode (`PAYSTREAM_SANDBOX`: an admin
+can move their clocks forward over HTTP). With `web=True` the web app starts last, at the port
 base itself, pointed at the four services (and, with a sandbox, in sandbox mode); checkout's
 default return URL is its return page. The services always run in sandbox mode
 (`PAYSTREAM_SANDBOX=true`: the sandbox clock, development keys).
@@ -95,7 +96,7 @@ class Stack:
                 **self.env,
             }
         if self.sandbox is not None:
-            self.env = {**self.sandbox.service_env(), **self.env}
+            self.env = {**self.sandbox.service_env(), "PAYSTREAM_SANDBOX": "true", **self.env}
             for name, module, off in FAKES:
                 self.fakes[name] = self._spawn(
                     name,

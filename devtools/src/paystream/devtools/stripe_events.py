@@ -3,7 +3,7 @@ refund, in Stripe's payload shape.
 
 The demo, the end-to-end tests and the benchmarks play Stripe with these: the order facts ride in
 `metadata` exactly as checkout put them on the session (and on a refund: `order_id`, `user_id`,
-`refund_id`), and the body is signed by `paystream.shared.stripe_signing` the way Stripe signs.
+`refund_id`), and the body is signed by `paystream.devtools.fakes.signing` the way Stripe signs.
 
 One refund is announced by several events: `refund.created` / `refund.updated` (and the older
 `charge.refund.updated`) carry the Refund, `charge.refunded` carries the Charge, whose

@@ -25,6 +25,7 @@ from paystream.devtools.fakes import free_port, serving
 from paystream.devtools.fakes.alipay import create_app as create_fake
 from paystream.shared.money import Money
 from paystream.shared.providers import alipay as ali
+from paystream.shared.providers.keys import private_key_pem, public_key_pem
 
 pytestmark = pytest.mark.integration
 
@@ -58,8 +59,8 @@ class Gateway:
         args: dict[str, Any] = {
             "gateway_url": f"{self.url}/gateway.do",
             "app_id": APP_ID,
-            "private_key": ali.private_key_pem(self.keys.merchant),
-            "alipay_public_key": ali.public_key_pem(self.keys.alipay),
+            "private_key": private_key_pem(self.keys.merchant),
+            "alipay_public_key": public_key_pem(self.keys.alipay),
             "notify_url": NOTIFY_URL,
             "timeout_s": 5.0,
         }
@@ -78,7 +79,7 @@ class Gateway:
 
 @pytest.fixture
 async def gateway(keys: Keys) -> AsyncIterator[Gateway]:
-    app = create_fake(ali.private_key_pem(keys.alipay), ali.public_key_pem(keys.merchant), APP_ID)
+    app = create_fake(private_key_pem(keys.alipay), public_key_pem(keys.merchant), APP_ID)
     async with serving(app) as url, httpx.AsyncClient(base_url=url) as http:
         yield Gateway(url, http, keys)
 
@@ -166,7 +167,7 @@ async def test_page_payment_url_is_accepted_by_the_gateway_and_refused_when_tamp
 
 
 async def test_requests_signed_with_another_key_are_refused(gateway: Gateway) -> None:
-    impostor = gateway.provider(private_key=ali.private_key_pem(gateway.keys.other))
+    impostor = gateway.provider(private_key=private_key_pem(gateway.keys.other))
     try:
         with pytest.raises(ProviderError, match=r"40002 isv\.invalid-signature"):
             await impostor.create_payment(order())
@@ -176,7 +177,7 @@ async def test_requests_signed_with_another_key_are_refused(gateway: Gateway) ->
 
 async def test_answers_not_signed_by_alipay_are_refused(gateway: Gateway) -> None:
     # The provider trusts another "Alipay" key: the genuine answer does not verify.
-    fooled = gateway.provider(alipay_public_key=ali.public_key_pem(gateway.keys.other))
+    fooled = gateway.provider(alipay_public_key=public_key_pem(gateway.keys.other))
     try:
         with pytest.raises(ProviderError, match="AlipaySignatureError"):
             await fooled.create_payment(order())

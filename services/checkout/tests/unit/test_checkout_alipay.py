@@ -13,8 +13,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from paystream.checkout.providers import PaymentRequest, ProviderError, RefundRequest
 from paystream.checkout.providers.alipay import AlipayProvider, subject_of
+from paystream.devtools.fakes.signing import verify_request
 from paystream.shared.money import Money
 from paystream.shared.providers import alipay as ali
+from paystream.shared.providers.keys import private_key_pem, public_key_pem
 
 APP_ID = "2021000000000004"
 GATEWAY = "https://openapi.alipay.com/gateway.do"
@@ -36,8 +38,8 @@ async def provider(merchant_key: rsa.RSAPrivateKey, alipay_key: rsa.RSAPrivateKe
     p = AlipayProvider(
         gateway_url=GATEWAY,
         app_id=APP_ID,
-        private_key=ali.private_key_pem(merchant_key),
-        alipay_public_key=ali.public_key_pem(alipay_key),
+        private_key=private_key_pem(merchant_key),
+        alipay_public_key=public_key_pem(alipay_key),
         notify_url=NOTIFY,
     )
     yield p
@@ -76,7 +78,7 @@ async def test_page_url_is_a_signed_gateway_url_with_the_order(
     url = urlsplit(instructions.payment_url)
     assert f"{url.scheme}://{url.netloc}{url.path}" == GATEWAY
     params = dict(parse_qsl(url.query, keep_blank_values=True))
-    assert ali.verify_request(params, merchant_key.public_key())
+    assert verify_request(params, merchant_key.public_key())
     assert (params["app_id"], params["method"], params["sign_type"], params["charset"]) == (
         APP_ID,
         "alipay.trade.page.pay",
@@ -96,7 +98,7 @@ async def test_page_url_is_a_signed_gateway_url_with_the_order(
     )
     # Any change to the URL breaks the signature.
     tampered = {**params, "biz_content": params["biz_content"].replace("88.80", "0.01")}
-    assert not ali.verify_request(tampered, merchant_key.public_key())
+    assert not verify_request(tampered, merchant_key.public_key())
 
 
 async def test_refusals_before_any_call(provider: AlipayProvider) -> None:

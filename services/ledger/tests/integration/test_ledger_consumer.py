@@ -1,5 +1,5 @@
-"""The ledger's consumer and outbox on the real broker: payment events published to a real
-topic are applied once per order and committed; CreditsGrantedV1 reaches ledger's topic."""
+"""The ledger's consumer and outbox on the real broker: paid orders published to a real topic
+are applied once per order and committed; CreditsGrantedV1 reaches ledger's topic."""
 
 from __future__ import annotations
 
@@ -13,10 +13,11 @@ import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from faststream.kafka import KafkaBroker
+from ledgerkit import envelope, paid_order
 
-from paystream.devtools.orders import order_paid
-from paystream.ledger.consumers import handle_payment_events
-from paystream.shared.events import CreditsGrantedV1, Envelope, PaymentFailedV1
+from paystream.ledger.consumers import ledger_handler
+from paystream.shared.clock import SystemClock
+from paystream.shared.events import CreditsGrantedV1, Envelope, OrderStatusChangedV1
 from paystream.shared.kafka import BatchConsumer, create_producer, publish
 from paystream.shared.outbox import OutboxRelay
 from paystream.shared.topics import Topics
@@ -24,18 +25,10 @@ from paystream.shared.topics import Topics
 pytestmark = pytest.mark.integration
 
 
-def _paid(order: str, user: str, credits: int) -> Envelope:
-    return Envelope.wrap(
-        order_paid(
-            order,
-            user,
-            credits=credits,
-            amount_minor=credits * 10,
-            provider_event_id=f"evt_{uuid.uuid4().hex}",
-        ),
-        source="paystream/test",
-        subject=user,
-    )
+def _paid(order: str, user: str, credits: int, *, sibling: bool = False) -> Envelope:
+    env = envelope(paid_order(order, user, credits))
+    # A sibling: the same order announced again under another event id.
+    return env.model_copy(update={"id": uuid.uuid4()}) if sibling else env
 
 
 async def _drain(topic: str, bootstrap: str, expect: int) -> list[ConsumerRecord[bytes, bytes]]:
@@ -57,7 +50,7 @@ async def _drain(topic: str, bootstrap: str, expect: int) -> list[ConsumerRecord
     return out
 
 
-async def test_consumer_applies_payments_once_per_order_commits_and_relays_grants(
+async def test_consumer_applies_paid_orders_once_per_order_commits_and_relays_grants(
     kafka_bootstrap: str,
     test_topics: Topics,
     pool: asyncpg.Pool,
@@ -66,20 +59,22 @@ async def test_consumer_applies_payments_once_per_order_commits_and_relays_grant
     until: Callable[..., Awaitable[None]],
     unique_suffix: str,
 ) -> None:
-    payments, granted_topic = test_topics.payments_events, test_topics.ledger_events
+    payments, granted_topic = test_topics.orders_events, test_topics.ledger_events
 
     users = [f"user-{unique_suffix}-{i}" for i in range(5)]
     events = [_paid(f"order-{unique_suffix}-{i}", users[i % 5], 10 + i) for i in range(40)]
-    # Stripe's second event for 10 of the orders: another event id, the same order.
-    siblings = [_paid(f"order-{unique_suffix}-{i}", users[i % 5], 10 + i) for i in range(0, 40, 4)]
+    # A second announcement of 10 of the orders: another event id, the same order.
+    siblings = [
+        _paid(f"order-{unique_suffix}-{i}", users[i % 5], 10 + i, sibling=True)
+        for i in range(0, 40, 4)
+    ]
     failed = Envelope.wrap(
-        PaymentFailedV1(
+        OrderStatusChangedV1(
             order_id="order-failed",
             user_id=users[0],
-            provider="stripe",
-            provider_event_id="evt_failed",
-            reason="card_declined",
-            failed_at=datetime.now(UTC),
+            old_status="pending",
+            new_status="failed",
+            changed_at=datetime.now(UTC),
         ),
         source="paystream/test",
     )
@@ -95,7 +90,7 @@ async def test_consumer_applies_payments_once_per_order_commits_and_relays_grant
             topics=[payments],
             group_id=group,
             pool=pool,
-            handler=handle_payment_events,
+            handler=ledger_handler(SystemClock),
         ) as consumer:
             expected = {
                 u: sum(10 + i for i in range(40) if i % 5 == n) for n, u in enumerate(users)
@@ -103,9 +98,9 @@ async def test_consumer_applies_payments_once_per_order_commits_and_relays_grant
 
             async def credited() -> bool:
                 rows = await pool.fetch(
-                    "SELECT id, balance FROM accounts WHERE id LIKE 'user:%' ORDER BY id"
+                    "SELECT user_id, sum(remaining)::bigint AS n FROM lots GROUP BY user_id"
                 )
-                return {r["id"].removeprefix("user:"): r["balance"] for r in rows} == expected
+                return {r["user_id"]: r["n"] for r in rows} == expected
 
             probe = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id=group)
             await probe.start()
@@ -122,12 +117,12 @@ async def test_consumer_applies_payments_once_per_order_commits_and_relays_grant
             finally:
                 await probe.stop()
 
-        assert consumer.applied == 51  # 40 payments + 10 siblings + 1 failure, each once
+        assert consumer.applied == 51  # 40 orders + 10 siblings + 1 other event, each once
         assert consumer.duplicates == 5
         assert await pool.fetchval("SELECT count(*) FROM transactions") == 40
-        assert await pool.fetchval("SELECT -balance FROM accounts WHERE id='system:issuance'") == (
-            sum(expected.values())
-        )
+        assert await pool.fetchval(
+            "SELECT -sum(amount) FROM postings WHERE account_id = 'system:issuance'"
+        ) == sum(expected.values())
 
         relay = OutboxRelay(service="ledger", pool=pool, broker=kafka_broker, topics=test_topics)
         assert await relay.run_once() == 40

@@ -1,6 +1,7 @@
 """The schema's own guarantees, on the real PostgreSQL: double entry (postings sum to zero per
-transaction), postings refer to real transactions and accounts, append-only history, user
-balances never negative, one grant per order."""
+transaction), postings refer to real transactions and accounts, append-only history and lot
+entries, lots' caches within range (never negative, held within remaining), one lot per order
+line, one expiry per lot."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ async def _transaction(conn: Connection, order: str | None = None) -> uuid.UUID:
 
 async def test_balanced_postings_are_accepted(pool: asyncpg.Pool) -> None:
     async with pool.acquire() as conn, conn.transaction():
-        await conn.execute("INSERT INTO accounts (id, balance) VALUES ('user:u', 0)")
+        await conn.execute("INSERT INTO accounts (id) VALUES ('user:u')")
         tx = await _transaction(conn)
         await conn.execute(
             "INSERT INTO postings VALUES ($1, 'user:u', 10), ($1, 'system:issuance', -10)", tx
@@ -51,7 +52,7 @@ async def _post(pool: asyncpg.Pool, *amounts: tuple[int, str, int]) -> None:
 
 
 async def test_unbalanced_postings_are_refused(pool: asyncpg.Pool) -> None:
-    await pool.execute("INSERT INTO accounts (id, balance) VALUES ('user:u', 0)")
+    await pool.execute("INSERT INTO accounts (id) VALUES ('user:u')")
     with pytest.raises(asyncpg.CheckViolationError, match="do not sum to zero"):
         await _post(pool, (0, "user:u", 10), (0, "system:issuance", -9))
     # A balanced transaction beside an unbalanced one in the same statement: all refused.
@@ -73,7 +74,7 @@ async def test_unbalanced_postings_are_refused(pool: asyncpg.Pool) -> None:
 async def test_postings_must_refer_to_existing_transactions_and_accounts(
     pool: asyncpg.Pool,
 ) -> None:
-    await pool.execute("INSERT INTO accounts (id, balance) VALUES ('user:u', 0)")
+    await pool.execute("INSERT INTO accounts (id) VALUES ('user:u')")
     with pytest.raises(asyncpg.ForeignKeyViolationError, match="unknown transaction"):
         await pool.execute(
             "INSERT INTO postings VALUES ($1, 'user:u', 10), ($1, 'system:issuance', -10)",
@@ -88,7 +89,7 @@ async def test_a_posting_added_later_to_a_balanced_transaction_is_refused(
     pool: asyncpg.Pool,
 ) -> None:
     async with pool.acquire() as conn, conn.transaction():
-        await conn.execute("INSERT INTO accounts (id, balance) VALUES ('user:u', 0)")
+        await conn.execute("INSERT INTO accounts (id) VALUES ('user:u')")
         tx = await _transaction(conn)
         await conn.execute(
             "INSERT INTO postings VALUES ($1, 'user:u', 10), ($1, 'system:issuance', -10)", tx
@@ -99,7 +100,7 @@ async def test_a_posting_added_later_to_a_balanced_transaction_is_refused(
 
 async def test_history_is_append_only(pool: asyncpg.Pool) -> None:
     async with pool.acquire() as conn, conn.transaction():
-        await conn.execute("INSERT INTO accounts (id, balance) VALUES ('user:u', 0)")
+        await conn.execute("INSERT INTO accounts (id) VALUES ('user:u')")
         tx = await _transaction(conn)
         await conn.execute(
             "INSERT INTO postings VALUES ($1, 'user:u', 10), ($1, 'system:issuance', -10)", tx
@@ -118,19 +119,69 @@ async def test_history_is_append_only(pool: asyncpg.Pool) -> None:
     assert await pool.fetchval("SELECT count(*) FROM postings") == 2
 
 
-async def test_a_user_balance_can_never_go_negative_but_system_accounts_can(
-    pool: asyncpg.Pool,
-) -> None:
-    await pool.execute("INSERT INTO accounts (id, balance) VALUES ('user:u', 5)")
-    with pytest.raises(asyncpg.CheckViolationError):
-        await pool.execute("UPDATE accounts SET balance = balance - 6 WHERE id = 'user:u'")
-    await pool.execute("UPDATE accounts SET balance = -6 WHERE id = 'system:issuance'")
-    with pytest.raises(asyncpg.CheckViolationError):
-        await pool.execute("INSERT INTO accounts (id, balance) VALUES ('bank:x', 0)")
+async def _lot(conn: Connection, order: str | None = None, line: int = 0) -> uuid.UUID:
+    lot = uuid.uuid4()
+    await conn.execute(
+        "INSERT INTO lots (id, user_id, unit, source, credits, remaining, effective_at,"
+        " validity_rule, order_id, order_line, transaction_id, created_at)"
+        " VALUES ($1, 'u', 'credits', 'purchase', 10, 10, now(), 'none', $2, $3, $4, now())",
+        lot,
+        order or f"o-{lot}",
+        line,
+        uuid.uuid4(),
+    )
+    return lot
 
 
-async def test_one_grant_per_order(pool: asyncpg.Pool) -> None:
+async def test_a_lot_never_goes_negative_nor_holds_more_than_it_has(pool: asyncpg.Pool) -> None:
     async with pool.acquire() as conn:
-        await _transaction(conn, order="order-1")
+        lot = await _lot(conn)
+        for sql in (
+            "UPDATE lots SET remaining = -1 WHERE id = $1",
+            "UPDATE lots SET remaining = 11 WHERE id = $1",
+            "UPDATE lots SET held = 11 WHERE id = $1",
+            "UPDATE lots SET held = -1 WHERE id = $1",
+            "UPDATE lots SET remaining = 4, held = 5 WHERE id = $1",
+        ):
+            with pytest.raises(asyncpg.CheckViolationError):
+                await conn.execute(sql, lot)
+        await conn.execute("UPDATE lots SET remaining = 5, held = 5 WHERE id = $1", lot)
+        with pytest.raises(asyncpg.CheckViolationError):
+            await conn.execute("INSERT INTO accounts (id) VALUES ('bank:x')")
+
+
+async def test_one_lot_per_order_line(pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as conn:
+        await _lot(conn, order="order-1", line=0)
+        await _lot(conn, order="order-1", line=1)
         with pytest.raises(asyncpg.UniqueViolationError):
-            await _transaction(conn, order="order-1")
+            await _lot(conn, order="order-1", line=0)
+        # Several grant transactions may name one order (one per line).
+        await _transaction(conn, order="order-1")
+        await _transaction(conn, order="order-1")
+
+
+async def test_lot_entries_are_append_only_and_a_lot_expires_once(pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as conn:
+        lot = await _lot(conn)
+        tx1, tx2 = await _transaction(conn), await _transaction(conn)
+        entry = (
+            "INSERT INTO lot_entries (transaction_id, lot_id, kind, delta, held_delta, at)"
+            " VALUES ($1, $2, $3, $4, 0, now())"
+        )
+        await conn.execute(entry, tx1, lot, "expire", -3)
+        with pytest.raises(asyncpg.UniqueViolationError):
+            await conn.execute(entry, tx2, lot, "expire", -2)
+        # An entry never adds to a lot (a grant is a new lot), and always moves something.
+        with pytest.raises(asyncpg.CheckViolationError):
+            await conn.execute(entry, tx2, lot, "spend", 1)
+        with pytest.raises(asyncpg.CheckViolationError):
+            await conn.execute(entry, tx2, lot, "spend", 0)
+        for sql in (
+            "UPDATE lot_entries SET delta = -1",
+            "DELETE FROM lot_entries",
+            "TRUNCATE lot_entries",
+            "DELETE FROM lots",
+        ):
+            with pytest.raises(asyncpg.RestrictViolationError, match="append-only"):
+                await conn.execute(sql)

@@ -1,5 +1,5 @@
-"""Refunds end to end in the ledger app, on the real Kafka and PostgreSQL: payment and refund
-events published to the app's payments topic are consumed by its own consumer; the revocation
+"""Refunds end to end in the ledger app, on the real Kafka and PostgreSQL: paid orders and refunds
+published to the app's topics are consumed by its own consumer; the revocation
 shows in the user's history, CreditsRevokedV1 leaves through the outbox, a refund that cannot
 apply is dead-lettered, and operators see shortfalls and pending refunds at
 `GET /v1/admin/refunds` (with what it refuses)."""
@@ -7,98 +7,37 @@ apply is dead-lettered, and operators see shortfalls and pending refunds at
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
 
-import asyncpg
-import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from ledgerkit import LedgerApp, paid_order
 
-from paystream.devtools.orders import order_paid
-from paystream.ledger.app import create_app
-from paystream.ledger.settings import LedgerSettings
-from paystream.shared.auth import make_token
 from paystream.shared.events import (
     CreditsRevokedV1,
     Envelope,
+    GrantSpec,
     RefundSucceededV1,
     refund_event_id,
 )
-from paystream.shared.kafka import create_producer, publish
-from paystream.shared.topics import Topics, dlq
+from paystream.shared.topics import dlq
 
 pytestmark = pytest.mark.integration
 
-JWT = "ledger-refund-test-jwt-secret-long-enough-for-hs256-0123"
-
-
-@dataclass
-class App:
-    http: httpx.AsyncClient
-    pool: asyncpg.Pool
-    settings: LedgerSettings
-    producer: AIOKafkaProducer
-
-    def auth(self, user: str, *, admin: bool = False) -> dict[str, str]:
-        return {"Authorization": f"Bearer {make_token(user, JWT, role='admin' if admin else None)}"}
-
-    async def publish(self, env: Envelope) -> None:
-        await publish(self.producer, self.settings.topics.payments_events, env.subject or "", env)
-
-    async def get(self, path: str, user: str, *, admin: bool = False, **params: Any) -> Any:
-        r = await self.http.get(path, headers=self.auth(user, admin=admin), params=params)
-        assert r.status_code == 200, r.text
-        return r.json()
+App = LedgerApp
 
 
 @pytest.fixture
-async def app(
-    fresh_database: Callable[[str, Path | None], Awaitable[str]],
-    test_topics: Topics,
-    kafka_bootstrap: str,
-    unique_suffix: str,
-) -> AsyncIterator[App]:
-    dsn = await fresh_database("ledger", None)
-    settings = LedgerSettings(
-        database=dsn.rsplit("/", 1)[1],
-        topic_prefix=test_topics.prefix,
-        ledger_consumer_group=f"ledger.{unique_suffix}",
-        jwt_secret=JWT,
-        log_level="WARNING",
-    )
-    application = create_app(settings)
-    producer = create_producer(kafka_bootstrap, "ledger-refund-test")
-    await producer.start()
-    try:
-        async with (
-            application.router.lifespan_context(application),
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=application), base_url="http://ledger"
-            ) as http,
-        ):
-            yield App(http, application.state.runtime.pool, settings, producer)
-    finally:
-        await producer.stop()
+def app(ledger: LedgerApp) -> LedgerApp:
+    return ledger
 
 
 def _paid(order: str, user: str, credits: int, amount: int) -> Envelope:
-    return Envelope.wrap(
-        order_paid(
-            order,
-            user,
-            credits=credits,
-            amount_minor=amount,
-            provider="alipay",
-            payment_method="alipay_qr",
-            provider_event_id=f"trade_{order}",
-        ),
-        source="paystream/test",
-        subject=user,
+    paid = paid_order(
+        order, user, GrantSpec(quantity=credits, cost_minor=amount), paid_minor=amount
     )
+    return Envelope.wrap(paid, source="paystream/test", subject=user)
 
 
 def _refunded(order: str, user: str, amount: int, re: str, currency: str = "CNY") -> Envelope:
@@ -183,11 +122,7 @@ async def test_refunds_flow_through_the_consumer_into_history_events_and_the_adm
     assert history[0]["reason"] == "refund: duplicate"
 
     # Bob spends everything, then his payment is refunded in full: shortfall, balance 0.
-    r = await app.http.post(
-        "/v1/spend",
-        headers={**app.auth(bob), "Idempotency-Key": "k1"},
-        json={"credits": 100, "reason": "render"},
-    )
+    r = await app.spend(bob, 100, "render", key="k1")
     assert r.status_code == 201, r.text
     await app.publish(_refunded(o2, bob, 1_000, f"re-bob-{unique_suffix}"))
 
@@ -257,3 +192,32 @@ async def test_the_admin_refunds_view_names_what_it_refuses(app: App) -> None:
         assert (r.status_code, r.json()["error"]["code"]) == (422, "validation_error")
     r = await app.http.get("/v1/admin/refunds", headers=admin)
     assert (r.status_code, r.json()) == (200, {"items": [], "next_cursor": None})
+
+
+async def test_refunding_an_overpayments_difference_takes_no_credit_back(
+    app: App, unique_suffix: str
+) -> None:
+    # 100 credits for 10.00; 15.00 paid and accepted as an overpayment (checkout then refunds
+    # the 5.00 difference). That refund concerns no credit; a later refund of half the order
+    # takes half the credits, as invoicing's credit notes count them.
+    carol, order = f"carol-{unique_suffix}", f"over-{unique_suffix}"
+    paid = paid_order(order, carol, GrantSpec(quantity=100, cost_minor=1_000)).model_copy(
+        update={"paid_minor": 1_500, "review": "overpaid"}
+    )
+    await app.publish(Envelope.wrap(paid, source="paystream/test", subject=carol))
+    await app.publish(_refunded(order, carol, 500, f"re-diff-{unique_suffix}"))
+
+    def applied(n: int) -> Callable[[], Awaitable[bool]]:
+        async def done() -> bool:
+            got = await app.pool.fetchval(
+                "SELECT count(*) FROM refunds WHERE order_id = $1 AND status = 'applied'", order
+            )
+            return int(got) == n
+
+        return done
+
+    await _until(applied(1))
+    assert (await app.get("/v1/balance", carol))["credits"] == 100
+    await app.publish(_refunded(order, carol, 500, f"re-half-{unique_suffix}"))
+    await _until(applied(2))
+    assert (await app.get("/v1/balance", carol))["credits"] == 50

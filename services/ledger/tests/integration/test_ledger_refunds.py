@@ -1,7 +1,7 @@
 """Refunds revoking credits, through the ledger's batch handler on the real PostgreSQL: in
 proportion, once per refund_key, never below zero (shortfall), in stream order with the grants of
 the same batch, pending until the grant when the refund comes first, refused when it cannot
-apply. Double entry holds throughout."""
+apply, taken from the refunded order's own lots first. Double entry holds throughout."""
 
 from __future__ import annotations
 
@@ -13,16 +13,18 @@ from typing import Any
 import asyncpg
 import pytest
 from aiokafka import ConsumerRecord
+from ledgerkit import MovableClock, assert_books_balance, paid_order
 
-from paystream.devtools.orders import order_paid
-from paystream.ledger import service
-from paystream.ledger.consumers import handle_payment_events as handle
-from paystream.ledger.domain import Refund, RefundRefused
+from paystream.ledger.consumers import ledger_handler
+from paystream.ledger.refunds import service
+from paystream.ledger.refunds.domain import Refund, RefundRefused
+from paystream.ledger.spending.batcher import SpendRequest, Spent, spend_batch
 from paystream.shared.events import (
     CreditsGrantedV1,
     CreditsRevokedV1,
     Envelope,
     EventData,
+    GrantSpec,
     RefundSucceededV1,
     refund_event_id,
 )
@@ -31,6 +33,8 @@ from paystream.shared.kafka import Consumed, record_inbox
 pytestmark = pytest.mark.integration
 
 _offsets = iter(range(10**9))
+CLOCK = MovableClock(datetime.now(UTC))
+handle = ledger_handler(lambda: CLOCK)
 
 
 def _consumed(data: EventData, *, id: uuid.UUID | None = None) -> Consumed:
@@ -53,12 +57,12 @@ def _consumed(data: EventData, *, id: uuid.UUID | None = None) -> Consumed:
 
 def _paid(order: str, user: str = "alice", credits: int = 1100, amount: int = 10_000) -> Consumed:
     return _consumed(
-        order_paid(
+        paid_order(
             order,
             user,
-            credits=credits,
-            amount_minor=amount,
-            provider_event_id=f"evt_{uuid.uuid4().hex}",
+            GrantSpec(quantity=credits, cost_minor=amount),
+            paid_minor=amount,
+            paid_at=CLOCK.now(),
         )
     )
 
@@ -99,18 +103,22 @@ async def _apply(pool: asyncpg.Pool, items: list[Consumed]) -> None:
 
 
 async def _balance(pool: asyncpg.Pool, account: str) -> int:
-    return int(await pool.fetchval("SELECT balance FROM accounts WHERE id = $1", account) or 0)
+    """An account's balance: the sum of its postings (a user's is what their lots hold)."""
+    return int(
+        await pool.fetchval(
+            "SELECT coalesce(sum(amount), 0) FROM postings WHERE account_id = $1", account
+        )
+    )
 
 
 async def _spend(pool: asyncpg.Pool, user: str, credits: int) -> None:
     async with pool.acquire() as conn, conn.transaction():
-        await service.spend_credits(
+        [outcome] = await spend_batch(
             conn,
-            user_id=user,
-            credits=credits,
-            reason="generate",
-            idempotency_key=str(uuid.uuid4()),
+            [SpendRequest(user, "credits", credits, "generate", str(uuid.uuid4()))],
+            CLOCK.now(),
         )
+    assert isinstance(outcome, Spent)
 
 
 async def _refunds(pool: asyncpg.Pool) -> list[dict[str, Any]]:
@@ -133,14 +141,12 @@ async def _outbox_types(pool: asyncpg.Pool) -> list[str]:
 
 
 async def _assert_books_balance(pool: asyncpg.Pool) -> None:
-    assert await pool.fetchval("SELECT sum(balance) FROM accounts") == 0
-    mismatched = await pool.fetch(
-        "SELECT a.id FROM accounts a LEFT JOIN postings p ON p.account_id = a.id"
-        " GROUP BY a.id, a.balance HAVING a.balance <> coalesce(sum(p.amount), 0)"
-    )
-    assert mismatched == []
+    await assert_books_balance(pool)
     assert (
-        await pool.fetchval("SELECT count(*) FROM accounts WHERE balance < 0 AND id LIKE 'user:%'")
+        await pool.fetchval(
+            "SELECT count(*) FROM (SELECT account_id FROM postings WHERE account_id LIKE 'user:%'"
+            " GROUP BY 1 HAVING sum(amount) < 0) x"
+        )
         == 0
     )
     # Every credit revoked sits in system:refunds, nothing more.
@@ -394,7 +400,7 @@ async def test_a_pending_refund_that_cannot_apply_is_rejected_and_the_grant_stan
 
 async def test_two_writers_of_one_refund_revoke_it_once(pool: asyncpg.Pool) -> None:
     """A replay beside the live consumer: the same refund under two envelope ids, in two
-    transactions at once. The user's row lock serializes them; the second finds the first."""
+    transactions at once. The user's lot locks serialize them; the second finds the first."""
     await _apply(pool, [_paid("o1", credits=1100, amount=10_000)])
 
     def refund() -> Refund:
@@ -415,14 +421,14 @@ async def test_two_writers_of_one_refund_revoke_it_once(pool: asyncpg.Pool) -> N
     async with pool.acquire() as first, pool.acquire() as second:
         tx1 = first.transaction()
         await tx1.start()
-        assert await service.revoke_for_refund(first, refund()) is not None
+        assert await service.revoke_for_refund(first, refund(), CLOCK) != []
         tx2 = second.transaction()
         await tx2.start()
-        late = asyncio.create_task(service.revoke_for_refund(second, refund()))
+        late = asyncio.create_task(service.revoke_for_refund(second, refund(), CLOCK))
         await asyncio.sleep(0.3)
-        assert not late.done()  # waiting for alice's row
+        assert not late.done()  # waiting for alice's lots
         await tx1.commit()
-        assert await late is None
+        assert await late == []
         await tx2.commit()
     assert await _balance(pool, "user:alice") == 0
     assert len(await _refunds(pool)) == 1
@@ -439,3 +445,50 @@ async def test_a_waiting_refund_is_found_among_many(pool: asyncpg.Pool) -> None:
         == 10
     )
     assert await _balance(pool, "user:alice") == 3
+
+
+async def test_a_refund_takes_its_orders_lot_first_then_the_next_in_consumption_order(
+    pool: asyncpg.Pool,
+) -> None:
+    """o1 bought 100 credits, o2 200 (expiring first). Spending 150 took o2's soonest credits
+    first; refunding o1 in full takes o1's own 100 back, untouched by the spend; refunding o2 in
+    full then takes its 50 left and nothing else of alice's, and the rest is a shortfall."""
+    soon = GrantSpec(quantity=200, validity="P1M", cost_minor=2_000)
+    await _apply(
+        pool,
+        [
+            _paid("o1", credits=100, amount=1_000),
+            _consumed(paid_order("o2", "alice", soon, paid_at=CLOCK.now())),
+            _paid("o3", credits=30, amount=300),
+        ],
+    )
+    await _spend(pool, "alice", 150)
+    lots = {
+        r["order_id"]: (r["id"], r["remaining"])
+        for r in await pool.fetch("SELECT order_id, id, remaining FROM lots")
+    }
+    assert {o: n for o, (_, n) in lots.items()} == {"o1": 100, "o2": 50, "o3": 30}
+
+    await _apply(pool, [_refunded("o1", 1_000, re="re_o1")])
+    moved = await pool.fetch(
+        "SELECT e.lot_id, -e.delta AS n FROM lot_entries e JOIN transactions t"
+        " ON t.id = e.transaction_id WHERE t.refund_key = 'stripe:re_o1'"
+    )
+    assert [(r["lot_id"], r["n"]) for r in moved] == [(lots["o1"][0], 100)]
+
+    # o2's 200 are due, 50 are left in its lot: those, then o3's 30 (the next in consumption
+    # order) are taken; 120 were already spent.
+    await _apply(pool, [_refunded("o2", 2_000, re="re_o2")])
+    row = (await _refunds(pool))[-1]
+    assert (row["credits_due"], row["credits_taken"], row["shortfall"]) == (200, 80, 120)
+    moved = await pool.fetch(
+        "SELECT e.lot_id, -e.delta AS n FROM lot_entries e JOIN transactions t"
+        " ON t.id = e.transaction_id WHERE t.refund_key = 'stripe:re_o2' ORDER BY n DESC"
+    )
+    assert [(r["lot_id"], r["n"]) for r in moved] == [(lots["o2"][0], 50), (lots["o3"][0], 30)]
+    assert await _balance(pool, "user:alice") == 0
+    [*_, event] = await _revoked_events(pool)
+    assert sorted((x.lot_id, x.credits) for x in event.lots) == sorted(
+        [(lots["o2"][0], 50), (lots["o3"][0], 30)]
+    )
+    await _assert_books_balance(pool)

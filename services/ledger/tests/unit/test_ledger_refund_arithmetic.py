@@ -5,18 +5,17 @@ from __future__ import annotations
 
 import itertools
 import random
+import uuid
+from datetime import UTC, datetime
 
 import pytest
 
-from paystream.ledger.domain import (
-    REFUNDS,
+from paystream.ledger.books.domain import REFUNDS, Tx, is_balanced, user_account
+from paystream.ledger.refunds.domain import (
     Assessment,
     RefundRefused,
     assess_refund,
     credits_due_for,
-    is_balanced,
-    revoke_postings,
-    user_account,
 )
 from paystream.shared.events import InvalidEvent
 
@@ -161,11 +160,61 @@ def test_refunds_that_cannot_apply_are_invalid_events(
 
 
 def test_revoke_postings_move_credits_from_the_user_to_system_refunds() -> None:
-    postings = revoke_postings("alice", 40)
+    def revoke(credits: int) -> Tx:
+        return Tx(
+            id=uuid.uuid4(),
+            kind="revoke",
+            user_id="alice",
+            unit="credits",
+            credits=credits,
+            balance_after=0,
+            at=datetime(2026, 1, 1, tzinfo=UTC),
+            reason="refund",
+        )
+
+    postings = revoke(40).postings()
     assert is_balanced(postings)
-    assert {(p.account_id, p.amount) for p in postings} == {
+    assert [(p.account_id, p.amount) for p in postings] == [
         (user_account("alice"), -40),
         (REFUNDS, 40),
-    }
+    ]
     with pytest.raises(ValueError, match="positive"):
-        revoke_postings("alice", 0)
+        revoke(0)
+
+
+def test_an_overpaid_orders_refunds_return_the_difference_first_and_it_revokes_nothing() -> None:
+    # 100 credits ordered for 10.00, 15.00 paid and accepted as an overpayment: refunding the
+    # 5.00 difference takes no credit back; the next 5.00 (half the order) takes 50; the last
+    # 5.00 the rest. invoicing's credit notes measure the same way.
+    def refund(before: int, due_before: int, amount: int) -> Assessment:
+        return assess_refund(
+            credits=100,
+            paid_minor=1500,
+            paid_currency="CNY",
+            ordered_minor=1000,
+            refunded_before_minor=before,
+            due_before=due_before,
+            amount_minor=amount,
+            currency="CNY",
+            balance=100,
+        )
+
+    assert refund(0, 0, 500).due == 0
+    assert refund(500, 0, 500).due == 50
+    assert refund(1000, 50, 500).due == 50
+    # All at once: everything.
+    assert refund(0, 0, 1500).due == 100
+    # Part of the difference and part of the order: only the order's part counts.
+    assert refund(0, 0, 700).due == 20
+    # Without the order's cost (or with a cost not below the payment) the payment is the base.
+    plain = assess_refund(
+        credits=100,
+        paid_minor=1500,
+        paid_currency="CNY",
+        refunded_before_minor=0,
+        due_before=0,
+        amount_minor=500,
+        currency="CNY",
+        balance=100,
+    )
+    assert plain.due == 33

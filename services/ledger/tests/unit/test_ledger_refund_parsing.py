@@ -6,12 +6,15 @@ from datetime import UTC, datetime
 
 from aiokafka import ConsumerRecord
 
-from paystream.devtools.orders import order_paid
-from paystream.ledger.consumers import ledger_events_from
-from paystream.ledger.domain import Grant, Refund
+from paystream.ledger.consumers import inputs_from
+from paystream.ledger.lots.service import OrderGrant
+from paystream.ledger.refunds.domain import Refund
 from paystream.shared.events import (
     Envelope,
     EventData,
+    GrantSpec,
+    InvoiceLine,
+    OrderPaidV1,
     RefundFailedV1,
     RefundSucceededV1,
 )
@@ -38,12 +41,20 @@ def _consumed(data: EventData, offset: int) -> Consumed:
     return Consumed(rec, env)
 
 
-def test_payments_and_refunds_keep_their_record_order_failed_refunds_are_ignored() -> None:
-    paid = order_paid(
-        "o1",
-        "u",
-        credits=1100,
+def test_paid_orders_and_refunds_keep_their_record_order_failed_refunds_are_ignored() -> None:
+    paid = OrderPaidV1(
+        order_id="o1",
+        user_id="u",
+        grants=[GrantSpec(quantity=1100, cost_minor=10_000)],
+        lines=[
+            InvoiceLine(
+                description="standard", quantity=1, unit_amount_minor=10_000, amount_minor=10_000
+            )
+        ],
         amount_minor=10_000,
+        currency="CNY",
+        paid_minor=10_000,
+        paid_currency="CNY",
         provider="alipay",
         payment_method="alipay_qr",
         provider_event_id="t1",
@@ -70,11 +81,11 @@ def test_payments_and_refunds_keep_their_record_order_failed_refunds_are_ignored
         failed_at=NOW,
     )
     items = [_consumed(refunded, 0), _consumed(failed, 1), _consumed(paid, 2)]
-    events = ledger_events_from(items)
-    assert [type(e) for e in events] == [Refund, Grant]
+    events = inputs_from(items)
+    assert [type(e) for e in events] == [Refund, OrderGrant]
     refund, grant = events
     assert isinstance(refund, Refund)
-    assert isinstance(grant, Grant)
+    assert isinstance(grant, OrderGrant)
     assert (refund.refund_key, refund.amount_minor, refund.event_id) == (
         "alipay:rf1",
         2_500,

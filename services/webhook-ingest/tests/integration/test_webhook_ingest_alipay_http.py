@@ -5,21 +5,21 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from cryptography.hazmat.primitives.asymmetric import rsa
-from fastapi import FastAPI
 
+from paystream.checkout.providers.alipay_client import AlipayClient
 from paystream.devtools.fakes import serving
 from paystream.devtools.fakes.alipay import build_notification, encode_form
 from paystream.devtools.fakes.alipay import create_app as create_fake
+from paystream.notifications.providers.alipay.normalize import normalize_raw
+from paystream.notifications.providers.alipay.settings import AlipaySettings
 from paystream.shared.events import (
     Envelope,
     PaymentFailedV1,
@@ -30,10 +30,10 @@ from paystream.shared.events import (
     refund_event_id,
 )
 from paystream.shared.providers import alipay as ali
-from paystream.shared.topics import Topics
-from paystream.webhook_ingest.alipay_normalize import normalize_alipay_received
-from paystream.webhook_ingest.app import create_app
-from paystream.webhook_ingest.settings import WebhookIngestSettings
+from paystream.shared.providers.keys import private_key_pem, public_key_pem
+
+if TYPE_CHECKING:
+    from conftest import Ingest, Record, StartIngest
 
 pytestmark = pytest.mark.integration
 
@@ -42,8 +42,6 @@ DeleteTopics = Callable[[str], Awaitable[None]]
 
 APP_ID = "2021000000000003"
 FORM = "application/x-www-form-urlencoded; charset=utf-8"
-PARTITIONS = 3
-Record: TypeAlias = ConsumerRecord  # aiokafka ships no type information
 
 
 @dataclass(frozen=True)
@@ -61,88 +59,20 @@ def keys() -> Keys:
     return Keys(gen(), gen(), gen())
 
 
-@dataclass
-class Ingest:
-    app: FastAPI
-    http: httpx.AsyncClient
-    raw_topic: str
-    payments_topic: str
-    bootstrap: str
-
-    async def post(self, form: dict[str, str] | bytes, **headers: str) -> httpx.Response:
-        body = form if isinstance(form, bytes) else encode_form(form)
-        return await self.http.post(
-            "/webhooks/alipay", content=body, headers={"Content-Type": FORM, **headers}
-        )
-
-    async def records(self) -> dict[str, list[Record]]:
-        """Everything on this test's two topics (they are new: nothing else writes there)."""
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False)
-        await consumer.start()
-        out: dict[str, list[Record]] = {self.raw_topic: [], self.payments_topic: []}
-        try:
-            tps = [TopicPartition(t, p) for t in out for p in range(PARTITIONS)]
-            consumer.assign(tps)
-            await consumer.seek_to_beginning(*tps)
-            end = await consumer.end_offsets(tps)
-            pending = {tp for tp in tps if end[tp] > 0}
-            deadline = time.monotonic() + 30
-            while pending:
-                assert time.monotonic() < deadline, "could not read the topics back"
-                batches = await consumer.getmany(*pending, timeout_ms=500)
-                for tp, recs in batches.items():
-                    out[tp.topic].extend(recs)
-                pending = {tp for tp in pending if await consumer.position(tp) < end[tp]}
-        finally:
-            await consumer.stop()
-        for recs in out.values():
-            # One key (user) is one partition: offsets are the order of its records.
-            recs.sort(key=lambda r: (r.partition, r.offset))
-        return out
-
-    async def nothing_published(self) -> bool:
-        return await self.records() == {self.raw_topic: [], self.payments_topic: []}
+def alipay(keys: Keys) -> AlipaySettings:
+    return AlipaySettings(app_id=APP_ID, public_key=public_key_pem(keys.alipay))
 
 
-StartIngest = Callable[..., Awaitable[Ingest]]
+async def post(ingest: Ingest, form: dict[str, str] | bytes, **headers: str) -> httpx.Response:
+    body = form if isinstance(form, bytes) else encode_form(form)
+    return await ingest.http.post(
+        "/webhooks/alipay", content=body, headers={"Content-Type": FORM, **headers}
+    )
 
 
 @pytest.fixture
-async def start_ingest(
-    kafka_bootstrap: str,
-    make_topics: Callable[..., Awaitable[None]],
-    unique_suffix: str,
-    keys: Keys,
-) -> AsyncIterator[StartIngest]:
-    async with AsyncExitStack() as stack:
-
-        async def start(**overrides: Any) -> Ingest:
-            tag = f"{unique_suffix}-{uuid.uuid4().hex[:6]}"
-            topics = Topics(f"alipay-{tag}.")
-            raw_topic, payments_topic = topics.webhooks_raw, topics.payments_events
-            await make_topics(*(s.name for s in topics.specs()), partitions=PARTITIONS)
-            values: dict[str, Any] = {
-                "kafka_bootstrap": kafka_bootstrap,
-                "topic_prefix": topics.prefix,
-                "alipay_app_id": APP_ID,
-                "alipay_public_key": ali.public_key_pem(keys.alipay),
-            }
-            values.update(overrides)
-            app = create_app(WebhookIngestSettings(**values))
-            await stack.enter_async_context(app.router.lifespan_context(app))
-            http = await stack.enter_async_context(
-                httpx.AsyncClient(
-                    transport=httpx.ASGITransport(app=app), base_url="http://webhook-ingest"
-                )
-            )
-            return Ingest(app, http, raw_topic, payments_topic, kafka_bootstrap)
-
-        yield start
-
-
-@pytest.fixture
-async def ingest(start_ingest: StartIngest) -> Ingest:
-    return await start_ingest()
+async def ingest(start_ingest: StartIngest, keys: Keys) -> Ingest:
+    return await start_ingest(providers={"alipay": alipay(keys)})
 
 
 @dataclass(frozen=True)
@@ -192,7 +122,7 @@ async def test_signed_payment_notification_is_success_after_raw_and_payment_are_
     form = notification(keys, trade)
     body = encode_form(form)
 
-    r = await ingest.post(body)
+    r = await post(ingest, body)
 
     assert r.status_code == 200, r.text
     assert r.text == "success"
@@ -230,7 +160,7 @@ async def test_signed_payment_notification_is_success_after_raw_and_payment_are_
     assert paid.paid_at == ali.parse_time(form["gmt_payment"])
 
     # What a later `reprocess-raw` makes of the raw record is what was published, byte for byte.
-    [(key, again)] = normalize_alipay_received(raw)
+    [(key, again)] = normalize_raw(raw).keyed()
     assert (key.encode(), again.value()) == (pay_rec.key, pay_rec.value)
 
 
@@ -238,12 +168,12 @@ async def test_redeliveries_and_trade_finished_are_one_payment(ingest: Ingest, k
     trade = new_trade()
     success = notification(keys, trade, notify_id=f"n-{uuid.uuid4().hex}")
     for _ in range(3):
-        r = await ingest.post(success)
+        r = await post(ingest, success)
         assert (r.status_code, r.text) == (200, "success")
     finished = notification(
         keys, trade, trade_status=ali.TRADE_FINISHED, notify_id=f"n-{uuid.uuid4().hex}"
     )
-    assert (await ingest.post(finished)).text == "success"
+    assert (await post(ingest, finished)).text == "success"
 
     found = await ingest.records()
     raw_ids = [envelope(r).id for r in found[ingest.raw_topic]]
@@ -260,7 +190,7 @@ async def test_redeliveries_and_trade_finished_are_one_payment(ingest: Ingest, k
 async def test_trade_closed_is_a_failed_payment(ingest: Ingest, keys: Keys) -> None:
     trade = new_trade()
     form = notification(keys, trade, trade_status=ali.TRADE_CLOSED, gmt_close=datetime.now(UTC))
-    assert (await ingest.post(form)).text == "success"
+    assert (await post(ingest, form)).text == "success"
     found = await ingest.records()
     assert len(found[ingest.raw_topic]) == 1
     [rec] = found[ingest.payments_topic]
@@ -282,7 +212,7 @@ async def test_refund_notification_publishes_the_refund_under_its_shared_id(
         refund_fee="20.00",
         gmt_refund=datetime.now(UTC),
     )
-    assert (await ingest.post(form)).text == "success"
+    assert (await post(ingest, form)).text == "success"
     found = await ingest.records()
     assert envelope(found[ingest.raw_topic][0]).payload_as(
         WebhookReceivedV1
@@ -305,7 +235,7 @@ async def test_waiting_and_foreign_notifications_are_kept_raw_only(
     waiting = notification(keys, new_trade(), trade_status=ali.WAIT_BUYER_PAY)
     foreign = notification(keys, new_trade(), passback_params=None)
     for form in (waiting, foreign):
-        r = await ingest.post(form)
+        r = await post(ingest, form)
         assert (r.status_code, r.text) == (200, "success")
     found = await ingest.records()
     assert len(found[ingest.raw_topic]) == 2
@@ -355,7 +285,7 @@ async def test_forged_tampered_foreign_app_and_downgraded_notifications_publish_
         "not utf-8": (b"\xff=\xfe", 400, "malformed_payload"),
         "empty": (b"", 400, "malformed_payload"),
     }
-    answers = {name: await ingest.post(form) for name, (form, _, _) in cases.items()}
+    answers = {name: await post(ingest, form) for name, (form, _, _) in cases.items()}
     assert {n: (r.status_code, r.json()["error"]["code"]) for n, r in answers.items()} == {
         n: (status, code) for n, (_, status, code) in cases.items()
     }
@@ -363,7 +293,7 @@ async def test_forged_tampered_foreign_app_and_downgraded_notifications_publish_
     assert await ingest.nothing_published()
 
     # The genuine notification goes through: the refusals were about what was changed.
-    assert (await ingest.post(genuine)).text == "success"
+    assert (await post(ingest, genuine)).text == "success"
     found = await ingest.records()
     assert (len(found[ingest.raw_topic]), len(found[ingest.payments_topic])) == (1, 1)
 
@@ -371,9 +301,9 @@ async def test_forged_tampered_foreign_app_and_downgraded_notifications_publish_
 async def test_oversized_body_is_413_and_publishes_nothing(
     start_ingest: StartIngest, keys: Keys
 ) -> None:
-    ingest = await start_ingest(webhook_max_body_bytes=2048)
+    ingest = await start_ingest(providers={"alipay": alipay(keys)}, webhook_max_body_bytes=2048)
     form = notification(keys, new_trade(), extra={"body": "x" * 4096})
-    r = await ingest.post(form)
+    r = await post(ingest, form)
     assert r.status_code == 413
     assert r.json()["error"]["code"] == "payload_too_large"
     assert await ingest.nothing_published()
@@ -382,16 +312,16 @@ async def test_oversized_body_is_413_and_publishes_nothing(
 async def test_not_configured_is_503_and_publishes_nothing(
     start_ingest: StartIngest, keys: Keys
 ) -> None:
-    ingest = await start_ingest(alipay_app_id=None, alipay_public_key=None)
-    r = await ingest.post(notification(keys, new_trade()))
+    ingest = await start_ingest(providers={"alipay": None})
+    r = await post(ingest, notification(keys, new_trade()))
     assert r.status_code == 503
     assert r.json()["error"]["code"] == "provider_not_configured"
     assert await ingest.nothing_published()
 
 
 async def test_kafka_unavailable_answers_fail(ingest: Ingest, keys: Keys) -> None:
-    await ingest.app.state.runtime.producer.stop()
-    r = await ingest.post(notification(keys, new_trade()))
+    await ingest.app.state.producer.stop()
+    r = await post(ingest, notification(keys, new_trade()))
     assert (r.status_code, r.text) == (503, "fail")
 
 
@@ -399,10 +329,15 @@ async def test_kafka_never_acknowledging_answers_fail_within_the_timeout(
     start_ingest: StartIngest, keys: Keys, unique_suffix: str, delete_topics: DeleteTopics
 ) -> None:
     prefix = f"absent-alipay-{unique_suffix}."
-    ingest = await start_ingest(topic_prefix=prefix, kafka_ack_timeout_s=0.5)
+    ingest = await start_ingest(
+        providers={"alipay": alipay(keys)},
+        own_topics=False,
+        topic_prefix=prefix,
+        kafka_ack_timeout_s=0.5,
+    )
     await delete_topics(prefix)  # the service made them at start: now nothing can acknowledge
     started = time.monotonic()
-    r = await ingest.post(notification(keys, new_trade()))
+    r = await post(ingest, notification(keys, new_trade()))
     assert (r.status_code, r.text) == (503, "fail")
     assert time.monotonic() - started < 3.0
 
@@ -413,14 +348,14 @@ async def test_kafka_never_acknowledging_answers_fail_within_the_timeout(
 async def test_the_fake_gateway_pays_and_notifies_webhook_ingest_over_http(
     ingest: Ingest, keys: Keys
 ) -> None:
-    fake = create_fake(ali.private_key_pem(keys.alipay), ali.public_key_pem(keys.merchant), APP_ID)
+    fake = create_fake(private_key_pem(keys.alipay), public_key_pem(keys.merchant), APP_ID)
     trade = new_trade()
     async with serving(ingest.app) as ingest_url, serving(fake) as gateway:
-        client = ali.AlipayClient(
+        client = AlipayClient(
             gateway_url=f"{gateway}/gateway.do",
             app_id=APP_ID,
-            private_key=ali.private_key_pem(keys.merchant),
-            alipay_public_key=ali.public_key_pem(keys.alipay),
+            private_key=private_key_pem(keys.merchant),
+            alipay_public_key=public_key_pem(keys.alipay),
         )
         try:
             qr = await client.precreate(

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import orjson
 import pytest
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from pydantic import SecretStr
 
+from paystream.devtools.fakes.signing import sign_stripe_payload
 from paystream.devtools.stripe_events import (
     charge_refunded,
     encode,
@@ -22,6 +21,7 @@ from paystream.devtools.stripe_events import (
     refund_object,
     refund_updated,
 )
+from paystream.notifications.providers.stripe.settings import StripeSettings
 from paystream.shared.events import (
     Envelope,
     RefundFailedV1,
@@ -29,36 +29,25 @@ from paystream.shared.events import (
     WebhookReceivedV1,
     refund_event_id,
 )
-from paystream.shared.stripe_signing import sign_stripe_payload
 from paystream.shared.topics import PAYMENTS_EVENTS, WEBHOOKS_RAW
-from paystream.webhook_ingest.app import create_app
-from paystream.webhook_ingest.settings import WebhookIngestSettings
+
+if TYPE_CHECKING:
+    from conftest import Ingest, StartIngest
 
 pytestmark = pytest.mark.integration
 
 SECRET = "whsec_refund_it"
-TOPICS = (WEBHOOKS_RAW, PAYMENTS_EVENTS)
-Offsets = dict[TopicPartition, int]
 
 
 @pytest.fixture
-async def http(kafka_bootstrap: str) -> AsyncIterator[httpx.AsyncClient]:
-    settings = WebhookIngestSettings(
-        kafka_bootstrap=kafka_bootstrap, stripe_webhook_secrets=SecretStr(SECRET)
-    )
-    app = create_app(settings)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://webhook-ingest"
-        ) as client,
-    ):
-        yield client
+async def ingest(start_ingest: StartIngest) -> Ingest:
+    stripe = StripeSettings(webhook_secrets=SecretStr(SECRET))
+    return await start_ingest(providers={"stripe": stripe}, own_topics=False)
 
 
-async def post(http: httpx.AsyncClient, event: dict[str, Any]) -> httpx.Response:
+async def post(ingest: Ingest, event: dict[str, Any]) -> httpx.Response:
     body = encode(event)
-    return await http.post(
+    return await ingest.http.post(
         "/webhooks/stripe",
         content=body,
         headers={
@@ -66,42 +55,6 @@ async def post(http: httpx.AsyncClient, event: dict[str, Any]) -> httpx.Response
             "Content-Type": "application/json",
         },
     )
-
-
-async def snapshot(bootstrap: str) -> Offsets:
-    consumer = AIOKafkaConsumer(*TOPICS, bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        tps = [TopicPartition(t, p) for t in TOPICS for p in consumer.partitions_for_topic(t) or ()]
-        assert tps, f"topics {TOPICS} do not exist"
-        return dict(await consumer.end_offsets(tps))
-    finally:
-        await consumer.stop()
-
-
-async def appended_about(bootstrap: str, since: Offsets, marker: str) -> dict[str, list[Any]]:
-    """Records appended since `since` whose value mentions `marker`, by topic."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    found: dict[str, list[ConsumerRecord]] = {t: [] for t in TOPICS}
-    try:
-        tps = list(since)
-        consumer.assign(tps)
-        end = await consumer.end_offsets(tps)
-        for tp, offset in since.items():
-            consumer.seek(tp, offset)
-        deadline = time.monotonic() + 30
-        pending = {tp for tp in tps if since[tp] < end[tp]}
-        while pending:
-            assert time.monotonic() < deadline, "could not read the topics back"
-            for recs in (await consumer.getmany(*pending, timeout_ms=500)).values():
-                for rec in recs:
-                    if rec.value is not None and marker.encode() in rec.value:
-                        found[rec.topic].append(rec)
-            pending = {tp for tp in pending if await consumer.position(tp) < end[tp]}
-    finally:
-        await consumer.stop()
-    return found
 
 
 def _ids() -> tuple[str, str, str, str]:
@@ -113,9 +66,7 @@ def _envelope(rec: Any) -> Envelope:
     return Envelope.from_bytes(rec.value)
 
 
-async def test_charge_refunded_and_refund_updated_are_one_refund_event(
-    http: httpx.AsyncClient, kafka_bootstrap: str
-) -> None:
+async def test_charge_refunded_and_refund_updated_are_one_refund_event(ingest: Ingest) -> None:
     re_id, order_id, user_id, our_refund = _ids()
     pi_id = f"pi_it_{uuid.uuid4().hex[:12]}"
     refund = refund_object(
@@ -125,7 +76,7 @@ async def test_charge_refunded_and_refund_updated_are_one_refund_event(
         payment_intent_id=pi_id,
         metadata=refund_metadata(order_id=order_id, user_id=user_id, refund_id=our_refund),
     )
-    before = await snapshot(kafka_bootstrap)
+    before = await ingest.snapshot()
     # Stripe does not guarantee the order; both are answered the same way.
     for event in (
         refund_updated(refund),
@@ -133,12 +84,12 @@ async def test_charge_refunded_and_refund_updated_are_one_refund_event(
             charge_amount_minor=10000, currency="CNY", refunds=[refund], payment_intent_id=pi_id
         ),
     ):
-        r = await post(http, event)
+        r = await post(ingest, event)
         assert r.status_code == 200, r.text
         assert r.json()["published"] == [WEBHOOKS_RAW, PAYMENTS_EVENTS]
         assert "ignored" not in r.json()
 
-    found = await appended_about(kafka_bootstrap, before, re_id)
+    found = await ingest.about(before, re_id)
     assert len(found[WEBHOOKS_RAW]) == 2
     assert {
         _envelope(r).payload_as(WebhookReceivedV1).provider_event_type for r in found[WEBHOOKS_RAW]
@@ -163,9 +114,7 @@ async def test_charge_refunded_and_refund_updated_are_one_refund_event(
         assert (refunded.provider_refund_id, refunded.provider_payment_id) == (re_id, pi_id)
 
 
-async def test_a_failed_refund_is_published_as_failed(
-    http: httpx.AsyncClient, kafka_bootstrap: str
-) -> None:
+async def test_a_failed_refund_is_published_as_failed(ingest: Ingest) -> None:
     re_id, order_id, user_id, our_refund = _ids()
     refund = refund_object(
         refund_id=re_id,
@@ -175,10 +124,10 @@ async def test_a_failed_refund_is_published_as_failed(
         failure_reason="expired_or_canceled_card",
         metadata=refund_metadata(order_id=order_id, user_id=user_id, refund_id=our_refund),
     )
-    before = await snapshot(kafka_bootstrap)
-    r = await post(http, refund_event("refund.failed", refund))
+    before = await ingest.snapshot()
+    r = await post(ingest, refund_event("refund.failed", refund))
     assert r.status_code == 200, r.text
-    found = await appended_about(kafka_bootstrap, before, re_id)
+    found = await ingest.about(before, re_id)
     [rec] = found[PAYMENTS_EVENTS]
     env = _envelope(rec)
     assert env.id == refund_event_id("failed", "stripe", re_id)
@@ -189,7 +138,7 @@ async def test_a_failed_refund_is_published_as_failed(
 
 @pytest.mark.parametrize("case", ["pending", "unattributed", "not_listed"])
 async def test_refund_events_without_an_outcome_are_kept_raw_only(
-    http: httpx.AsyncClient, kafka_bootstrap: str, case: str, capfd: pytest.CaptureFixture[str]
+    ingest: Ingest, case: str, capfd: pytest.CaptureFixture[str]
 ) -> None:
     re_id, order_id, user_id, our_refund = _ids()
     meta = refund_metadata(order_id=order_id, user_id=user_id, refund_id=our_refund)
@@ -213,9 +162,9 @@ async def test_refund_events_without_an_outcome_are_kept_raw_only(
             metadata={"order_id": order_id, "user_id": user_id, "credits": "1"},
             with_refunds_list=False,
         )
-    before = await snapshot(kafka_bootstrap)
+    before = await ingest.snapshot()
     capfd.readouterr()
-    r = await post(http, event)
+    r = await post(ingest, event)
     assert r.status_code == 200, r.text
     assert r.json()["published"] == [WEBHOOKS_RAW]
     # The service logs JSON lines to stdout.
@@ -228,9 +177,7 @@ async def test_refund_events_without_an_outcome_are_kept_raw_only(
     else:
         assert (log["event"], log["level"]) == ("stripe_webhook_refund_not_final", "info")
     # A charge.refunded without refunds.data does not name the refund: look for the order.
-    found = await appended_about(
-        kafka_bootstrap, before, order_id if case == "not_listed" else re_id
-    )
+    found = await ingest.about(before, order_id if case == "not_listed" else re_id)
     assert len(found[WEBHOOKS_RAW]) == 1
     assert found[PAYMENTS_EVENTS] == []
     assert r.json().get("ignored", False) is (case == "unattributed")

@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import orjson
 import pytest
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from pydantic import SecretStr
+from aiokafka import ConsumerRecord
 
 from paystream.devtools.fakes.wechatpay import (
     SignedNotification,
@@ -27,6 +24,9 @@ from paystream.devtools.fakes.wechatpay import (
     transaction_notification,
     transaction_resource,
 )
+from paystream.notifications.providers.wechatpay.normalize import normalize_raw
+from paystream.notifications.providers.wechatpay.raw import RAW_CONTENT_TYPE
+from paystream.notifications.providers.wechatpay.settings import WeChatPaySettings
 from paystream.shared.events import (
     Envelope,
     PaymentSucceededV1,
@@ -41,10 +41,11 @@ from paystream.shared.providers.wechatpay import (
     encode_out_refund_no,
     out_trade_no_for,
 )
-from paystream.shared.topics import Topics
 from paystream.webhook_ingest.app import create_app
 from paystream.webhook_ingest.settings import WebhookIngestSettings
-from paystream.webhook_ingest.wechatpay import RAW_CONTENT_TYPE, normalize_wechatpay_received
+
+if TYPE_CHECKING:
+    from conftest import Ingest, StartIngest
 
 pytestmark = pytest.mark.integration
 
@@ -61,79 +62,22 @@ def forger() -> WeChatPayKeys:
     return generate_keys()
 
 
-class Ingest:
-    def __init__(self, http: httpx.AsyncClient, bootstrap: str, raw: str, payments: str) -> None:
-        self.http, self.bootstrap, self.raw, self.payments = http, bootstrap, raw, payments
-
-    async def post(self, n: SignedNotification, **headers: str) -> httpx.Response:
-        return await self.http.post(PATH, content=n.body, headers={**n.headers, **headers})
-
-    async def records(self) -> dict[str, list[ConsumerRecord]]:
-        """Everything in this test's two topics, read from the beginning up to their end."""
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False)
-        await consumer.start()
-        out: dict[str, list[ConsumerRecord]] = {self.raw: [], self.payments: []}
-        try:
-            tps = [TopicPartition(t, p) for t in out for p in range(3)]
-            consumer.assign(tps)
-            await consumer.seek_to_beginning(*tps)
-            end = await consumer.end_offsets(tps)
-            deadline = time.monotonic() + 30
-            pending = {tp for tp in tps if end[tp] > 0}
-            while pending:
-                assert time.monotonic() < deadline, "could not read the topics back"
-                for tp, recs in (await consumer.getmany(*pending, timeout_ms=500)).items():
-                    out[tp.topic].extend(recs)
-                pending = {tp for tp in pending if await consumer.position(tp) < end[tp]}
-        finally:
-            await consumer.stop()
-        return out
+def wechatpay(keys: WeChatPayKeys) -> WeChatPaySettings:
+    return WeChatPaySettings(
+        mchid=keys.mchid,
+        apiv3_key=keys.apiv3_key,
+        platform_public_key=keys.platform_public_key,
+        platform_public_key_id=keys.platform_public_key_id,
+    )
 
 
-StartIngest = Callable[..., Awaitable[Ingest]]
+async def post(ingest: Ingest, n: SignedNotification, **headers: str) -> httpx.Response:
+    return await ingest.http.post(PATH, content=n.body, headers={**n.headers, **headers})
 
 
 @pytest.fixture
-async def start_ingest(
-    kafka_bootstrap: str,
-    make_topics: Callable[..., Awaitable[None]],
-    unique_suffix: str,
-    keys: WeChatPayKeys,
-) -> AsyncIterator[StartIngest]:
-    async with AsyncExitStack() as stack:
-
-        async def start(*, configured: bool = True, **overrides: Any) -> Ingest:
-            topics = Topics(f"it.wx.{unique_suffix}.")
-            raw, payments = topics.webhooks_raw, topics.payments_events
-            await make_topics(*(s.name for s in topics.specs()))
-            wechat: dict[str, Any] = (
-                {
-                    "wechatpay_mchid": keys.mchid,
-                    "wechatpay_apiv3_key": SecretStr(keys.apiv3_key),
-                    "wechatpay_platform_public_key": keys.platform_public_key,
-                    "wechatpay_platform_public_key_id": keys.platform_public_key_id,
-                }
-                if configured
-                else {}
-            )
-            settings = WebhookIngestSettings(
-                kafka_bootstrap=kafka_bootstrap,
-                topic_prefix=topics.prefix,
-                **{**wechat, **overrides},
-            )
-            app = create_app(settings)
-            await stack.enter_async_context(app.router.lifespan_context(app))
-            http = await stack.enter_async_context(
-                httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://wi")
-            )
-            return Ingest(http, kafka_bootstrap, raw, payments)
-
-        yield start
-
-
-@pytest.fixture
-async def ingest(start_ingest: StartIngest) -> Ingest:
-    return await start_ingest()
+async def ingest(start_ingest: StartIngest, keys: WeChatPayKeys) -> Ingest:
+    return await start_ingest(providers={"wechatpay": wechatpay(keys)})
 
 
 def _facts() -> OrderFacts:
@@ -177,13 +121,13 @@ async def test_a_signed_payment_is_published_raw_and_normalized_before_success(
     facts = _facts()
     n = _paid(keys, facts, notification_id="EV-PAY-1")
 
-    r = await ingest.post(n)
+    r = await post(ingest, n)
 
     assert r.status_code == 200, r.text
     assert r.json()["code"] == "SUCCESS"
     found = await ingest.records()
-    [raw_rec] = found[ingest.raw]
-    [pay_rec] = found[ingest.payments]
+    [raw_rec] = found[ingest.raw_topic]
+    [pay_rec] = found[ingest.payments_topic]
     assert raw_rec.key == pay_rec.key == facts.user_id.encode()
 
     raw_env = _env(raw_rec)
@@ -207,9 +151,8 @@ async def test_a_signed_payment_is_published_raw_and_normalized_before_success(
     assert (paid.amount_minor, paid.currency, paid.provider) == (10000, "CNY", "wechatpay")
     assert paid.provider_session_id == out_trade_no_for(facts.order_id)
     # Reprocessing webhooks.raw needs no key and gives the very record that was published.
-    again = normalize_wechatpay_received(raw)
-    assert again.event is not None
-    assert again.event.value() == pay_rec.value
+    [again] = normalize_raw(raw).events
+    assert again.value() == pay_rec.value
 
 
 async def test_duplicates_and_retries_are_the_same_envelopes(
@@ -218,16 +161,16 @@ async def test_duplicates_and_retries_are_the_same_envelopes(
     facts = _facts()
     n = _paid(keys, facts, notification_id="EV-DUP")
     for _ in range(3):
-        assert (await ingest.post(n)).status_code == 200
+        assert (await post(ingest, n)).status_code == 200
     # WeChat Pay's retry is a new delivery of the same notification, freshly signed.
     retry = _paid(keys, facts, notification_id="EV-DUP", timestamp=int(time.time()) - 60)
-    assert (await ingest.post(retry)).status_code == 200
+    assert (await post(ingest, retry)).status_code == 200
     found = await ingest.records()
-    assert len(found[ingest.raw]) == len(found[ingest.payments]) == 4
-    assert {_env(r).id for r in found[ingest.raw]} == {
+    assert len(found[ingest.raw_topic]) == len(found[ingest.payments_topic]) == 4
+    assert {_env(r).id for r in found[ingest.raw_topic]} == {
         deterministic_id("wechatpay", "EV-DUP", "raw")
     }
-    assert len({_env(r).id for r in found[ingest.payments]}) == 1
+    assert len({_env(r).id for r in found[ingest.payments_topic]}) == 1
 
 
 async def test_a_refund_notification_becomes_a_refund_event(
@@ -250,11 +193,11 @@ async def test_a_refund_notification_becomes_a_refund_event(
         platform_private_key=keys.platform_private_key,
         platform_public_key_id=keys.platform_public_key_id,
     )
-    r = await ingest.post(n)
+    r = await post(ingest, n)
     assert r.status_code == 200, r.text
     found = await ingest.records()
-    assert len(found[ingest.raw]) == 1
-    [rec] = found[ingest.payments]
+    assert len(found[ingest.raw_topic]) == 1
+    [rec] = found[ingest.payments_topic]
     assert rec.key == user_id.encode()
     env = _env(rec)
     assert env.id == refund_event_id("succeeded", "wechatpay", orn)
@@ -277,11 +220,11 @@ async def test_an_unhandled_type_is_acknowledged_and_kept_raw_only(
         platform_private_key=keys.platform_private_key,
         platform_public_key_id=keys.platform_public_key_id,
     )
-    r = await ingest.post(n)
+    r = await post(ingest, n)
     assert r.status_code == 200, r.text
     assert r.json()["ignored"] is True
     found = await ingest.records()
-    assert (len(found[ingest.raw]), len(found[ingest.payments])) == (1, 0)
+    assert (len(found[ingest.raw_topic]), len(found[ingest.payments_topic])) == (1, 0)
 
 
 async def test_refused_notifications_publish_nothing(
@@ -323,52 +266,58 @@ async def test_refused_notifications_publish_nothing(
         ("malformed_payload", not_json, {}),
     ]
     for code, n, extra in cases:
-        r = await ingest.post(n, **extra)
+        r = await post(ingest, n, **extra)
         assert r.status_code == 400, (code, r.text)
         body = r.json()
         assert body["code"] == "FAIL", body
         assert body["error"]["code"] == code, body
         assert body["message"]
     # Proof the topics are read: the good one, posted last, is all there is.
-    assert (await ingest.post(good)).status_code == 200
+    assert (await post(ingest, good)).status_code == 200
     found = await ingest.records()
-    assert (len(found[ingest.raw]), len(found[ingest.payments])) == (1, 1)
+    assert (len(found[ingest.raw_topic]), len(found[ingest.payments_topic])) == (1, 1)
 
 
 async def test_without_wechatpay_settings_the_route_answers_503(
     start_ingest: StartIngest, keys: WeChatPayKeys
 ) -> None:
-    ingest = await start_ingest(configured=False)
-    r = await ingest.post(_paid(keys, _facts()))
+    ingest = await start_ingest(providers={"wechatpay": None})
+    r = await post(ingest, _paid(keys, _facts()))
     assert r.status_code == 503
     assert r.json()["code"] == "FAIL"
     assert r.json()["error"]["code"] == "provider_not_configured"
     found = await ingest.records()
-    assert (len(found[ingest.raw]), len(found[ingest.payments])) == (0, 0)
+    assert (len(found[ingest.raw_topic]), len(found[ingest.payments_topic])) == (0, 0)
 
 
 async def test_a_body_over_the_limit_is_refused(
     start_ingest: StartIngest, keys: WeChatPayKeys
 ) -> None:
-    ingest = await start_ingest(webhook_max_body_bytes=200)
-    r = await ingest.post(_paid(keys, _facts()))
+    ingest = await start_ingest(
+        providers={"wechatpay": wechatpay(keys)}, webhook_max_body_bytes=200
+    )
+    r = await post(ingest, _paid(keys, _facts()))
     assert r.status_code == 413
     assert r.json()["error"]["code"] == "payload_too_large"
     found = await ingest.records()
-    assert (len(found[ingest.raw]), len(found[ingest.payments])) == (0, 0)
+    assert (len(found[ingest.raw_topic]), len(found[ingest.payments_topic])) == (0, 0)
 
 
 def test_a_partial_or_invalid_configuration_fails_when_the_app_is_made(
-    keys: WeChatPayKeys,
+    keys: WeChatPayKeys, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    env = {
+        "PAYSTREAM_WECHATPAY_MCHID": keys.mchid,
+        "PAYSTREAM_WECHATPAY_APIV3_KEY": "short",
+        "PAYSTREAM_WECHATPAY_PLATFORM_PUBLIC_KEY": keys.platform_public_key,
+        "PAYSTREAM_WECHATPAY_PLATFORM_PUBLIC_KEY_ID": keys.platform_public_key_id,
+    }
+    for name in env:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PAYSTREAM_WECHATPAY_MCHID", "1900000109")
     with pytest.raises(ValueError, match="partly configured"):
-        create_app(WebhookIngestSettings(wechatpay_mchid="1900000109"))
+        create_app(WebhookIngestSettings())
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
     with pytest.raises(ValueError, match="32 bytes"):
-        create_app(
-            WebhookIngestSettings(
-                wechatpay_mchid=keys.mchid,
-                wechatpay_apiv3_key=SecretStr("short"),
-                wechatpay_platform_public_key=keys.platform_public_key,
-                wechatpay_platform_public_key_id=keys.platform_public_key_id,
-            )
-        )
+        create_app(WebhookIngestSettings())

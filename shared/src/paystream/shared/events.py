@@ -13,7 +13,8 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal, TypeVar, Union
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
+from pydantic_core import to_jsonable_python
 
 from paystream.shared.money import Money
 
@@ -366,14 +367,64 @@ class SubscriptionStatusV1(EventData):
     changed_at: datetime
 
 
+# ---- ledger.events: the ledger's journal ------------------------------------------------------
+#
+# Every change the ledger makes is published here, in the transaction that made it (outbox), with
+# everything needed to apply the same effect again: a ledger database that is lost is restored
+# from this topic (see the ledger's README). Fields added to the first versions have defaults, so
+# events written before them still parse.
+
+
+class LotAmount(BaseModel):
+    """Credits one entry moved on one lot."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    lot_id: uuid.UUID
+    credits: int = Field(gt=0)
+
+
+class LotV1(BaseModel):
+    """A lot as granted: what it holds, from when, until when, and what it cost."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: uuid.UUID
+    source: LotSource
+    credits: int = Field(gt=0, le=MAX_CREDITS)
+    effective_at: datetime
+    expires_at: datetime | None
+    # How expires_at was set: an ISO 8601 duration ("P6M"), "fixed" (a given end), or "none".
+    validity_rule: str
+    priority: int = Field(ge=0, le=100)
+    cost_minor: int = Field(ge=0)
+    cost_currency: str | None = None
+    order_id: str | None = None
+    order_line: int | None = None
+
+
 class CreditsGrantedV1(EventData):
+    """A lot was granted: for a paid order (`kind="grant"`) or by an operator
+    (`kind="adjustment"`, lot source `promotion` or `adjustment`)."""
+
     TYPE: ClassVar[str] = "paystream.credits.granted.v1"
     user_id: str
     transaction_id: str
-    order_id: str
+    order_id: str | None
     credits: int
     balance_after: int
     granted_at: datetime
+    unit: str = DEFAULT_UNIT
+    kind: Literal["grant", "adjustment"] = "grant"
+    lot: LotV1 | None = None
+    # What the order's payment was (a refund is measured against it), and the event it came from.
+    paid_minor: int | None = None
+    paid_currency: str | None = None
+    cause_event_id: uuid.UUID | None = None
+    reason: str | None = None
+    actor: str | None = None
+    idempotency_key: str | None = None
+    request_hash: str | None = None
 
 
 class CreditsSpentV1(EventData):
@@ -384,6 +435,129 @@ class CreditsSpentV1(EventData):
     reason: str
     balance_after: int
     spent_at: datetime
+    unit: str = DEFAULT_UNIT
+    lots: list[LotAmount] = Field(default_factory=list)
+    idempotency_key: str | None = None
+    request_hash: str | None = None
+
+
+class CreditsHeldV1(EventData):
+    """Credits reserved by a hold until `hold_expires_at`; not spendable meanwhile."""
+
+    TYPE: ClassVar[str] = "paystream.credits.held.v1"
+    user_id: str
+    transaction_id: str
+    hold_id: uuid.UUID
+    unit: str
+    credits: int = Field(gt=0)
+    hold_expires_at: datetime
+    reason: str
+    lots: list[LotAmount]
+    idempotency_key: str
+    request_hash: str
+    balance_after: int
+    held_at: datetime
+
+
+class CreditsCapturedV1(EventData):
+    """Held credits spent. What the capture did not take is released (CreditsReleasedV1)."""
+
+    TYPE: ClassVar[str] = "paystream.credits.captured.v1"
+    user_id: str
+    transaction_id: str
+    hold_id: uuid.UUID
+    unit: str
+    credits: int = Field(gt=0)
+    lots: list[LotAmount]
+    balance_after: int
+    captured_at: datetime
+
+
+class CreditsReleasedV1(EventData):
+    """Held credits made spendable again: released by the caller, the rest of a capture, or a
+    hold whose time ran out (`cause`)."""
+
+    TYPE: ClassVar[str] = "paystream.credits.released.v1"
+    user_id: str
+    transaction_id: str
+    hold_id: uuid.UUID
+    unit: str
+    credits: int = Field(gt=0)
+    cause: Literal["release", "capture", "expired"]
+    lots: list[LotAmount]
+    balance_after: int
+    released_at: datetime
+
+
+class CreditsExpiredV1(EventData):
+    """A lot's remaining credits expired (`expires_at` passed): moved to breakage, valued at the
+    lot's cost basis (`cost_minor` of `cost_currency`; zero for free credits)."""
+
+    TYPE: ClassVar[str] = "paystream.credits.expired.v1"
+    user_id: str
+    transaction_id: str
+    unit: str
+    lot_id: uuid.UUID
+    credits: int = Field(gt=0)
+    cost_minor: int = Field(ge=0)
+    cost_currency: str | None
+    expires_at: datetime
+    balance_after: int
+    expired_at: datetime
+
+
+class CreditsExpiringV1(EventData):
+    """A lot's credits expire soon: sent once per lot `notice` days before (7 and 1)."""
+
+    TYPE: ClassVar[str] = "paystream.credits.expiring.v1"
+    user_id: str
+    unit: str
+    lot_id: uuid.UUID
+    credits: int = Field(ge=0)
+    expires_at: datetime
+    notice: Literal["7d", "1d"]
+    balance_after: int
+    noticed_at: datetime
+
+
+def credits_expiring_event_id(lot_id: uuid.UUID, notice: str) -> uuid.UUID:
+    return deterministic_id("credits.expiring", str(lot_id), notice)
+
+
+class CreditsVoidedV1(EventData):
+    """An operator voided what was left of a lot."""
+
+    TYPE: ClassVar[str] = "paystream.credits.voided.v1"
+    user_id: str
+    transaction_id: str
+    unit: str
+    lot_id: uuid.UUID
+    credits: int = Field(gt=0)
+    cost_minor: int = Field(ge=0)
+    cost_currency: str | None
+    reason: str
+    actor: str
+    idempotency_key: str
+    request_hash: str
+    balance_after: int
+    voided_at: datetime
+
+
+class RefundFactsV1(BaseModel):
+    """The refund a revocation was for, as the ledger recorded it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    record_id: uuid.UUID
+    event_id: uuid.UUID
+    refund_id: str | None
+    provider: Provider
+    provider_refund_id: str
+    amount_minor: int
+    currency: str
+    reason: str | None
+    refunded_at: datetime
+    received_at: datetime
 
 
 class CreditsRevokedV1(EventData):
@@ -402,6 +576,34 @@ class CreditsRevokedV1(EventData):
     shortfall: int = Field(ge=0)
     balance_after: int
     revoked_at: datetime
+    unit: str = DEFAULT_UNIT
+    credits_due: int | None = None
+    lots: list[LotAmount] = Field(default_factory=list)
+    refund: RefundFactsV1 | None = None
+
+
+class BalanceLowV1(EventData):
+    """A user's available balance in a unit crossed below the threshold set for it (once per
+    crossing: it is sent again only after the balance went back to the threshold or above)."""
+
+    TYPE: ClassVar[str] = "paystream.balance.low.v1"
+    user_id: str
+    unit: str
+    threshold: int = Field(ge=0)
+    available: int
+    crossed_at: datetime
+
+
+class BalanceThresholdSetV1(EventData):
+    """The low-balance threshold of a user's unit was set (or removed: `threshold` None)."""
+
+    TYPE: ClassVar[str] = "paystream.balance.threshold_set.v1"
+    user_id: str
+    unit: str
+    threshold: int | None = Field(ge=0)
+    below: bool
+    actor: str
+    set_at: datetime
 
 
 class WebhookReceivedV1(EventData):
@@ -433,7 +635,15 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         SubscriptionStatusV1,
         CreditsGrantedV1,
         CreditsSpentV1,
+        CreditsHeldV1,
+        CreditsCapturedV1,
+        CreditsReleasedV1,
+        CreditsExpiredV1,
+        CreditsExpiringV1,
+        CreditsVoidedV1,
         CreditsRevokedV1,
+        BalanceLowV1,
+        BalanceThresholdSetV1,
         WebhookReceivedV1,
     )
 }
@@ -487,7 +697,8 @@ class Envelope(BaseModel):
         return cls.model_validate(self.data)
 
     def to_bytes(self) -> bytes:
-        return orjson.dumps(self.model_dump(mode="json"))
+        """`orjson.dumps(self.model_dump(mode="json"))`, byte for byte, without the dump."""
+        return _encode(self.id, self.source, self.type, self.time, self.subject, self.data)
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> Envelope:
@@ -499,6 +710,50 @@ class Envelope(BaseModel):
             return cls.model_validate(obj)
         except ValidationError as exc:
             raise InvalidEvent(f"not a CloudEvents envelope: {exc}") from exc
+
+
+def encode_envelope(
+    data: EventData,
+    *,
+    source: str,
+    id: uuid.UUID,
+    time: datetime,
+    subject: str | None = None,
+) -> bytes:
+    """`Envelope.wrap(data, ...).to_bytes()`, byte for byte, from one dump of the payload and no
+    envelope model: what a producer on a hot path writes (a unit test pins the equality)."""
+    return _encode(id, source, data.TYPE, time, subject, data.model_dump(mode="json"))
+
+
+_DATETIME: TypeAdapter[datetime] = TypeAdapter(datetime)
+
+
+def _encode(
+    id: uuid.UUID,
+    source: str,
+    type: str,
+    time: datetime,
+    subject: str | None,
+    data: dict[str, Any],
+) -> bytes:
+    # Keys in Envelope's field order (orjson keeps dict order). pydantic and orjson write a UTC
+    # time alike (`Z`); any other zone is written by pydantic, which the model would use.
+    # `default` writes what orjson does not know (a Decimal in a hand-made data dict) as
+    # pydantic's JSON mode does.
+    return orjson.dumps(
+        {
+            "specversion": "1.0",
+            "id": str(id),
+            "source": source,
+            "type": type,
+            "time": time if time.tzinfo is UTC else _DATETIME.dump_python(time, mode="json"),
+            "subject": subject,
+            "datacontenttype": "application/json",
+            "data": data,
+        },
+        option=orjson.OPT_UTC_Z,
+        default=to_jsonable_python,
+    )
 
 
 class InvalidEvent(ValueError):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import gc
 import time
 from collections.abc import Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, AbstractContextManager, nullcontext
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import structlog
@@ -14,12 +14,21 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
-from opentelemetry import propagate, trace
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry import context, propagate, trace
+from opentelemetry.semconv.attributes.error_attributes import ERROR_TYPE
+from opentelemetry.semconv.attributes.http_attributes import (
+    HTTP_REQUEST_METHOD,
+    HTTP_RESPONSE_STATUS_CODE,
+    HTTP_ROUTE,
+)
+from opentelemetry.semconv.attributes.url_attributes import URL_PATH, URL_SCHEME
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from paystream.shared import openapi
 from paystream.shared.errors import PaystreamError
 from paystream.shared.observability import (
     HTTP_REQUESTS,
@@ -44,16 +53,23 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
 class ObservabilityMiddleware:
     """One server span and the HTTP metrics per request, labelled by route template.
 
-    Pure ASGI, cheap on hot paths. It replaces OpenTelemetry's FastAPI instrumentation, which
-    (0.59b0 with this FastAPI) crashed with a 500 on any request whose method did not match a
-    route, and made three spans per request. The span is parented by an incoming W3C
-    `traceparent`, so a trace crosses HTTP, and its context is what producers put in Kafka headers.
+    Pure ASGI, on every service's hot path, so it reads only the trace headers the propagators
+    know and keeps its metric children. The span continues an incoming W3C `traceparent` (a
+    trace crosses HTTP), is current while the app runs (producers put its context in Kafka
+    headers), and carries the stable HTTP semantic conventions' attributes. It stays ours rather
+    than opentelemetry-instrumentation-asgi for cost: see the webhook-ingest README.
     """
 
     def __init__(self, app: ASGIApp, service: str) -> None:
         self.app = app
         self.service = service
         self.tracer = trace.get_tracer("paystream.http")
+        # The header names the configured propagators read (traceparent, tracestate, baggage).
+        self._trace_fields = frozenset(
+            f.encode("latin-1") for f in propagate.get_global_textmap().fields
+        )
+        self._requests: dict[tuple[str, str, int], Any] = {}
+        self._seconds: dict[tuple[str, str], Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -61,7 +77,7 @@ class ObservabilityMiddleware:
             return
         started = time.perf_counter()
         method = scope.get("method", "")
-        status = 500
+        status = 500  # what is counted if nothing is answered
 
         async def send_wrapper(message: Message) -> None:
             nonlocal status
@@ -69,37 +85,68 @@ class ObservabilityMiddleware:
                 status = message["status"]
             await send(message)
 
-        if scope.get("path") in _UNTRACED:
-            span_cm: AbstractContextManager[Any] = nullcontext()
-        else:
-            carrier = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-            span_cm = self.tracer.start_as_current_span(
-                method, context=propagate.extract(carrier), kind=SpanKind.SERVER
+        span: Span | None = None
+        token: object = None
+        if scope.get("path") not in _UNTRACED:
+            carrier: dict[str, str] | None = None
+            for name, value in scope["headers"]:
+                if name in self._trace_fields:
+                    carrier = carrier or {}
+                    carrier.setdefault(name.decode("latin-1"), value.decode("latin-1"))
+            parent = propagate.extract(carrier) if carrier else None
+            span = self.tracer.start_span(
+                method,
+                context=parent,
+                kind=SpanKind.SERVER,
+                attributes={
+                    HTTP_REQUEST_METHOD: method if method in _METHODS else "_OTHER",
+                    URL_SCHEME: scope.get("scheme", "http"),
+                    URL_PATH: scope.get("path", ""),
+                },
             )
-        with span_cm as span:
-            try:
-                await self.app(scope, receive, send_wrapper)
-            finally:
-                # FastAPI routes put their template in the scope; plain Starlette routes (/docs,
-                # /openapi.json) only their endpoint, and their paths are static.
-                route = getattr(scope.get("route"), "path", None) or (
-                    scope.get("path") if "endpoint" in scope else None
-                )
-                label = route or "unmatched"
-                HTTP_REQUESTS.labels(self.service, method, label, str(status)).inc()
-                HTTP_SECONDS.labels(self.service, method, label).observe(
-                    time.perf_counter() - started
-                )
-                if span is not None:
-                    span.update_name(f"{method} {route}" if route else method)
-                    span.set_attribute("http.method", method)
-                    span.set_attribute("http.status_code", status)
-                    if route:
-                        span.set_attribute("http.route", route)
-                    if status >= 500:
-                        span.set_status(Status(StatusCode.ERROR))
+            token = context.attach(trace.set_span_in_context(span, parent))
+        try:
+            await self.app(scope, receive, send_wrapper)
+        except Exception as exc:
+            if span is not None:
+                span.record_exception(exc)
+            raise
+        finally:
+            # FastAPI routes put their template in the scope; plain Starlette routes (/docs,
+            # /openapi.json) only their endpoint, and their paths are static.
+            route = getattr(scope.get("route"), "path", None) or (
+                scope.get("path") if "endpoint" in scope else None
+            )
+            self._observe(method, route or "unmatched", status, time.perf_counter() - started)
+            if span is not None:
+                attributes: dict[str, str | int] = {HTTP_RESPONSE_STATUS_CODE: status}
+                if route:
+                    span.update_name(f"{method} {route}")
+                    attributes[HTTP_ROUTE] = route
+                if status >= 500:
+                    attributes[ERROR_TYPE] = str(status)
+                    span.set_status(Status(StatusCode.ERROR))
+                span.set_attributes(attributes)
+                span.end()
+                context.detach(token)  # type: ignore[arg-type]
+
+    def _observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        # labels() takes a lock and builds a key on every call: the children are kept here.
+        counter = self._requests.get((method, route, status))
+        if counter is None:
+            counter = HTTP_REQUESTS.labels(self.service, method, route, str(status))
+            self._requests[(method, route, status)] = counter
+        counter.inc()
+        histogram = self._seconds.get((method, route))
+        if histogram is None:
+            histogram = HTTP_SECONDS.labels(self.service, method, route)
+            self._seconds[(method, route)] = histogram
+        histogram.observe(seconds)
 
 
+_METHODS = frozenset(
+    {"CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE"}
+)
 # Probes and scrapes would drown real traces.
 _UNTRACED = frozenset({"/healthz", "/readyz", "/metrics"})
 
@@ -119,7 +166,9 @@ def create_app(
         description=description,
         version="0.1.0",
         lifespan=lifespan,
+        generate_unique_id_function=openapi.operation_id,
     )
+    app.openapi = openapi.contract(app)  # type: ignore[method-assign]
     app.state.jwt_secret = settings.jwt_secret.get_secret_value()
     app.state.readiness = readiness
 
@@ -143,6 +192,12 @@ def create_app(
         return JSONResponse(
             error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
         )
+
+    @app.exception_handler(ClientDisconnect)
+    async def _client_gone(_: Request, exc: ClientDisconnect) -> None:
+        # The client left before its body was read: nobody is there to answer, and nothing was
+        # done for it. Counted (status 500, nothing sent) by ObservabilityMiddleware.
+        return None
 
     @app.exception_handler(Exception)
     async def _unhandled(_: Request, exc: Exception) -> JSONResponse:

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import asyncpg
 import structlog
-from aiokafka import AIOKafkaProducer
 
 from paystream.shared import db
 from paystream.shared.events import EventData
@@ -19,7 +18,6 @@ from paystream.shared.kafka import (
     BatchHandler,
     OutgoingRecord,
     create_broker,
-    create_producer,
     declare_publisher,
     ensure_topics,
     publish_all,
@@ -38,6 +36,8 @@ class ServiceRuntime:
     # (and /readyz clears) once it has run `worker_recovered_s` without crashing again.
     worker_restart_s = 1.0
     worker_recovered_s = 5.0
+    # How often the consumers' lag is sampled into /metrics (a scrape is every 15 s or so).
+    lag_sample_s = 5.0
 
     def __init__(
         self,
@@ -54,7 +54,6 @@ class ServiceRuntime:
         # before the service starts, which is what its AsyncAPI document is generated from.
         self.broker = create_broker(settings.kafka_bootstrap, settings.service_name)
         self._connected = False
-        self._producer: AIOKafkaProducer | None = None
         self.consumers: list[BatchConsumer] = []
         self.relay: OutboxRelay | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -66,14 +65,6 @@ class ServiceRuntime:
             raise RuntimeError("database pool not started")
         return self._pool
 
-    @property
-    def producer(self) -> AIOKafkaProducer:
-        """A bare aiokafka producer, kept only for webhook-ingest's publisher until it moves to
-        `publish`; everything else publishes through the broker. Then it goes."""
-        if self._producer is None:
-            raise RuntimeError("kafka producer not started")
-        return self._producer
-
     async def start(self) -> None:
         s = self.settings
         if self.database:
@@ -84,8 +75,6 @@ class ServiceRuntime:
         await ensure_topics(s.kafka_bootstrap, s.topics.specs())
         await until_kafka_answers(self.broker.connect)
         self._connected = True
-        self._producer = create_producer(s.kafka_bootstrap, s.service_name)
-        await until_kafka_answers(self._producer.start)
 
     async def publish(self, records: Sequence[OutgoingRecord], *, timeout_s: float) -> None:
         """Publish `records` and wait for every ack (acks=all), within `timeout_s`: see
@@ -143,6 +132,21 @@ class ServiceRuntime:
             await c.start()
         if self.relay is not None:
             self._spawn("outbox-relay", self.relay.run)
+        if self.consumers:
+            self._tasks.append(asyncio.create_task(self._sample_lag(), name="consumer-lag"))
+
+    async def _sample_lag(self) -> None:
+        """Keep `paystream_consumer_lag_messages` current, also while no batch arrives (a
+        stuck consumer is when lag matters); a failed sample only leaves the gauge as it was."""
+        while True:
+            for c in self.consumers:
+                try:
+                    await c.sample_lag()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    log.info("consumer_lag_not_sampled", group=c.group_id, error=repr(exc))
+            await asyncio.sleep(self.lag_sample_s)
 
     def _spawn(self, name: str, fn: Callable[[], Awaitable[None]]) -> None:
         crashes = 0
@@ -199,7 +203,5 @@ class ServiceRuntime:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._connected:
             await self.broker.stop()
-        if self._producer is not None:
-            await self._producer.stop()
         if self._pool is not None:
             await self._pool.close()

@@ -15,9 +15,17 @@ from typing import Final
 
 from paystream.shared.events import (
     EVENT_TYPES,
+    BalanceLowV1,
+    BalanceThresholdSetV1,
+    CreditsCapturedV1,
+    CreditsExpiredV1,
+    CreditsExpiringV1,
     CreditsGrantedV1,
+    CreditsHeldV1,
+    CreditsReleasedV1,
     CreditsRevokedV1,
     CreditsSpentV1,
+    CreditsVoidedV1,
     EventData,
     OrderCreatedV1,
     OrderPaidV1,
@@ -60,6 +68,14 @@ EVENT_TOPICS: Final[Mapping[str, str]] = MappingProxyType(
         CreditsGrantedV1.TYPE: LEDGER_EVENTS,
         CreditsSpentV1.TYPE: LEDGER_EVENTS,
         CreditsRevokedV1.TYPE: LEDGER_EVENTS,
+        CreditsHeldV1.TYPE: LEDGER_EVENTS,
+        CreditsCapturedV1.TYPE: LEDGER_EVENTS,
+        CreditsReleasedV1.TYPE: LEDGER_EVENTS,
+        CreditsExpiredV1.TYPE: LEDGER_EVENTS,
+        CreditsExpiringV1.TYPE: LEDGER_EVENTS,
+        CreditsVoidedV1.TYPE: LEDGER_EVENTS,
+        BalanceLowV1.TYPE: LEDGER_EVENTS,
+        BalanceThresholdSetV1.TYPE: LEDGER_EVENTS,
     }
 )
 

@@ -165,12 +165,25 @@ class Api:
     # ---- ledger ------------------------------------------------------------------------------
 
     async def balances(self) -> list[dict[str, Any]]:
-        """Balances per unit. Today's ledger has one unit, credits, and no expiry."""
+        """Balances per unit: available, held, and the next expiry (when, and how many credits)."""
         body = await self._json("GET", f"{self.s.ledger_url}/v1/balance")
-        return [{"unit": "credits", "available": int(body["credits"]), "next_expiry": None}]
+        out = []
+        for b in body["balances"]:
+            expiry = b.get("next_expiry")
+            out.append(
+                {
+                    "unit": b["unit"],
+                    "available": int(b["available"]),
+                    "held": int(b["held"]),
+                    "next_expiry": expiry["expires_at"] if expiry else None,
+                    "next_expiry_credits": int(expiry["credits"]) if expiry else 0,
+                }
+            )
+        return out
 
-    async def lots(self) -> dict[str, Any] | Unavailable:
-        return await self._optional("lots", f"{self.s.ledger_url}/v1/lots")
+    async def lots(self, limit: int = 50) -> dict[str, Any] | Unavailable:
+        """The user's lots, newest first: unit, source, status, credits, remaining, expiry."""
+        return await self._optional("lots", f"{self.s.ledger_url}/v1/lots", params={"limit": limit})
 
     async def transactions(self, limit: int = 20) -> list[dict[str, Any]]:
         body = await self._json(

@@ -410,13 +410,17 @@ async def order_result(
 @pages.get("/history")
 async def history(request: Request, s: SessionDep) -> HTMLResponse:
     api = api_for(request, s)
+    lots = await api.lots()
+    # The expiry of the lot each grant made, for the ledger table.
+    lot_expiry = {x["id"]: x["expires_at"] for x in lots["items"]} if isinstance(lots, dict) else {}
     return render(
         request,
         "history.html",
         nav="history",
         orders=(await api.orders(limit=20))["items"],
         entries=await api.transactions(limit=20),
-        lots=await api.lots(),
+        lots=lots,
+        lot_expiry=lot_expiry,
         invoices=await api.invoices(limit=20),
         credit_notes=await api.credit_notes(limit=20),
     )

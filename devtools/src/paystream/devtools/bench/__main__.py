@@ -5,6 +5,8 @@
 2. end to end: webhook -> credits granted, p50/p99, at a fixed open-loop rate.
 3. ledger: payment events applied per second from a pre-filled topic.
 4. invoicing: invoices issued per second from a pre-filled topic (numbers checked gap-free).
+5. spend: `POST /v1/spend` per second (closed loop) and p50/p99 at a fixed rate (open loop), from
+   a load generator in a separate process, 1,000 users with several lots each.
 Timings are reported, never asserted.
 """
 
@@ -21,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from paystream.devtools.bench import invoicing_apply, ledger_apply
+from paystream.devtools.bench import invoicing_apply, ledger_apply, spends
 from paystream.devtools.bench.loadgen import order_plan, percentile
 from paystream.devtools.orders import SeedOrder, place_orders
 from paystream.devtools.stack import Stack
@@ -151,6 +153,21 @@ def bench_end_to_end(rate: float, duration: float) -> dict[str, Any]:
         stack.stop()
 
 
+def bench_spend(duration: float, connections: int, rate: float, users: int) -> dict[str, Any]:
+    # Only the ledger, on topics of its own: the spend figures measure the ledger alone.
+    prefix = f"bench.spend.{int(time.time())}."
+    stack = _stack(only=("ledger",), extra_env={"PAYSTREAM_TOPIC_PREFIX": prefix})
+    stack.start()
+    try:
+        stack.wait_ready()
+        return spends.run(
+            stack, JWT, users=users, duration=duration, connections=connections, rate=rate
+        )
+    finally:
+        stack.stop()
+        asyncio.run(_delete_topics([s.name for s in Topics(prefix).specs()]))
+
+
 def _machine() -> dict[str, str]:
     cpu = "unknown"
     try:
@@ -172,6 +189,7 @@ def write_report(results: dict[str, Any], path: Path) -> str:
     m = _machine()
     ing, e2e, led = results.get("ingest"), results.get("end_to_end"), results.get("ledger")
     inv = results.get("invoicing")
+    spend = results.get("spend")
     lines = [
         "# Benchmarks",
         "",
@@ -211,6 +229,20 @@ def write_report(results: dict[str, Any], path: Path) -> str:
             f"| (no target; on the end-to-end path) | **{inv['per_s']:,.0f}/s** "
             f"({inv['elapsed_s']} s; highest number {inv['max_number']:,} = no gap) |"
         )
+    if spend:
+        c, o = spend["closed"], spend["open"]
+        lines.append(
+            f"| ledger spends/s (`POST /v1/spend`), closed loop, {c['connections']} connections, "
+            f"{spend['users']:,} users with {spend['lots_per_user']} lots each | >= 2,000/s | "
+            f"**{c['throughput_per_s']:,.0f}/s** (p50 {c['p50_ms']} ms, p99 {c['p99_ms']} ms; "
+            f"ledger CPU {c['ledger_cpu_ms_per_spend']} ms per spend; "
+            f"statuses {c['statuses']}, errors {c['errors'] or 'none'}) |"
+        )
+        lines.append(
+            f"| ledger spend latency at {o['target_rate']:.0f} spends/s (open loop) | "
+            f"p99 <= 50 ms | **p50 {o['p50_ms']} ms, p99 {o['p99_ms']} ms** (max {o['max_ms']} ms; "
+            f"statuses {o['statuses']}, errors {o['errors'] or 'none'}) |"
+        )
     lines += [
         "",
         "## How each figure is measured",
@@ -231,6 +263,15 @@ def write_report(results: dict[str, Any], path: Path) -> str:
         "  the figure is events / time from the group's join to the last commit.",
         "- **invoicing**: the same method with the invoicing handler; the highest invoice number",
         "  must equal the number of events (gap-free numbering).",
+        "- **spend**: only the ledger runs, on topics of its own. 1,000 users first get three",
+        "  lots each (paid orders with validity P1M, P6M and none); then a generator in a",
+        "  separate process (`paystream.devtools.bench.spendgen`, raw HTTP/1.1 keep-alive, one",
+        "  bearer token per user, a fresh Idempotency-Key per request) spends one credit per",
+        "  request for random users: back to back on 64 connections (closed loop: spends/s), then",
+        "  at a fixed rate (open loop: latency from the scheduled send time). A spend counts when",
+        "  it got 201, i.e. after its transaction committed. `ledger_cpu_ms_per_spend` is the",
+        "  ledger process's CPU time (user + system) per spend served: on this shared machine it",
+        "  moves less with the other load than the rates do.",
         "",
         "Raw figures of the last run:",
         "",
@@ -246,14 +287,17 @@ def write_report(results: dict[str, Any], path: Path) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--only", choices=["ingest", "e2e", "ledger", "invoicing"], action="append")
+    ap.add_argument(
+        "--only", choices=["ingest", "e2e", "ledger", "invoicing", "spend"], action="append"
+    )
     ap.add_argument("--duration", type=float, default=20.0)
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--rate", type=float, default=500.0)
     ap.add_argument("--ledger-events", type=int, default=50_000)
+    ap.add_argument("--spend-users", type=int, default=1000)
     ap.add_argument("--out", type=Path, default=REPO / "docs" / "benchmarks.md")
     args = ap.parse_args()
-    todo = args.only or ["ingest", "e2e", "ledger", "invoicing"]
+    todo = args.only or ["ingest", "e2e", "ledger", "invoicing", "spend"]
     results: dict[str, Any] = {}
     # The latency phase runs first, on a quiet broker: right after the ingest phase's flood (about
     # 50,000 acks=all records in 20 s) Kafka is still flushing and cleaning, and a latency figure
@@ -276,6 +320,10 @@ def main() -> None:
         print(f"invoicing: {args.ledger_events:,} events from a pre-filled topic ...", flush=True)
         results["invoicing"] = asyncio.run(invoicing_apply.run(args.ledger_events))
         print(json.dumps(results["invoicing"]), flush=True)
+    if "spend" in todo:
+        print(f"spend: closed loop, then open loop at {args.rate:.0f}/s ...", flush=True)
+        results["spend"] = bench_spend(args.duration, args.connections, args.rate, args.spend_users)
+        print(json.dumps(results["spend"]), flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     print(write_report(results, args.out))
 

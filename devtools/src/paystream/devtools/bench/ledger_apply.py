@@ -1,4 +1,4 @@
-"""Ledger throughput: payment events applied per second from a pre-filled topic."""
+"""Ledger throughput: paid orders (OrderPaidV1) granted per second from a pre-filled topic."""
 
 from __future__ import annotations
 
@@ -7,15 +7,14 @@ from typing import Any
 import asyncpg
 
 from paystream.devtools.bench.apply import apply_from_topic
-from paystream.ledger.consumers import handle_payment_events
+from paystream.ledger.consumers import ledger_handler
 from paystream.ledger.settings import LedgerSettings
+from paystream.shared.clock import SystemClock
 
 
 async def _check(pool: asyncpg.Pool) -> dict[str, Any]:
     grants = await pool.fetchval("SELECT count(*) FROM transactions WHERE kind = 'grant'")
-    credits = await pool.fetchval(
-        "SELECT coalesce(sum(balance), 0) FROM accounts WHERE id LIKE 'user:%'"
-    )
+    credits = await pool.fetchval("SELECT coalesce(sum(remaining), 0) FROM lots")
     return {"grants_in_db": grants, "credits_in_db": int(credits)}
 
 
@@ -25,7 +24,7 @@ async def run(n: int, users: int = 5000) -> dict[str, Any]:
         name="ledger",
         settings=settings,
         migrations_dir=settings.migrations_dir,
-        handler=handle_payment_events,
+        handler=ledger_handler(SystemClock),
         check=_check,
         n=n,
         users=users,

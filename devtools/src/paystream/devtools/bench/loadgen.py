@@ -20,8 +20,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from paystream.devtools.fakes.signing import sign_stripe_payload
 from paystream.devtools.stripe_events import checkout_session_completed, encode
-from paystream.shared.stripe_signing import sign_stripe_payload
 
 
 @dataclass

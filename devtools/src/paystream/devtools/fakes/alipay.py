@@ -52,8 +52,10 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from paystream.devtools.fakes import run
+from paystream.devtools.fakes.signing import sign_notification, signed_response, verify_request
 from paystream.shared.money import Money
 from paystream.shared.providers import alipay as ali
+from paystream.shared.providers.keys import load_private_key, load_public_key
 
 DEFAULT_SELLER_ID = "2088102177846880"
 DEFAULT_BUYER_ID = "2088102177846881"
@@ -100,7 +102,7 @@ def build_notification(
     makes a downgrade to "RSA" something only the receiver's check can stop).
     """
     key = (
-        ali.load_private_key(alipay_private_key)
+        load_private_key(alipay_private_key)
         if isinstance(alipay_private_key, str)
         else alipay_private_key
     )
@@ -147,7 +149,7 @@ def build_notification(
     if passback_params:
         params["passback_params"] = passback_params
     params.update(extra or {})
-    signed = ali.sign_notification({k: v for k, v in params.items() if k != "sign_type"}, key)
+    signed = sign_notification({k: v for k, v in params.items() if k != "sign_type"}, key)
     signed["sign_type"] = sign_type
     return signed
 
@@ -236,8 +238,8 @@ class FakeAlipay:
         seller_id: str = DEFAULT_SELLER_ID,
         notify_timeout_s: float = 10.0,
     ) -> None:
-        self.private_key = ali.load_private_key(alipay_private_key)
-        self.merchant_public_key = ali.load_public_key(merchant_public_key)
+        self.private_key = load_private_key(alipay_private_key)
+        self.merchant_public_key = load_public_key(merchant_public_key)
         self.app_id = app_id
         self.seller_id = seller_id
         self.trades: dict[str, FakeTrade] = {}
@@ -261,7 +263,7 @@ class FakeAlipay:
             ali.parse_time(params["timestamp"])
         except ValueError:
             raise _gateway_refusal("isv.invalid-timestamp", "非法的时间戳参数") from None
-        if not ali.verify_request(params, self.merchant_public_key):
+        if not verify_request(params, self.merchant_public_key):
             raise _gateway_refusal(
                 ali.INVALID_SIGNATURE,
                 "验签出错, 建议检查签名字符串或签名私钥与应用公钥是否匹配, "
@@ -280,7 +282,7 @@ class FakeAlipay:
         return biz
 
     def respond(self, method: str, content: Mapping[str, Any], *, signed: bool = True) -> Response:
-        body = ali.signed_response(method, content, self.private_key if signed else None)
+        body = signed_response(method, content, self.private_key if signed else None)
         return Response(body, media_type="application/json;charset=utf-8")
 
     # -- trades --------------------------------------------------------------------------

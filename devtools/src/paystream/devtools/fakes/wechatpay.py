@@ -61,7 +61,6 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any, Final, Literal
 
 import httpx
@@ -75,16 +74,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from paystream.devtools.fakes import free_port, run
-from paystream.shared.providers.wechatpay import (
-    ATTACH_MAX,
-    SignatureRefused,
-    encrypt_resource,
-    load_private_key,
-    load_public_key,
-    rfc3339,
-    sign_response,
-    verify_authorization,
-)
+from paystream.devtools.fakes.signing import encrypt_resource, sign_response, verify_authorization
+from paystream.shared.providers.keys import load_private_key, load_public_key, read_setting
+from paystream.shared.providers.wechatpay import ATTACH_MAX, SignatureRefused, rfc3339
 
 ENV_PREFIX: Final = "PAYSTREAM_FAKE_WECHATPAY_"
 DEFAULT_PUBLIC_KEY_ID: Final = "PUB_KEY_ID_FAKE0001"
@@ -853,9 +845,7 @@ def _env(name: str, default: str | None = None) -> str:
     value = os.environ.get(ENV_PREFIX + name, default)
     if value is None or value == "":
         raise SystemExit(f"{ENV_PREFIX}{name} is required")
-    if value.startswith("@"):
-        return Path(value[1:]).read_text()
-    return value
+    return read_setting(value)
 
 
 def app_from_env() -> Starlette:

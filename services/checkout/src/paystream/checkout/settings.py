@@ -13,12 +13,15 @@ from paystream.shared.settings import BaseServiceSettings
 class CheckoutSettings(BaseServiceSettings):
     service_name: str = "checkout"
     http_port: int = 8001
+    # The service's own database on the PostgreSQL server, and its schema migrations.
     database: str = "paystream_checkout"
     migrations_dir: Path = Path(__file__).resolve().parents[3] / "migrations"
 
     # The catalog is configuration: a JSON file; unset means the default packaged with checkout.
     catalog_file: Path | None = None
 
+    # Stripe's API (https://api.stripe.com; stripe-mock locally), the secret key checkout calls
+    # it with, and how long one call may take.
     stripe_api_base: str = "http://127.0.0.1:12111"
     stripe_secret_key: SecretStr = SecretStr("sk_test_123")
     stripe_timeout_s: float = Field(default=10.0, gt=0)

@@ -1,24 +1,37 @@
-"""The ledger's FastAPI app: HTTP API plus, in its lifespan, the payments consumer and the
-outbox relay composed by ServiceRuntime."""
+"""The ledger's FastAPI app: the domain routers, and in its lifespan the consumer of paid orders
+and refunds, the outbox relay, the spend batcher, the time-driven jobs and the sandbox clock."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from paystream.ledger.consumers import CONSUMES, handle_payment_events
-from paystream.ledger.endpoints import router
+from paystream.ledger.consumers import CONSUMES, ledger_handler
+from paystream.ledger.context import LedgerContext, Units
+from paystream.ledger.expiry import endpoints as expiry_endpoints
+from paystream.ledger.expiry.tasks import jobs_loop
+from paystream.ledger.history import endpoints as history_endpoints
+from paystream.ledger.holds import endpoints as holds_endpoints
+from paystream.ledger.lots import endpoints as lots_endpoints
+from paystream.ledger.refunds import endpoints as refunds_endpoints
 from paystream.ledger.settings import LedgerSettings
+from paystream.ledger.spending import endpoints as spending_endpoints
+from paystream.ledger.spending.batcher import SpendBatcher
+from paystream.ledger.thresholds import endpoints as thresholds_endpoints
 from paystream.shared import http
+from paystream.shared import sandbox as sandbox_endpoints
+from paystream.shared.clock import Clock, SandboxClock, clock_for
 from paystream.shared.runtime import ServiceRuntime
 
-DESCRIPTION = """Double-entry credit ledger. Grants credits exactly once per paid order and revokes
-them in proportion to refunds, once per refund, never below zero (from `payments.events`),
-serves balances and history, and spends credits idempotently without ever overdrawing. Publishes
-`paystream.credits.granted.v1` / `.spent.v1` / `.revoked.v1` to `ledger.events` through an
-outbox."""
+DESCRIPTION = """Double-entry credit ledger made of lots. Grants a lot per paid order line (from
+`orders.events`), with its unit, validity and cost; spends, holds, captures and releases credits
+in one consumption order, never overdrawing and never touching an expired lot; expires lots
+exactly at their time; revokes credits in proportion to refunds (from `payments.events`). Every
+change is published to `ledger.events` through an outbox, from which a lost database is
+restored."""
 
 
 def create_app(settings: LedgerSettings | None = None) -> FastAPI:
@@ -26,24 +39,65 @@ def create_app(settings: LedgerSettings | None = None) -> FastAPI:
     runtime = ServiceRuntime(
         settings, database=settings.database, migrations_dir=settings.migrations_dir
     )
+    # The clock needs the database (a sandbox clock keeps its offset there): it is set in the
+    # lifespan, before the consumer runs, and the handler reads it from here.
+    clocks: list[Clock] = []
     # Declared on the broker now, started in the lifespan; the AsyncAPI document reads them.
     runtime.add_consumer(
         topics=[settings.topics.orders_events, settings.topics.payments_events],
         group_id=settings.ledger_consumer_group,
-        handler=handle_payment_events,
+        handler=ledger_handler(lambda: clocks[0]),
         event_types=CONSUMES,
     )
     runtime.add_publisher(settings.topics.ledger_events)
 
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
+        tasks: list[asyncio.Task[None]] = []
         try:
+            clock = await clock_for(settings.sandbox, runtime.pool)
+            clocks[:] = [clock]
+            app.state.clock = clock
             relay = runtime.enable_outbox()
             relay.idle_s = settings.ledger_outbox_idle_s
+            spender = SpendBatcher(
+                runtime.pool,
+                clock,
+                max_batch=settings.ledger_spend_batch_max,
+                in_flight=settings.ledger_spend_in_flight,
+                on_commit=relay.wake,
+            )
+            app.state.ledger = LedgerContext(
+                pool=runtime.pool,
+                clock=clock,
+                spender=spender,
+                wake_outbox=relay.wake,
+                units=Units(runtime.pool),
+                settings=settings,
+            )
             await runtime.start_workers()
+            tasks.append(asyncio.create_task(spender.run(), name="spend-batcher"))
+            tasks.append(
+                asyncio.create_task(
+                    jobs_loop(
+                        runtime.pool,
+                        clock,
+                        every_s=settings.ledger_jobs_interval_s,
+                        on_work=relay.wake,
+                    ),
+                    name="ledger-jobs",
+                )
+            )
+            if isinstance(clock, SandboxClock):
+                tasks.append(asyncio.create_task(clock.run(), name="sandbox-clock"))
             yield
         finally:
+            for t in tasks:
+                t.cancel()
+            for t in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await t
             await runtime.stop()
 
     app = http.create_app(
@@ -55,5 +109,15 @@ def create_app(settings: LedgerSettings | None = None) -> FastAPI:
     )
     app.state.runtime = runtime
     app.state.settings = settings
-    app.include_router(router)
+    for router in (
+        lots_endpoints.router,
+        spending_endpoints.router,
+        holds_endpoints.router,
+        history_endpoints.router,
+        thresholds_endpoints.router,
+        refunds_endpoints.router,
+        expiry_endpoints.router,
+        sandbox_endpoints.router,
+    ):
+        app.include_router(router)
     return app

@@ -1,44 +1,39 @@
-"""Kafka batch handlers: parse paid orders (orders.events) and refunds (payments.events) and hand
-them to the service, in record order.
+"""Kafka batch handler of the ledger's inputs: what paid orders grant (`orders.events`,
+OrderPaidV1) and refunds (`payments.events`, RefundSucceededV1), in record order.
 
 The shared BatchConsumer opens the batch's transaction, records the inbox, and passes only
-events never applied before; the grant's business key (one per order) and the refund's (one per
-refund_key) cover the rest.
+events never applied before; the grant's business key (one lot per order line) and the refund's
+(one per refund_key and unit) cover the rest. Other event types (the orders' other events, the
+payments' PaymentSucceededV1, which checkout turns into OrderPaidV1) are ignored.
 """
 
 from __future__ import annotations
 
-from paystream.ledger import service
-from paystream.ledger.domain import Grant, Refund
+from collections.abc import Callable, Sequence
+
+from paystream.ledger.lots import repository as lots_repo
+from paystream.ledger.lots.service import OrderGrant, grant_orders, order_grants
+from paystream.ledger.refunds import repository as refunds_repo
+from paystream.ledger.refunds.domain import Refund
+from paystream.ledger.refunds.service import apply_pending_refunds, revoke_for_refund
+from paystream.shared.clock import Clock
 from paystream.shared.db import Connection
 from paystream.shared.events import OrderPaidV1, RefundSucceededV1
-from paystream.shared.kafka import Consumed
+from paystream.shared.kafka import BatchHandler, Consumed
+
+Input = OrderGrant | Refund
 
 # What the handler applies (for the AsyncAPI document).
 CONSUMES = (OrderPaidV1, RefundSucceededV1)
 
 
-def ledger_events_from(items: list[Consumed]) -> list[Grant | Refund]:
+def inputs_from(items: list[Consumed]) -> list[Input]:
     """The grants and refunds announced by a batch, in record order; other types are ignored."""
-    out: list[Grant | Refund] = []
+    out: list[Input] = []
     for c in items:
         kind = c.envelope.type
         if kind == OrderPaidV1.TYPE:
-            # What checkout accepted as paid, by the order's own facts (never the notification's).
-            paid = c.envelope.payload_as(OrderPaidV1)
-            credits = sum(g.quantity for g in paid.grants)
-            # An order that grants nothing (a free one) has nothing to post.
-            if credits > 0:
-                out.append(
-                    Grant(
-                        c.envelope.id,
-                        paid.order_id,
-                        paid.user_id,
-                        credits,
-                        paid.paid_minor,
-                        paid.paid_currency,
-                    )
-                )
+            out += order_grants(c.envelope.id, c.envelope.payload_as(OrderPaidV1))
         elif kind == RefundSucceededV1.TYPE:
             r = c.envelope.payload_as(RefundSucceededV1)
             out.append(
@@ -59,13 +54,56 @@ def ledger_events_from(items: list[Consumed]) -> list[Grant | Refund]:
     return out
 
 
-def grants_from(items: list[Consumed]) -> list[Grant]:
-    """The grants announced by a batch, in record order."""
-    return [e for e in ledger_events_from(items) if isinstance(e, Grant)]
+async def apply_inputs(conn: Connection, inputs: Sequence[Input], clock: Clock) -> None:
+    """Apply a batch's grants and refunds in record order (one user's events are in one
+    partition, so this is their stream order).
+
+    Consecutive grants go set-based, as one run; a refund is applied between the run before it
+    and the one after it. A batch without refunds (the usual one) is one `grant_orders` call.
+    """
+    refunds = [i for i in inputs if isinstance(i, Refund)]
+    if refunds:
+        # Take the refunds' users' lot locks first, in the one lock order, before anything else
+        # this transaction locks: a spend batch waiting for them can never be waited for back.
+        await lots_repo.lock_with_credits(conn, [r.user_id for r in refunds])
+    run: list[OrderGrant] = []
+    for item in inputs:
+        if isinstance(item, OrderGrant):
+            run.append(item)
+            continue
+        if run:
+            await _grant_run(conn, run, clock)
+            run = []
+        await revoke_for_refund(conn, item, clock)
+    if run:
+        await _grant_run(conn, run, clock)
 
 
-async def handle_payment_events(conn: Connection, items: list[Consumed]) -> None:
-    """The handler for `payments.events`: grants and refunds, announced on `ledger.events`."""
-    events = ledger_events_from(items)
-    if events:
-        await service.apply_payment_events(conn, events)
+async def _grant_run(conn: Connection, run: list[OrderGrant], clock: Clock) -> None:
+    """Grant a run; a refund waiting for one of its orders is applied right after that order."""
+    waiting = await refunds_repo.pending_refund_orders(conn, [g.order_id for g in run])
+    if not waiting:
+        await grant_orders(conn, run, clock)
+        return
+    start = 0
+    for i, g in enumerate(run):
+        last_line = i + 1 == len(run) or run[i + 1].order_id != g.order_id
+        if g.order_id in waiting and last_line:
+            waiting.discard(g.order_id)
+            await grant_orders(conn, run[start : i + 1], clock)
+            start = i + 1
+            await apply_pending_refunds(conn, g.order_id, clock)
+    if start < len(run):
+        await grant_orders(conn, run[start:], clock)
+
+
+def ledger_handler(clock: Callable[[], Clock]) -> BatchHandler:
+    """The handler for `orders.events` and `payments.events`, on the ledger's clock (a getter:
+    the consumer is declared before the clock exists)."""
+
+    async def handle(conn: Connection, items: list[Consumed]) -> None:
+        inputs = inputs_from(items)
+        if inputs:
+            await apply_inputs(conn, inputs, clock())
+
+    return handle

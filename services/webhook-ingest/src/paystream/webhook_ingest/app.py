@@ -1,47 +1,65 @@
-"""The webhook-ingest FastAPI app: the shared app factory plus a Kafka-only runtime."""
+"""The webhook-ingest FastAPI app: the shared app factory, a Kafka-only runtime, and one route
+per provider of `paystream.notifications.registry`."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from paystream.notifications.provider import Verifier
+from paystream.notifications.registry import PROVIDERS
 from paystream.shared.http import create_app as create_base_app
+from paystream.shared.kafka import create_producer, until_kafka_answers
+from paystream.shared.providers.settings import ProviderSettings
 from paystream.shared.runtime import ServiceRuntime
-from paystream.webhook_ingest.alipay import alipay_router, build_alipay_service
-from paystream.webhook_ingest.endpoints import FastPath, StripeWebhookEndpoint, router
-from paystream.webhook_ingest.service import StripeWebhookService
+from paystream.webhook_ingest.endpoints import mount
+from paystream.webhook_ingest.pipeline import Pipeline
+from paystream.webhook_ingest.publish import AckedPublisher
 from paystream.webhook_ingest.settings import WebhookIngestSettings
-from paystream.webhook_ingest.signatures import StripeSignatureVerifier
-from paystream.webhook_ingest.wechatpay import wechatpay_config, wechatpay_router
 
 
-def create_app(settings: WebhookIngestSettings | None = None) -> FastAPI:
+def create_app(
+    settings: WebhookIngestSettings | None = None,
+    providers: Mapping[str, ProviderSettings | None] | None = None,
+) -> FastAPI:
+    """`providers` gives a provider's settings instead of reading them from its environment
+    variables (None: not configured)."""
     settings = settings or WebhookIngestSettings()
-    # Stateless: no database, only the acks=all producer (and the shared topics it ensures).
+    # Stateless: no database, only Kafka (the topics it ensures, an acks=all producer).
     runtime = ServiceRuntime(settings, database=None)
-    # Built before start so a bad secret configuration fails at once, not at the first webhook.
-    verifier = StripeSignatureVerifier(
-        settings.webhook_secrets(), tolerance_s=settings.stripe_webhook_tolerance_s
-    )
-    wechatpay = wechatpay_config(settings)  # None: the route answers 503
+    for topic in (settings.topics.webhooks_raw, settings.topics.payments_events):
+        runtime.add_publisher(topic)
+    # Built before start so a bad or partial configuration fails at once, not at the first
+    # notification; a provider without settings answers 503 provider_not_configured.
+    verifiers: dict[str, Verifier | None] = {}
+    for provider in PROVIDERS:
+        given = providers or {}
+        config = given[provider.name] if provider.name in given else provider.settings_type.load()
+        verifiers[provider.name] = None if config is None else provider.verifier(config)
+    pipelines: dict[str, Pipeline] = {}
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
-        endpoint.service = StripeWebhookService(
-            producer=runtime.producer,
-            verifier=verifier,
-            raw_topic=settings.topics.webhooks_raw,
-            payments_topic=settings.topics.payments_events,
-            ack_timeout_s=settings.kafka_ack_timeout_s,
-        )
-        app.state.alipay_service = build_alipay_service(settings, runtime.producer)
-        app.state.wechatpay_webhook_service = wechatpay and wechatpay.service(runtime.producer)
+        # The request path's own producer: see `publish` for why it is not the broker's.
+        producer = create_producer(settings.kafka_bootstrap, settings.service_name)
+        await until_kafka_answers(producer.start)
+        app.state.producer = producer
+        publisher = AckedPublisher(producer, ack_timeout_s=settings.kafka_ack_timeout_s)
+        for provider in PROVIDERS:
+            pipelines[provider.name] = Pipeline(
+                provider,
+                verifiers[provider.name],
+                publisher,
+                settings.topics,
+            )
         try:
             yield
         finally:
+            pipelines.clear()
+            await producer.stop()
             await runtime.stop()
 
     app = create_base_app(
@@ -54,18 +72,5 @@ def create_app(settings: WebhookIngestSettings | None = None) -> FastAPI:
     )
     app.state.runtime = runtime
     app.state.settings = settings
-    # Made after the base app configured tracing, so that it gets the real tracer; the lifespan
-    # above gives it its service.
-    endpoint = StripeWebhookEndpoint(
-        service_name=settings.service_name, max_body_bytes=settings.webhook_max_body_bytes
-    )
-    app.state.stripe_webhook_endpoint = endpoint
-    app.include_router(router)
-    app.include_router(alipay_router)
-    app.include_router(wechatpay_router)
-    # The webhook route is answered in front of the whole middleware stack (tracing, error
-    # handlers, metrics; see endpoints.py). Starlette builds that stack on the first request, so
-    # the front is added when it is built, whatever is added to the app until then.
-    stack = app.build_middleware_stack
-    app.build_middleware_stack = lambda: FastPath(stack(), endpoint)  # type: ignore[method-assign]
+    mount(app, PROVIDERS, pipelines, max_body_bytes=settings.webhook_max_body_bytes)
     return app

@@ -1,4 +1,4 @@
-"""Provider wire formats and signature schemes shared by checkout, webhook-ingest and the fakes.
-
-Pure code plus thin HTTP clients: no service logic lives here.
+"""Payment providers' wire formats, signature schemes and our reference encodings, which both
+sides of the wire need (checkout, the notification library, the fakes); plus the one loader of
+provider keys. Installed with the `providers` extra: it needs `cryptography`.
 """

@@ -1,6 +1,9 @@
-"""WeChat Pay API v3: its signature scheme, resource encryption, our order-fact encodings, and an
-async client. Used by checkout (the client), webhook-ingest (notification verification and
-decryption) and the fake WeChat Pay server (the other side of every one of these).
+"""WeChat Pay API v3: its signature scheme, resource decryption and our order-fact encodings.
+
+What both sides of the wire need: checkout's client
+(`paystream.checkout.providers.wechatpay_client`), the notification library
+(`paystream.notifications.providers.wechatpay`) and the fake WeChat Pay server (whose signers
+and encryption are in `paystream.devtools.fakes.signing`).
 
 The wire format, as WeChat Pay documents it and its SDKs (`wechatpayv3`) implement it:
 
@@ -44,37 +47,29 @@ from __future__ import annotations
 
 import base64
 import binascii
-import enum
 import re
 import secrets
-import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Final
 from urllib.parse import quote, unquote
 
-import httpx
 import orjson
 from cryptography.exceptions import InvalidSignature, InvalidTag
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from tenacity import (
-    AsyncRetrying,
-    retry_if_exception_type,
-    stop_after_attempt,
-    wait_exponential,
-)
+
+from paystream.shared.providers.keys import load_public_key
 
 AUTH_SCHEMA: Final = "WECHATPAY2-SHA256-RSA2048"
 SIGNATURE_TYPE: Final = AUTH_SCHEMA
 TIMESTAMP_TOLERANCE_S: Final = 300
 AES_ALGORITHM: Final = "AEAD_AES_256_GCM"
 RESOURCE_TYPE: Final = "encrypt-resource"
-DEFAULT_API_BASE: Final = "https://api.mch.weixin.qq.com"
 
 H_TIMESTAMP: Final = "Wechatpay-Timestamp"
 H_NONCE: Final = "Wechatpay-Nonce"
@@ -144,49 +139,7 @@ class InvalidReference(WeChatPayError):
     code = "invalid_reference"
 
 
-class WeChatPayApiError(WeChatPayError):
-    """WeChat Pay answered 4xx/5xx with its `{"code", "message"}` body."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(f"{status} {code}: {message}")
-        self.status = status
-        self.api_code = code
-        self.message = message
-
-    @property
-    def retryable(self) -> bool:
-        return self.status >= 500
-
-
-class WeChatPayUnavailable(WeChatPayError):
-    """WeChat Pay could not be reached, or answered 5xx (after the retries, if any)."""
-
-    code = "wechatpay_unavailable"
-
-
-class ResponseNotTrusted(WeChatPayError):
-    """A response whose signature did not verify: nothing in it may be believed."""
-
-    code = "response_not_trusted"
-
-
-# --- keys and RSA ---------------------------------------------------------------------------
-
-
-def load_private_key(pem: str | bytes) -> RSAPrivateKey:
-    data = pem.encode() if isinstance(pem, str) else pem
-    key = serialization.load_pem_private_key(data, password=None)
-    if not isinstance(key, RSAPrivateKey):
-        raise ValueError("the WeChat Pay merchant key must be an RSA private key")
-    return key
-
-
-def load_public_key(pem: str | bytes) -> RSAPublicKey:
-    data = pem.encode() if isinstance(pem, str) else pem
-    key = serialization.load_pem_public_key(data)
-    if not isinstance(key, RSAPublicKey):
-        raise ValueError("the WeChat Pay platform key must be an RSA public key")
-    return key
+# --- RSA --------------------------------------------------------------------------------------
 
 
 def rsa_sign(private_key: RSAPrivateKey, message: bytes) -> str:
@@ -236,24 +189,6 @@ class Authorization:
         )
 
 
-def build_authorization(
-    *,
-    mchid: str,
-    serial_no: str,
-    private_key: RSAPrivateKey,
-    method: str,
-    canonical_url: str,
-    body: bytes,
-    timestamp: int | None = None,
-    nonce: str | None = None,
-) -> str:
-    """The `Authorization` header value for one merchant request."""
-    ts = str(int(time.time()) if timestamp is None else timestamp)
-    nonce = nonce or new_nonce()
-    signature = rsa_sign(private_key, request_message(method, canonical_url, ts, nonce, body))
-    return Authorization(mchid, nonce, signature, ts, serial_no).header()
-
-
 _AUTH_PARAM = re.compile(r'\s*([a-z_]+)="([^"]*)"\s*')
 
 
@@ -282,53 +217,11 @@ def parse_authorization(header: str | None) -> Authorization:
         raise SignatureInvalid(f"Authorization lacks {exc.args[0]}") from None
 
 
-def verify_authorization(
-    header: str | None,
-    *,
-    method: str,
-    canonical_url: str,
-    body: bytes,
-    public_key: RSAPublicKey,
-    mchid: str,
-    now: float,
-    tolerance_s: int = TIMESTAMP_TOLERANCE_S,
-) -> Authorization:
-    """What WeChat Pay does with a merchant request (the fake uses it)."""
-    auth = parse_authorization(header)
-    if auth.mchid != mchid:
-        raise SignatureInvalid("mchid does not match")
-    message = request_message(method, canonical_url, auth.timestamp, auth.nonce_str, body)
-    if not rsa_verify(public_key, message, auth.signature):
-        raise SignatureInvalid("the request signature does not verify")
-    _check_timestamp(auth.timestamp, now, tolerance_s)
-    return auth
-
-
 # --- responses and notifications: Wechatpay-* headers ---------------------------------------
 
 
 def response_message(timestamp: int | str, nonce: str, body: bytes) -> bytes:
     return f"{timestamp}\n{nonce}\n".encode() + body + b"\n"
-
-
-def sign_response(
-    body: bytes,
-    *,
-    private_key: RSAPrivateKey,
-    serial: str,
-    timestamp: int | None = None,
-    nonce: str | None = None,
-) -> dict[str, str]:
-    """The Wechatpay-* headers WeChat Pay puts on a response or notification with `body`."""
-    ts = str(int(time.time()) if timestamp is None else timestamp)
-    nonce = nonce or new_nonce()
-    return {
-        H_TIMESTAMP: ts,
-        H_NONCE: nonce,
-        H_SIGNATURE: rsa_sign(private_key, response_message(ts, nonce, body)),
-        H_SERIAL: serial,
-        H_SIGNATURE_TYPE: SIGNATURE_TYPE,
-    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,7 +254,7 @@ class SignedHeaders:
         }
 
 
-def _check_timestamp(timestamp: str, now: float, tolerance_s: int) -> int:
+def check_timestamp(timestamp: str, now: float, tolerance_s: int) -> int:
     if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12:
         raise SignatureInvalid(f"timestamp {timestamp[:20]!r} is not unix seconds")
     ts = int(timestamp)
@@ -400,33 +293,26 @@ class PlatformVerifier:
         message = response_message(signed.timestamp, signed.nonce, body)
         if not rsa_verify(key, message, signed.signature):
             raise SignatureInvalid("Wechatpay-Signature does not verify")
-        _check_timestamp(signed.timestamp, now, self.tolerance_s)
+        check_timestamp(signed.timestamp, now, self.tolerance_s)
         return signed
 
 
 # --- AES-256-GCM resources ------------------------------------------------------------------
 
 
-def _aes(apiv3_key: str | bytes) -> AESGCM:
+def apiv3_cipher(apiv3_key: str | bytes) -> AESGCM:
+    """AEAD_AES_256_GCM keyed by the merchant's APIv3 key (exactly 32 bytes)."""
     key = apiv3_key.encode() if isinstance(apiv3_key, str) else apiv3_key
     if len(key) != 32:
         raise ValueError("the WeChat Pay APIv3 key must be 32 bytes")
     return AESGCM(key)
 
 
-def aes_gcm_encrypt(
-    apiv3_key: str | bytes, nonce: str, associated_data: str, plaintext: bytes
-) -> str:
-    """base64(ciphertext || tag), as WeChat Pay sends it."""
-    sealed = _aes(apiv3_key).encrypt(nonce.encode(), plaintext, associated_data.encode())
-    return base64.b64encode(sealed).decode()
-
-
 def aes_gcm_decrypt(
     apiv3_key: str | bytes, nonce: str, associated_data: str, ciphertext_b64: str
 ) -> bytes:
     """The plaintext, or DecryptionFailed (wrong key, tampered data, malformed fields)."""
-    aes = _aes(apiv3_key)
+    aes = apiv3_cipher(apiv3_key)
     try:
         data = base64.b64decode(ciphertext_b64.encode("ascii"), validate=True)
         return aes.decrypt(nonce.encode(), data, associated_data.encode())
@@ -450,24 +336,6 @@ class EncryptedResource:
             "associated_data": self.associated_data,
             "original_type": self.original_type,
         }
-
-
-def encrypt_resource(
-    apiv3_key: str | bytes,
-    plaintext: bytes,
-    *,
-    original_type: str,
-    associated_data: str,
-    nonce: str | None = None,
-) -> EncryptedResource:
-    nonce = nonce or secrets.token_urlsafe(9)[:12]
-    return EncryptedResource(
-        AES_ALGORITHM,
-        aes_gcm_encrypt(apiv3_key, nonce, associated_data, plaintext),
-        nonce,
-        associated_data,
-        original_type,
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -706,244 +574,3 @@ def parse_rfc3339(value: object) -> datetime | None:
     except ValueError:
         return None
     return parsed.astimezone(UTC) if parsed.tzinfo is not None else None
-
-
-# --- the client -----------------------------------------------------------------------------
-
-
-class RefundState(enum.StrEnum):
-    SUCCESS = "SUCCESS"
-    PROCESSING = "PROCESSING"
-    ABNORMAL = "ABNORMAL"
-    CLOSED = "CLOSED"
-
-
-class CloseResult(enum.StrEnum):
-    CLOSED = "closed"
-    ALREADY_CLOSED = "already_closed"
-    ALREADY_PAID = "already_paid"
-
-
-@dataclass(frozen=True, slots=True)
-class Refund:
-    out_refund_no: str
-    refund_id: str | None
-    status: str
-    amount_refund: int | None
-    raw: dict[str, Any]
-
-
-class WeChatPayClient:
-    """WeChat Pay API v3 (direct merchant): Native orders, refunds, close and query.
-
-    Every request is signed; every response is verified (signature, serial, timestamp) before
-    anything in it is believed. Retries (connection errors and 5xx only) are made for calls
-    that are idempotent at WeChat Pay: all of these are keyed by our out_trade_no /
-    out_refund_no, and a repeated native order with the same parameters returns the same QR.
-    """
-
-    def __init__(
-        self,
-        *,
-        api_base: str = DEFAULT_API_BASE,
-        mchid: str,
-        appid: str,
-        merchant_serial_no: str,
-        merchant_private_key: RSAPrivateKey | str,
-        platform_public_keys: Mapping[str, RSAPublicKey | str],
-        timeout_s: float = 10.0,
-        max_retries: int = 2,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        self.mchid = mchid
-        self.appid = appid
-        self._serial_no = merchant_serial_no
-        self._key = (
-            merchant_private_key
-            if isinstance(merchant_private_key, RSAPrivateKey)
-            else load_private_key(merchant_private_key)
-        )
-        self._verifier = PlatformVerifier(platform_public_keys)
-        self._max_retries = max_retries
-        self._http = httpx.AsyncClient(
-            base_url=api_base.rstrip("/"),
-            timeout=httpx.Timeout(timeout_s),
-            transport=transport,
-            headers={"Accept": "application/json", "User-Agent": "paystream-wechatpay/1"},
-        )
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
-
-    async def native(
-        self,
-        *,
-        out_trade_no: str,
-        description: str,
-        total_fen: int,
-        notify_url: str,
-        time_expire: datetime,
-        attach: str,
-    ) -> str:
-        """POST /v3/pay/transactions/native; returns the `code_url` to show as a QR code."""
-        if len(attach) > ATTACH_MAX:
-            raise AttachTooLong(f"attach has {len(attach)} > {ATTACH_MAX} characters")
-        body = {
-            "appid": self.appid,
-            "mchid": self.mchid,
-            # WeChat Pay allows 127 characters of description.
-            "description": description[:127],
-            "out_trade_no": out_trade_no,
-            "time_expire": rfc3339(time_expire),
-            "attach": attach,
-            "notify_url": notify_url,
-            "amount": {"total": total_fen, "currency": CURRENCY},
-        }
-        status, doc = await self._call("POST", "/v3/pay/transactions/native", body)
-        code_url = doc.get("code_url") if doc else None
-        if status != 200 or not isinstance(code_url, str) or not code_url:
-            raise ResponseNotTrusted(f"native answered {status} without a code_url")
-        return code_url
-
-    async def refund(
-        self,
-        *,
-        out_trade_no: str,
-        out_refund_no: str,
-        refund_fen: int,
-        total_fen: int,
-        reason: str | None = None,
-        notify_url: str | None = None,
-    ) -> Refund:
-        """POST /v3/refund/domestic/refunds (one refund per out_refund_no, however often)."""
-        body: dict[str, Any] = {
-            "out_trade_no": out_trade_no,
-            "out_refund_no": out_refund_no,
-            "amount": {"refund": refund_fen, "total": total_fen, "currency": CURRENCY},
-        }
-        if reason:
-            body["reason"] = reason[:80]
-        if notify_url:
-            body["notify_url"] = notify_url
-        _, doc = await self._call("POST", "/v3/refund/domestic/refunds", body)
-        return _refund_of(doc, out_refund_no)
-
-    async def query_refund(self, out_refund_no: str) -> Refund:
-        _, doc = await self._call(
-            "GET", f"/v3/refund/domestic/refunds/{quote(out_refund_no, safe='')}", None
-        )
-        return _refund_of(doc, out_refund_no)
-
-    async def close(self, out_trade_no: str) -> CloseResult:
-        """Close an unpaid order. A closed order is not an error; a paid one cannot be closed
-        (ALREADY_PAID: its notification credits it)."""
-        try:
-            await self._call(
-                "POST",
-                f"/v3/pay/transactions/out-trade-no/{quote(out_trade_no, safe='')}/close",
-                {"mchid": self.mchid},
-            )
-        except WeChatPayApiError as exc:
-            if exc.api_code == "ORDER_CLOSED":
-                return CloseResult.ALREADY_CLOSED
-            if exc.api_code == "ORDERPAID":
-                return CloseResult.ALREADY_PAID
-            raise
-        return CloseResult.CLOSED
-
-    async def query(self, out_trade_no: str) -> dict[str, Any]:
-        """GET /v3/pay/transactions/out-trade-no/{out_trade_no}: the transaction."""
-        _, doc = await self._call(
-            "GET",
-            f"/v3/pay/transactions/out-trade-no/{quote(out_trade_no, safe='')}"
-            f"?mchid={quote(self.mchid, safe='')}",
-            None,
-        )
-        if doc is None:
-            raise ResponseNotTrusted("query answered without a body")
-        return doc
-
-    async def _call(
-        self, method: str, path: str, body: dict[str, Any] | None
-    ) -> tuple[int, dict[str, Any] | None]:
-        content = orjson.dumps(body) if body is not None else b""
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(self._max_retries + 1),
-            wait=wait_exponential(multiplier=0.2, max=2),
-            retry=retry_if_exception_type(WeChatPayUnavailable),
-            reraise=True,
-        )
-        async for attempt in retrying:
-            with attempt:
-                return await self._once(method, path, content)
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    async def _once(
-        self, method: str, path: str, content: bytes
-    ) -> tuple[int, dict[str, Any] | None]:
-        request = self._http.build_request(
-            method,
-            path,
-            content=content if method != "GET" else None,
-            headers={"Content-Type": "application/json"} if method != "GET" else None,
-        )
-        # The canonical URL is what actually goes on the wire: path and query as encoded.
-        request.headers["Authorization"] = build_authorization(
-            mchid=self.mchid,
-            serial_no=self._serial_no,
-            private_key=self._key,
-            method=method,
-            canonical_url=request.url.raw_path.decode("ascii"),
-            body=content if method != "GET" else b"",
-        )
-        try:
-            response = await self._http.send(request)
-        except (TimeoutError, httpx.TransportError) as exc:
-            raise WeChatPayUnavailable(f"WeChat Pay unreachable: {exc!r}") from exc
-        raw = response.content
-        if response.status_code >= 500 and H_SIGNATURE not in response.headers:
-            # A gateway in front of WeChat Pay, not WeChat Pay: nothing signed to verify.
-            raise WeChatPayUnavailable(f"WeChat Pay answered {response.status_code}")
-        try:
-            self._verifier.verify(response.headers, raw, now=time.time())
-        except SignatureRefused as exc:
-            raise ResponseNotTrusted(
-                f"response {response.status_code} not trusted: {exc.code}: {exc}"
-            ) from exc
-        doc: dict[str, Any] | None = None
-        if raw:
-            try:
-                parsed = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                raise ResponseNotTrusted("response body is not JSON") from None
-            if not isinstance(parsed, dict):
-                raise ResponseNotTrusted("response body is not a JSON object")
-            doc = parsed
-        if response.status_code >= 400:
-            code = str((doc or {}).get("code") or "UNKNOWN")
-            message = str((doc or {}).get("message") or "")
-            error = WeChatPayApiError(response.status_code, code, message)
-            if error.retryable:
-                raise WeChatPayUnavailable(str(error)) from error
-            raise error
-        return response.status_code, doc
-
-
-def _refund_of(doc: dict[str, Any] | None, out_refund_no: str) -> Refund:
-    if doc is None:
-        raise ResponseNotTrusted("refund answered without a body")
-    if doc.get("out_refund_no") != out_refund_no:
-        raise ResponseNotTrusted("refund answer names another out_refund_no")
-    status = doc.get("status")
-    if not isinstance(status, str):
-        raise ResponseNotTrusted("refund answer has no status")
-    amount = doc.get("amount")
-    refund = amount.get("refund") if isinstance(amount, dict) else None
-    rid = doc.get("refund_id")
-    return Refund(
-        out_refund_no,
-        rid if isinstance(rid, str) else None,
-        status,
-        refund if isinstance(refund, int) else None,
-        doc,
-    )

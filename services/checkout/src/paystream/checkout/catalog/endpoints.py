@@ -19,7 +19,7 @@ from paystream.checkout.catalog.schemas import (
 from paystream.checkout.context import Context, error_doc
 from paystream.checkout.pricing.schemas import ProductOut
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", tags=["catalog"])
 
 
 @router.get("/packages", response_model=PackagesOut, summary="The credit packages on sale")

@@ -31,7 +31,7 @@ from paystream.checkout.orders.schemas import CreateOrderIn, OrderOut, OrderPage
 from paystream.shared.auth import CurrentPrincipal
 from paystream.shared.errors import NotFound
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", tags=["orders"])
 
 
 @router.post(

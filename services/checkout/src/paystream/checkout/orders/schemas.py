@@ -25,7 +25,19 @@ ReturnUrl = Annotated[AnyHttpUrl, UrlConstraints(max_length=2048)]
 
 
 class CreateOrderIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "package_id": "standard",
+                    "payment_method": "alipay_qr",
+                    "currency": "CNY",
+                    "return_url": "https://shop.example.com/checkout/return",
+                }
+            ]
+        },
+    )
 
     package_id: str | None = Field(
         default=None,
@@ -109,6 +121,35 @@ class DepositOut(BaseModel):
 
 
 class OrderOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "order_id": "0b6a1f9e-3c1d-4f7a-9d47-2f1c8b7a6e51",
+                    "user_id": "user-42",
+                    "status": "pending",
+                    "package_id": "standard",
+                    "credits": 1100,
+                    "amount": {"value": "100.00", "currency": "CNY"},
+                    "payment_method": "alipay_qr",
+                    "provider": "alipay",
+                    "payment_url": None,
+                    "client_secret": None,
+                    "payment_method_types": [],
+                    "qr_code": "https://qr.alipay.com/bax01234",
+                    "qr_image_url": "/v1/orders/0b6a1f9e-3c1d-4f7a-9d47-2f1c8b7a6e51/qr",
+                    "deposit": None,
+                    "provider_session_id": None,
+                    "expires_at": "2026-11-01T08:31:00Z",
+                    "created_at": "2026-11-01T08:00:00Z",
+                    "paid_at": None,
+                    "amount_mismatch": False,
+                    "refunded": {"value": "0.00", "currency": "CNY"},
+                }
+            ]
+        }
+    )
+
     order_id: str
     user_id: str
     status: OrderStatus

@@ -20,6 +20,7 @@ import orjson
 import structlog
 
 from paystream.checkout.catalog.domain import Catalog, Package
+from paystream.checkout.metrics import payment_outcome
 from paystream.checkout.orders import repository as repo
 from paystream.checkout.orders.domain import (
     Assessment,
@@ -492,6 +493,7 @@ async def apply_payment_succeeded(
         return  # another event about the payment the order already recorded
     if order is None or verdict in (Verdict.UNKNOWN_ORDER, Verdict.DUPLICATE, Verdict.UNSUPPORTED):
         await _open_review(conn, order, event, assessment, blocking=False)
+        payment_outcome(order.payment_method if order else None, "held")
         log.error(
             "payment_held_for_review",
             verdict=verdict,
@@ -524,6 +526,7 @@ async def apply_payment_succeeded(
         # Nothing is granted or invoiced: the order waits for an operator's decision.
         await change_status(conn, order, OrderStatus.NEEDS_REVIEW, reason=reason, now=utcnow())
         await _open_review(conn, order, event, assessment, blocking=True)
+        payment_outcome(order.payment_method, "needs_review")
         log.error(
             "payment_held_for_review",
             verdict=verdict,
@@ -537,6 +540,7 @@ async def apply_payment_succeeded(
     await settle_paid(
         conn, paid, provider_event_id=event.provider_event_id, review=review, plans=plans
     )
+    payment_outcome(order.payment_method, "overpaid" if verdict is Verdict.OVERPAID else "paid")
     if verdict is Verdict.OVERPAID:
         await _open_review(conn, order, event, assessment, blocking=False)
 
@@ -678,6 +682,7 @@ async def apply_payment_failed(conn: Connection, event: PaymentFailedV1) -> None
         now=utcnow(),
         failure_reason=event.reason,
     )
+    payment_outcome(order.payment_method, "failed")
 
 
 # ---- cancelling -----------------------------------------------------------------------------

@@ -41,6 +41,7 @@ from paystream.checkout.providers import (
     RefundRequest,
     RefundStatus,
 )
+from paystream.checkout.providers.alipay_client import AlipayApiError, AlipayClient, CloseOutcome
 from paystream.shared.events import Provider
 from paystream.shared.providers import alipay as ali
 
@@ -81,7 +82,7 @@ class AlipayProvider:
         timeout_s: float = 10.0,
         max_retries: int = 2,
     ) -> None:
-        self._client = ali.AlipayClient(
+        self._client = AlipayClient(
             gateway_url=gateway_url,
             app_id=app_id,
             private_key=private_key,
@@ -172,7 +173,7 @@ class AlipayProvider:
             outcome = await self._client.close(out_trade_no=session_id)
         except ali.AlipayError as exc:
             raise _refused("alipay_close_failed", exc, out_trade_no=session_id) from exc
-        if outcome is not ali.CloseOutcome.CLOSED:
+        if outcome is not CloseOutcome.CLOSED:
             log.info("alipay_trade_already_closed", out_trade_no=session_id, outcome=outcome.value)
 
     async def aclose(self) -> None:
@@ -180,7 +181,7 @@ class AlipayProvider:
 
 
 def _refused(event: str, exc: ali.AlipayError, **fields: str) -> ProviderError:
-    if isinstance(exc, ali.AlipayApiError):
+    if isinstance(exc, AlipayApiError):
         log.warning(event, **fields, code=exc.code, sub_code=exc.sub_code, sub_msg=exc.sub_msg)
         what = f"{exc.code} {exc.sub_code or ''} {exc.sub_msg or exc.msg or ''}".strip()
         return ProviderError(f"Alipay refused {exc.method}: {what}")

@@ -31,14 +31,16 @@ from paystream.checkout.providers import (
     RefundRequest,
     RefundStatus,
 )
-from paystream.shared.events import Provider
-from paystream.shared.providers.wechatpay import (
-    CURRENCY,
+from paystream.checkout.providers.wechatpay_client import (
     CloseResult,
-    OrderFacts,
     RefundState,
     WeChatPayApiError,
     WeChatPayClient,
+)
+from paystream.shared.events import Provider
+from paystream.shared.providers.wechatpay import (
+    CURRENCY,
+    OrderFacts,
     WeChatPayError,
     check_refundable_user,
     encode_attach,
@@ -72,8 +74,8 @@ class WeChatPayProvider:
             mchid=mchid,
             appid=appid,
             merchant_serial_no=merchant_serial_no,
-            merchant_private_key=_pem(merchant_private_key),
-            platform_public_keys={platform_public_key_id: _pem(platform_public_key)},
+            merchant_private_key=merchant_private_key,
+            platform_public_keys={platform_public_key_id: platform_public_key},
             timeout_s=timeout_s,
             max_retries=max_retries,
         )
@@ -160,10 +162,3 @@ class WeChatPayProvider:
 
     async def aclose(self) -> None:
         await self._client.aclose()
-
-
-def _pem(value: str) -> str:
-    if value.startswith("@"):
-        with open(value[1:], encoding="utf-8") as f:
-            return f.read()
-    return value

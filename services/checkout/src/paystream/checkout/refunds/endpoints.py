@@ -33,7 +33,7 @@ from paystream.checkout.refunds.schemas import (
 )
 from paystream.shared.auth import AdminPrincipal, CurrentPrincipal
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", tags=["refunds"])
 
 
 @router.post(

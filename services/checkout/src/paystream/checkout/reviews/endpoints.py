@@ -72,7 +72,7 @@ async def get_review(review_id: str, ctx: Context, _: AdminPrincipal) -> ReviewO
     summary="Accept the payment: grant as the order says, invoice what was paid (admin)",
     responses=_DECIDE,
 )
-async def accept(
+async def accept_review(
     review_id: str, body: DecisionIn, ctx: Context, admin: AdminPrincipal
 ) -> ReviewOut:
     review = await service.accept(ctx.pool, review_id, admin, body.reason, plans=ctx.plans)
@@ -90,7 +90,7 @@ async def accept(
         **error_doc(502, "upstream_error", "the provider refused; the refund is marked failed"),
     },
 )
-async def refund(
+async def refund_review(
     review_id: str, body: DecisionIn, ctx: Context, admin: AdminPrincipal
 ) -> ReviewOut:
     review = await service.refund(ctx.pool, review_id, admin, body.reason, providers=ctx.providers)
@@ -104,7 +104,7 @@ async def refund(
     summary="Close a review that needs nothing from paystream (admin)",
     responses=_DECIDE,
 )
-async def dismiss(
+async def dismiss_review(
     review_id: str, body: DecisionIn, ctx: Context, admin: AdminPrincipal
 ) -> ReviewOut:
     return ReviewOut.of(await service.dismiss(ctx.pool, review_id, admin, body.reason))

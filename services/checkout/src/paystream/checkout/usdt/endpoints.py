@@ -33,7 +33,7 @@ router = APIRouter(prefix="/v1/admin/usdt", tags=["usdt"])
         422: {"description": "`validation_error`: unknown status or limit out of 1..100"},
     },
 )
-async def get_transfers(
+async def list_usdt_transfers(
     ctx: Context,
     principal: AdminPrincipal,
     status: Annotated[

@@ -1,0 +1,1 @@
+"""One folder per provider; `paystream.notifications.registry` lists them."""

@@ -1,0 +1,1 @@
+"""Alipay asynchronous notifications: verification, normalization, settings, route contract."""

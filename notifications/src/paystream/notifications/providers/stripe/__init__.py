@@ -1,0 +1,1 @@
+"""Stripe webhooks: signature (`verify`), events (`normalize`), settings, the route's contract."""

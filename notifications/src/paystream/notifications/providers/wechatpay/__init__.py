@@ -1,0 +1,2 @@
+"""WeChat Pay API v3 notifications: verification and decryption, the raw record, normalization,
+settings, the route's contract."""

@@ -1,0 +1,58 @@
+"""`POST /v1/spend`: the hot path. The request joins the next spend batch (group commit)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from paystream.ledger.common import IdempotencyKey, error, require_key
+from paystream.ledger.context import LedgerContext
+from paystream.ledger.spending.batcher import SpendRequest
+from paystream.ledger.spending.schemas import SpendIn, SpendOut
+from paystream.shared.auth import CurrentPrincipal
+
+router = APIRouter(prefix="/v1", tags=["spending"])
+
+
+@router.post(
+    "/spend",
+    status_code=201,
+    response_model=SpendOut,
+    responses={
+        201: {
+            "description": "spent; a replay of the same key and body carries the header "
+            "`Idempotent-Replayed: true`"
+        },
+        400: error("idempotency_key_required, or bad_request: key longer than 255"),
+        401: error("no or bad token"),
+        409: error("insufficient_credits: fewer credits available in the unit than `credits`"),
+        422: error("idempotency_key_reused (same key, other body), unknown_unit, validation_error"),
+    },
+)
+async def spend(
+    request: Request,
+    body: SpendIn,
+    principal: CurrentPrincipal,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    # The context straight from the app, not as a dependency: the hot path pays for every
+    # dependency FastAPI resolves.
+    ctx: LedgerContext = request.app.state.ledger
+    key = require_key(idempotency_key)
+    unit = await ctx.units.require(body.unit)
+    spent = await ctx.spender.spend(
+        SpendRequest(
+            user_id=principal.user_id,
+            unit=unit,
+            credits=body.credits,
+            reason=body.reason,
+            idempotency_key=key,
+        )
+    )
+    # Built from the stored transaction either way, so a replay is byte for byte the original.
+    return Response(
+        SpendOut.of(spent.record).model_dump_json(),
+        status_code=201,
+        media_type="application/json",
+        headers={"Idempotent-Replayed": "true"} if spent.replayed else None,
+    )
