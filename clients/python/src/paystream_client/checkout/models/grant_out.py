@@ -7,6 +7,8 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import UNSET, Unset
+
 T = TypeVar("T", bound="GrantOut")
 
 
@@ -18,16 +20,16 @@ class GrantOut:
         unit (str):
         quantity (int):
         source (str):
-        validity (None | str): ISO 8601 duration from the payment; null with `expires_at` set, or for units that never
-            expire
-        expires_at (datetime.datetime | None): a fixed end (a plan period's end)
+        validity (None | str | Unset): ISO 8601 duration from the payment; null with `expires_at` set, or for units that
+            never expire
+        expires_at (datetime.datetime | None | Unset): a fixed end (a plan period's end)
     """
 
     unit: str
     quantity: int
     source: str
-    validity: str | None
-    expires_at: datetime.datetime | None
+    validity: str | Unset | None = UNSET
+    expires_at: datetime.datetime | Unset | None = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -37,11 +39,16 @@ class GrantOut:
 
         source = self.source
 
-        validity: str | None
-        validity = self.validity
+        validity: str | Unset | None
+        if isinstance(self.validity, Unset):
+            validity = UNSET
+        else:
+            validity = self.validity
 
-        expires_at: str | None
-        if isinstance(self.expires_at, datetime.datetime):
+        expires_at: str | Unset | None
+        if isinstance(self.expires_at, Unset):
+            expires_at = UNSET
+        elif isinstance(self.expires_at, datetime.datetime):
             expires_at = self.expires_at.isoformat()
         else:
             expires_at = self.expires_at
@@ -53,10 +60,12 @@ class GrantOut:
                 "unit": unit,
                 "quantity": quantity,
                 "source": source,
-                "validity": validity,
-                "expires_at": expires_at,
             }
         )
+        if validity is not UNSET:
+            field_dict["validity"] = validity
+        if expires_at is not UNSET:
+            field_dict["expires_at"] = expires_at
 
         return field_dict
 
@@ -69,15 +78,19 @@ class GrantOut:
 
         source = d.pop("source")
 
-        def _parse_validity(data: object) -> str | None:
+        def _parse_validity(data: object) -> str | Unset | None:
             if data is None:
                 return data
-            return cast(None | str, data)
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
 
-        validity = _parse_validity(d.pop("validity"))
+        validity = _parse_validity(d.pop("validity", UNSET))
 
-        def _parse_expires_at(data: object) -> datetime.datetime | None:
+        def _parse_expires_at(data: object) -> datetime.datetime | Unset | None:
             if data is None:
+                return data
+            if isinstance(data, Unset):
                 return data
             try:
                 if not isinstance(data, str):
@@ -87,9 +100,9 @@ class GrantOut:
                 return expires_at_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(datetime.datetime | None, data)
+            return cast(datetime.datetime | None | Unset, data)
 
-        expires_at = _parse_expires_at(d.pop("expires_at"))
+        expires_at = _parse_expires_at(d.pop("expires_at", UNSET))
 
         grant_out = cls(
             unit=unit,

@@ -95,11 +95,16 @@ class GrantOut(BaseModel):
     unit: str
     quantity: int
     source: str
+    # Defaults only so that the contract's examples, which FastAPI writes without nulls, still
+    # validate; both are always sent.
     validity: str | None = Field(
+        default=None,
         description="ISO 8601 duration from the payment; null with "
-        "`expires_at` set, or for units that never expire"
+        "`expires_at` set, or for units that never expire",
     )
-    expires_at: datetime | None = Field(description="a fixed end (a plan period's end)")
+    expires_at: datetime | None = Field(
+        default=None, description="a fixed end (a plan period's end)"
+    )
 
     @classmethod
     def of(cls, g: GrantSpec) -> GrantOut:
@@ -145,6 +150,24 @@ class OrderOut(BaseModel):
                     "paid_at": None,
                     "amount_mismatch": False,
                     "refunded": {"value": "0.00", "currency": "CNY"},
+                    "kind": "package",
+                    "lines": [
+                        {
+                            "description": "standard — 1,100 credits",
+                            "quantity": 1,
+                            "unit_amount": {"value": "100.00", "currency": "CNY"},
+                            "amount": {"value": "100.00", "currency": "CNY"},
+                        }
+                    ],
+                    "grants": [
+                        {
+                            "unit": "credits",
+                            "quantity": 1100,
+                            "source": "purchase",
+                            "validity": "P6M",
+                            "expires_at": None,
+                        }
+                    ],
                 }
             ]
         }

@@ -17,7 +17,16 @@ ItemId = Field(default=None, min_length=1, max_length=64)
 class QuoteIn(BaseModel):
     """Price a purchase: a package, a quantity of a unit product, or a custom amount of it."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"product_id": "receives", "quantity": 20, "currency": "CNY"},
+                {"product_id": "credits", "amount": {"value": "100.00", "currency": "CNY"}},
+                {"package_id": "standard", "currency": "USD"},
+            ]
+        },
+    )
 
     package_id: str | None = Field(default=None, min_length=1, max_length=64)
     product_id: str | None = Field(default=None, min_length=1, max_length=64, examples=["receives"])

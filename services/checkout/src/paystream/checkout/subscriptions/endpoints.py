@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Body, Header, Query, Request, Response
 
 from paystream.checkout.context import CheckoutContext, Context, error_doc
 from paystream.checkout.orders.schemas import OrderOut
@@ -257,10 +257,11 @@ async def renew(
     ctx: Context,
     request: Request,
     response: Response,
-    body: RenewIn | None = None,
+    # Optional (an empty body renews with the method that paid last), but typed as RenewIn with
+    # a default rather than `RenewIn | None`, so the contract names the model and its examples.
+    body: Annotated[RenewIn, Body()] = RenewIn(),  # noqa: B008 (FastAPI copies the default)
     idempotency_key: IdempotencyKey = None,
 ) -> OpenedOut:
-    body = body or RenewIn()
     opened = await service.renew(
         ctx.pool,
         service.Renew(

@@ -152,7 +152,20 @@ class SubscriptionOut(BaseModel):
 
 
 class SubscribeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "plan_id": "pro",
+                    "payment_method": "stripe_checkout",
+                    "currency": "USD",
+                    "return_url": "https://shop.example.com/plans/return",
+                },
+                {"plan_id": "pro_annual", "payment_method": "alipay_qr", "currency": "CNY"},
+            ]
+        },
+    )
 
     plan_id: str = PlanId
     payment_method: PaymentMethod = Field(
@@ -169,7 +182,7 @@ class OpenedOut(BaseModel):
 
 
 class PreviewIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"plan_id": "vip"}]})
 
     plan_id: str = PlanId
 
@@ -238,7 +251,17 @@ class PreviewOut(BaseModel):
 
 
 class ChangeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                # An upgrade charged exactly as its preview said (the token is abridged).
+                {"plan_id": "vip", "preview": "eyJ2IjoxLCJraW5kIjoicHJldmlldyJ9.c2ln"},
+                # A downgrade, at the period's end: nothing to pay.
+                {"plan_id": "basic"},
+            ]
+        },
+    )
 
     plan_id: str = PlanId
     preview: str | None = Field(
@@ -266,7 +289,15 @@ class ChangedOut(BaseModel):
 
 
 class RenewIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"payment_method": "wechat_pay_native"},
+                {},
+            ]
+        },
+    )
 
     payment_method: PaymentMethod | None = Field(
         default=None, description="default: the method that paid the plan last"

@@ -13,7 +13,7 @@ from ...types import UNSET, Response, Unset
 
 def _get_kwargs(
     *,
-    body: None | RenewIn | Unset = UNSET,
+    body: RenewIn | Unset = UNSET,
     idempotency_key: None | str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
@@ -25,10 +25,8 @@ def _get_kwargs(
         "url": "/v1/subscriptions/renew",
     }
 
-    if isinstance(body, RenewIn):
+    if not isinstance(body, Unset):
         _kwargs["json"] = body.to_dict()
-    else:
-        _kwargs["json"] = body
 
     headers["Content-Type"] = "application/json"
 
@@ -89,7 +87,7 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient,
-    body: None | RenewIn | Unset = UNSET,
+    body: RenewIn | Unset = UNSET,
     idempotency_key: None | str | Unset = UNSET,
 ) -> Response[ErrorResponse | OpenedOut]:
     """The order for the next period of a plan paid without recurring charges
@@ -97,7 +95,7 @@ def sync_detailed(
     Args:
         idempotency_key (None | str | Unset): Retries with the same key and body return the same
             order.
-        body (None | RenewIn | Unset):
+        body (RenewIn | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -122,7 +120,7 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient,
-    body: None | RenewIn | Unset = UNSET,
+    body: RenewIn | Unset = UNSET,
     idempotency_key: None | str | Unset = UNSET,
 ) -> ErrorResponse | OpenedOut | None:
     """The order for the next period of a plan paid without recurring charges
@@ -130,7 +128,7 @@ def sync(
     Args:
         idempotency_key (None | str | Unset): Retries with the same key and body return the same
             order.
-        body (None | RenewIn | Unset):
+        body (RenewIn | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -150,7 +148,7 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
-    body: None | RenewIn | Unset = UNSET,
+    body: RenewIn | Unset = UNSET,
     idempotency_key: None | str | Unset = UNSET,
 ) -> Response[ErrorResponse | OpenedOut]:
     """The order for the next period of a plan paid without recurring charges
@@ -158,7 +156,7 @@ async def asyncio_detailed(
     Args:
         idempotency_key (None | str | Unset): Retries with the same key and body return the same
             order.
-        body (None | RenewIn | Unset):
+        body (RenewIn | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -181,7 +179,7 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient,
-    body: None | RenewIn | Unset = UNSET,
+    body: RenewIn | Unset = UNSET,
     idempotency_key: None | str | Unset = UNSET,
 ) -> ErrorResponse | OpenedOut | None:
     """The order for the next period of a plan paid without recurring charges
@@ -189,7 +187,7 @@ async def asyncio(
     Args:
         idempotency_key (None | str | Unset): Retries with the same key and body return the same
             order.
-        body (None | RenewIn | Unset):
+        body (RenewIn | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
