@@ -5,8 +5,8 @@ downgraded at the period's end, then an unpaid renewal: past due, then Basic.
 
 Alipay stands for the methods without recurring charges (a new order per period); a card plan
 renews through Stripe Subscriptions' signed webhooks. What the
-ledger of lots shows (allowances expiring at the period's end) is checked once it lands; until
-then these tests check checkout's and invoicing's side, and the ledger's running total.
+ledger of lots shows for quantities and custom amounts is the `receives` unit's balance; what it
+shows for plans' allowances (lots expiring at their month's end) is not checked here yet.
 """
 
 from __future__ import annotations
@@ -151,8 +151,14 @@ async def test_a_custom_amount_buys_the_units_its_rate_gives(
     assert (await _invoice(h, user, order["order_id"]))["amount"] == q["amount"]
 
 
-async def _balance_is(h: Harness, user: str, credits: int) -> bool:
-    return await h.balance(user) == credits
+async def _balance_is(h: Harness, user: str, receives: int) -> bool:
+    """The user's `receives` balance (the ledger of lots keeps each unit apart; `credits`, its
+    default unit, stays untouched by these purchases)."""
+    r = await h.http.get(f"{h.urls['ledger']}/v1/balance", headers=h.auth(user))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    by_unit = {b["unit"]: b["available"] for b in body["balances"]}
+    return body["credits"] == 0 and by_unit.get("receives") == receives
 
 
 def _altered(token: str, **claims: Any) -> str:
