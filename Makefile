@@ -79,10 +79,11 @@ run: bootstrap ## the web app on 8000 and the services on 8001-8004; Ctrl-C stop
 	$(WITH_INFRA) $(UV) run python -m paystream.devtools.stack
 
 .PHONY: demo
-demo: bootstrap ## with `make run` up: buy `standard` and pay it (METHOD=..., REFUND=30.00|all)
+demo: bootstrap ## with `make run` up: buy `standard` and pay it (METHOD=..., REFUND=30.00|all, QUANTITY=20, PLAN=pro)
 	eval "$$(deploy/local/infra.sh env)" && $(UV) run python -m paystream.devtools.demo \
 		--method $(or $(METHOD),stripe_checkout) $(if $(REFUND),--refund $(REFUND)) \
-		$(if $(CURRENCY),--currency $(CURRENCY))
+		$(if $(CURRENCY),--currency $(CURRENCY)) $(if $(QUANTITY),--quantity $(QUANTITY)) \
+		$(if $(PLAN),--plan $(PLAN))
 
 .PHONY: test
 test: lint ## unit, integration, end-to-end and browser tests on real Kafka/PostgreSQL/stripe-mock/Chromium

@@ -31,6 +31,9 @@ def stack(infra_settings: object) -> Iterator[Stack]:
             "PAYSTREAM_JWT_SECRET": JWT_SECRET,
             "PAYSTREAM_STRIPE_WEBHOOK_SECRETS": ",".join(WEBHOOK_SECRETS),
             "PAYSTREAM_LOG_LEVEL": "INFO",
+            # Subscriptions' sweep (periods, reminders, grace) every second, not every 30: the
+            # plan tests move the sandbox clock and wait for what it decides.
+            "PAYSTREAM_SUBSCRIPTION_SWEEP_S": "1",
         },
     )
     s.start()

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pydantic import AnyHttpUrl, Field, SecretStr
 
+from paystream.checkout.quotes.signing import DEV_QUOTE_KEY
 from paystream.shared.settings import BaseServiceSettings
 
 
@@ -38,6 +39,22 @@ class CheckoutSettings(BaseServiceSettings):
     # pending -> expired -> paid flap (a late payment is still recorded, see domain.py).
     order_expiry_sweep_s: float = Field(default=60.0, gt=0)
     order_expiry_grace_s: int = Field(default=300, ge=0)
+
+    # Quotes and subscription change previews are signed with this key (HMAC-SHA256) and expire
+    # after quote_ttl_s on checkout's clock. Outside sandbox mode checkout refuses to start with
+    # the development default or a key shorter than 32 bytes.
+    quote_key: SecretStr = SecretStr(DEV_QUOTE_KEY)
+    quote_ttl_s: int = Field(default=900, ge=60, le=24 * 3600)
+
+    # Subscriptions. Plans paid without recurring charges (Alipay, WeChat Pay, USDT) are
+    # reminded this many days before their period ends (SubscriptionRenewalDueV1) and drop to the
+    # free plan this many days after it ended unpaid. Times are checkout's clock.
+    renewal_reminder_days: int = Field(default=3, ge=0, le=27)
+    renewal_grace_days: int = Field(default=3, ge=0, le=60)
+    # How often the sweep looks for subscriptions with something due, and how often changed
+    # Stripe-billed subscriptions are pushed to Stripe.
+    subscription_sweep_s: float = Field(default=30.0, gt=0)
+    stripe_subscription_sync_s: float = Field(default=10.0, gt=0)
 
     # The group is a setting so tests (and a staging replay) can use their own.
     checkout_consumer_group: str = "checkout"

@@ -18,22 +18,35 @@ T = TypeVar("T", bound="CreateOrderIn")
 class CreateOrderIn:
     """
     Attributes:
-        package_id (str):
         payment_method (CreateOrderInPaymentMethod):
+        package_id (None | str | Unset): A package at its catalog price; or give `quote` instead.
+        quote (None | str | Unset): A quote's token (POST /v1/quotes): a quantity or a custom amount, charged exactly as
+            quoted.
         return_url (None | str | Unset): Where the payment page sends the customer back (http or https).
         currency (None | str | Unset): Pay the package's price in this currency; by default the first of the package's
             currencies that the payment method takes.
     """
 
-    package_id: str
     payment_method: CreateOrderInPaymentMethod
+    package_id: str | Unset | None = UNSET
+    quote: str | Unset | None = UNSET
     return_url: str | Unset | None = UNSET
     currency: str | Unset | None = UNSET
 
     def to_dict(self) -> dict[str, Any]:
-        package_id = self.package_id
-
         payment_method: str = self.payment_method
+
+        package_id: str | Unset | None
+        if isinstance(self.package_id, Unset):
+            package_id = UNSET
+        else:
+            package_id = self.package_id
+
+        quote: str | Unset | None
+        if isinstance(self.quote, Unset):
+            quote = UNSET
+        else:
+            quote = self.quote
 
         return_url: str | Unset | None
         if isinstance(self.return_url, Unset):
@@ -51,10 +64,13 @@ class CreateOrderIn:
 
         field_dict.update(
             {
-                "package_id": package_id,
                 "payment_method": payment_method,
             }
         )
+        if package_id is not UNSET:
+            field_dict["package_id"] = package_id
+        if quote is not UNSET:
+            field_dict["quote"] = quote
         if return_url is not UNSET:
             field_dict["return_url"] = return_url
         if currency is not UNSET:
@@ -65,9 +81,25 @@ class CreateOrderIn:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        package_id = d.pop("package_id")
-
         payment_method = check_create_order_in_payment_method(d.pop("payment_method"))
+
+        def _parse_package_id(data: object) -> str | Unset | None:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        package_id = _parse_package_id(d.pop("package_id", UNSET))
+
+        def _parse_quote(data: object) -> str | Unset | None:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        quote = _parse_quote(d.pop("quote", UNSET))
 
         def _parse_return_url(data: object) -> str | Unset | None:
             if data is None:
@@ -88,8 +120,9 @@ class CreateOrderIn:
         currency = _parse_currency(d.pop("currency", UNSET))
 
         create_order_in = cls(
-            package_id=package_id,
             payment_method=payment_method,
+            package_id=package_id,
+            quote=quote,
             return_url=return_url,
             currency=currency,
         )

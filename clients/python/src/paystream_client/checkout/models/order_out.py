@@ -11,6 +11,8 @@ from ..models.order_status import OrderStatus, check_order_status
 
 if TYPE_CHECKING:
     from ..models.deposit_out import DepositOut
+    from ..models.grant_out import GrantOut
+    from ..models.line_out import LineOut
     from ..models.money_out import MoneyOut
 
 
@@ -24,8 +26,9 @@ class OrderOut:
         order_id (str):
         user_id (str):
         status (OrderStatus):
-        package_id (str):
-        credits_ (int):
+        kind (str): package | quantity | custom_amount | subscription | renewal | upgrade | allowance
+        package_id (str): the package, product or plan the order sells
+        credits_ (int): units of the order's first grant
         amount (MoneyOut): An amount as the API shows it: `{"value": "100.00", "currency": "CNY"}`.
         payment_method (str):
         provider (None | str):
@@ -41,11 +44,14 @@ class OrderOut:
         paid_at (datetime.datetime | None):
         amount_mismatch (bool):
         refunded (MoneyOut): An amount as the API shows it: `{"value": "100.00", "currency": "CNY"}`.
+        lines (list[LineOut]): what the order charges, as the invoice shows it
+        grants (list[GrantOut]): what it grants once paid
     """
 
     order_id: str
     user_id: str
     status: OrderStatus
+    kind: str
     package_id: str
     credits_: int
     amount: MoneyOut
@@ -63,6 +69,8 @@ class OrderOut:
     paid_at: datetime.datetime | None
     amount_mismatch: bool
     refunded: MoneyOut
+    lines: list[LineOut]
+    grants: list[GrantOut]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -73,6 +81,8 @@ class OrderOut:
         user_id = self.user_id
 
         status: str = self.status
+
+        kind = self.kind
 
         package_id = self.package_id
 
@@ -122,6 +132,16 @@ class OrderOut:
 
         refunded = self.refunded.to_dict()
 
+        lines = []
+        for lines_item_data in self.lines:
+            lines_item = lines_item_data.to_dict()
+            lines.append(lines_item)
+
+        grants = []
+        for grants_item_data in self.grants:
+            grants_item = grants_item_data.to_dict()
+            grants.append(grants_item)
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -129,6 +149,7 @@ class OrderOut:
                 "order_id": order_id,
                 "user_id": user_id,
                 "status": status,
+                "kind": kind,
                 "package_id": package_id,
                 "credits": credits_,
                 "amount": amount,
@@ -146,6 +167,8 @@ class OrderOut:
                 "paid_at": paid_at,
                 "amount_mismatch": amount_mismatch,
                 "refunded": refunded,
+                "lines": lines,
+                "grants": grants,
             }
         )
 
@@ -154,6 +177,8 @@ class OrderOut:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.deposit_out import DepositOut
+        from ..models.grant_out import GrantOut
+        from ..models.line_out import LineOut
         from ..models.money_out import MoneyOut
 
         d = dict(src_dict)
@@ -162,6 +187,8 @@ class OrderOut:
         user_id = d.pop("user_id")
 
         status = check_order_status(d.pop("status"))
+
+        kind = d.pop("kind")
 
         package_id = d.pop("package_id")
 
@@ -253,10 +280,25 @@ class OrderOut:
 
         refunded = MoneyOut.from_dict(d.pop("refunded"))
 
+        lines = []
+        _lines = d.pop("lines")
+        for lines_item_data in _lines:
+            lines_item = LineOut.from_dict(lines_item_data)
+
+            lines.append(lines_item)
+
+        grants = []
+        _grants = d.pop("grants")
+        for grants_item_data in _grants:
+            grants_item = GrantOut.from_dict(grants_item_data)
+
+            grants.append(grants_item)
+
         order_out = cls(
             order_id=order_id,
             user_id=user_id,
             status=status,
+            kind=kind,
             package_id=package_id,
             credits_=credits_,
             amount=amount,
@@ -274,6 +316,8 @@ class OrderOut:
             paid_at=paid_at,
             amount_mismatch=amount_mismatch,
             refunded=refunded,
+            lines=lines,
+            grants=grants,
         )
 
         order_out.additional_properties = d

@@ -8,6 +8,8 @@ Refusals (status, code):
 - 422 unknown_package / currency_not_offered / payment_method_unavailable: the package, its
   price in that currency, or that method for that currency is not on sale here.
 - 422 idempotency_key_reused: the Idempotency-Key was used with another body.
+- 422 quote_invalid / quote_expired: the quote was altered, is another user's, or expired;
+  unknown_product: the quoted product is no longer sold.
 - 409 order_not_cancellable: the order is not pending.
 - 404 not_found: unknown or malformed id, or another user's order; `qr_not_available`: an order
   with no QR code.
@@ -41,9 +43,10 @@ router = APIRouter(prefix="/v1", tags=["orders"])
         **error_doc(401, "unauthorized", "no or invalid bearer token"),
         **error_doc(
             422,
-            "validation_error | unknown_package | currency_not_offered | "
-            "payment_method_unavailable | idempotency_key_reused",
-            "invalid body, package / currency / method not on sale, or key reused",
+            "validation_error | unknown_package | unknown_product | currency_not_offered | "
+            "payment_method_unavailable | idempotency_key_reused | quote_invalid | quote_expired",
+            "invalid body, package / currency / method not on sale, key reused, or a quote "
+            "that was altered, issued to someone else or expired",
         ),
         **error_doc(502, "upstream_error", "the payment provider failed; the order is failed"),
     },
@@ -74,10 +77,12 @@ async def create_order(
             idempotency_key=idempotency_key,
             currency=None if body.currency is None else body.currency.upper(),
             client_ip=request.client.host if request.client else None,
+            quote=body.quote,
         ),
         catalog=ctx.catalog,
         providers=ctx.providers,
         config=ctx.config,
+        signer=ctx.signer,
     )
     if placed.replayed:
         response.headers["Idempotent-Replayed"] = "true"

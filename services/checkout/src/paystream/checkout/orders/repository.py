@@ -9,7 +9,7 @@ from typing import Any
 
 import asyncpg
 
-from paystream.checkout.orders.domain import Order, OrderStatus
+from paystream.checkout.orders.domain import Order, OrderKind, OrderStatus
 from paystream.checkout.providers import PaymentInstructions
 from paystream.shared.db import Connection
 from paystream.shared.events import GrantSpec, InvoiceLine
@@ -22,7 +22,7 @@ _COLUMNS = """
     provider_payment_id, paid_amount_minor, paid_currency, amount_mismatch, failure_reason,
     expires_at, paid_at, created_at, updated_at, provider, client_secret, qr_code,
     deposit_address, deposit_amount_minor, deposit_currency, payment_method_types, refunded_minor,
-    grants, lines
+    grants, lines, kind
 """
 
 
@@ -62,6 +62,7 @@ def _order(r: asyncpg.Record) -> Order:
         refunded_minor=r["refunded_minor"],
         grants=tuple(GrantSpec.model_validate(g) for g in r["grants"]),
         lines=tuple(InvoiceLine.model_validate(line) for line in r["lines"]),
+        kind=r["kind"],
     )
 
 
@@ -73,8 +74,8 @@ INSERT_ORDER = f"""
 INSERT INTO orders (
     id, user_id, package_id, credits, amount_minor, currency, payment_method, status,
     return_url, idempotency_key, request_fingerprint, expires_at, created_at, updated_at,
-    grants, lines
-) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9, $10, $11, $12, $12, $13, $14)
+    grants, lines, kind
+) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9, $10, $11, $12, $12, $13, $14, $15)
 ON CONFLICT ON CONSTRAINT orders_user_idempotency_key DO NOTHING
 RETURNING {_COLUMNS}
 """
@@ -96,6 +97,7 @@ async def insert_order(
     created_at: datetime,
     grants: Sequence[GrantSpec],
     lines: Sequence[InvoiceLine],
+    kind: OrderKind = "package",
 ) -> Order | None:
     """Insert a pending order; None when (user, idempotency key) already has one."""
     row = await conn.fetchrow(
@@ -114,6 +116,7 @@ async def insert_order(
         created_at,
         [g.model_dump(mode="json") for g in grants],
         [line.model_dump(mode="json") for line in lines],
+        kind,
     )
     return _maybe(row)
 

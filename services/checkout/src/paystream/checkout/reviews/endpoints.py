@@ -75,7 +75,7 @@ async def get_review(review_id: str, ctx: Context, _: AdminPrincipal) -> ReviewO
 async def accept_review(
     review_id: str, body: DecisionIn, ctx: Context, admin: AdminPrincipal
 ) -> ReviewOut:
-    review = await service.accept(ctx.pool, review_id, admin, body.reason)
+    review = await service.accept(ctx.pool, review_id, admin, body.reason, plans=ctx.plans)
     ctx.wake_outbox()
     return ReviewOut.of(review)
 
