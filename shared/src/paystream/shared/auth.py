@@ -12,6 +12,9 @@ from fastapi import Depends, Request
 
 from paystream.shared.errors import Forbidden, Unauthorized
 
+# User ids are at most this long everywhere they are stored or filtered on.
+MAX_SUBJECT_LENGTH = 255
+
 
 @dataclass(frozen=True, slots=True)
 class Principal:
@@ -40,8 +43,11 @@ def _verified(token: str, secret: str) -> tuple[Principal, float | None, float |
         options={"require": ["sub"], "verify_exp": False, "verify_nbf": False},
     )
     sub = claims.get("sub")
-    if not isinstance(sub, str) or not sub:
+    if not isinstance(sub, str) or not sub.strip():
         raise Unauthorized("token has no subject")
+    if len(sub) > MAX_SUBJECT_LENGTH or any(c < " " or "\x7f" <= c <= "\x9f" for c in sub):
+        # A user id is stored and sent as text; PostgreSQL refuses NUL (a 500 before).
+        raise Unauthorized("token subject is not a valid user id")
     exp, nbf = claims.get("exp"), claims.get("nbf")
     for name, value in (("exp", exp), ("nbf", nbf)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):

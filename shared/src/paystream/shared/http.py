@@ -11,7 +11,7 @@ from typing import Any
 
 import structlog
 import uvicorn
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from opentelemetry import context, propagate, trace
@@ -29,6 +29,7 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from paystream.shared.errors import PaystreamError
+from paystream.shared.guard import InputGuardMiddleware, authenticate_first, checked_request
 from paystream.shared.observability import (
     HTTP_REQUESTS,
     HTTP_SECONDS,
@@ -157,6 +158,7 @@ def create_app(
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None,
     readiness: Readiness | None = None,
     description: str = "",
+    raw_body_prefixes: tuple[str, ...] = (),
 ) -> FastAPI:
     configure_logging(settings.service_name, settings.log_level)
     configure_tracing(settings.service_name, settings.otel_exporter_endpoint)
@@ -165,16 +167,24 @@ def create_app(
         description=description,
         version="0.1.0",
         lifespan=lifespan,
+        # Before every route's own dependencies: authentication, then a refused body (guard.py).
+        dependencies=[Depends(checked_request)],
     )
     app.state.jwt_secret = settings.jwt_secret.get_secret_value()
     app.state.readiness = readiness
 
     @app.exception_handler(PaystreamError)
     async def _paystream_error(_: Request, exc: PaystreamError) -> JSONResponse:
-        return JSONResponse(exc.body(), status_code=exc.status_code)
+        return JSONResponse(exc.body(), status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        if any(e.get("type") == "json_invalid" for e in exc.errors()):
+            # FastAPI parses the body before any dependency runs: authentication comes first.
+            try:
+                await authenticate_first(request)
+            except PaystreamError as refused:
+                return JSONResponse(refused.body(), status_code=refused.status_code)
         details = [
             {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")}
             for e in exc.errors()
@@ -219,6 +229,12 @@ def create_app(
     async def metrics() -> PlainTextResponse:
         return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+    # Inside the observability middleware, so its refusals are traced and counted too.
+    app.add_middleware(
+        InputGuardMiddleware,
+        max_body_bytes=settings.http_max_body_bytes,
+        raw_body_prefixes=raw_body_prefixes,
+    )
     app.add_middleware(ObservabilityMiddleware, service=settings.service_name)
     return app
 

@@ -25,6 +25,8 @@ class BaseServiceSettings(BaseSettings):
 
     jwt_secret: SecretStr = SecretStr("paystream-dev-jwt-secret-change-me-in-production")
     log_level: str = "INFO"
+    # Every JSON route's body cap, enforced before the body is read (`paystream.shared.guard`).
+    http_max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
     # Sandbox mode (make run, the tests, demos): the service's clock can be moved forward over
     # HTTP (`paystream.shared.clock`). Never set in production.
     sandbox: bool = False
