@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import SecretStr
 
 from paystream.shared.settings import BaseServiceSettings
@@ -13,6 +15,7 @@ class OperatorSettings(BaseServiceSettings):
     invoicing_database: str = "paystream_invoicing"
     checkout_database: str = "paystream_checkout"
     operator_token: SecretStr | None = None
+    operator_token_file: Path | None = None
     # The CLI's own consumer group: its committed offsets on a DLQ topic mark what is handled.
     cli_group: str = "paystream-cli"
 

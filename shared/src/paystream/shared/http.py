@@ -28,6 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from paystream.shared.auth import DEFAULT_POLICY, JwksVerifier, TokenPolicy
 from paystream.shared.errors import PaystreamError
 from paystream.shared.guard import InputGuardMiddleware, authenticate_first, checked_request
 from paystream.shared.observability import (
@@ -170,7 +171,17 @@ def create_app(
         # Before every route's own dependencies: authentication, then a refused body (guard.py).
         dependencies=[Depends(checked_request)],
     )
-    app.state.jwt_secret = settings.jwt_secret.get_secret_value()
+    app.state.jwt_secret = (
+        settings.jwt_secret.get_secret_value() if settings.accepts_hs256() else None
+    )
+    app.state.token_policy = token_policy(settings)
+    if settings.jwt_jwks_url is not None:
+        app.state.jwks = JwksVerifier(
+            settings.jwt_jwks_url,
+            app.state.token_policy,
+            cache_s=settings.jwt_jwks_cache_s,
+            refetch_cooldown_s=settings.jwt_jwks_refetch_cooldown_s,
+        )
     app.state.readiness = readiness
 
     @app.exception_handler(PaystreamError)
@@ -239,7 +250,18 @@ def create_app(
     return app
 
 
+def token_policy(settings: BaseServiceSettings) -> TokenPolicy:
+    policy = TokenPolicy(
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        role_claim=settings.jwt_role_claim,
+        admin_value=settings.jwt_admin_value,
+    )
+    return DEFAULT_POLICY if policy == DEFAULT_POLICY else policy
+
+
 def serve(app: FastAPI, settings: BaseServiceSettings) -> None:
+    settings.refuse_development_secrets()
     # What is imported and built by now lives as long as the process (~120k objects: FastAPI,
     # pydantic, OpenTelemetry). Frozen, it is no longer rescanned by every full collection, which
     # under load runs several times a second (measured on webhook-ingest: a tenth of the CPU and

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import AnyHttpUrl, Field, SecretStr
 
-from paystream.shared.settings import BaseServiceSettings
+from paystream.shared.settings import BaseServiceSettings, weak_secret
 
 
 class CheckoutSettings(BaseServiceSettings):
@@ -101,3 +101,9 @@ class CheckoutSettings(BaseServiceSettings):
     alipay_public_key: str | None = None
     alipay_notify_url: str | None = None
     alipay_timeout_s: float = Field(default=10.0, gt=0)
+
+    def development_secrets(self) -> list[str]:
+        found = super().development_secrets()
+        if weak_secret(self.stripe_secret_key.get_secret_value(), "sk_test_123"):
+            found.append("PAYSTREAM_STRIPE_SECRET_KEY")
+        return found
