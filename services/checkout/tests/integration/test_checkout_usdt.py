@@ -224,7 +224,14 @@ async def test_an_amount_is_not_reused_within_the_late_window_even_without_coold
 
 
 async def test_deposits_left_open_long_past_expiry_are_reclaimed(usdt: Usdt) -> None:
-    provider = usdt.provider(offset_max=1, reclaim_after=timedelta(minutes=5))
+    # No late window nor cooldown here: the reclaimed amount is then free for the next order (with
+    # them it is not reused until they passed; see the tests above).
+    provider = usdt.provider(
+        offset_max=1,
+        reclaim_after=timedelta(minutes=5),
+        late_window=timedelta(0),
+        amount_cooldown=timedelta(0),
+    )
     _, _, stale = await usdt.deposit(provider=provider, expires_in=-timedelta(minutes=10))
     await usdt.deposit(provider=provider)
     assert await usdt.deposit_status(stale) == "closed"

@@ -1,5 +1,5 @@
-"""Issue 10's inputs on the ledger's API: a NUL in a spend reason or a user_id filter, and a
-cursor of any length, were 500s; they are 400s."""
+"""Issue 10's inputs on the ledger's API: a NUL in a spend reason (422) or a user_id filter (400),
+and a cursor of any length (400), were 500s."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ from ledgerkit import LedgerApp
 pytestmark = pytest.mark.integration
 
 
-async def test_a_nul_in_a_spend_reason_is_400(ledger: LedgerApp) -> None:
+async def test_a_nul_in_a_spend_reason_is_422(ledger: LedgerApp) -> None:
     r = await ledger.http.post(
         "/v1/spend",
         json={"credits": 1, "reason": "gen\u0000image"},
         headers=ledger.auth("u-nul", key="k1"),
     )
-    assert (r.status_code, r.json()["error"]["code"]) == (400, "invalid_input")
+    assert (r.status_code, r.json()["error"]["code"]) == (422, "validation_error")
 
 
 @pytest.mark.parametrize(

@@ -10,9 +10,10 @@ refused, in this order, with:
    caller learns nothing about the body's rules before it is authenticated.
 3. 413 `payload_too_large` when its declared Content-Length, or the body read so far, is over the
    cap: the middleware stops reading and the app never sees any of it.
-4. 400 `invalid_input` when the body holds a control character, raw or JSON-escaped
-   (`\\u0000`, `\\n`, ...), and 422 `validation_error` (`json_invalid`) when it is not UTF-8
-   or not JSON.
+4. 422 `validation_error` (`control_character`, as the body models refused it before) when the
+   body holds a control character, raw or JSON-escaped
+   (`\\u0000`, `\\b`, ...; in a JSON string a tab and line breaks are text: addresses), and
+   422 `validation_error` (`json_invalid`) when it is not UTF-8 or not JSON.
 The middleware keeps a refused body from the app (which sees an empty one) and leaves the refusal
 in the scope; `checked_request`, solved before every route's own dependencies, authenticates first
 and then raises it. Routes whose bodies belong to someone else (provider notifications, verified
@@ -43,23 +44,38 @@ _CONTROL = re.compile(rb"[\x00-\x1f\x7f]|\xc2[\x80-\x9f]")
 _HEADER_CONTROL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")  # a tab is legal folding whitespace
 _CONTROL_STR = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # In a JSON body: raw controls other than the whitespace between tokens, and escapes that decode
-# to a control character. An escape is one when an odd number of backslashes precedes it
-# (`\\\\u0000` is a backslash followed by the text u0000).
+# to a control character other than a tab or a line break (a postal address has several lines).
+# An escape is one when an odd number of backslashes precedes it (`\\\\u0000` is a backslash
+# followed by the text u0000).
 _BODY_CONTROL = re.compile(
     rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\xc2[\x80-\x9f]"
-    rb"|(?<!\\)(?:\\\\)*\\(?:[bfnrt]|u00[0189][0-9a-fA-F]|u007[fF])"
+    rb"|(?<!\\)(?:\\\\)*\\(?:[bf]|u00(?:0[0-8bBcCe-fE-F]|1[0-9a-fA-F]|[89][0-9a-fA-F])|u007[fF])"
 )
 _BODYLESS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 _DEFERRED = "paystream.body_refusal"
 
 
-class BodyNotUtf8(Unprocessable):
+class BodyRefused(Unprocessable):
+    """A body refused before the app saw it, in the shape of any other invalid body."""
+
     code = "validation_error"
+    msg = ""
+    type = ""
 
     def body(self) -> dict[str, Any]:
-        detail = {"loc": ["body"], "msg": "body is not UTF-8 JSON", "type": "json_invalid"}
+        detail = {"loc": ["body"], "msg": self.msg, "type": self.type}
         return {"error": {"code": self.code, "message": "request is invalid", "details": [detail]}}
+
+
+class BodyNotUtf8(BodyRefused):
+    msg = "body is not UTF-8 JSON"
+    type = "json_invalid"
+
+
+class BodyControlCharacter(BodyRefused):
+    msg = "control characters are not accepted in the body"
+    type = "control_character"
 
 
 class InputGuardMiddleware:
@@ -126,7 +142,7 @@ class InputGuardMiddleware:
             more = message.get("more_body", False)
         body = b"".join(chunks)
         if _BODY_CONTROL.search(body):
-            raise InvalidInput("control characters are not accepted in the body")
+            raise BodyControlCharacter("control characters are not accepted in the body")
         try:
             body.decode("utf-8")
         except UnicodeDecodeError:
