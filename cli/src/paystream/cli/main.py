@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -17,7 +16,7 @@ from paystream.cli import replay as replay_ops
 from paystream.cli import reprocess as reprocess_ops
 from paystream.cli import topics as topic_ops
 from paystream.cli import verify as verify_ops
-from paystream.cli.auth import read_token_file, require_operator
+from paystream.cli.auth import require_operator
 from paystream.cli.errors import BadInput
 from paystream.cli.output import fail, run
 from paystream.cli.settings import OperatorSettings
@@ -45,13 +44,11 @@ LocalOperator = Annotated[
         "credentials anyway).",
     ),
 ]
-# A file, never the token itself: a command line is visible to every user of the machine (ps).
 OperatorToken = Annotated[
-    Path | None,
+    str | None,
     typer.Option(
-        "--operator-token-file",
-        help="File holding the admin JWT; defaults to $PAYSTREAM_OPERATOR_TOKEN_FILE, then "
-        "$PAYSTREAM_OPERATOR_TOKEN.",
+        "--operator-token",
+        help="Admin JWT; defaults to $PAYSTREAM_OPERATOR_TOKEN.",
         show_default=False,
     ),
 ]
@@ -70,10 +67,9 @@ def _settings(as_json: bool) -> OperatorSettings:
 
 
 def _authorizer(
-    settings: OperatorSettings, action: str, local_operator: bool, token_file: Path | None
+    settings: OperatorSettings, action: str, local_operator: bool, token: str | None
 ) -> Callable[[], str]:
     def authorize() -> str:
-        token = read_token_file(token_file or settings.operator_token_file)
         return require_operator(settings, action=action, local_operator=local_operator, token=token)
 
     return authorize

@@ -116,8 +116,7 @@ def sync_detailed(
         status (None | ReviewStatus | Unset):
         order_id (None | str | Unset):
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
-            characters, or 400)
+        cursor (None | str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -155,8 +154,7 @@ def sync(
         status (None | ReviewStatus | Unset):
         order_id (None | str | Unset):
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
-            characters, or 400)
+        cursor (None | str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -189,8 +187,7 @@ async def asyncio_detailed(
         status (None | ReviewStatus | Unset):
         order_id (None | str | Unset):
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
-            characters, or 400)
+        cursor (None | str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -226,8 +223,7 @@ async def asyncio(
         status (None | ReviewStatus | Unset):
         order_id (None | str | Unset):
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
-            characters, or 400)
+        cursor (None | str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

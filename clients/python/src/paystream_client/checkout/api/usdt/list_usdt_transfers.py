@@ -107,8 +107,7 @@ def sync_detailed(
         status (None | TransferStatus | Unset): Only transfers with this verdict (e.g. unmatched,
             underpaid).
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
-            characters, or 400)
+        cursor (None | str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -144,8 +143,7 @@ def sync(
         status (None | TransferStatus | Unset): Only transfers with this verdict (e.g. unmatched,
             underpaid).
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
-            characters, or 400)
+        cursor (None | str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -176,8 +174,7 @@ async def asyncio_detailed(
         status (None | TransferStatus | Unset): Only transfers with this verdict (e.g. unmatched,
             underpaid).
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
-            characters, or 400)
+        cursor (None | str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -211,8 +208,7 @@ async def asyncio(
         status (None | TransferStatus | Unset): Only transfers with this verdict (e.g. unmatched,
             underpaid).
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
-            characters, or 400)
+        cursor (None | str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

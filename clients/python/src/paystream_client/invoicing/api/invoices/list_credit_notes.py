@@ -123,8 +123,7 @@ def sync_detailed(
 
     Args:
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
-            characters, or 400)
+        cursor (None | str | Unset): next_cursor of the previous page
         invoice_id (None | Unset | UUID): only the credit notes of this invoice
         user_id (None | str | Unset): admins: only this user's credit notes
         order_id (None | str | Unset): only the credit notes of this order
@@ -165,8 +164,7 @@ def sync(
 
     Args:
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
-            characters, or 400)
+        cursor (None | str | Unset): next_cursor of the previous page
         invoice_id (None | Unset | UUID): only the credit notes of this invoice
         user_id (None | str | Unset): admins: only this user's credit notes
         order_id (None | str | Unset): only the credit notes of this order
@@ -202,8 +200,7 @@ async def asyncio_detailed(
 
     Args:
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
-            characters, or 400)
+        cursor (None | str | Unset): next_cursor of the previous page
         invoice_id (None | Unset | UUID): only the credit notes of this invoice
         user_id (None | str | Unset): admins: only this user's credit notes
         order_id (None | str | Unset): only the credit notes of this order
@@ -242,8 +239,7 @@ async def asyncio(
 
     Args:
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
-            characters, or 400)
+        cursor (None | str | Unset): next_cursor of the previous page
         invoice_id (None | Unset | UUID): only the credit notes of this invoice
         user_id (None | str | Unset): admins: only this user's credit notes
         order_id (None | str | Unset): only the credit notes of this order

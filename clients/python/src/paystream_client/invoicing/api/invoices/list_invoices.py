@@ -111,8 +111,7 @@ def sync_detailed(
 
     Args:
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
-            characters, or 400)
+        cursor (None | str | Unset): next_cursor of the previous page
         order_id (None | str | Unset): only the invoice of this order
         user_id (None | str | Unset): admins: only this user's invoices
 
@@ -150,8 +149,7 @@ def sync(
 
     Args:
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
-            characters, or 400)
+        cursor (None | str | Unset): next_cursor of the previous page
         order_id (None | str | Unset): only the invoice of this order
         user_id (None | str | Unset): admins: only this user's invoices
 
@@ -184,8 +182,7 @@ async def asyncio_detailed(
 
     Args:
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
-            characters, or 400)
+        cursor (None | str | Unset): next_cursor of the previous page
         order_id (None | str | Unset): only the invoice of this order
         user_id (None | str | Unset): admins: only this user's invoices
 
@@ -221,8 +218,7 @@ async def asyncio(
 
     Args:
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
-            characters, or 400)
+        cursor (None | str | Unset): next_cursor of the previous page
         order_id (None | str | Unset): only the invoice of this order
         user_id (None | str | Unset): admins: only this user's invoices
 

@@ -125,8 +125,7 @@ def sync_detailed(
         unit (None | str | Unset): only this unit
         status (ListLotsStatusType0 | None | Unset):
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
-            characters, or 400)
+        cursor (None | str | Unset):
         user_id (None | str | Unset): admin only: whose lots
 
     Raises:
@@ -167,8 +166,7 @@ def sync(
         unit (None | str | Unset): only this unit
         status (ListLotsStatusType0 | None | Unset):
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
-            characters, or 400)
+        cursor (None | str | Unset):
         user_id (None | str | Unset): admin only: whose lots
 
     Raises:
@@ -204,8 +202,7 @@ async def asyncio_detailed(
         unit (None | str | Unset): only this unit
         status (ListLotsStatusType0 | None | Unset):
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
-            characters, or 400)
+        cursor (None | str | Unset):
         user_id (None | str | Unset): admin only: whose lots
 
     Raises:
@@ -244,8 +241,7 @@ async def asyncio(
         unit (None | str | Unset): only this unit
         status (ListLotsStatusType0 | None | Unset):
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
-            characters, or 400)
+        cursor (None | str | Unset):
         user_id (None | str | Unset): admin only: whose lots
 
     Raises:

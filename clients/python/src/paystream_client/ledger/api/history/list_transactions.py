@@ -152,8 +152,7 @@ def sync_detailed(
 
     Args:
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
-            characters, or 400)
+        cursor (None | str | Unset): next_cursor of the previous page
         user_id (None | str | Unset): admin only: whose history
         type_ (list[ListTransactionsTypeType0Item] | None | Unset): only these kinds (repeat the
             parameter)
@@ -201,8 +200,7 @@ def sync(
 
     Args:
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
-            characters, or 400)
+        cursor (None | str | Unset): next_cursor of the previous page
         user_id (None | str | Unset): admin only: whose history
         type_ (list[ListTransactionsTypeType0Item] | None | Unset): only these kinds (repeat the
             parameter)
@@ -245,8 +243,7 @@ async def asyncio_detailed(
 
     Args:
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
-            characters, or 400)
+        cursor (None | str | Unset): next_cursor of the previous page
         user_id (None | str | Unset): admin only: whose history
         type_ (list[ListTransactionsTypeType0Item] | None | Unset): only these kinds (repeat the
             parameter)
@@ -292,8 +289,7 @@ async def asyncio(
 
     Args:
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
-            characters, or 400)
+        cursor (None | str | Unset): next_cursor of the previous page
         user_id (None | str | Unset): admin only: whose history
         type_ (list[ListTransactionsTypeType0Item] | None | Unset): only these kinds (repeat the
             parameter)

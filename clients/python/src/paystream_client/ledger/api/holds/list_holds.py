@@ -115,8 +115,7 @@ def sync_detailed(
     Args:
         status (ListHoldsStatusType0 | None | Unset):
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
-            characters, or 400)
+        cursor (None | str | Unset):
         user_id (None | str | Unset): admin only: whose holds
 
     Raises:
@@ -154,8 +153,7 @@ def sync(
     Args:
         status (ListHoldsStatusType0 | None | Unset):
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
-            characters, or 400)
+        cursor (None | str | Unset):
         user_id (None | str | Unset): admin only: whose holds
 
     Raises:
@@ -188,8 +186,7 @@ async def asyncio_detailed(
     Args:
         status (ListHoldsStatusType0 | None | Unset):
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
-            characters, or 400)
+        cursor (None | str | Unset):
         user_id (None | str | Unset): admin only: whose holds
 
     Raises:
@@ -225,8 +222,7 @@ async def asyncio(
     Args:
         status (ListHoldsStatusType0 | None | Unset):
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
-            characters, or 400)
+        cursor (None | str | Unset):
         user_id (None | str | Unset): admin only: whose holds
 
     Raises:
