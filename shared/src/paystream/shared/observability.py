@@ -57,16 +57,10 @@ def configure_tracing(service: str, endpoint: str | None) -> TracerProvider:
     return provider
 
 
-def trace_carrier() -> dict[str, str]:
-    """The W3C trace context of the current span, as text headers."""
-    carrier: dict[str, str] = {}
-    propagate.inject(carrier)
-    return carrier
-
-
 def inject_headers(headers: list[tuple[str, bytes]] | None = None) -> list[tuple[str, bytes]]:
     """Add W3C trace context of the current span to Kafka message headers."""
-    carrier = trace_carrier()
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
     out = list(headers or [])
     out.extend((k, v.encode()) for k, v in carrier.items())
     return out
