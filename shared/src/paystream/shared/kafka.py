@@ -400,7 +400,9 @@ class BatchConsumer:
             ends = await consumer.end_offsets(sorted(held))
             for tp in held:
                 try:
-                    position = await asyncio.wait_for(consumer.position(tp), timeout=1.0)
+                    # asyncio.timeout, not wait_for: on 3.11 wait_for can lose a cancellation.
+                    async with asyncio.timeout(1.0):
+                        position = await consumer.position(tp)
                 except (IllegalStateError, TimeoutError):
                     continue  # revoked meanwhile, or no position yet: not ours to report
                 lags[tp] = max(0, ends[tp] - position)

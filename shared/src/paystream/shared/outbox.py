@@ -148,5 +148,7 @@ class OutboxRelay:
                 await asyncio.sleep(1.0)
             if n < self.batch:
                 self._wake.clear()
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can lose a cancellation.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=self.idle_s)
+                    async with asyncio.timeout(self.idle_s):
+                        await self._wake.wait()

@@ -42,7 +42,7 @@ from paystream.shared.events import (
     RefundFailedV1,
     RefundSucceededV1,
 )
-from paystream.shared.runtime import ServiceRuntime
+from paystream.shared.runtime import ServiceRuntime, stop_tasks
 
 log = structlog.get_logger(__name__)
 
@@ -147,11 +147,7 @@ def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            for t in tasks:
-                t.cancel()
-            for t in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await t
+            await stop_tasks(tasks)
             await runtime.stop()
             await providers.aclose()
 
