@@ -171,6 +171,7 @@ def make_checkout(
             "checkout_consumer_group": f"checkout-test-{suffix}",
             "pg_pool_min": 1,
             "pg_pool_max": 10,
+            "return_url_hosts": ["shop.example"],
         }
         settings = CheckoutSettings(**{**options, **overrides})
         app = create_app(settings)

@@ -10,10 +10,18 @@ class PaystreamError(Exception):
     status_code: ClassVar[int] = 500
     code: ClassVar[str] = "internal_error"
 
-    def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        details: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.details = details or {}
+        # Response headers the refusal needs (Retry-After of a 429).
+        self.headers = headers
 
     def body(self) -> dict[str, Any]:
         err: dict[str, Any] = {"code": self.code, "message": self.message}
@@ -50,6 +58,11 @@ class Conflict(PaystreamError):
 class PayloadTooLarge(PaystreamError):
     status_code = 413
     code = "payload_too_large"
+
+
+class TooManyRequests(PaystreamError):
+    status_code = 429
+    code = "too_many_requests"
 
 
 class Unprocessable(PaystreamError):

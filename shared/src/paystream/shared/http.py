@@ -11,7 +11,7 @@ from typing import Any
 
 import structlog
 import uvicorn
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from opentelemetry import context, propagate, trace
@@ -29,7 +29,9 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from paystream.shared import openapi
+from paystream.shared.auth import DEFAULT_POLICY, JwksVerifier, TokenPolicy
 from paystream.shared.errors import PaystreamError
+from paystream.shared.guard import InputGuardMiddleware, authenticate_first, checked_request
 from paystream.shared.observability import (
     HTTP_REQUESTS,
     HTTP_SECONDS,
@@ -158,6 +160,7 @@ def create_app(
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None,
     readiness: Readiness | None = None,
     description: str = "",
+    raw_body_prefixes: tuple[str, ...] = (),
 ) -> FastAPI:
     configure_logging(settings.service_name, settings.log_level)
     configure_tracing(settings.service_name, settings.otel_exporter_endpoint)
@@ -167,17 +170,35 @@ def create_app(
         version="0.1.0",
         lifespan=lifespan,
         generate_unique_id_function=openapi.operation_id,
+        # Before every route's own dependencies: authentication, then a refused body (guard.py).
+        dependencies=[Depends(checked_request)],
     )
     app.openapi = openapi.contract(app)  # type: ignore[method-assign]
-    app.state.jwt_secret = settings.jwt_secret.get_secret_value()
+    app.state.jwt_secret = (
+        settings.jwt_secret.get_secret_value() if settings.accepts_hs256() else None
+    )
+    app.state.token_policy = token_policy(settings)
+    if settings.jwt_jwks_url is not None:
+        app.state.jwks = JwksVerifier(
+            settings.jwt_jwks_url,
+            app.state.token_policy,
+            cache_s=settings.jwt_jwks_cache_s,
+            refetch_cooldown_s=settings.jwt_jwks_refetch_cooldown_s,
+        )
     app.state.readiness = readiness
 
     @app.exception_handler(PaystreamError)
     async def _paystream_error(_: Request, exc: PaystreamError) -> JSONResponse:
-        return JSONResponse(exc.body(), status_code=exc.status_code)
+        return JSONResponse(exc.body(), status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        if any(e.get("type") == "json_invalid" for e in exc.errors()):
+            # FastAPI parses the body before any dependency runs: authentication comes first.
+            try:
+                await authenticate_first(request)
+            except PaystreamError as refused:
+                return JSONResponse(refused.body(), status_code=refused.status_code)
         details = [
             {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")}
             for e in exc.errors()
@@ -222,11 +243,28 @@ def create_app(
     async def metrics() -> PlainTextResponse:
         return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+    # Inside the observability middleware, so its refusals are traced and counted too.
+    app.add_middleware(
+        InputGuardMiddleware,
+        max_body_bytes=settings.http_max_body_bytes,
+        raw_body_prefixes=raw_body_prefixes,
+    )
     app.add_middleware(ObservabilityMiddleware, service=settings.service_name)
     return app
 
 
+def token_policy(settings: BaseServiceSettings) -> TokenPolicy:
+    policy = TokenPolicy(
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        role_claim=settings.jwt_role_claim,
+        admin_value=settings.jwt_admin_value,
+    )
+    return DEFAULT_POLICY if policy == DEFAULT_POLICY else policy
+
+
 def serve(app: FastAPI, settings: BaseServiceSettings) -> None:
+    settings.refuse_development_secrets()
     # What is imported and built by now lives as long as the process (~120k objects: FastAPI,
     # pydantic, OpenTelemetry). Frozen, it is no longer rescanned by every full collection, which
     # under load runs several times a second (measured on webhook-ingest: a tenth of the CPU and

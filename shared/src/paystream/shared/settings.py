@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from paystream.shared.topics import TOPIC_PREFIX_PATTERN, Topics
+
+DEV_JWT_SECRET: Final = "paystream-dev-jwt-secret-change-me-in-production"
+MIN_SECRET_LENGTH: Final = 32
+
+
+def _weak(value: str, *defaults: str) -> bool:
+    return value in defaults or len(value) < MIN_SECRET_LENGTH
+
+
+def weak_secret(value: str, *defaults: str) -> bool:
+    """A development default, or too short to resist guessing (services' own secrets)."""
+    return _weak(value, *defaults)
 
 
 class BaseServiceSettings(BaseSettings):
@@ -29,9 +43,24 @@ class BaseServiceSettings(BaseSettings):
     pg_pool_max: int = 10
 
     # HS256 key of the bearer tokens (`sub` = user id, `role: admin`): set it in production.
-    jwt_secret: SecretStr = SecretStr("paystream-dev-jwt-secret-change-me-in-production")
+    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
+    # The product's identity provider: RS256 / ES256 tokens verified with the keys of this JWKS
+    # URL (cached jwt_jwks_cache_s, fetched again on an unknown kid). When it is set outside
+    # sandbox mode, HS256 tokens of jwt_secret are no longer accepted.
+    jwt_jwks_url: str | None = Field(default=None, max_length=2048)
+    jwt_jwks_cache_s: int = Field(default=300, ge=0, le=86_400)
+    # At most one fetch for an unknown kid this often (tokens with made-up kids cannot flood it).
+    jwt_jwks_refetch_cooldown_s: int = Field(default=30, ge=0, le=3600)
+    # Checked when set (a token of another issuer or for another audience is refused).
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    # The claim naming the caller's role, and the value that makes an operator.
+    jwt_role_claim: str = Field(default="role", min_length=1)
+    jwt_admin_value: str = Field(default="admin", min_length=1)
     # Log level of the JSON logs on stdout (DEBUG, INFO, WARNING, ERROR).
     log_level: str = "INFO"
+    # Every JSON route's body cap, enforced before the body is read (`paystream.shared.guard`).
+    http_max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
     # Sandbox mode (make run, the tests, demos): the service's clock can be moved forward over
     # HTTP (`paystream.shared.clock`). Never set in production.
     sandbox: bool = False
@@ -47,6 +76,30 @@ class BaseServiceSettings(BaseSettings):
     # goes to its dead-letter topic.
     consumer_batch_max: int = Field(default=500, ge=1)
     consumer_max_retries: int = Field(default=5, ge=0)
+
+    def accepts_hs256(self) -> bool:
+        return self.jwt_jwks_url is None or self.sandbox
+
+    def development_secrets(self) -> list[str]:
+        """The settings holding a public development default or a secret too short to be one;
+        a service refuses to start outside sandbox mode while any is left (`refuse_to_start`).
+        Services add their own (the Stripe key, webhook secrets)."""
+        found = []
+        if self.accepts_hs256() and _weak(self.jwt_secret.get_secret_value(), DEV_JWT_SECRET):
+            found.append("PAYSTREAM_JWT_SECRET")
+        return found
+
+    def refuse_development_secrets(self) -> None:
+        if self.sandbox:
+            return
+        weak = self.development_secrets()
+        if weak:
+            raise SystemExit(
+                f"refusing to start outside sandbox mode: {', '.join(weak)} "
+                f"{'is' if len(weak) == 1 else 'are'} a development default or shorter than "
+                f"{MIN_SECRET_LENGTH} characters (anyone could sign with it). Set real secrets, "
+                "or PAYSTREAM_SANDBOX=true for a development stack."
+            )
 
     def pg_dsn(self, database: str) -> str:
         pw = self.pg_password.get_secret_value()

@@ -17,7 +17,7 @@ from paystream.checkout.catalog.service import load_catalog
 from paystream.checkout.consumers import CONSUMES, payment_events_handler
 from paystream.checkout.context import CheckoutContext
 from paystream.checkout.orders import endpoints as orders_endpoints
-from paystream.checkout.orders.service import CheckoutConfig
+from paystream.checkout.orders.service import CheckoutConfig, OrderLimits
 from paystream.checkout.orders.tasks import expiry_sweep
 from paystream.checkout.plans import endpoints as plans_endpoints
 from paystream.checkout.pricing import endpoints as pricing_endpoints
@@ -85,6 +85,12 @@ def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
         config = CheckoutConfig(
             order_ttl=timedelta(minutes=settings.order_ttl_minutes),
             default_return_url=str(settings.default_return_url),
+            return_url_hosts=frozenset(settings.return_url_hosts),
+            limits=OrderLimits(
+                max_open=settings.max_open_orders_per_user,
+                max_created=settings.max_orders_per_user_per_window,
+                window=timedelta(seconds=settings.order_rate_window_s),
+            ),
         )
         plans[:] = [
             Plans(

@@ -69,6 +69,8 @@ def create_app(
         settings=settings,
         lifespan=lifespan,
         readiness=runtime.readiness,
+        # Notifications are verified byte for byte by their own routes, under their own cap.
+        raw_body_prefixes=tuple(p.path for p in PROVIDERS),
     )
     app.state.runtime = runtime
     app.state.settings = settings

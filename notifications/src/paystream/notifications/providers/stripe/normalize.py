@@ -29,6 +29,7 @@ from paystream.notifications.normalized import (
 )
 from paystream.notifications.outgoing import OutgoingEvent
 from paystream.shared.events import (
+    MAX_AMOUNT_MINOR,
     PaymentFailedV1,
     PaymentSucceededV1,
     RefundFailedV1,
@@ -353,7 +354,7 @@ def _read_refund(
     if status not in ("succeeded", "failed", "canceled"):
         return _RefundResult(re_id, invalid=f"unknown refund status {status!r}", facts=facts)
     amount = _as_int(refund.get("amount"))
-    if amount is None or amount <= 0:
+    if amount is None or not 0 < amount <= MAX_AMOUNT_MINOR:
         return _RefundResult(re_id, invalid=f"refund amount {refund.get('amount')!r}", facts=facts)
     currency = refund.get("currency")
     code = currency.upper() if isinstance(currency, str) else None
@@ -777,9 +778,11 @@ def _order_facts(obj: dict[str, Any]) -> _OrderFacts:
 
 def _amount(obj: dict[str, Any], fields: tuple[str, ...], facts: _OrderFacts) -> tuple[int, str]:
     amount = next((v for f in fields if (v := _as_int(obj.get(f))) is not None), None)
-    if amount is None or amount < 0:
+    if amount is None or not 0 <= amount <= MAX_AMOUNT_MINOR:
+        # An amount above what any event can carry is no payment of ours but an edited or
+        # forged one: held for an operator, answered 200 so Stripe stops retrying.
         raise _Invalid(
-            f"no valid amount in {' / '.join(fields)}",
+            f"no valid amount in {' / '.join(fields)} (0..{MAX_AMOUNT_MINOR})",
             user_id=facts.user_id,
             order_id=facts.order_id,
         )

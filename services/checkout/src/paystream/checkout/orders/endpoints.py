@@ -10,6 +10,9 @@ Refusals (status, code):
 - 422 idempotency_key_reused: the Idempotency-Key was used with another body.
 - 422 quote_invalid / quote_expired: the quote was altered, is another user's, or expired;
   unknown_product: the quoted product is no longer sold.
+- 422 return_url_not_allowed: the return_url's host is not on `return_url_hosts`.
+- 429 too_many_open_orders / order_rate_limited (with Retry-After): the caller's limit of open
+  orders, or of orders created per window.
 - 409 order_not_cancellable: the order is not pending.
 - 404 not_found: unknown or malformed id, or another user's order; `qr_not_available`: an order
   with no QR code.
@@ -30,6 +33,7 @@ from paystream.checkout.orders.domain import OrderStatus
 from paystream.checkout.orders.schemas import CreateOrderIn, OrderOut, OrderPage
 from paystream.shared.auth import CurrentPrincipal
 from paystream.shared.errors import NotFound
+from paystream.shared.pagination import CursorQuery
 
 router = APIRouter(prefix="/v1", tags=["orders"])
 
@@ -44,9 +48,17 @@ router = APIRouter(prefix="/v1", tags=["orders"])
         **error_doc(
             422,
             "validation_error | unknown_package | unknown_product | currency_not_offered | "
-            "payment_method_unavailable | idempotency_key_reused | quote_invalid | quote_expired",
-            "invalid body, package / currency / method not on sale, key reused, or a quote "
-            "that was altered, issued to someone else or expired",
+            "payment_method_unavailable | idempotency_key_reused | quote_invalid | quote_expired "
+            "| return_url_not_allowed",
+            "invalid body, package / currency / method not on sale, key reused, a quote that "
+            "was altered, issued to someone else or expired, or a return_url whose host is not "
+            "on the allow-list",
+        ),
+        **error_doc(
+            429,
+            "too_many_open_orders | order_rate_limited",
+            "the caller is at their limit of open orders or of orders per window; "
+            "`Retry-After` says when to try again",
         ),
         **error_doc(502, "upstream_error", "the payment provider failed; the order is failed"),
     },
@@ -122,7 +134,7 @@ async def list_orders(
         str | None, Query(description="Admins: only this user's orders.", max_length=255)
     ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    cursor: CursorQuery = None,
 ) -> OrderPage:
     orders, next_cursor = await service.list_orders_for(
         ctx.pool, principal, status=status, user_id=user_id, limit=limit, cursor=cursor

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -298,6 +299,40 @@ async def list_orders(
         limit,
     ]
     return [_order(r) for r in await conn.fetch(LIST_ORDERS, *args)]
+
+
+@dataclass(frozen=True, slots=True)
+class OrderUsage:
+    open: int  # pending and not past its expiry
+    first_expiry: datetime | None  # of the open ones: when the first one closes
+    recent: int  # created since the window's start
+    oldest_recent: datetime | None
+
+
+ORDER_USAGE = """
+SELECT count(*) FILTER (WHERE status = 'pending' AND expires_at > $2) AS open,
+       min(expires_at) FILTER (WHERE status = 'pending' AND expires_at > $2) AS first_expiry,
+       count(*) FILTER (WHERE created_at > $3) AS recent,
+       min(created_at) FILTER (WHERE created_at > $3) AS oldest_recent
+FROM orders
+WHERE user_id = $1 AND (created_at > $3 OR (status = 'pending' AND expires_at > $2))
+"""
+
+
+async def order_usage(
+    conn: Connection, user_id: str, *, now: datetime, since: datetime
+) -> OrderUsage:
+    r = await conn.fetchrow(ORDER_USAGE, user_id, now, since)
+    assert r is not None
+    return OrderUsage(r["open"], r["first_expiry"], r["recent"], r["oldest_recent"])
+
+
+async def lock_user_orders(conn: Connection, user_id: str) -> None:
+    """Serialize one user's order creations until the transaction ends (a limit check and its
+    insert must not interleave with another's)."""
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"orders-of:{user_id}"
+    )
 
 
 LOCK_OVERDUE_PENDING = """

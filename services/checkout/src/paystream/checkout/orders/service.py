@@ -9,11 +9,13 @@ connection run inside their caller's.
 from __future__ import annotations
 
 import hashlib
+import math
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal, cast
+from urllib.parse import urlsplit
 
 import asyncpg
 import orjson
@@ -41,7 +43,13 @@ from paystream.checkout.quotes.signing import Signer, TokenInvalid
 from paystream.checkout.reviews import repository as reviews_repo
 from paystream.shared.auth import Principal
 from paystream.shared.db import Connection, transaction
-from paystream.shared.errors import Conflict, NotFound, Unprocessable, UpstreamError
+from paystream.shared.errors import (
+    Conflict,
+    NotFound,
+    TooManyRequests,
+    Unprocessable,
+    UpstreamError,
+)
 from paystream.shared.events import (
     Envelope,
     EventData,
@@ -93,10 +101,49 @@ class UnknownProduct(Unprocessable):
     code = "unknown_product"
 
 
+class ReturnUrlNotAllowed(Unprocessable):
+    code = "return_url_not_allowed"
+
+
+class TooManyOpenOrders(TooManyRequests):
+    code = "too_many_open_orders"
+
+
+class OrderRateLimited(TooManyRequests):
+    code = "order_rate_limited"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLimits:
+    """Per user: each order opens a provider session (which costs money) and a USDT order holds
+    one of a small pool of exact amounts, so no user may hold many or open them fast."""
+
+    max_open: int
+    max_created: int
+    window: timedelta
+
+
 @dataclass(frozen=True, slots=True)
 class CheckoutConfig:
     order_ttl: timedelta
     default_return_url: str
+    # Hosts a return_url may name (exact, or `*.example.com` for its subdomains); the default
+    # return URL's host is always allowed. Any other would make the provider's genuine payment
+    # page an open redirect.
+    return_url_hosts: frozenset[str] = frozenset()
+    limits: OrderLimits | None = None
+
+    def allows_return_to(self, url: str) -> bool:
+        host = (urlsplit(url).hostname or "").lower()
+        if host and host == urlsplit(self.default_return_url).hostname:
+            return True
+        for allowed in self.return_url_hosts:
+            allowed = allowed.lower()
+            if allowed.startswith("*.") and host.endswith(allowed[1:]):
+                return True
+            if host == allowed:
+                return True
+        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,6 +279,8 @@ async def open_order_for(
         existing = await repo.get_order_by_idempotency_key(conn, cmd.user_id, cmd.idempotency_key)
         if existing is not None:
             return _same_request(existing, fingerprint), False
+    if config.limits is not None:
+        await _check_limits(conn, cmd.user_id, config.limits, now)
     created = await repo.insert_order(
         conn,
         order_id=uuid.uuid4(),
@@ -284,6 +333,28 @@ async def open_order_for(
     return created, True
 
 
+async def _check_limits(conn: Connection, user_id: str, limits: OrderLimits, now: datetime) -> None:
+    """Refuse (429, with Retry-After) a user at their limit of open orders or of orders created
+    in the window. The user's lock makes concurrent requests count one after the other."""
+    await repo.lock_user_orders(conn, user_id)
+    usage = await repo.order_usage(conn, user_id, now=now, since=now - limits.window)
+    if usage.open >= limits.max_open and usage.first_expiry is not None:
+        raise TooManyOpenOrders(
+            f"at most {limits.max_open} open orders per user; pay or cancel one first",
+            headers={"Retry-After": _seconds_until(usage.first_expiry, now)},
+        )
+    if usage.recent >= limits.max_created and usage.oldest_recent is not None:
+        raise OrderRateLimited(
+            f"at most {limits.max_created} orders per user every "
+            f"{int(limits.window.total_seconds())} seconds",
+            headers={"Retry-After": _seconds_until(usage.oldest_recent + limits.window, now)},
+        )
+
+
+def _seconds_until(moment: datetime, now: datetime) -> str:
+    return str(max(1, math.ceil((moment - now).total_seconds())))
+
+
 def _same_request(existing: Order, fingerprint: str) -> Order:
     if existing.request_fingerprint != fingerprint:
         raise IdempotencyKeyReused(
@@ -307,6 +378,8 @@ async def place_order(
     that stores the provider's answer (or the failure). The provider call sits between them so
     that no transaction, and no row lock, is held while the provider answers.
     """
+    if cmd.return_url is not None and not config.allows_return_to(cmd.return_url):
+        raise ReturnUrlNotAllowed("return_url names a host that is not on the allow-list")
     facts = order_facts_for(cmd, catalog=catalog, providers=providers, signer=signer)
     now = utcnow()
     async with transaction(pool) as conn:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from paystream.checkout.refunds.domain import Refund, RefundState
 from paystream.shared.schemas import MoneyIn, MoneyOut
@@ -29,6 +29,14 @@ class CreateRefundIn(BaseModel):
         default=None, description="Part of the payment to return; all that is left by default."
     )
     reason: str = Field(min_length=1, max_length=500, examples=["requested_by_customer"])
+
+    @field_validator("amount")
+    @classmethod
+    def _positive(cls, amount: MoneyIn | None) -> MoneyIn | None:
+        # A refund of nothing is a mistake of the caller (it was a 500 from the provider call).
+        if amount is not None and amount.to_money().minor <= 0:
+            raise ValueError("a refund amount must be greater than zero")
+        return amount
 
 
 class ConfirmPayoutIn(BaseModel):

@@ -21,6 +21,7 @@ from paystream.checkout.reviews import service
 from paystream.checkout.reviews.domain import ReviewStatus
 from paystream.checkout.reviews.schemas import DecisionIn, ReviewOut, ReviewPage
 from paystream.shared.auth import AdminPrincipal
+from paystream.shared.pagination import CursorQuery
 
 router = APIRouter(prefix="/v1/admin/reviews", tags=["payment reviews"])
 
@@ -48,7 +49,7 @@ async def list_reviews(
     status: ReviewStatus | None = None,
     order_id: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    cursor: CursorQuery = None,
 ) -> ReviewPage:
     items, next_cursor = await service.list_reviews(
         ctx.pool, status=status, order_id=order_id, cursor=cursor, limit=limit

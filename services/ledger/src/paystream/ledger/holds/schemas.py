@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from paystream.ledger.common import CreditsField, LotAmountOut, UnitField, lot_amounts
 from paystream.ledger.holds.repository import HoldRow
+from paystream.shared.events import MAX_CREDITS
 
 # A hold reserves credits for work that takes a while (an AI job, a call): at most a week.
 MAX_TTL_S = 7 * 24 * 3600
@@ -39,7 +40,7 @@ class CaptureIn(BaseModel):
         extra="forbid", strict=True, json_schema_extra={"examples": [{"credits": 42}]}
     )
 
-    credits: int = Field(gt=0, description="what to spend: at most what is held")
+    credits: int = Field(gt=0, le=MAX_CREDITS, description="what to spend: at most what is held")
 
 
 class HoldOut(BaseModel):

@@ -116,7 +116,8 @@ def sync_detailed(
         status (None | ReviewStatus | Unset):
         order_id (None | str | Unset):
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset):
+        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
+            characters, or 400)
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -154,7 +155,8 @@ def sync(
         status (None | ReviewStatus | Unset):
         order_id (None | str | Unset):
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset):
+        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
+            characters, or 400)
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -187,7 +189,8 @@ async def asyncio_detailed(
         status (None | ReviewStatus | Unset):
         order_id (None | str | Unset):
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset):
+        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
+            characters, or 400)
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -223,7 +226,8 @@ async def asyncio(
         status (None | ReviewStatus | Unset):
         order_id (None | str | Unset):
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset):
+        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
+            characters, or 400)
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

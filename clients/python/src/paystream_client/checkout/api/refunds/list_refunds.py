@@ -111,7 +111,8 @@ def sync_detailed(
         order_id (None | str | Unset):
         status (None | RefundState | Unset):
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset):
+        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
+            characters, or 400)
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -149,7 +150,8 @@ def sync(
         order_id (None | str | Unset):
         status (None | RefundState | Unset):
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset):
+        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
+            characters, or 400)
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -182,7 +184,8 @@ async def asyncio_detailed(
         order_id (None | str | Unset):
         status (None | RefundState | Unset):
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset):
+        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
+            characters, or 400)
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -218,7 +221,8 @@ async def asyncio(
         order_id (None | str | Unset):
         status (None | RefundState | Unset):
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset):
+        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
+            characters, or 400)
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -107,7 +107,8 @@ def sync_detailed(
         status (None | TransferStatus | Unset): Only transfers with this verdict (e.g. unmatched,
             underpaid).
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset):
+        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
+            characters, or 400)
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -143,7 +144,8 @@ def sync(
         status (None | TransferStatus | Unset): Only transfers with this verdict (e.g. unmatched,
             underpaid).
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset):
+        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
+            characters, or 400)
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -174,7 +176,8 @@ async def asyncio_detailed(
         status (None | TransferStatus | Unset): Only transfers with this verdict (e.g. unmatched,
             underpaid).
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset):
+        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
+            characters, or 400)
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -208,7 +211,8 @@ async def asyncio(
         status (None | TransferStatus | Unset): Only transfers with this verdict (e.g. unmatched,
             underpaid).
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset):
+        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
+            characters, or 400)
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

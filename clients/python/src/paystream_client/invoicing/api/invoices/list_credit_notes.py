@@ -123,7 +123,8 @@ def sync_detailed(
 
     Args:
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset): next_cursor of the previous page
+        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
+            characters, or 400)
         invoice_id (None | Unset | UUID): only the credit notes of this invoice
         user_id (None | str | Unset): admins: only this user's credit notes
         order_id (None | str | Unset): only the credit notes of this order
@@ -164,7 +165,8 @@ def sync(
 
     Args:
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset): next_cursor of the previous page
+        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
+            characters, or 400)
         invoice_id (None | Unset | UUID): only the credit notes of this invoice
         user_id (None | str | Unset): admins: only this user's credit notes
         order_id (None | str | Unset): only the credit notes of this order
@@ -200,7 +202,8 @@ async def asyncio_detailed(
 
     Args:
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset): next_cursor of the previous page
+        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
+            characters, or 400)
         invoice_id (None | Unset | UUID): only the credit notes of this invoice
         user_id (None | str | Unset): admins: only this user's credit notes
         order_id (None | str | Unset): only the credit notes of this order
@@ -239,7 +242,8 @@ async def asyncio(
 
     Args:
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset): next_cursor of the previous page
+        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
+            characters, or 400)
         invoice_id (None | Unset | UUID): only the credit notes of this invoice
         user_id (None | str | Unset): admins: only this user's credit notes
         order_id (None | str | Unset): only the credit notes of this order

@@ -111,7 +111,8 @@ def sync_detailed(
 
     Args:
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset): next_cursor of the previous page
+        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
+            characters, or 400)
         order_id (None | str | Unset): only the invoice of this order
         user_id (None | str | Unset): admins: only this user's invoices
 
@@ -149,7 +150,8 @@ def sync(
 
     Args:
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset): next_cursor of the previous page
+        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
+            characters, or 400)
         order_id (None | str | Unset): only the invoice of this order
         user_id (None | str | Unset): admins: only this user's invoices
 
@@ -182,7 +184,8 @@ async def asyncio_detailed(
 
     Args:
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset): next_cursor of the previous page
+        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
+            characters, or 400)
         order_id (None | str | Unset): only the invoice of this order
         user_id (None | str | Unset): admins: only this user's invoices
 
@@ -218,7 +221,8 @@ async def asyncio(
 
     Args:
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset): next_cursor of the previous page
+        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
+            characters, or 400)
         order_id (None | str | Unset): only the invoice of this order
         user_id (None | str | Unset): admins: only this user's invoices
 

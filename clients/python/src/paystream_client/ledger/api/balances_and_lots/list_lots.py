@@ -125,7 +125,8 @@ def sync_detailed(
         unit (None | str | Unset): only this unit
         status (ListLotsStatusType0 | None | Unset):
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset):
+        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
+            characters, or 400)
         user_id (None | str | Unset): admin only: whose lots
 
     Raises:
@@ -166,7 +167,8 @@ def sync(
         unit (None | str | Unset): only this unit
         status (ListLotsStatusType0 | None | Unset):
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset):
+        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
+            characters, or 400)
         user_id (None | str | Unset): admin only: whose lots
 
     Raises:
@@ -202,7 +204,8 @@ async def asyncio_detailed(
         unit (None | str | Unset): only this unit
         status (ListLotsStatusType0 | None | Unset):
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset):
+        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
+            characters, or 400)
         user_id (None | str | Unset): admin only: whose lots
 
     Raises:
@@ -241,7 +244,8 @@ async def asyncio(
         unit (None | str | Unset): only this unit
         status (ListLotsStatusType0 | None | Unset):
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset):
+        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
+            characters, or 400)
         user_id (None | str | Unset): admin only: whose lots
 
     Raises:

@@ -152,7 +152,8 @@ def sync_detailed(
 
     Args:
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset): next_cursor of the previous page
+        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
+            characters, or 400)
         user_id (None | str | Unset): admin only: whose history
         type_ (list[ListTransactionsTypeType0Item] | None | Unset): only these kinds (repeat the
             parameter)
@@ -200,7 +201,8 @@ def sync(
 
     Args:
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset): next_cursor of the previous page
+        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
+            characters, or 400)
         user_id (None | str | Unset): admin only: whose history
         type_ (list[ListTransactionsTypeType0Item] | None | Unset): only these kinds (repeat the
             parameter)
@@ -243,7 +245,8 @@ async def asyncio_detailed(
 
     Args:
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset): next_cursor of the previous page
+        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
+            characters, or 400)
         user_id (None | str | Unset): admin only: whose history
         type_ (list[ListTransactionsTypeType0Item] | None | Unset): only these kinds (repeat the
             parameter)
@@ -289,7 +292,8 @@ async def asyncio(
 
     Args:
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset): next_cursor of the previous page
+        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
+            characters, or 400)
         user_id (None | str | Unset): admin only: whose history
         type_ (list[ListTransactionsTypeType0Item] | None | Unset): only these kinds (repeat the
             parameter)

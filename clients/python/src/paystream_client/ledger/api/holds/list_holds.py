@@ -115,7 +115,8 @@ def sync_detailed(
     Args:
         status (ListHoldsStatusType0 | None | Unset):
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset):
+        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
+            characters, or 400)
         user_id (None | str | Unset): admin only: whose holds
 
     Raises:
@@ -153,7 +154,8 @@ def sync(
     Args:
         status (ListHoldsStatusType0 | None | Unset):
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset):
+        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
+            characters, or 400)
         user_id (None | str | Unset): admin only: whose holds
 
     Raises:
@@ -186,7 +188,8 @@ async def asyncio_detailed(
     Args:
         status (ListHoldsStatusType0 | None | Unset):
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset):
+        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
+            characters, or 400)
         user_id (None | str | Unset): admin only: whose holds
 
     Raises:
@@ -222,7 +225,8 @@ async def asyncio(
     Args:
         status (ListHoldsStatusType0 | None | Unset):
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset):
+        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
+            characters, or 400)
         user_id (None | str | Unset): admin only: whose holds
 
     Raises:

@@ -120,7 +120,8 @@ def sync_detailed(
 
     Args:
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset): next_cursor of the previous page
+        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
+            characters, or 400)
         status (ListRefundsStatusType0 | None | Unset): only refunds in this state
         shortfall (bool | Unset): only refunds that could not revoke all they owed Default: False.
         user_id (None | str | Unset): only this user's refunds
@@ -161,7 +162,8 @@ def sync(
 
     Args:
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset): next_cursor of the previous page
+        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
+            characters, or 400)
         status (ListRefundsStatusType0 | None | Unset): only refunds in this state
         shortfall (bool | Unset): only refunds that could not revoke all they owed Default: False.
         user_id (None | str | Unset): only this user's refunds
@@ -197,7 +199,8 @@ async def asyncio_detailed(
 
     Args:
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset): next_cursor of the previous page
+        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
+            characters, or 400)
         status (ListRefundsStatusType0 | None | Unset): only refunds in this state
         shortfall (bool | Unset): only refunds that could not revoke all they owed Default: False.
         user_id (None | str | Unset): only this user's refunds
@@ -236,7 +239,8 @@ async def asyncio(
 
     Args:
         limit (int | Unset):  Default: 20.
-        cursor (None | str | Unset): next_cursor of the previous page
+        cursor (None | str | Unset): next_cursor of the previous page (opaque; at most 512
+            characters, or 400)
         status (ListRefundsStatusType0 | None | Unset): only refunds in this state
         shortfall (bool | Unset): only refunds that could not revoke all they owed Default: False.
         user_id (None | str | Unset): only this user's refunds
