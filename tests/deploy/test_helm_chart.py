@@ -83,6 +83,12 @@ def test_a_deployment_per_service_with_probes_resources_and_its_configuration() 
     # External Kafka and PostgreSQL by default: nothing of theirs is rendered.
     assert config["PAYSTREAM_KAFKA_BOOTSTRAP"] == "kafka-bootstrap.kafka.svc:9092"
     assert config["PAYSTREAM_PG_HOST"] == "postgres.database.svc"
+    # Metrics, documents and detailed readiness on the ops port, which only the cluster reaches.
+    assert config["PAYSTREAM_OPS_PORT"] == "9000"
+    for d in deployments.values():
+        (c,) = d["spec"]["template"]["spec"]["containers"]
+        assert {p["name"]: p["containerPort"] for p in c["ports"]} == {"http": 8000, "ops": 9000}
+        assert d["spec"]["template"]["metadata"]["annotations"]["prometheus.io/port"] == "9000"
     assert not by_kind(docs, "StatefulSet")
     secret = by_kind(docs, "Secret")["pay-paystream-secrets"]
     assert "PAYSTREAM_JWT_SECRET" in secret["stringData"]
@@ -148,7 +154,13 @@ def test_monitoring_resources_carry_the_checked_rules_and_dashboard() -> None:
         "monitoring.prometheusRule=true",
         "monitoring.grafanaDashboard=true",
     )
-    assert len(by_kind(docs, "ServiceMonitor")) == len(SERVICES)
+    monitors = by_kind(docs, "ServiceMonitor")
+    assert len(monitors) == len(SERVICES)
+    for name, monitor in monitors.items():
+        assert monitor["spec"]["endpoints"][0]["port"] == "ops", name
+        # The port it names is one the Service has.
+        service = by_kind(docs, "Service")[name]
+        assert "ops" in {p["name"] for p in service["spec"]["ports"]}, name
     (rule,) = by_kind(docs, "PrometheusRule").values()
     alerts = yaml.safe_load((CHART / "files" / "alerts.yml").read_text())
     assert rule["spec"] == alerts

@@ -30,6 +30,11 @@ class BaseServiceSettings(BaseSettings):
     # Where the HTTP API listens (0.0.0.0 in a container) and on which port.
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+    # When set, the operational endpoints (/metrics, /docs, /openapi.json and the detailed
+    # /readyz) are served on this port only, on the same host, and the public port answers 404
+    # for them (a service facing the internet, such as webhook-ingest, shows its internals to
+    # nobody). Unset: everything on http_port, as in the local stack.
+    ops_port: int | None = Field(default=None, ge=1, le=65_535)
 
     # Kafka bootstrap servers, comma-separated host:port.
     kafka_bootstrap: str = "127.0.0.1:19092"
