@@ -119,14 +119,7 @@ class InputGuardMiddleware:
 
     async def _read_body(self, scope: Scope, receive: Receive) -> bytes:
         limit = self.max_body_bytes
-        declared = _header(scope, b"content-length")
-        if declared is not None:
-            try:
-                too_large = int(declared) > limit
-            except ValueError:
-                raise BadRequest("Content-Length is not a number") from None
-            if too_large:
-                raise PayloadTooLarge(f"body is larger than {limit} bytes")
+        refuse_declared_length(_header(scope, b"content-length"), limit)
         chunks: list[bytes] = []
         size = 0
         more = True
@@ -148,6 +141,19 @@ class InputGuardMiddleware:
         except UnicodeDecodeError:
             raise BodyNotUtf8("body is not UTF-8") from None
         return body
+
+
+def refuse_declared_length(declared: str | bytes | None, limit: int) -> None:
+    """A declared Content-Length (only a claim: the reader still counts) that is not a number
+    (400) or above `limit` (413), refused before anything is read."""
+    if declared is None:
+        return
+    try:
+        too_large = int(declared) > limit
+    except ValueError:
+        raise BadRequest("Content-Length is not a number") from None
+    if too_large:
+        raise PayloadTooLarge(f"body is larger than {limit} bytes")
 
 
 async def checked_request(request: Request) -> None:
