@@ -32,7 +32,9 @@ from paystream.shared.topics import types_on
 log = structlog.get_logger(__name__)
 
 
-async def stop_tasks(tasks: Iterable[asyncio.Task[Any]], *, within_s: float = 15.0) -> None:
+async def stop_tasks(
+    tasks: Iterable[asyncio.Task[Any]], *, within_s: float = 15.0
+) -> set[asyncio.Task[Any]]:
     """Cancel background tasks and wait until they have ended, so a service always stops.
 
     One `cancel()` is not enough: on Python 3.11 a cancellation can be lost (`asyncio.wait_for`
@@ -40,7 +42,7 @@ async def stop_tasks(tasks: Iterable[asyncio.Task[Any]], *, within_s: float = 15
     a library can turn a cancellation into an error of its own that a worker's retry loop then
     catches), and the task goes on looping while its stopper awaits it forever. So a task still
     running is cancelled again every 0.1 s; one still running after `within_s` is logged as
-    `task_did_not_stop` and left behind rather than hanging the shutdown."""
+    `task_did_not_stop` and left behind rather than hanging the shutdown; those are returned."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within_s
     pending = {t for t in tasks if not t.done()}
@@ -50,6 +52,7 @@ async def stop_tasks(tasks: Iterable[asyncio.Task[Any]], *, within_s: float = 15
         _, pending = await asyncio.wait(pending, timeout=0.1)
     for t in pending:
         log.error("task_did_not_stop", task=t.get_name(), within_s=within_s)
+    return pending
 
 
 class ServiceRuntime:
