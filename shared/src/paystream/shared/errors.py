@@ -57,6 +57,17 @@ class Unprocessable(PaystreamError):
     code = "unprocessable"
 
 
+class TooManyRequests(PaystreamError):
+    """Answered with `Retry-After` (whole seconds)."""
+
+    status_code = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message, details={"retry_after_s": retry_after_s})
+        self.retry_after_s = retry_after_s
+
+
 class UpstreamError(PaystreamError):
     status_code = 502
     code = "upstream_error"

@@ -28,7 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from paystream.shared.errors import PaystreamError
+from paystream.shared.errors import PaystreamError, TooManyRequests
 from paystream.shared.observability import (
     HTTP_REQUESTS,
     HTTP_SECONDS,
@@ -171,7 +171,10 @@ def create_app(
 
     @app.exception_handler(PaystreamError)
     async def _paystream_error(_: Request, exc: PaystreamError) -> JSONResponse:
-        return JSONResponse(exc.body(), status_code=exc.status_code)
+        headers = None
+        if isinstance(exc, TooManyRequests):
+            headers = {"Retry-After": str(exc.retry_after_s)}
+        return JSONResponse(exc.body(), status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:

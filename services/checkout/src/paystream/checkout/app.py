@@ -1,6 +1,6 @@
 """The checkout app: composes the domain routers, the payments.events consumer, the outbox relay
-and the background tasks (the order expiry sweep, the providers' workers such as the USDT
-watcher)."""
+and the background tasks (the order expiry sweep, the reconciler, the providers' workers such as
+the USDT watcher)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ from paystream.checkout.orders.service import CheckoutConfig
 from paystream.checkout.orders.tasks import expiry_sweep
 from paystream.checkout.providers.factory import build_providers, stripe_method_types
 from paystream.checkout.providers.registry import ProviderRegistry
+from paystream.checkout.reconcile.service import ReconcileConfig
+from paystream.checkout.reconcile.tasks import reconciler
 from paystream.checkout.refunds import endpoints as refunds_endpoints
 from paystream.checkout.reviews import endpoints as reviews_endpoints
 from paystream.checkout.settings import CheckoutSettings
@@ -54,9 +56,11 @@ def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
         event_types=(PaymentSucceededV1, PaymentFailedV1, RefundSucceededV1, RefundFailedV1),
     )
     runtime.add_publisher(settings.topics.orders_events)
-    # Refunds, and USDT payments found on chain, are announced by checkout itself.
+    # Refunds, USDT payments found on chain and payments learned by asking the provider (sync,
+    # the reconciler) are announced by checkout itself.
     runtime.add_publisher(
-        settings.topics.payments_events, (PaymentSucceededV1, RefundSucceededV1, RefundFailedV1)
+        settings.topics.payments_events,
+        (PaymentSucceededV1, PaymentFailedV1, RefundSucceededV1, RefundFailedV1),
     )
 
     @contextlib.asynccontextmanager
@@ -73,6 +77,7 @@ def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
             config=CheckoutConfig(
                 order_ttl=timedelta(minutes=settings.order_ttl_minutes),
                 default_return_url=str(settings.default_return_url),
+                sync_min_interval=timedelta(seconds=settings.order_sync_min_interval_s),
             ),
             wake_outbox=relay.wake,
             stripe_types=stripe_method_types,
@@ -89,6 +94,21 @@ def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
             asyncio.create_task(sweep, name="expiry-sweep"),
             *(asyncio.create_task(w, name="provider-worker") for w in built.workers),
         ]
+        if settings.reconcile_interval_s > 0:
+            reconcile = reconciler(
+                runtime.pool,
+                providers,
+                ReconcileConfig(
+                    order_min_age=timedelta(seconds=settings.reconcile_order_min_age_s),
+                    refund_min_age=timedelta(seconds=settings.reconcile_refund_min_age_s),
+                    backoff=timedelta(seconds=settings.reconcile_backoff_s),
+                    backoff_max=timedelta(seconds=settings.reconcile_backoff_max_s),
+                    batch=settings.reconcile_batch,
+                ),
+                every_s=settings.reconcile_interval_s,
+                wake_outbox=relay.wake,
+            )
+            tasks.append(asyncio.create_task(reconcile, name="reconciler"))
         try:
             yield
         finally:

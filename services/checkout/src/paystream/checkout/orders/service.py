@@ -83,6 +83,8 @@ class OrderNotCancellable(Conflict):
 class CheckoutConfig:
     order_ttl: timedelta
     default_return_url: str
+    # POST /v1/orders/{id}/sync asks the provider at most this often per order.
+    sync_min_interval: timedelta = timedelta(seconds=5)
 
 
 @dataclass(frozen=True, slots=True)
