@@ -40,7 +40,10 @@ class CheckoutSettings(BaseServiceSettings):
     order_sync_min_interval_s: float = Field(default=5.0, gt=0)
     # The reconciler runs every interval; it asks about pending orders older than the order age
     # (their notification should have come) and pending refunds older than the refund age, each
-    # again after backoff * 2^attempts, at most backoff_max apart. 0 disables it.
+    # again after backoff * 2^attempts, at most backoff_max apart. 0 disables it. The refund age
+    # should exceed the longest refund call (a provider's timeout times its attempts), so the
+    # reconciler does not ask while checkout's own request is still waiting (harmless: every
+    # refund request is idempotent, but a wasted call).
     reconcile_interval_s: float = Field(default=30.0, ge=0)
     reconcile_order_min_age_s: float = Field(default=600.0, ge=0)
     reconcile_refund_min_age_s: float = Field(default=60.0, ge=0)
