@@ -119,9 +119,30 @@ async def apply_lookup(
     provider = cast(Provider, order.provider or METHOD_PROVIDER[order.payment_method])
     now = utcnow()
     if lookup.state is PaymentState.PAID:
-        await _announce_paid(conn, order, provider, lookup, source=source, now=now)
+        paid = _paid_event(order, provider, lookup, now)
+        assert paid.provider_payment_id is not None
+        await _announce(
+            conn,
+            order,
+            paid,
+            payment_event_id("payment", provider, paid.provider_payment_id),
+            paid.paid_at,
+            source,
+        )
+        await apply_payment_succeeded(conn, paid)
+        log.info("order_payment_learned", order_id=order.id, provider=provider, source=source)
     elif lookup.state is PaymentState.FAILED and order.status is OrderStatus.PENDING:
-        await _announce_failed(conn, order, provider, lookup, source=source, now=now)
+        failed = _failed_event(order, provider, lookup, now)
+        reference = failed.provider_payment_id or order.provider_session_id or order.id
+        await _announce(
+            conn,
+            order,
+            failed,
+            payment_event_id("payment.failed", provider, reference),
+            failed.failed_at,
+            source,
+        )
+        await apply_payment_failed(conn, failed)
     current = await repo.get_order(conn, order_id)
     assert current is not None
     return current
@@ -133,18 +154,24 @@ def query_event_id(reference: str) -> str:
     return f"query:{reference}"
 
 
-async def _announce_paid(
+async def _announce(
     conn: Connection,
     order: Order,
-    provider: Provider,
-    lookup: PaymentLookup,
-    *,
+    event: PaymentSucceededV1 | PaymentFailedV1,
+    event_id: uuid.UUID,
+    at: datetime,
     source: str,
-    now: datetime,
 ) -> None:
+    envelope = Envelope.wrap(event, source=source, subject=order.id, id=event_id, time=at)
+    await enqueue(conn, order.user_id, envelope)
+
+
+def _paid_event(
+    order: Order, provider: Provider, lookup: PaymentLookup, now: datetime
+) -> PaymentSucceededV1:
     if lookup.provider_payment_id is None or lookup.paid is None:
         raise ProviderError(f"{provider} said paid without naming the payment and its amount")
-    event = PaymentSucceededV1(
+    return PaymentSucceededV1(
         order_id=order.id,
         user_id=order.user_id,
         package_id=order.package_id,
@@ -157,30 +184,15 @@ async def _announce_paid(
         provider_session_id=order.provider_session_id,
         paid_at=lookup.at or now,
     )
-    envelope = Envelope.wrap(
-        event,
-        source=source,
-        subject=order.id,
-        id=payment_event_id("payment", provider, lookup.provider_payment_id),
-        time=event.paid_at,
-    )
-    await enqueue(conn, order.user_id, envelope)
-    await apply_payment_succeeded(conn, event)
-    log.info("order_payment_learned", order_id=order.id, provider=provider, source=source)
 
 
-async def _announce_failed(
-    conn: Connection,
-    order: Order,
-    provider: Provider,
-    lookup: PaymentLookup,
-    *,
-    source: str,
-    now: datetime,
-) -> None:
-    assert order.provider_session_id is not None
-    reference = lookup.provider_payment_id or order.provider_session_id
-    event = PaymentFailedV1(
+def _failed_event(
+    order: Order, provider: Provider, lookup: PaymentLookup, now: datetime
+) -> PaymentFailedV1:
+    # WeChat Pay names a transaction closed before payment by its out_trade_no (the session),
+    # as its notification's envelope id does.
+    reference = lookup.provider_payment_id or order.provider_session_id or order.id
+    return PaymentFailedV1(
         order_id=order.id,
         user_id=order.user_id,
         provider=provider,
@@ -190,12 +202,3 @@ async def _announce_failed(
         reason=lookup.reason or f"the provider says {lookup.status or 'failed'}",
         failed_at=lookup.at or now,
     )
-    envelope = Envelope.wrap(
-        event,
-        source=source,
-        subject=order.id,
-        id=payment_event_id("payment.failed", provider, reference),
-        time=event.failed_at,
-    )
-    await enqueue(conn, order.user_id, envelope)
-    await apply_payment_failed(conn, event)

@@ -431,11 +431,7 @@ class StripeProvider:
             # A 4xx (already refunded, more than the charge, ...) is Stripe's final word; a 5xx or
             # an unreachable Stripe is only after the SDK's retries with the same key.
             raise _refused("stripe_refund_failed", exc, refund_id=req.refund_id) from exc
-        status = refund_status(refund.status)
-        detail = None
-        if status is RefundStatus.FAILED:
-            detail = f"Stripe refund {refund.status}: {refund.failure_reason or 'no reason given'}"
-        return RefundOutcome(status=status, provider_refund_id=refund.id, detail=detail)
+        return _outcome_of(refund)
 
     async def query_refund(self, req: RefundRequest) -> RefundOutcome:
         refunds = self._client.v1.refunds
@@ -457,11 +453,7 @@ class StripeProvider:
                     return await self.refund(req)
         except stripe.StripeError as exc:
             raise _refused("stripe_refund_query_failed", exc, refund_id=req.refund_id) from exc
-        status = refund_status(found.status)
-        detail = None
-        if status is RefundStatus.FAILED:
-            detail = f"Stripe refund {found.status}: {found.failure_reason or 'no reason given'}"
-        return RefundOutcome(status=status, provider_refund_id=found.id, detail=detail)
+        return _outcome_of(found)
 
     async def query_payment(self, session_id: str, payment_method: str) -> PaymentLookup:
         try:
@@ -594,6 +586,14 @@ def payment_intent_lookup(
             status=status,
         )
     return PaymentLookup(PaymentState.OPEN, intent_id, status=status)
+
+
+def _outcome_of(refund: stripe.Refund) -> RefundOutcome:
+    status = refund_status(refund.status)
+    detail = None
+    if status is RefundStatus.FAILED:
+        detail = f"Stripe refund {refund.status}: {refund.failure_reason or 'no reason given'}"
+    return RefundOutcome(status=status, provider_refund_id=refund.id, detail=detail)
 
 
 def _refund_of(refund: stripe.Refund, refund_id: str) -> bool:
