@@ -20,6 +20,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from paystream.checkout.app import create_app
+from paystream.checkout.providers.registry import ProviderRegistry
 from paystream.checkout.settings import CheckoutSettings
 from paystream.shared.auth import make_token
 from paystream.shared.events import Envelope, PaymentSucceededV1
@@ -37,6 +38,7 @@ class CheckoutUnderTest:
     pool: asyncpg.Pool
     producer: AIOKafkaProducer
     bootstrap: str
+    providers: ProviderRegistry
 
     def auth(self, user_id: str, *, admin: bool = False) -> dict[str, str]:
         token = make_token(user_id, JWT_SECRET, role="admin" if admin else None)
@@ -186,6 +188,7 @@ def make_checkout(
                     pool=app.state.runtime.pool,
                     producer=producer,
                     bootstrap=kafka_bootstrap,
+                    providers=app.state.checkout.providers,
                 )
         finally:
             await producer.stop()

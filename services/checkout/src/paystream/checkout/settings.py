@@ -47,7 +47,7 @@ class CheckoutSettings(BaseServiceSettings):
     reconcile_interval_s: float = Field(default=30.0, ge=0)
     reconcile_order_min_age_s: float = Field(default=600.0, ge=0)
     reconcile_refund_min_age_s: float = Field(default=60.0, ge=0)
-    reconcile_backoff_s: float = Field(default=60.0, gt=0)
+    reconcile_backoff_s: float = Field(default=60.0, gt=0, le=86400)
     reconcile_backoff_max_s: float = Field(default=3600.0, gt=0)
     reconcile_batch: int = Field(default=100, ge=1, le=1000)
 

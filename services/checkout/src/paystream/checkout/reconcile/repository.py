@@ -41,6 +41,9 @@ async def claim_sync(
 
 
 # The next check of a thing asked `attempts` times before: base * 2^attempts, at most `max`.
+# The exponent is capped before multiplying: an order pending for weeks has been asked
+# thousands of times, and base * 2^1000 overflows PostgreSQL's interval (which stopped every
+# round until the cap; found by the e2e suite).
 _UPSERT_CLAIMS = """
 INSERT INTO provider_checks (subject_kind, subject_id, attempts, checked_at, next_check_at)
 SELECT $1, id, 1, $2::timestamptz, $2::timestamptz + $3::interval FROM due
@@ -48,7 +51,7 @@ ON CONFLICT (subject_kind, subject_id) DO UPDATE
     SET attempts = provider_checks.attempts + 1,
         checked_at = EXCLUDED.checked_at,
         next_check_at = EXCLUDED.checked_at
-            + LEAST($4::interval, $3::interval * power(2, provider_checks.attempts))
+            + LEAST($4::interval, $3::interval * power(2, LEAST(provider_checks.attempts, 30)))
 RETURNING subject_id
 """
 
