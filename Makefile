@@ -37,7 +37,8 @@ BENCH_ENV := PAYSTREAM_RUN_DIR=$(REPO)/.run/bench$(if $(filter-out 0,$(BENCH_SLO
 	PAYSTREAM_PORT_BASE=$(shell echo $$((28000 + 1000 * $(BENCH_SLOT))))
 
 PY_SRC := shared/src notifications/src devtools/src cli/src services/checkout/src \
-	services/webhook-ingest/src services/ledger/src services/invoicing/src web/src
+	services/webhook-ingest/src services/ledger/src services/invoicing/src web/src \
+	clients/python/src
 
 .PHONY: help
 help: ## list the targets
@@ -47,7 +48,7 @@ $(UV):
 	python3 -m venv $(REPO)/.run/tools/uv-$(UV_VERSION)
 	$(REPO)/.run/tools/uv-$(UV_VERSION)/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 
-.run/.synced: $(UV) uv.lock pyproject.toml shared/pyproject.toml notifications/pyproject.toml devtools/pyproject.toml cli/pyproject.toml $(wildcard services/*/pyproject.toml)
+.run/.synced: $(UV) uv.lock pyproject.toml shared/pyproject.toml notifications/pyproject.toml devtools/pyproject.toml cli/pyproject.toml $(wildcard services/*/pyproject.toml) clients/python/pyproject.toml web/pyproject.toml
 	$(UV) sync --frozen --all-packages
 	@touch $@
 
@@ -78,15 +79,18 @@ run: bootstrap ## the web app on 8000 and the services on 8001-8004; Ctrl-C stop
 	$(WITH_INFRA) $(UV) run python -m paystream.devtools.stack
 
 .PHONY: demo
-demo: bootstrap ## with `make run` up: buy `standard` and pay it (METHOD=..., REFUND=30.00|all)
+demo: bootstrap ## with `make run` up: buy `standard` and pay it (METHOD=..., REFUND=30.00|all, QUANTITY=20, PLAN=pro)
 	eval "$$(deploy/local/infra.sh env)" && $(UV) run python -m paystream.devtools.demo \
 		--method $(or $(METHOD),stripe_checkout) $(if $(REFUND),--refund $(REFUND)) \
-		$(if $(CURRENCY),--currency $(CURRENCY))
+		$(if $(CURRENCY),--currency $(CURRENCY)) $(if $(QUANTITY),--quantity $(QUANTITY)) \
+		$(if $(PLAN),--plan $(PLAN))
 
 .PHONY: test
 test: lint ## unit, integration, end-to-end and browser tests on real Kafka/PostgreSQL/stripe-mock/Chromium
 	deploy/local/desktop.sh fonts browser
-	$(TEST_ENV) $(WITH_INFRA) $(UV) run pytest $(PYTEST_ARGS)
+	deploy/local/tools.sh install
+	eval "$$(deploy/local/tools.sh env)" && $(TEST_ENV) PAYSTREAM_TEST_CONTAINERS=auto \
+		$(WITH_INFRA) $(UV) run pytest $(PYTEST_ARGS)
 
 .PHONY: test-unit
 test-unit: bootstrap ## unit tests only (no infrastructure)
@@ -106,6 +110,14 @@ bench: bootstrap ## benchmarks; prints figures and writes docs/benchmarks.md
 .PHONY: asyncapi
 asyncapi: bootstrap ## the services' AsyncAPI documents, generated from their consumers and publishers
 	$(UV) run python -m paystream.devtools.asyncapi
+
+.PHONY: openapi
+openapi: bootstrap ## docs/api/<service>.json from the services' routes, and the client generated from them (clients/python)
+	$(UV) run python -m paystream.devtools.openapi
+
+.PHONY: env-example
+env-example: bootstrap ## .env.example: every setting with its meaning, from the settings classes
+	$(UV) run python -m paystream.devtools.envfile
 
 .PHONY: clean
 clean: ## stop every environment and delete .run/ (keeps the download caches)

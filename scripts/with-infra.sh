@@ -5,6 +5,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 infra=deploy/local/infra.sh
+# `make test` sets PAYSTREAM_TEST_CONTAINERS=auto: where a Docker engine answers (asked over its
+# API, not guessed from the `docker` client), Kafka, PostgreSQL and stripe-mock run in containers
+# started by testcontainers for the length of the command; the local infrastructure otherwise.
+if [ "${PAYSTREAM_TEST_CONTAINERS:-}" = auto ] && .venv/bin/python -m paystream.devtools.containers engine 2>/dev/null; then
+  exec .venv/bin/python -m paystream.devtools.containers run -- "$@"
+fi
 if "$infra" status --quiet; then started=0; else started=1; fi
 cleanup() {
   local rc=$?

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -123,3 +124,24 @@ def test_cli_operator_credential() -> None:
         )
     from_env = OperatorSettings(jwt_secret=SECRET, operator_token=admin)
     assert require_operator(from_env, action="dlq retry", local_operator=False, token=None) == "ops"
+
+
+def test_cli_operator_token_comes_from_a_file_not_the_command_line(tmp_path: Path) -> None:
+    from paystream.cli.auth import read_token_file
+
+    token_file = tmp_path / "token"
+    token_file.write_text(make_token("ops", SECRET, role="admin") + "\n")
+    s = OperatorSettings(jwt_secret=SECRET, operator_token=None)
+    token = read_token_file(token_file)
+    assert require_operator(s, action="replay", local_operator=False, token=token) == "ops"
+    with pytest.raises(Refused, match="cannot read the operator token file"):
+        read_token_file(tmp_path / "missing")
+    assert read_token_file(None) is None
+    # No option takes the token itself: it would be readable by anyone in `ps`.
+    from typer.testing import CliRunner
+
+    from paystream.cli.main import app
+
+    help_text = CliRunner().invoke(app, ["replay", "--help"]).output
+    assert "--operator-token-file" in help_text
+    assert "--operator-token " not in help_text

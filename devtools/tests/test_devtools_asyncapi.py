@@ -48,3 +48,12 @@ def test_webhook_ingest_documents_what_it_publishes() -> None:
     schemas = doc["components"]["schemas"]
     for event in ("WebhookReceivedV1", "PaymentSucceededV1", "RefundSucceededV1"):
         assert event in schemas
+
+
+def test_every_message_documents_its_key_and_cloudevents_headers() -> None:
+    for name, text in documents().items():
+        for title, message in json.loads(text)["components"]["messages"].items():
+            headers = message["headers"]["properties"]
+            assert headers["content-type"]["const"] == "application/cloudevents+json", title
+            assert {"ce_type", "ce_id"} <= set(headers), (name, title)
+            assert message["bindings"]["kafka"]["key"]["type"] == "string", (name, title)

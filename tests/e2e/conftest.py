@@ -31,6 +31,9 @@ def stack(infra_settings: object) -> Iterator[Stack]:
             "PAYSTREAM_JWT_SECRET": JWT_SECRET,
             "PAYSTREAM_STRIPE_WEBHOOK_SECRETS": ",".join(WEBHOOK_SECRETS),
             "PAYSTREAM_LOG_LEVEL": "INFO",
+            # Subscriptions' sweep (periods, reminders, grace) every second, not every 30: the
+            # plan tests move the sandbox clock and wait for what it decides.
+            "PAYSTREAM_SUBSCRIPTION_SWEEP_S": "1",
             # The reconciler at test speed (test_e2e_reconcile.py): every second, orders older
             # than 8 s, refunds older than 15 s (longer than a refund call's 3 attempts of 3 s,
             # so it never asks while the request is still in flight), asked again within 2 s.
@@ -99,4 +102,8 @@ async def page(browser: Any, stack: Stack) -> AsyncIterator[Any]:
 @pytest.fixture
 async def harness(stack: Stack) -> AsyncIterator[Harness]:
     async with httpx.AsyncClient(timeout=30.0) as http:
-        yield Harness(urls=stack.urls, http=http)
+        h = Harness(urls=stack.urls, http=http)
+        try:
+            yield h
+        finally:
+            await h.aclose()

@@ -65,11 +65,10 @@ async def test_purchase_is_paid_credited_once_and_invoiced_once(harness: Harness
     assert re.fullmatch(r"INV-\d{4}-\d{6}", inv["number"])
     assert inv["amount"] == {"value": "100.00", "currency": "CNY"}
     assert inv["credits"] == 1100
-    got = await h.http.get(f"{h.urls['invoicing']}/v1/invoices/{inv['id']}", headers=h.auth(user))
+    got = await h.invoice(user, inv["id"])
     assert got.status_code == 200
     assert got.json()["number"] == inv["number"]
-    tx = await h.http.get(f"{h.urls['ledger']}/v1/transactions", headers=h.auth(user))
-    grants = [t for t in tx.json()["items"] if t["kind"] == "grant"]
+    grants = [t for t in await h.transactions(user) if t["kind"] == "grant"]
     assert [(g["credits"], g["order_id"]) for g in grants] == [(1100, order["order_id"])]
 
 
@@ -151,15 +150,14 @@ async def test_another_users_order_and_invoice_are_not_found(harness: Harness) -
     assert (await h.order(mallory, order["order_id"])).status_code == 404
     assert (await h.order(alice, order["order_id"])).status_code == 200
     assert (await h.order("ops", order["order_id"])).status_code == 404
-    admin = await h.http.get(
-        f"{h.urls['checkout']}/v1/orders/{order['order_id']}", headers=h.auth("ops", admin=True)
-    )
+    admin = await h.order("ops", order["order_id"], admin=True)
     assert admin.status_code == 200
     assert (await h.send_webhook(h.paid_event(order, alice))).status_code == 200
     await _settled(h, alice, order["order_id"], 500)
     inv = (await h.invoices(alice, order["order_id"]))[0]
-    r = await h.http.get(f"{h.urls['invoicing']}/v1/invoices/{inv['id']}", headers=h.auth(mallory))
+    r = await h.invoice(mallory, inv["id"])
     assert r.status_code == 404
+    assert r.json()["error"]["code"] == "not_found"
     assert await h.invoices(mallory, order["order_id"]) == []
     no_token = await h.http.get(f"{h.urls['checkout']}/v1/orders/{order['order_id']}")
     assert no_token.status_code == 401

@@ -92,6 +92,12 @@ def _outside_ephemeral_ports(*ports: int) -> None:
 async def infra(action: str, component: str) -> float:
     """`deploy/local/infra.sh stop|start kafka|postgres`; returns how long it took."""
     started = time.monotonic()
+    if "PAYSTREAM_CONTAINERS" in os.environ:
+        # The infrastructure runs in containers (testcontainers, where a Docker engine answers).
+        from paystream.devtools.containers import control
+
+        await asyncio.to_thread(control, component, action)
+        return time.monotonic() - started
     proc = await asyncio.create_subprocess_exec(
         str(INFRA),
         action,
@@ -347,6 +353,7 @@ class Deployment:
     async def destroy(self) -> None:
         for name in list(self.stacks):
             await asyncio.to_thread(self.stacks.pop(name).stop)
+        await self.harness.aclose()
         await self.http.aclose()
         for db in (self.ledger_db, self.invoicing_db, self.checkout_db):
             with contextlib.suppress(Exception):
@@ -381,15 +388,27 @@ class Deployment:
 
     def start(self, *names: str) -> None:
         for name in names or SERVICE_NAMES:
-            assert name not in self.stacks, f"{name} already running"
-            stack = Stack(
-                port_base=self.port_base,
-                log_dir=self.log_dir,
-                env=self.env_for(name),
-                only=(name,),
-            )
-            stack.start()
-            self.stacks[name] = stack
+            self.start_instance(name, 0)
+
+    def start_instance(self, name: str, instance: int) -> str:
+        """Start one more process of a service (instance 0 is the one `start` starts, on the
+        deployment's ports; instance i listens 10*i ports higher, its log beside). Returns the
+        key that `kill9`, `stop` and `ready` take: the name, then `name#i`."""
+        key = name if instance == 0 else f"{name}#{instance}"
+        assert key not in self.stacks, f"{key} already running"
+        stack = Stack(
+            port_base=self.port_base + 10 * instance,
+            log_dir=self.log_dir / (f"instance-{instance}" if instance else ""),
+            env=self.env_for(name),
+            only=(name,),
+        )
+        stack.start()
+        self.stacks[key] = stack
+        return key
+
+    def instance_url(self, name: str, instance: int) -> str:
+        off = next(o for n, _, o in SERVICES if n == name)
+        return f"http://127.0.0.1:{self.port_base + 10 * instance + off}"
 
     async def ready(self, *names: str, timeout_s: float = 120) -> float:
         started = time.monotonic()
@@ -404,7 +423,7 @@ class Deployment:
     def kill9(self, name: str) -> None:
         """SIGKILL the service's whole process group: no shutdown code runs."""
         stack = self.stacks.pop(name)
-        proc = stack.procs.pop(name)
+        proc = stack.procs.pop(name.split("#")[0])
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
         stack.stop()

@@ -37,8 +37,9 @@ def markdown_files(repo: Path = REPO) -> list[Path]:
     return found
 
 
-def prose_lines(text: str) -> list[tuple[int, str]]:
-    """The lines outside fenced code blocks, with inline code removed, numbered from 1."""
+def prose_lines(text: str, *, keep_code: bool = False) -> list[tuple[int, str]]:
+    """The lines outside fenced code blocks, with inline code removed (kept with `keep_code`:
+    a heading's anchor includes its code's text), numbered from 1."""
     out: list[tuple[int, str]] = []
     fence: str | None = None
     for number, line in enumerate(text.splitlines(), 1):
@@ -50,7 +51,7 @@ def prose_lines(text: str) -> list[tuple[int, str]]:
             if line.strip().startswith(fence):
                 fence = None
             continue
-        out.append((number, INLINE_CODE.sub("", line)))
+        out.append((number, line if keep_code else INLINE_CODE.sub("", line)))
     return out
 
 
@@ -74,7 +75,7 @@ def slug(heading: str) -> str:
 def anchors(page: Path) -> set[str]:
     seen: dict[str, int] = {}
     out: set[str] = set()
-    for _, line in prose_lines(page.read_text(encoding="utf-8")):
+    for _, line in prose_lines(page.read_text(encoding="utf-8"), keep_code=True):
         if m := re.match(r"^ {0,3}#{1,6}\s+(.*?)\s*#*\s*$", line):
             base = slug(m.group(1))
             n = seen.get(base, 0)
@@ -137,10 +138,20 @@ def test_no_page_points_outside_the_repository() -> None:
         ("The producer is not idempotent, on purpose", "the-producer-is-not-idempotent-on-purpose"),
         ("Rebuild: the topics are the record", "rebuild-the-topics-are-the-record"),
         ("Documents: the PDFs", "documents-the-pdfs"),
+        (
+            "Bulk quantities and quotes (`pricing/`, `quotes/`)",
+            "bulk-quantities-and-quotes-pricing-quotes",
+        ),
     ],
 )
 def test_headings_get_githubs_anchors(heading: str, anchor: str) -> None:
     assert slug(heading) == anchor
+
+
+def test_a_headings_inline_code_counts_in_its_anchor(tmp_path: Path) -> None:
+    page = tmp_path / "p.md"
+    page.write_text("# Title\n\n## Quotes (`quotes/`)\n\nText `code`.\n", encoding="utf-8")
+    assert anchors(page) == {"title", "quotes-quotes"}
 
 
 def test_broken_links_are_reported_and_code_is_not_read(tmp_path: Path) -> None:

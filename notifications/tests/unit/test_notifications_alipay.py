@@ -13,6 +13,7 @@ from paystream.notifications.errors import MalformedPayload
 from paystream.notifications.normalized import Outcome
 from paystream.notifications.providers.alipay.normalize import normalize, normalize_raw, parse_form
 from paystream.shared.events import (
+    MAX_AMOUNT_MINOR,
     PaymentFailedV1,
     PaymentSucceededV1,
     RefundSucceededV1,
@@ -256,3 +257,28 @@ def test_reprocessing_a_raw_record_gives_the_same_events_byte_for_byte(
     assert len(again) == 2
     with pytest.raises(MalformedPayload):
         normalize_raw(raw.model_copy(update={"provider": "stripe"}))
+
+
+# ---- absurd values (issue 10) -----------------------------------------------------------------
+# An amount above MAX_AMOUNT_MINOR or a currency paystream does not know becomes no event, no
+# exception (a 500 the provider would retry forever) and no dead letter, but an INVALID_METADATA
+# outcome that needs an operator: the pipeline keeps the notification in webhooks.raw, answers
+# success and logs it as an error.
+
+TOO_MUCH = MAX_AMOUNT_MINOR + 1
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"total_amount": "90071992547409.93"},  # MAX_AMOUNT_MINOR + 1 fen
+        {"total_amount": "9" * 30},
+        {"extra": {"out_biz_no": "r", "refund_fee": "90071992547409.93"}},
+    ],
+)
+def test_an_absurd_amount_needs_an_operator(key: rsa.RSAPrivateKey, kw: dict[str, Any]) -> None:
+    assert MAX_AMOUNT_MINOR < 9007199254740993
+    n = normalize(note(key, **kw), received_at=RECEIVED)
+    assert n.outcome is Outcome.INVALID_METADATA
+    assert n.needs_operator
+    assert n.events == ()

@@ -21,6 +21,7 @@ from paystream.notifications.providers.stripe.normalize import (
     parse_event,
 )
 from paystream.shared.events import (
+    MAX_AMOUNT_MINOR,
     Envelope,
     PaymentFailedV1,
     PaymentSucceededV1,
@@ -277,7 +278,7 @@ def test_package_id_is_optional() -> None:
     assert n.payment.package_id is None
 
 
-@pytest.mark.parametrize("event_type", ["customer.created", "charge.succeeded", "invoice.paid"])
+@pytest.mark.parametrize("event_type", ["customer.created", "charge.succeeded", "invoice.created"])
 def test_unhandled_types_are_ignored(event_type: str) -> None:
     n = run(event(event_type, {"id": "cus_1", "object": "customer", "metadata": METADATA}))
     assert n.outcome is Outcome.UNHANDLED_TYPE
@@ -352,3 +353,36 @@ def test_rerunning_over_a_raw_record_gives_the_same_payment_event() -> None:
     assert live_env is not None
     assert replayed_env is not None
     assert replayed_env.to_bytes() == live_env.to_bytes()
+
+
+# ---- absurd values (issue 10) -----------------------------------------------------------------
+# An amount above MAX_AMOUNT_MINOR or a currency paystream does not know becomes no event, no
+# exception (a 500 the provider would retry forever) and no dead letter, but an INVALID_METADATA
+# outcome that needs an operator: the pipeline keeps the notification in webhooks.raw, answers
+# success and logs it as an error.
+
+TOO_MUCH = MAX_AMOUNT_MINOR + 1
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"amount_total": TOO_MUCH},
+        {"amount_total": 2**63 - 1},
+        {"currency": "zzz"},
+        {"currency": "usdx"},
+    ],
+)
+def test_an_absurd_amount_or_currency_needs_an_operator(changes: dict[str, Any]) -> None:
+    n = run(event("checkout.session.completed", session(**changes)))
+    assert n.outcome is Outcome.INVALID_METADATA
+    assert n.needs_operator
+    assert (n.events, n.payment) == ((), None)
+    assert n.user_id == "user_7"  # still known, for the Kafka key of webhooks.raw
+
+
+def test_a_payment_intent_with_an_absurd_amount_needs_an_operator() -> None:
+    n = run(event("payment_intent.succeeded", payment_intent(amount_received=TOO_MUCH)))
+    assert n.outcome is Outcome.INVALID_METADATA
+    assert n.needs_operator
+    assert n.events == ()

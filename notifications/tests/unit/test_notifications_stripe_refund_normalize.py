@@ -23,6 +23,7 @@ from paystream.notifications.providers.stripe.normalize import (
     parse_event,
 )
 from paystream.shared.events import (
+    MAX_AMOUNT_MINOR,
     Envelope,
     RefundFailedV1,
     RefundSucceededV1,
@@ -366,3 +367,22 @@ def test_payments_still_come_out_as_one_keyed_event() -> None:
     assert n.payment is not None
     assert n.keyed() == [("u1", n.events[0])]
     assert n.payment_event() is n.events[0]
+
+
+# ---- absurd values (issue 10) -----------------------------------------------------------------
+# An amount above MAX_AMOUNT_MINOR or a currency paystream does not know becomes no event, no
+# exception (a 500 the provider would retry forever) and no dead letter, but an INVALID_METADATA
+# outcome that needs an operator: the pipeline keeps the notification in webhooks.raw, answers
+# success and logs it as an error.
+
+TOO_MUCH = MAX_AMOUNT_MINOR + 1
+
+
+@pytest.mark.parametrize("changes", [{"amount": TOO_MUCH}, {"currency": "zzz"}])
+def test_a_refund_with_an_absurd_amount_or_currency_needs_an_operator(
+    changes: dict[str, Any],
+) -> None:
+    n = run(event("refund.updated", refund(**changes)))
+    assert n.outcome is Outcome.INVALID_METADATA
+    assert n.needs_operator
+    assert n.events == ()

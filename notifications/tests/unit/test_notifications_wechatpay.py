@@ -23,6 +23,7 @@ from paystream.notifications.providers.wechatpay.raw import (
     raw_body,
 )
 from paystream.shared.events import (
+    MAX_AMOUNT_MINOR,
     PaymentFailedV1,
     PaymentSucceededV1,
     RefundFailedV1,
@@ -251,3 +252,53 @@ def test_the_raw_record_reprocesses_to_the_same_event_without_a_key() -> None:
     [again_event] = again.events
     [live_event] = live.events
     assert again_event.value() == live_event.value()
+
+
+# ---- absurd values (issue 10) -----------------------------------------------------------------
+# An amount above MAX_AMOUNT_MINOR or a currency paystream does not know becomes no event, no
+# exception (a 500 the provider would retry forever) and no dead letter, but an INVALID_METADATA
+# outcome that needs an operator: the pipeline keeps the notification in webhooks.raw, answers
+# success and logs it as an error.
+
+TOO_MUCH = MAX_AMOUNT_MINOR + 1
+
+
+@pytest.mark.parametrize("total_fen", [TOO_MUCH, 2**63 - 1])
+def test_a_payment_with_an_absurd_amount_needs_an_operator(total_fen: int) -> None:
+    facts = _facts()
+    n = _normalize("TRANSACTION.SUCCESS", _tx(facts, total_fen=total_fen))
+    assert n.outcome is Outcome.INVALID_METADATA
+    assert n.needs_operator
+    assert n.events == ()
+    assert n.user_id == facts.user_id
+
+
+def test_a_payment_in_an_unknown_currency_needs_an_operator() -> None:
+    resource = _tx(_facts())
+    resource["amount"]["currency"] = "XYZ"
+    n = _normalize("TRANSACTION.SUCCESS", resource)
+    assert n.outcome is Outcome.INVALID_METADATA
+    assert n.needs_operator
+    assert n.events == ()
+
+
+@pytest.mark.parametrize(("refund_fen", "currency"), [(TOO_MUCH, "CNY"), (100, "XYZ")])
+def test_a_refund_with_an_absurd_amount_or_currency_needs_an_operator(
+    refund_fen: int, currency: str
+) -> None:
+    resource = refund_resource(
+        mchid=MCHID,
+        out_trade_no=out_trade_no_for(str(uuid.uuid4())),
+        transaction_id="4200000000202601020000000001",
+        out_refund_no=encode_out_refund_no(str(uuid.uuid4()), "user_42"),
+        refund_id="50000000000000000000000001",
+        refund_status="SUCCESS",
+        refund_fen=refund_fen,
+        total_fen=10000,
+        success_time=datetime.fromisoformat(PAID_AT),
+    )
+    resource["amount"]["currency"] = currency
+    n = _normalize("REFUND.SUCCESS", resource)
+    assert n.outcome is Outcome.INVALID_METADATA
+    assert n.needs_operator
+    assert n.events == ()

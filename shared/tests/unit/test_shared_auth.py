@@ -51,7 +51,11 @@ def test_a_token_checked_once_still_expires_and_a_bad_one_is_never_remembered(
     for _ in range(2):
         with pytest.raises(Unauthorized):
             decode_token(token, "another-secret-that-is-long-enough-for-hs256")
-    early = jwt.encode({"sub": "u2", "nbf": int(later) + 100}, SECRET, algorithm="HS256")
+    early = jwt.encode(
+        {"sub": "u2", "nbf": int(later) + 100, "exp": int(later) + 10_000},
+        SECRET,
+        algorithm="HS256",
+    )
     with pytest.raises(Unauthorized, match="not yet valid"):
         decode_token(early, SECRET)
     monkeypatch.setattr(time, "time", lambda: later + 200)

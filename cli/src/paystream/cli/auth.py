@@ -1,5 +1,7 @@
 """The operator credential that commands changing what services see (replay, reprocess-raw,
-dlq retry/purge) require: an admin JWT, or `--local-operator`.
+dlq retry/purge) require: an admin JWT, or `--local-operator`. The JWT comes from a file
+(`--operator-token-file`, PAYSTREAM_OPERATOR_TOKEN_FILE) or PAYSTREAM_OPERATOR_TOKEN, never from
+a command-line argument, which every user of the machine can read in `ps`.
 
 `--local-operator` is not a security boundary: whoever runs the command with working Kafka and
 database credentials can do the same with Kafka's and PostgreSQL's own tools. It is a deliberate
@@ -8,16 +10,28 @@ act that keeps these commands out of casual scripts.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from paystream.cli.errors import Refused
 from paystream.cli.settings import OperatorSettings
 from paystream.shared.auth import decode_token
 from paystream.shared.errors import Unauthorized
 
 
+def read_token_file(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        return path.read_text().strip() or None
+    except OSError as exc:
+        raise Refused(f"cannot read the operator token file {path}: {exc.strerror}") from None
+
+
 def require_operator(
     settings: OperatorSettings, *, action: str, local_operator: bool, token: str | None
 ) -> str:
-    """Who acts, or Refused. `token` (the option) wins over PAYSTREAM_OPERATOR_TOKEN."""
+    """Who acts, or Refused. `token` (read from the token file) wins over
+    PAYSTREAM_OPERATOR_TOKEN."""
     if local_operator:
         return "local-operator"
     raw = token or (

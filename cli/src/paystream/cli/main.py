@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -16,7 +17,7 @@ from paystream.cli import replay as replay_ops
 from paystream.cli import reprocess as reprocess_ops
 from paystream.cli import topics as topic_ops
 from paystream.cli import verify as verify_ops
-from paystream.cli.auth import require_operator
+from paystream.cli.auth import read_token_file, require_operator
 from paystream.cli.errors import BadInput
 from paystream.cli.output import fail, run
 from paystream.cli.settings import OperatorSettings
@@ -44,11 +45,13 @@ LocalOperator = Annotated[
         "credentials anyway).",
     ),
 ]
+# A file, never the token itself: a command line is visible to every user of the machine (ps).
 OperatorToken = Annotated[
-    str | None,
+    Path | None,
     typer.Option(
-        "--operator-token",
-        help="Admin JWT; defaults to $PAYSTREAM_OPERATOR_TOKEN.",
+        "--operator-token-file",
+        help="File holding the admin JWT; defaults to $PAYSTREAM_OPERATOR_TOKEN_FILE, then "
+        "$PAYSTREAM_OPERATOR_TOKEN.",
         show_default=False,
     ),
 ]
@@ -67,9 +70,10 @@ def _settings(as_json: bool) -> OperatorSettings:
 
 
 def _authorizer(
-    settings: OperatorSettings, action: str, local_operator: bool, token: str | None
+    settings: OperatorSettings, action: str, local_operator: bool, token_file: Path | None
 ) -> Callable[[], str]:
     def authorize() -> str:
+        token = read_token_file(token_file or settings.operator_token_file)
         return require_operator(settings, action=action, local_operator=local_operator, token=token)
 
     return authorize

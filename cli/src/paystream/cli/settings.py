@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import SecretStr
 
 from paystream.shared.settings import BaseServiceSettings
@@ -9,10 +11,13 @@ from paystream.shared.settings import BaseServiceSettings
 
 class OperatorSettings(BaseServiceSettings):
     service_name: str = "paystream-cli"
+    # The services' databases `paystream verify` reads (names on the server, or full DSNs).
     ledger_database: str = "paystream_ledger"
     invoicing_database: str = "paystream_invoicing"
     checkout_database: str = "paystream_checkout"
+    # An admin JWT: replay, reprocess-raw and dlq retry/purge need it (or --local-operator).
     operator_token: SecretStr | None = None
+    operator_token_file: Path | None = None
     # The CLI's own consumer group: its committed offsets on a DLQ topic mark what is handled.
     cli_group: str = "paystream-cli"
 

@@ -1,11 +1,15 @@
-"""`make demo [METHOD=...] [REFUND=...]`: buy a package through the running stack, the way a
-product would, with any payment method, and optionally refund it.
+"""`make demo [METHOD=...] [REFUND=...] [QUANTITY=20 | PLAN=pro]`: buy a package (or a quantity
+of receives at its tier's price, or a plan) through the running stack, the way a product would,
+with any payment method, and optionally refund it.
 
 It makes a JWT for a demo user, creates an order at checkout (a real Checkout Session or
 PaymentIntent at stripe-mock, a real Alipay / WeChat Pay order at their local fakes, or USDT
 deposit instructions), pays it as the provider's payer would (see `payers`), then waits until the
-order is paid, the ledger shows the credits and invoicing has issued the invoice. With `--refund`
-an admin refunds all (or part) of it: the credits go back and a credit note is issued.
+order is paid, the ledger shows the credits and invoicing has issued the invoice. `--quantity`
+asks checkout for a signed quote first and orders with it (the order charges exactly the quote);
+`--plan` subscribes (the first period's order; the subscription moves to the plan once paid).
+With `--refund` an admin refunds all (or part) of it: the credits go back and a credit note is
+issued.
 """
 
 from __future__ import annotations
@@ -48,6 +52,8 @@ async def run(
     method: str,
     currency: str | None,
     refund: str | None,
+    quantity: int | None = None,
+    plan: str | None = None,
 ) -> int:
     urls = urls_for(port_base)
     run_dir = Path(os.environ.get("PAYSTREAM_RUN_DIR", ".run/dev"))
@@ -70,15 +76,37 @@ async def run(
         body: dict[str, Any] = {"package_id": package_id, "payment_method": method}
         if currency:
             body["currency"] = currency
+        if quantity is not None:
+            q = await http.post(
+                f"{urls['checkout']}/v1/quotes",
+                headers=headers,
+                json={"product_id": "receives", "quantity": quantity}
+                | ({"currency": currency} if currency else {}),
+            )
+            if q.status_code != 201:
+                print(f"checkout refused the quote: {q.status_code} {q.text}", file=sys.stderr)
+                return 1
+            quote = q.json()
+            print(
+                f"0. quote for {quantity} receives: {quote['amount']['value']} "
+                f"{quote['amount']['currency']} ({quote['lines'][0]['description']}), "
+                f"valid until {quote['expires_at']}"
+            )
+            body = {"quote": quote["token"], "payment_method": method}
+        path = "/v1/orders"
+        if plan is not None:
+            path, body = "/v1/subscriptions", {"plan_id": plan, "payment_method": method}
+            if currency:
+                body["currency"] = currency
         r = await http.post(
-            f"{urls['checkout']}/v1/orders",
+            f"{urls['checkout']}{path}",
             headers={**headers, "Idempotency-Key": str(uuid.uuid4())},
             json=body,
         )
         if r.status_code != 201:
             print(f"checkout refused the order: {r.status_code} {r.text}", file=sys.stderr)
             return 1
-        order = r.json()
+        order = r.json()["order"] if plan is not None else r.json()
         amount = order["amount"]
         print(
             f"1. order {order['order_id']} ({method}) created: {order['credits']} credits for "
@@ -118,6 +146,19 @@ async def run(
             f"5. invoice {inv['number']}: {inv['description']}, "
             f"{inv['amount']['value']} {inv['amount']['currency']}, {inv['status']}"
         )
+        if plan is not None:
+
+            async def subscribed() -> dict[str, Any] | None:
+                s = await http.get(f"{urls['checkout']}/v1/subscription", headers=headers)
+                sub: dict[str, Any] = s.json()
+                return sub if sub["plan"]["id"] == plan else None
+
+            sub = await _wait(f"the subscription to move to {plan}", subscribed)
+            period = sub["current_period"]
+            print(
+                f"   subscription {sub['subscription_id']}: {sub['plan']['id']} "
+                f"({sub['billing']}), period {period['start']} to {period['end']}"
+            )
         if refund is None:
             return 0
 
@@ -215,10 +256,24 @@ def main() -> None:
         metavar="AMOUNT|all",
         help="then refund this amount (e.g. 30.00) or all of it",
     )
+    what = parser.add_mutually_exclusive_group()
+    what.add_argument(
+        "--quantity", type=int, default=None, help="buy this many receives at their tier's price"
+    )
+    what.add_argument("--plan", default=None, help="subscribe to this plan (e.g. pro)")
     args = parser.parse_args()
     sys.exit(
         asyncio.run(
-            run(args.port_base, args.user, args.package, args.method, args.currency, args.refund)
+            run(
+                args.port_base,
+                args.user,
+                args.package,
+                args.method,
+                args.currency,
+                args.refund,
+                quantity=args.quantity,
+                plan=args.plan,
+            )
         )
     )
 

@@ -10,6 +10,7 @@ exactly as the real provider would.
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -19,7 +20,11 @@ from paystream.devtools.sandbox import USDT_DEPOSIT_ADDRESS, Sandbox
 from paystream.devtools.stripe_events import (
     checkout_session_completed,
     encode,
+    invoice_object,
+    invoice_paid,
+    invoice_payment_failed,
     payment_intent_succeeded,
+    subscription_metadata,
 )
 from paystream.shared.money import Money
 
@@ -45,9 +50,88 @@ def stripe_paid_event(order: dict[str, Any]) -> dict[str, Any]:
     }
     if order["payment_method"] == "stripe_payment_intent":
         return payment_intent_succeeded(**facts, payment_intent_id=order["provider_session_id"])
-    return checkout_session_completed(
+    if order["payment_method"] == "stripe_invoice":
+        # A plan's upgrade charged on a Stripe invoice: the invoice names the order.
+        return invoice_paid(
+            invoice_object(
+                amount_minor=amount.minor,
+                currency=amount.currency,
+                billing_reason="manual",
+                invoice_id=order["provider_session_id"],
+                metadata={
+                    "order_id": order["order_id"],
+                    "user_id": order["user_id"],
+                    "credits": str(order["credits"]),
+                    "package_id": order["package_id"],
+                },
+            )
+        )
+    session = checkout_session_completed(
         **facts, package_id=order["package_id"], session_id=order["provider_session_id"]
     )
+    if order.get("kind") == "subscription":
+        # A session that opened a Stripe subscription: paid by its first invoice, no
+        # PaymentIntent of its own.
+        session["data"]["object"] |= {"mode": "subscription", "payment_intent": None}
+    return session
+
+
+def stripe_subscription_started(
+    order: dict[str, Any], subscription: dict[str, Any], *, stripe_subscription_id: str
+) -> dict[str, Any]:
+    """The first invoice of the Stripe subscription a plan's Checkout Session opened
+    (`invoice.paid`, `subscription_create`): it tells checkout Stripe's ids."""
+    amount = Money.parse(order["amount"]["value"], order["amount"]["currency"])
+    period = subscription["current_period"]
+    return invoice_paid(
+        invoice_object(
+            amount_minor=amount.minor,
+            currency=amount.currency,
+            billing_reason="subscription_create",
+            customer_id=f"cus_{subscription['subscription_id'][:8]}",
+            subscription_id=stripe_subscription_id,
+            subscription_metadata=subscription_metadata(
+                subscription_id=subscription["subscription_id"],
+                user_id=order["user_id"],
+                plan_id=order["package_id"],
+            ),
+            period_start=_ts(period["start"]),
+            period_end=_ts(period["end"]),
+        )
+    )
+
+
+def stripe_renewal(
+    subscription: dict[str, Any],
+    *,
+    amount: Money,
+    plan_id: str,
+    paid: bool = True,
+    next_payment_attempt: int | None = None,
+) -> dict[str, Any]:
+    """What Stripe sends when it charges (or fails to charge) a subscription's next period:
+    `invoice.paid` or `invoice.payment_failed`, `subscription_cycle`."""
+    period = subscription["current_period"]
+    invoice = invoice_object(
+        amount_minor=amount.minor,
+        currency=amount.currency,
+        billing_reason="subscription_cycle",
+        status="paid" if paid else "open",
+        customer_id=f"cus_{subscription['subscription_id'][:8]}",
+        subscription_id=subscription["stripe_subscription_id"],
+        subscription_metadata=subscription_metadata(
+            subscription_id=subscription["subscription_id"],
+            user_id=subscription["user_id"],
+            plan_id=plan_id,
+        ),
+        period_start=_ts(period["end"]),
+        next_payment_attempt=next_payment_attempt,
+    )
+    return invoice_paid(invoice) if paid else invoice_payment_failed(invoice)
+
+
+def _ts(iso: str) -> int:
+    return int(datetime.fromisoformat(iso).timestamp())
 
 
 async def send_stripe_event(
@@ -78,7 +162,7 @@ async def pay(
     """
     method = order["payment_method"]
     session = order["provider_session_id"]
-    if method in ("stripe_checkout", "stripe_payment_intent"):
+    if method in ("stripe_checkout", "stripe_payment_intent", "stripe_invoice"):
         event = stripe_paid_event(order)
         r = await send_stripe_event(http, sandbox.webhook_ingest_url, event, stripe_webhook_secret)
         r.raise_for_status()

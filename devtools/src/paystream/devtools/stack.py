@@ -7,7 +7,8 @@ ledger, invoicing), so a test stack (base 18000) runs beside the dev stack (base
 services are configured to use them, and they run in sandbox mode (`PAYSTREAM_SANDBOX`: an admin
 can move their clocks forward over HTTP). With `web=True` the web app starts last, at the port
 base itself, pointed at the four services (and, with a sandbox, in sandbox mode); checkout's
-default return URL is its return page.
+default return URL is its return page. The services always run in sandbox mode
+(`PAYSTREAM_SANDBOX=true`: the sandbox clock, development keys).
 """
 
 from __future__ import annotations
@@ -85,6 +86,9 @@ class Stack:
 
     def start(self) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
+        # Every stack devtools starts is a sandbox: services run on the sandbox clock (moved
+        # forward over HTTP by an admin) and checkout accepts its development quote key.
+        self.env = {"PAYSTREAM_SANDBOX": "true", **self.env}
         if self.web:
             # Where providers send the payer back when an order names no return URL.
             self.env = {

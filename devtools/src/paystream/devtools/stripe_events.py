@@ -226,5 +226,134 @@ def charge_refunded(
     return _event("charge.refunded", charge, event_id)
 
 
+# --- Stripe Subscriptions ----------------------------------------------------------------------
+
+
+def subscription_metadata(*, subscription_id: str, user_id: str, plan_id: str) -> dict[str, str]:
+    """What checkout puts on a Stripe subscription (`subscription_data.metadata`)."""
+    return {"paystream_subscription_id": subscription_id, "user_id": user_id, "plan_id": plan_id}
+
+
+def invoice_object(
+    *,
+    amount_minor: int,
+    currency: str,
+    billing_reason: str,
+    status: str = "paid",
+    invoice_id: str | None = None,
+    customer_id: str = "cus_test",
+    subscription_id: str | None = None,
+    subscription_metadata: dict[str, str] | None = None,
+    metadata: dict[str, str] | None = None,
+    period_start: int | None = None,
+    period_end: int | None = None,
+    attempt_count: int = 1,
+    next_payment_attempt: int | None = None,
+) -> dict[str, Any]:
+    """An Invoice as Stripe's API versions from 2025-03-31 send it: the subscription and its
+    metadata under `parent.subscription_details`, each line's service period under `period`.
+    `metadata` is the invoice's own (checkout puts an order's facts there for an upgrade)."""
+    now = int(time.time())
+    start, end = period_start or now, period_end or now + 30 * 86400
+    inv_id = invoice_id or f"in_{secrets.token_hex(12)}"
+    paid = status == "paid"
+    parent = None
+    if subscription_id is not None:
+        parent = {
+            "type": "subscription_details",
+            "quote_details": None,
+            "subscription_details": {
+                "metadata": dict(subscription_metadata or {}),
+                "subscription": subscription_id,
+            },
+        }
+    return {
+        "id": inv_id,
+        "object": "invoice",
+        "amount_due": amount_minor,
+        "amount_paid": amount_minor if paid else 0,
+        "amount_remaining": 0 if paid else amount_minor,
+        "attempt_count": attempt_count,
+        "attempted": True,
+        "billing_reason": billing_reason,
+        "collection_method": "charge_automatically",
+        "created": now,
+        "currency": currency.lower(),
+        "customer": customer_id,
+        "lines": {
+            "object": "list",
+            "data": [
+                {
+                    "id": f"il_{secrets.token_hex(12)}",
+                    "object": "line_item",
+                    "amount": amount_minor,
+                    "currency": currency.lower(),
+                    "invoice": inv_id,
+                    "period": {"start": start, "end": end},
+                    "parent": None
+                    if subscription_id is None
+                    else {
+                        "type": "subscription_item_details",
+                        "subscription_item_details": {
+                            "subscription": subscription_id,
+                            "subscription_item": f"si_{secrets.token_hex(8)}",
+                            "proration": False,
+                        },
+                    },
+                }
+            ],
+            "has_more": False,
+            "total_count": 1,
+            "url": f"/v1/invoices/{inv_id}/lines",
+        },
+        "livemode": False,
+        "metadata": dict(metadata or {}),
+        "next_payment_attempt": next_payment_attempt,
+        "parent": parent,
+        "period_start": start,
+        "period_end": end,
+        "status": status,
+        "status_transitions": {"paid_at": now if paid else None, "finalized_at": now},
+        "total": amount_minor,
+    }
+
+
+def invoice_paid(invoice: dict[str, Any], *, event_id: str | None = None) -> dict[str, Any]:
+    return _event("invoice.paid", invoice, event_id)
+
+
+def invoice_payment_failed(
+    invoice: dict[str, Any], *, event_id: str | None = None
+) -> dict[str, Any]:
+    return _event("invoice.payment_failed", invoice, event_id)
+
+
+def subscription_object(
+    *,
+    subscription_id: str,
+    metadata: dict[str, str],
+    status: str = "active",
+    customer_id: str = "cus_test",
+    cancel_at_period_end: bool = False,
+) -> dict[str, Any]:
+    return {
+        "id": subscription_id,
+        "object": "subscription",
+        "cancel_at_period_end": cancel_at_period_end,
+        "canceled_at": int(time.time()) if status == "canceled" else None,
+        "customer": customer_id,
+        "livemode": False,
+        "metadata": dict(metadata),
+        "status": status,
+    }
+
+
+def subscription_event(
+    event_type: str, subscription: dict[str, Any], *, event_id: str | None = None
+) -> dict[str, Any]:
+    """`customer.subscription.updated` or `customer.subscription.deleted`."""
+    return _event(event_type, subscription, event_id)
+
+
 def encode(event: dict[str, Any]) -> bytes:
     return orjson.dumps(event)

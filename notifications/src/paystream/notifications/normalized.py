@@ -13,11 +13,23 @@ from paystream.shared.events import (
     PaymentSucceededV1,
     RefundFailedV1,
     RefundSucceededV1,
+    SubscriptionInvoicePaidV1,
+    SubscriptionPaymentFailedV1,
+    SubscriptionStatusV1,
 )
 
 PaymentEvent = PaymentSucceededV1 | PaymentFailedV1
 RefundEvent = RefundSucceededV1 | RefundFailedV1
-_KEYED: Final = (PaymentSucceededV1, PaymentFailedV1, RefundSucceededV1, RefundFailedV1)
+SubscriptionEvent = SubscriptionInvoicePaidV1 | SubscriptionPaymentFailedV1 | SubscriptionStatusV1
+_KEYED: Final = (
+    PaymentSucceededV1,
+    PaymentFailedV1,
+    RefundSucceededV1,
+    RefundFailedV1,
+    SubscriptionInvoicePaidV1,
+    SubscriptionPaymentFailedV1,
+    SubscriptionStatusV1,
+)
 
 
 class Outcome(enum.StrEnum):
@@ -33,6 +45,10 @@ class Outcome(enum.StrEnum):
     REFUNDS_NOT_LISTED = "refunds_not_listed"
     # Money went back and nothing in the notification names the order (a dashboard refund).
     REFUND_UNATTRIBUTED = "refund_unattributed"
+    # Stripe Subscriptions: a subscription's invoice paid or not, its status changed.
+    SUBSCRIPTION_INVOICE_PAID = "subscription_invoice_paid"
+    SUBSCRIPTION_PAYMENT_FAILED = "subscription_payment_failed"
+    SUBSCRIPTION_STATUS = "subscription_status"
     UNHANDLED_TYPE = "unhandled_type"
     NOT_OURS = "not_ours"
     # Names an order of ours but cannot be read (order facts, amount, currency, state).

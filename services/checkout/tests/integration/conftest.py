@@ -29,6 +29,8 @@ from paystream.shared.money import Money
 from paystream.shared.topics import Topics
 
 JWT_SECRET = "checkout-tests-jwt-secret-0123456789abcdef"
+# Not in sandbox mode by default, so checkout needs a real quote key (it refuses the default).
+QUOTE_KEY = "checkout-tests-quote-key-0123456789abcdef"
 
 
 @dataclass
@@ -166,10 +168,12 @@ def make_checkout(
         options: dict[str, Any] = {
             "database": dsn.rsplit("/", 1)[1],
             "jwt_secret": JWT_SECRET,
+            "quote_key": QUOTE_KEY,
             "topic_prefix": topics.prefix,
             "checkout_consumer_group": f"checkout-test-{suffix}",
             "pg_pool_min": 1,
             "pg_pool_max": 10,
+            "return_url_hosts": ["shop.example"],
         }
         settings = CheckoutSettings(**{**options, **overrides})
         app = create_app(settings)

@@ -50,7 +50,10 @@ async def test_packages_need_no_auth(checkout: CheckoutUnderTest) -> None:
         ],
     }
     assert [p["id"] for p in r.json()["packages"]] == ["trial", "standard", "value", "premium"]
-    assert r.json()["units"] == [{"id": "credits", "name": "credits"}]
+    assert r.json()["units"] == [
+        {"id": "credits", "name": "credits"},
+        {"id": "receives", "name": "receives"},
+    ]
 
 
 async def test_create_order_opens_a_stripe_checkout_session(checkout: CheckoutUnderTest) -> None:

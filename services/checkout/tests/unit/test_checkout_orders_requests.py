@@ -91,3 +91,15 @@ def test_order_ttl_below_stripe_minimum_is_refused(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("PAYSTREAM_ORDER_TTL_MINUTES", "10")
     with pytest.raises(ValidationError):
         CheckoutSettings()
+
+
+def test_the_development_stripe_key_refuses_to_start_outside_sandbox() -> None:
+    from paystream.checkout.settings import CheckoutSettings
+
+    real_jwt = "j" * 40
+    with pytest.raises(SystemExit, match="PAYSTREAM_STRIPE_SECRET_KEY"):
+        CheckoutSettings(jwt_secret=real_jwt, sandbox=False).refuse_development_secrets()
+    CheckoutSettings(
+        jwt_secret=real_jwt, stripe_secret_key="sk_live_" + "x" * 40, sandbox=False
+    ).refuse_development_secrets()
+    CheckoutSettings(sandbox=True).refuse_development_secrets()

@@ -13,6 +13,7 @@ import pytest
 from paystream.checkout.providers import (
     PaymentRequest,
     ProviderError,
+    Recurring,
     RefundRequest,
     RefundStatus,
 )
@@ -22,6 +23,7 @@ from paystream.checkout.providers.stripe import (
     RefundTarget,
     closed_already,
     confirm_params,
+    invoice_params,
     methods_for,
     payment_intent_idempotency_key,
     payment_intent_params,
@@ -333,3 +335,55 @@ def test_refund_status(stripe_status: str | None, ours: RefundStatus) -> None:
 )
 def test_what_counts_as_already_closed(kind: Any, status: str, closed: bool) -> None:
     assert closed_already(kind, status) is closed
+
+
+# --- Stripe Subscriptions ----------------------------------------------------------------------
+
+
+def _recurring(**over: Any) -> Recurring:
+    base: dict[str, Any] = {
+        "interval": "month",
+        "next_period_at": datetime(2030, 2, 1, 12, 0, 0, 250_000, tzinfo=UTC),
+        "metadata": (("paystream_subscription_id", "sub-1"), ("user_id", "user-1")),
+    }
+    base.update(over)
+    return Recurring(**base)
+
+
+def test_an_order_opening_a_plan_makes_a_subscription_mode_session() -> None:
+    params = session_params(_req(package_id="pro", package_name="Pro plan", recurring=_recurring()))
+    assert params["mode"] == "subscription"
+    assert "payment_intent_data" not in params  # Stripe refuses it in subscription mode
+    (line,) = params["line_items"]
+    assert line["price_data"]["recurring"] == {"interval": "month"}
+    assert line["price_data"]["unit_amount"] == 10000
+    assert params["metadata"]["order_id"] == ORDER_ID  # the first payment names its order
+    assert params["subscription_data"] == {
+        "metadata": {"paystream_subscription_id": "sub-1", "user_id": "user-1"},
+        # paystream's second period starts then, Stripe's too; no proration of the first.
+        "billing_cycle_anchor": int(datetime(2030, 2, 1, 12, 0, 1, tzinfo=UTC).timestamp()),
+        "proration_behavior": "none",
+    }
+
+
+def test_a_one_off_session_is_unchanged_by_plans() -> None:
+    params = session_params(_req())
+    assert params["mode"] == "payment"
+    assert "subscription_data" not in params
+    assert "recurring" not in params["line_items"][0]["price_data"]
+
+
+def test_an_upgrade_is_charged_on_an_invoice_naming_its_order() -> None:
+    req = _req(
+        payment_method="stripe_invoice",
+        package_name="Upgrade to VIP",
+        recurring=_recurring(customer_id="cus_1", subscription_id="sub_1"),
+    )
+    assert invoice_params(req, "cus_1") == {
+        "customer": "cus_1",
+        "collection_method": "charge_automatically",
+        "auto_advance": False,
+        "pending_invoice_items_behavior": "exclude",
+        "description": "Upgrade to VIP",
+        "metadata": FACTS,
+    }

@@ -78,12 +78,17 @@ def test_choose_offset_avoids_cooling_amounts_while_others_are_free() -> None:
         assert choose_offset(price, 9, open_residues=set(), cooling_residues=cooling, rng=rng) == 9
 
 
-def test_choose_offset_falls_back_to_cooling_amounts_then_gives_up() -> None:
+def test_choose_offset_never_reuses_cooling_amounts() -> None:
+    # A cooling amount was released less than the late window ago: a late transfer for it could
+    # still arrive and would credit the new order's buyer (issue 10). With every free amount
+    # cooling, no amount is handed out.
     price = 7_000_000
     everything = {residue(price + o, 10) for o in range(1, 10)}
-    got = choose_offset(price, 9, open_residues={1, 2, 3}, cooling_residues=everything)
-    assert got is not None
-    assert got not in (1, 2, 3)
+    for _ in range(20):
+        got = choose_offset(price, 9, open_residues={1, 2, 3}, cooling_residues=everything - {7})
+        assert got is not None
+        assert residue(price + got, 10) == 7
+    assert choose_offset(price, 9, open_residues={1, 2, 3}, cooling_residues=everything) is None
     assert choose_offset(price, 9, open_residues=everything, cooling_residues=set()) is None
 
 

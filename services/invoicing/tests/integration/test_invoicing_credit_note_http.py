@@ -74,21 +74,41 @@ async def test_refunds_become_credit_notes_on_the_invoice_and_in_the_api(
         _refunded("ord-a", alice, 7_500, "re-a2"),
         _refunded("ord-a", alice, 100, "re-usd", currency="USD"),  # refused: dead-lettered
     ]
-    producer = create_producer(kafka_bootstrap, f"test-{unique_suffix}")
-    await producer.start()
-    try:
-        for env in events:
-            # Each event on its own topic: paid orders on orders.events, refunds on
-            # payments.events (a refund consumed first waits for its invoice).
-            await publish(producer, test_topics.of(env.type), env.subject or "", env)
-    finally:
-        await producer.stop()
+    paid = [e for e in events if e.type == "paystream.order.paid.v1"]
+    refunds = [e for e in events if e not in paid]
 
+    async def send(envs: list[Envelope]) -> None:
+        producer = create_producer(kafka_bootstrap, f"test-{unique_suffix}")
+        await producer.start()
+        try:
+            for env in envs:
+                # Paid orders on orders.events, refunds on payments.events.
+                await publish(producer, test_topics.of(env.type), env.subject or "", env)
+        finally:
+            await producer.stop()
+
+    await send(paid)
     async with invoicing_client(
         topic_prefix=test_topics.prefix,
         invoicing_consumer_group=f"invoicing-{unique_suffix}",
         invoicing_run_consumer=True,
     ) as (app, client):
+        # The invoices first: a refund of another currency is refused (dead-lettered) when its
+        # invoice is known; one consumed before its invoice waits, and is refused only when the
+        # invoice comes (the two topics are read in no fixed order, so sending everything at
+        # once made the dead letter depend on which came first).
+        async def issued() -> int:
+            n = 0
+            for user in (alice, bob):
+                r = await client.get("/v1/invoices", headers=auth_headers(user))
+                n += len(r.json()["items"])
+            return n
+
+        deadline = asyncio.get_running_loop().time() + 30
+        while await issued() < len(paid):
+            assert asyncio.get_running_loop().time() < deadline, "invoices not issued in time"
+            await asyncio.sleep(0.1)
+        await send(refunds)
         [consumer] = app.state.runtime.consumers
         dead = await _dead_letters(dlq(topic), kafka_bootstrap, expect=1)
         assert [Envelope.from_bytes(d).id for d in dead] == [

@@ -87,24 +87,34 @@ async def test_refunds_flow_through_the_consumer_into_history_events_and_the_adm
 ) -> None:
     alice, bob = f"alice-{unique_suffix}", f"bob-{unique_suffix}"
     o1, o2, o3 = (f"o{i}-{unique_suffix}" for i in (1, 2, 3))
-    for env in (
-        _paid(o1, alice, 1100, 10_000),
-        _refunded(o1, alice, 5_000, f"re-half-{unique_suffix}"),
-        _paid(o2, bob, 100, 1_000),
-        # Another deployment's order (or a payment not seen yet): waits, pending.
-        _refunded(o3, bob, 1_000, f"re-early-{unique_suffix}"),
-        # A refund in USD of a CNY payment: refused, to the DLQ.
-        _refunded(o1, alice, 100, f"re-usd-{unique_suffix}", currency="USD"),
-    ):
+    # The grants first: the two topics are consumed in no fixed order, and a refund consumed
+    # before its grant waits (pending) instead of being assessed at once.
+    for env in (_paid(o1, alice, 1100, 10_000), _paid(o2, bob, 100, 1_000)):
         await app.publish(env)
+
+    async def granted() -> bool:
+        return (await app.get("/v1/balance", alice))["credits"] == 1100 and (
+            await app.get("/v1/balance", bob)
+        )["credits"] == 100
+
+    await _until(granted)
+
+    async def refunds_recorded(n: int) -> Callable[[], Awaitable[bool]]:
+        async def done() -> bool:
+            return int(await app.pool.fetchval("SELECT count(*) FROM refunds")) == n
+
+        return done
+
+    # One after the other, so that each has its own moment ("newest first" below).
+    await app.publish(_refunded(o1, alice, 5_000, f"re-half-{unique_suffix}"))
+    await _until(await refunds_recorded(1))
+    # Another deployment's order (or a payment not seen yet): waits, pending.
+    await app.publish(_refunded(o3, bob, 1_000, f"re-early-{unique_suffix}"))
+    await _until(await refunds_recorded(2))
+    # A refund in USD of a CNY payment: refused, to the DLQ.
+    await app.publish(_refunded(o1, alice, 100, f"re-usd-{unique_suffix}", currency="USD"))
     # The same refund announced again (checkout and the provider's notification).
     await app.publish(_refunded(o1, alice, 5_000, f"re-half-{unique_suffix}"))
-
-    async def settled() -> bool:
-        n = await app.pool.fetchval("SELECT count(*) FROM refunds")
-        return int(n) == 2
-
-    await _until(settled)
     dead = await _records(dlq(app.settings.topics.payments_events), kafka_bootstrap, expect=1)
     assert len(dead) == 1
     assert Envelope.from_bytes(dead[0].value or b"").id == refund_event_id(

@@ -31,6 +31,7 @@ from paystream.devtools.stripe_events import (
 )
 from paystream.notifications.providers.stripe.settings import StripeSettings
 from paystream.shared.events import (
+    MAX_AMOUNT_MINOR,
     Envelope,
     PaymentSucceededV1,
     WebhookReceivedV1,
@@ -457,7 +458,7 @@ async def test_chunked_body_within_the_limit_is_accepted(
 async def test_producer_gone_is_503_kafka_unavailable(service: Service) -> None:
     # The broker stays up for everyone else; this app's only connection to it is closed, which
     # is what a request sees when the producer can no longer reach Kafka.
-    await service.app.state.runtime.broker.stop()
+    await service.app.state.producer.stop()
     event_id, order_id, user_id = _ids()
     unavailable_before = await _metric(service, "checkout.session.completed", "kafka_unavailable")
     r = await service.post(encode(_paid(event_id, order_id, user_id)))
@@ -797,3 +798,35 @@ async def _sample(service: Service, name: str, /, **labels: str) -> float:
             if s.name == name and all(s.labels.get(k) == v for k, v in wanted.items()):
                 return float(s.value)
     return 0.0
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"amount_minor": MAX_AMOUNT_MINOR + 1}, {"currency": "ZZZ"}],
+    ids=["amount", "currency"],
+)
+async def test_an_absurd_amount_or_currency_is_acknowledged_kept_raw_and_not_published(
+    service: Service, topics: TopicReader, changes: dict[str, Any]
+) -> None:
+    """Issue 10: no 500 (Stripe would retry it for days), no dead letter, no payment event; the
+    notification stays in webhooks.raw for an operator."""
+    event_id, order_id, user_id = _ids()
+    event = checkout_session_completed(
+        **{
+            "order_id": order_id,
+            "user_id": user_id,
+            "credits": 1100,
+            "amount_minor": 10000,
+            "currency": "CNY",
+            "package_id": "standard",
+            "event_id": event_id,
+            **changes,
+        }
+    )
+    before = await topics.snapshot()
+    r = await service.post(encode(event))
+    assert r.status_code == 200, r.text
+    assert r.json()["published"] == [WEBHOOKS_RAW]
+    found = await topics.about(before, event_id)
+    assert [rec.key for rec in found[WEBHOOKS_RAW]] == [user_id.encode()]
+    assert found[PAYMENTS_EVENTS] == []

@@ -28,6 +28,7 @@ from paystream.notifications.providers.wechatpay.normalize import normalize_raw
 from paystream.notifications.providers.wechatpay.raw import RAW_CONTENT_TYPE
 from paystream.notifications.providers.wechatpay.settings import WeChatPaySettings
 from paystream.shared.events import (
+    MAX_AMOUNT_MINOR,
     Envelope,
     PaymentSucceededV1,
     RefundSucceededV1,
@@ -321,3 +322,35 @@ def test_a_partial_or_invalid_configuration_fails_when_the_app_is_made(
         monkeypatch.setenv(name, value)
     with pytest.raises(ValueError, match="32 bytes"):
         create_app(WebhookIngestSettings())
+
+
+@pytest.mark.parametrize(
+    ("total_fen", "currency"),
+    [(MAX_AMOUNT_MINOR + 1, "CNY"), (100, "XYZ")],
+    ids=["amount", "currency"],
+)
+async def test_an_absurd_amount_or_currency_is_success_kept_raw_and_not_published(
+    ingest: Ingest, keys: WeChatPayKeys, total_fen: int, currency: str
+) -> None:
+    """Issue 10: held for an operator (webhooks.raw), answered success so WeChat Pay stops."""
+    facts = _facts()
+    resource = transaction_resource(
+        mchid=keys.mchid,
+        appid=keys.appid,
+        out_trade_no=out_trade_no_for(facts.order_id),
+        transaction_id="4200000000202601020000000009",
+        total_fen=total_fen,
+        attach=encode_attach(facts),
+        success_time=datetime.fromisoformat("2026-01-02T11:00:00+08:00"),
+    )
+    resource["amount"]["currency"] = currency
+    n = transaction_notification(
+        resource,
+        apiv3_key=keys.apiv3_key,
+        platform_private_key=keys.platform_private_key,
+        platform_public_key_id=keys.platform_public_key_id,
+    )
+    r = await post(ingest, n)
+    assert r.status_code == 200, r.text
+    found = await ingest.records()
+    assert (len(found[ingest.raw_topic]), len(found[ingest.payments_topic])) == (1, 0)

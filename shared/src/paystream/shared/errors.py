@@ -10,10 +10,18 @@ class PaystreamError(Exception):
     status_code: ClassVar[int] = 500
     code: ClassVar[str] = "internal_error"
 
-    def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        details: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.details = details or {}
+        # Response headers the refusal needs (Retry-After of a 429).
+        self.headers = headers
 
     def body(self) -> dict[str, Any]:
         err: dict[str, Any] = {"code": self.code, "message": self.message}
@@ -52,20 +60,14 @@ class PayloadTooLarge(PaystreamError):
     code = "payload_too_large"
 
 
+class TooManyRequests(PaystreamError):
+    status_code = 429
+    code = "too_many_requests"
+
+
 class Unprocessable(PaystreamError):
     status_code = 422
     code = "unprocessable"
-
-
-class TooManyRequests(PaystreamError):
-    """Answered with `Retry-After` (whole seconds)."""
-
-    status_code = 429
-    code = "rate_limited"
-
-    def __init__(self, message: str, *, retry_after_s: int) -> None:
-        super().__init__(message, details={"retry_after_s": retry_after_s})
-        self.retry_after_s = retry_after_s
 
 
 class UpstreamError(PaystreamError):

@@ -208,9 +208,30 @@ class InvoiceLine(BaseModel):
     amount_minor: int = Field(ge=0)
 
 
+class PlanPeriodV1(BaseModel):
+    """What a plan's order pays for: the subscription, the plan and the billing period (a
+    plan's first period, a renewal, an upgrade's rest of the period, a free allowance)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    subscription_id: str
+    plan_id: str
+    kind: Literal["subscription", "renewal", "upgrade", "allowance"]
+    period_start: datetime
+    period_end: datetime
+    from_plan_id: str | None = None
+    # The plan lets up to this many unused units of a month's allowance carry into the next
+    # month (a `rollover` lot); None: no rollover. Only the ledger of lots knows what is unused.
+    rollover_cap: int | None = Field(default=None, ge=0)
+
+
 class OrderPaidV1(EventData):
     """Checkout accepted a payment for an order: the order's facts, never the notification's,
     say what it grants and what it cost. Ledger grants from it, invoicing invoices from it.
+
+    A plan's order names its subscription and period (`plan`). A free allowance (a free plan's
+    month, an annual plan's later months) is an order that cost nothing: `amount_minor` 0 and no
+    `provider`; it grants and is not invoiced.
 
     `amount_minor`/`currency` is what the order costs; `paid_minor`/`paid_currency` what the
     provider took. They differ only when an operator accepted a mismatched payment after review
@@ -229,13 +250,14 @@ class OrderPaidV1(EventData):
     currency: str
     paid_minor: int = Field(ge=0)
     paid_currency: str
-    provider: Provider
+    provider: Provider | None
     payment_method: str
     provider_payment_id: str | None = None
     provider_event_id: str
     paid_at: datetime
     review: Literal["matched", "overpaid", "accepted"] = "matched"
     reviewed_by: str | None = None
+    plan: PlanPeriodV1 | None = None
 
     def paid(self) -> Money:
         return Money(self.paid_minor, self.paid_currency)
@@ -243,6 +265,116 @@ class OrderPaidV1(EventData):
 
 def order_paid_event_id(order_id: str) -> uuid.UUID:
     return deterministic_id("order.paid", order_id)
+
+
+# ---- subscriptions ------------------------------------------------------------------------------
+#
+# Checkout's subscriptions announce every transition on orders.events (keyed by user id, so they
+# stay in order with the user's orders). Stripe Subscriptions' own notifications are normalized by
+# webhook-ingest onto payments.events, like payments.
+
+SubscriptionStatus = Literal["active", "past_due"]
+
+
+class SubscriptionChangedV1(EventData):
+    """A user's subscription changed: a plan bought, renewed, upgraded, a downgrade or cancel
+    scheduled or done, a renewal unpaid (`past_due`), a drop to the free plan. `change` says
+    which; the rest is the subscription as it is now."""
+
+    TYPE: ClassVar[str] = "paystream.subscription.changed.v1"
+    subscription_id: str
+    user_id: str
+    change: str
+    plan_id: str
+    status: SubscriptionStatus
+    old_plan_id: str | None = None
+    old_status: SubscriptionStatus | None = None
+    billing: Literal["free", "stripe", "manual"]
+    period_start: datetime
+    period_end: datetime
+    next_plan_id: str | None = None
+    grace_ends_at: datetime | None = None
+    order_id: str | None = None
+    changed_at: datetime
+
+
+class SubscriptionRenewalDueV1(EventData):
+    """A plan paid without recurring charges (Alipay, WeChat Pay, USDT) ends soon: the user is
+    reminded to pay the next period (`POST /v1/subscriptions/renew`) before `due_at`; unpaid, the
+    plan drops to the free plan at `grace_ends_at`. Once per period."""
+
+    TYPE: ClassVar[str] = "paystream.subscription.renewal_due.v1"
+    subscription_id: str
+    user_id: str
+    plan_id: str
+    amount_minor: int = Field(ge=0)
+    currency: str
+    period_start: datetime
+    period_end: datetime
+    due_at: datetime
+    grace_ends_at: datetime
+    payment_method: str | None = None
+    reminded_at: datetime
+
+
+def renewal_due_event_id(subscription_id: str, period_index: int) -> uuid.UUID:
+    return deterministic_id("subscription.renewal_due", subscription_id, str(period_index))
+
+
+class SubscriptionInvoicePaidV1(EventData):
+    """Stripe Subscriptions charged a subscription's invoice (`invoice.paid`): its first
+    (`subscription_create`) or a renewal (`subscription_cycle`). `subscription_id` is
+    paystream's, from the subscription's metadata; checkout makes the renewal's order."""
+
+    TYPE: ClassVar[str] = "paystream.subscription.invoice_paid.v1"
+    subscription_id: str
+    user_id: str
+    provider: Provider
+    provider_event_id: str
+    provider_subscription_id: str
+    provider_customer_id: str | None = None
+    provider_invoice_id: str
+    provider_payment_id: str | None = None
+    billing_reason: str
+    amount_minor: int = Field(ge=0, le=MAX_AMOUNT_MINOR)
+    currency: str
+    period_start: datetime | None = None
+    period_end: datetime | None = None
+    paid_at: datetime
+
+
+class SubscriptionPaymentFailedV1(EventData):
+    """Stripe could not charge a subscription's invoice (`invoice.payment_failed`); it retries
+    on its schedule (`next_attempt_at`, none when it gave up)."""
+
+    TYPE: ClassVar[str] = "paystream.subscription.payment_failed.v1"
+    subscription_id: str
+    user_id: str
+    provider: Provider
+    provider_event_id: str
+    provider_subscription_id: str
+    provider_invoice_id: str
+    billing_reason: str | None = None
+    attempt_count: int = Field(default=0, ge=0)
+    next_attempt_at: datetime | None = None
+    reason: str
+    failed_at: datetime
+
+
+class SubscriptionStatusV1(EventData):
+    """The provider's view of a subscription changed (`customer.subscription.updated` /
+    `.deleted`): `status` is Stripe's (active, past_due, unpaid, canceled, ...)."""
+
+    TYPE: ClassVar[str] = "paystream.subscription.status.v1"
+    subscription_id: str
+    user_id: str
+    provider: Provider
+    provider_event_id: str
+    provider_subscription_id: str
+    status: str
+    deleted: bool = False
+    cancel_at_period_end: bool = False
+    changed_at: datetime
 
 
 # ---- ledger.events: the ledger's journal ------------------------------------------------------
@@ -506,6 +638,11 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         OrderCreatedV1,
         OrderStatusChangedV1,
         OrderPaidV1,
+        SubscriptionChangedV1,
+        SubscriptionRenewalDueV1,
+        SubscriptionInvoicePaidV1,
+        SubscriptionPaymentFailedV1,
+        SubscriptionStatusV1,
         CreditsGrantedV1,
         CreditsSpentV1,
         CreditsHeldV1,

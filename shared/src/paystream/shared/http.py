@@ -4,6 +4,7 @@ tracing, and the uvicorn entry point."""
 from __future__ import annotations
 
 import gc
+import socket
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
@@ -11,9 +12,10 @@ from typing import Any
 
 import structlog
 import uvicorn
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from opentelemetry import context, propagate, trace
 from opentelemetry.semconv.attributes.error_attributes import ERROR_TYPE
 from opentelemetry.semconv.attributes.http_attributes import (
@@ -28,7 +30,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from paystream.shared.errors import PaystreamError, TooManyRequests
+from paystream.shared import openapi
+from paystream.shared.auth import DEFAULT_POLICY, JwksVerifier, TokenPolicy, authenticate
+from paystream.shared.errors import PaystreamError
+from paystream.shared.guard import InputGuardMiddleware, authenticate_first, checked_request
 from paystream.shared.observability import (
     HTTP_REQUESTS,
     HTTP_SECONDS,
@@ -157,27 +162,50 @@ def create_app(
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None,
     readiness: Readiness | None = None,
     description: str = "",
+    raw_body_prefixes: tuple[str, ...] = (),
 ) -> FastAPI:
     configure_logging(settings.service_name, settings.log_level)
     configure_tracing(settings.service_name, settings.otel_exporter_endpoint)
+    apart = settings.ops_port is not None
     app = FastAPI(
         title=title,
         description=description,
         version="0.1.0",
         lifespan=lifespan,
+        # With an ops port, the documents are served there (`ops_app`), not here.
+        docs_url=None if apart else "/docs",
+        redoc_url=None if apart else "/redoc",
+        openapi_url=None if apart else "/openapi.json",
+        generate_unique_id_function=openapi.operation_id,
+        # Before every route's own dependencies: authentication, then a refused body (guard.py).
+        dependencies=[Depends(checked_request)],
     )
-    app.state.jwt_secret = settings.jwt_secret.get_secret_value()
+    app.openapi = openapi.contract(app)  # type: ignore[method-assign]
+    app.state.jwt_secret = (
+        settings.jwt_secret.get_secret_value() if settings.accepts_hs256() else None
+    )
+    app.state.token_policy = token_policy(settings)
+    if settings.jwt_jwks_url is not None:
+        app.state.jwks = JwksVerifier(
+            settings.jwt_jwks_url,
+            app.state.token_policy,
+            cache_s=settings.jwt_jwks_cache_s,
+            refetch_cooldown_s=settings.jwt_jwks_refetch_cooldown_s,
+        )
     app.state.readiness = readiness
 
     @app.exception_handler(PaystreamError)
     async def _paystream_error(_: Request, exc: PaystreamError) -> JSONResponse:
-        headers = None
-        if isinstance(exc, TooManyRequests):
-            headers = {"Retry-After": str(exc.retry_after_s)}
-        return JSONResponse(exc.body(), status_code=exc.status_code, headers=headers)
+        return JSONResponse(exc.body(), status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        if any(e.get("type") == "json_invalid" for e in exc.errors()):
+            # FastAPI parses the body before any dependency runs: authentication comes first.
+            try:
+                await authenticate_first(request)
+            except PaystreamError as refused:
+                return JSONResponse(refused.body(), status_code=refused.status_code)
         details = [
             {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")}
             for e in exc.errors()
@@ -209,37 +237,139 @@ def create_app(
         return {"status": "ok"}
 
     @app.get("/readyz", include_in_schema=False)
-    async def readyz() -> JSONResponse:
-        fn: Readiness | None = app.state.readiness
-        checks = await fn() if fn else {}
-        ok = all(v == "ok" for v in checks.values())
-        return JSONResponse(
-            {"status": "ok" if ok else "unavailable", "checks": checks},
-            status_code=200 if ok else 503,
-        )
+    async def readyz(request: Request) -> JSONResponse:
+        # Which check fails is for everyone (a load balancer, the Helm alert's reader); why
+        # (exception text: hosts, database names, driver errors) only for an operator's token
+        # or on the ops port.
+        return await readiness_answer(app, detailed=await _is_operator(request))
 
-    @app.get("/metrics", include_in_schema=False)
-    async def metrics() -> PlainTextResponse:
-        return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    if not apart:
 
+        @app.get("/metrics", include_in_schema=False)
+        async def metrics() -> PlainTextResponse:
+            return metrics_answer()
+
+    # Inside the observability middleware, so its refusals are traced and counted too.
+    app.add_middleware(
+        InputGuardMiddleware,
+        max_body_bytes=settings.http_max_body_bytes,
+        raw_body_prefixes=raw_body_prefixes,
+    )
     app.add_middleware(ObservabilityMiddleware, service=settings.service_name)
     return app
 
 
+async def readiness_answer(app: FastAPI, *, detailed: bool) -> JSONResponse:
+    """503 when a check fails. `detailed`: each failing check with its error text; otherwise
+    only "error", never exception text (it can name hosts, databases, credentials' users)."""
+    fn: Readiness | None = app.state.readiness
+    checks = await fn() if fn else {}
+    ok = all(v == "ok" for v in checks.values())
+    if not ok:
+        log.warning("not_ready", **{k: v for k, v in checks.items() if v != "ok"})
+    shown = checks if detailed else {k: "ok" if v == "ok" else "error" for k, v in checks.items()}
+    return JSONResponse(
+        {"status": "ok" if ok else "unavailable", "checks": shown},
+        status_code=200 if ok else 503,
+    )
+
+
+def metrics_answer() -> PlainTextResponse:
+    return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+async def _is_operator(request: Request) -> bool:
+    if not request.headers.get("authorization"):
+        return False
+    try:
+        return (await authenticate(request)).is_admin
+    except PaystreamError:
+        return False  # a bad token on a probe is not an error: it sees what anyone sees
+
+
+def ops_app(app: FastAPI) -> FastAPI:
+    """What the ops port serves for `app`: /healthz, the detailed /readyz, /metrics and the
+    OpenAPI documents (/openapi.json, /docs). No authentication: the port is meant to be
+    reachable only from inside (Prometheus, the cluster's probes, operators)."""
+    ops = FastAPI(title=f"{app.title} (ops)", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @ops.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @ops.get("/readyz")
+    async def readyz() -> JSONResponse:
+        return await readiness_answer(app, detailed=True)
+
+    @ops.get("/metrics")
+    async def metrics() -> PlainTextResponse:
+        return metrics_answer()
+
+    @ops.get("/openapi.json")
+    async def document() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @ops.get("/docs")
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{app.title} - docs")
+
+    return ops
+
+
+class PortSplit:
+    """One ASGI app for a server listening on two ports: requests that arrived on `ops_port`
+    go to `ops`, everything else (and the lifespan) to `public`."""
+
+    def __init__(self, public: ASGIApp, ops: ASGIApp, ops_port: int) -> None:
+        self.public, self.ops, self.ops_port = public, ops, ops_port
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        server = scope.get("server")
+        if scope["type"] != "lifespan" and server is not None and server[1] == self.ops_port:
+            await self.ops(scope, receive, send)
+        else:
+            await self.public(scope, receive, send)
+
+
+def token_policy(settings: BaseServiceSettings) -> TokenPolicy:
+    policy = TokenPolicy(
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        role_claim=settings.jwt_role_claim,
+        admin_value=settings.jwt_admin_value,
+    )
+    return DEFAULT_POLICY if policy == DEFAULT_POLICY else policy
+
+
 def serve(app: FastAPI, settings: BaseServiceSettings) -> None:
+    settings.refuse_development_secrets()
     # What is imported and built by now lives as long as the process (~120k objects: FastAPI,
     # pydantic, OpenTelemetry). Frozen, it is no longer rescanned by every full collection, which
     # under load runs several times a second (measured on webhook-ingest: a tenth of the CPU and
     # ~65 ms pauses, most of its p99).
     gc.collect()
     gc.freeze()
-    uvicorn.run(
-        app,
-        host=settings.http_host,
-        port=settings.http_port,
-        log_config=None,
-        access_log=False,
-        loop="uvloop",
-        http="httptools",
-        timeout_graceful_shutdown=10,
-    )
+    options: dict[str, Any] = {
+        "log_config": None,
+        "access_log": False,
+        "loop": "uvloop",
+        "http": "httptools",
+        "timeout_graceful_shutdown": 10,
+    }
+    if settings.ops_port is None:
+        uvicorn.run(app, host=settings.http_host, port=settings.http_port, **options)
+        return
+    # One server (one lifespan, one event loop) on two listening sockets; PortSplit routes by
+    # the port a request arrived on.
+    split = PortSplit(app, ops_app(app), settings.ops_port)
+    sockets = [_listen(settings.http_host, p) for p in (settings.http_port, settings.ops_port)]
+    uvicorn.Server(uvicorn.Config(split, **options)).run(sockets=sockets)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.set_inheritable(True)
+    return sock

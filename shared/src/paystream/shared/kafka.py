@@ -20,12 +20,13 @@ fetches and commits, and paystream code on top keeps the guarantees:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import traceback
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 import asyncpg
 import structlog
@@ -62,6 +63,7 @@ from paystream.shared.db import TRANSIENT_DB_ERRORS, Connection
 from paystream.shared.events import EVENT_TYPES, Envelope, EventData, InvalidEvent, envelope_of
 from paystream.shared.observability import (
     BATCH_SECONDS,
+    CONSUMER_LAG,
     CONSUMER_RETRIES,
     DEAD_LETTERS,
     EVENTS_CONSUMED,
@@ -172,12 +174,20 @@ async def ensure_topics(bootstrap: str, specs: Sequence[TopicSpec] = TOPICS) -> 
     return created
 
 
+# The CloudEvents Kafka protocol binding, structured content mode: this header says the value is
+# the whole event (attributes and data) as JSON, which is what `Envelope.to_bytes()` writes. It
+# also replaces the content type FastStream would give a record of bytes.
+CLOUDEVENTS_CONTENT_TYPE: Final = ("content-type", b"application/cloudevents+json")
+
+
 def envelope_headers(
     env: Envelope, trace: list[tuple[str, bytes]] | None = None
 ) -> list[tuple[str, bytes]]:
-    """CloudEvents headers plus the trace context; pass `trace` (from `inject_headers()`) to
-    reuse one injection for a whole batch, since injecting costs more than the rest."""
-    ce = [("ce_type", env.type.encode()), ("ce_id", str(env.id).encode())]
+    """The record headers of an event: the structured-mode content type, `ce_type` and `ce_id`
+    (so tools can route and find a record without parsing its value), then the trace context;
+    pass `trace` (from `inject_headers()`) to reuse one injection for a whole batch, since
+    injecting costs more than the rest."""
+    ce = [CLOUDEVENTS_CONTENT_TYPE, ("ce_type", env.type.encode()), ("ce_id", str(env.id).encode())]
     return ce + trace if trace is not None else inject_headers(ce)
 
 
@@ -327,6 +337,7 @@ class BatchConsumer:
         self.dead_lettered = 0
         self.last_batch_at: float | None = None
         self.failure: str | None = None  # the last batch failed unexpectedly (for /readyz)
+        self._lag_reported: set[TopicPartition] = set()
         schema = envelope_of(_schema_name(group_id), event_types or list(EVENT_TYPES.values()))
         self.subscriber: BatchSubscriber = broker.subscriber(
             *self.topics,
@@ -376,6 +387,32 @@ class BatchConsumer:
     def assignment(self) -> set[TopicPartition]:
         consumer = self.subscriber.consumer
         return set(consumer.assignment()) if consumer is not None else set()
+
+    async def sample_lag(self) -> dict[TopicPartition, int]:
+        """Set `paystream_consumer_lag_messages` for the partitions this process holds: the high
+        watermark the broker reports now minus this consumer's position (the offset after the
+        last batch handed to it; a batch being retried counts as consumed). Partitions that
+        moved to another instance stop being reported here."""
+        consumer = self.subscriber.consumer
+        held = set(consumer.assignment()) if consumer is not None else set()
+        lags: dict[TopicPartition, int] = {}
+        if consumer is not None and held:
+            ends = await consumer.end_offsets(sorted(held))
+            for tp in held:
+                try:
+                    # asyncio.timeout, not wait_for: on 3.11 wait_for can lose a cancellation.
+                    async with asyncio.timeout(1.0):
+                        position = await consumer.position(tp)
+                except (IllegalStateError, TimeoutError):
+                    continue  # revoked meanwhile, or no position yet: not ours to report
+                lags[tp] = max(0, ends[tp] - position)
+        for tp in self._lag_reported - set(lags):
+            with contextlib.suppress(KeyError):
+                CONSUMER_LAG.remove(self.service, self.group_id, tp.topic, str(tp.partition))
+        for tp, lag in lags.items():
+            CONSUMER_LAG.labels(self.service, self.group_id, tp.topic, str(tp.partition)).set(lag)
+        self._lag_reported = set(lags)
+        return lags
 
     # ---- the FastStream handler -------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 KafkaHeaders = Sequence[tuple[str, bytes]]
 
@@ -57,16 +57,10 @@ def configure_tracing(service: str, endpoint: str | None) -> TracerProvider:
     return provider
 
 
-def trace_carrier() -> dict[str, str]:
-    """The W3C trace context of the current span, as text headers."""
-    carrier: dict[str, str] = {}
-    propagate.inject(carrier)
-    return carrier
-
-
 def inject_headers(headers: list[tuple[str, bytes]] | None = None) -> list[tuple[str, bytes]]:
     """Add W3C trace context of the current span to Kafka message headers."""
-    carrier = trace_carrier()
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
     out = list(headers or [])
     out.extend((k, v.encode()) for k, v in carrier.items())
     return out
@@ -101,6 +95,24 @@ BATCH_SECONDS = Histogram(
     "Time to apply one consumed batch",
     ["service", "topic"],
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+# Sampled by each consumer from its own position and the partition's high watermark (what the
+# broker has), for the partitions assigned to this process: the instances of one group together
+# cover every partition, and a partition that moves away stops being reported here.
+CONSUMER_LAG = Gauge(
+    "paystream_consumer_lag_messages",
+    "Messages on the partition not yet consumed by this group (high watermark - position)",
+    ["service", "group", "topic", "partition"],
+)
+# Sampled by the outbox relay in its loop: what waits to be published, and for how long the
+# oldest has waited (0 when nothing waits). A backlog whose age keeps growing is a stuck relay.
+OUTBOX_BACKLOG = Gauge(
+    "paystream_outbox_backlog", "Outbox rows not yet published to Kafka", ["service"]
+)
+OUTBOX_OLDEST_AGE = Gauge(
+    "paystream_outbox_oldest_age_seconds",
+    "Age of the oldest outbox row not yet published (0 when the outbox is empty)",
+    ["service"],
 )
 OUTBOX_PUBLISHED = Counter(
     "paystream_outbox_published_total", "Outbox rows published to Kafka", ["service", "topic"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 
 import asyncpg
 import structlog
@@ -13,7 +14,12 @@ from faststream.kafka import KafkaBroker
 from paystream.shared.db import TRANSIENT_DB_ERRORS, Connection
 from paystream.shared.events import Envelope
 from paystream.shared.kafka import OutgoingRecord, envelope_headers, publish_all
-from paystream.shared.observability import OUTBOX_PUBLISHED, inject_headers
+from paystream.shared.observability import (
+    OUTBOX_BACKLOG,
+    OUTBOX_OLDEST_AGE,
+    OUTBOX_PUBLISHED,
+    inject_headers,
+)
 from paystream.shared.topics import Topics, topic_of
 
 log = structlog.get_logger(__name__)
@@ -66,6 +72,7 @@ class OutboxRelay:
         batch: int = 500,
         idle_s: float = 0.1,
         ack_timeout_s: float = 30.0,
+        sample_s: float = 1.0,
     ) -> None:
         self.service = service
         self.pool = pool
@@ -74,6 +81,8 @@ class OutboxRelay:
         self.ack_timeout_s = ack_timeout_s
         self.batch = batch
         self.idle_s = idle_s
+        self.sample_s = sample_s
+        self._sampled_at = 0.0
         self._stopping = asyncio.Event()
         self._wake = asyncio.Event()
 
@@ -110,9 +119,28 @@ class OutboxRelay:
             OUTBOX_PUBLISHED.labels(self.service, self.topics.name(r["topic"])).inc()
         return len(rows)
 
+    async def sample_backlog(self) -> tuple[int, float]:
+        """Set the backlog gauges from the outbox: rows waiting, and the oldest one's age."""
+        async with self.pool.acquire() as conn:
+            row = await conn.fetchrow(
+                "SELECT count(*) AS n,"
+                " coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS age"
+                " FROM outbox"
+            )
+        assert row is not None
+        n, age = int(row["n"]), max(0.0, float(row["age"]))
+        OUTBOX_BACKLOG.labels(self.service).set(n)
+        OUTBOX_OLDEST_AGE.labels(self.service).set(age)
+        return n, age
+
     async def run(self) -> None:
         while not self._stopping.is_set():
             try:
+                if time.monotonic() - self._sampled_at >= self.sample_s:
+                    # At most once a `sample_s`, not every round: a busy relay loops many
+                    # times a second. Sampled even when publishing fails: that is when it counts.
+                    self._sampled_at = time.monotonic()
+                    await self.sample_backlog()
                 n = await self.run_once()
             except (*TRANSIENT_DB_ERRORS, KafkaError, TimeoutError) as exc:
                 log.warning("outbox_relay_retry", error=repr(exc))
@@ -120,5 +148,7 @@ class OutboxRelay:
                 await asyncio.sleep(1.0)
             if n < self.batch:
                 self._wake.clear()
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can lose a cancellation.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=self.idle_s)
+                    async with asyncio.timeout(self.idle_s):
+                        await self._wake.wait()

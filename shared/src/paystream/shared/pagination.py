@@ -12,9 +12,28 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import Annotated, Final, TypeVar
+
+from fastapi import Query
 
 from paystream.shared.errors import BadRequest
+
+# Every cursor we hand out is far shorter; a longer one is refused (400) before it is decoded.
+MAX_CURSOR_LENGTH: Final = 512
+# The `?cursor=` parameter of every list: not bounded by FastAPI (that would answer 422), so that
+# a cursor of any length that is not ours is the same 400 invalid cursor.
+CursorQuery = Annotated[
+    str | None,
+    Query(
+        description=f"next_cursor of the previous page (opaque; at most {MAX_CURSOR_LENGTH} "
+        "characters, or 400)"
+    ),
+]
+
+
+def check_cursor_length(token: str) -> None:
+    if len(token) > MAX_CURSOR_LENGTH:
+        raise BadRequest(f"invalid cursor: longer than {MAX_CURSOR_LENGTH} characters")
 
 
 class InvalidCursor(ValueError):
@@ -53,6 +72,7 @@ class KeysetCursor:
         """Decode a `?cursor=` parameter; a bad one is the client's error (400 bad_request)."""
         if token is None:
             return None
+        check_cursor_length(token)
         try:
             return cls.decode(token)
         except InvalidCursor as exc:

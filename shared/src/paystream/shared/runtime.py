@@ -5,8 +5,9 @@ in their FastAPI lifespan."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import structlog
@@ -31,11 +32,33 @@ from paystream.shared.topics import types_on
 log = structlog.get_logger(__name__)
 
 
+async def stop_tasks(tasks: Iterable[asyncio.Task[Any]], *, within_s: float = 15.0) -> None:
+    """Cancel background tasks and wait until they have ended, so a service always stops.
+
+    One `cancel()` is not enough: on Python 3.11 a cancellation can be lost (`asyncio.wait_for`
+    returns, or raises, the result of an inner call that finished at the moment it was cancelled;
+    a library can turn a cancellation into an error of its own that a worker's retry loop then
+    catches), and the task goes on looping while its stopper awaits it forever. So a task still
+    running is cancelled again every 0.1 s; one still running after `within_s` is logged as
+    `task_did_not_stop` and left behind rather than hanging the shutdown."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within_s
+    pending = {t for t in tasks if not t.done()}
+    while pending and loop.time() < deadline:
+        for t in pending:
+            t.cancel()
+        _, pending = await asyncio.wait(pending, timeout=0.1)
+    for t in pending:
+        log.error("task_did_not_stop", task=t.get_name(), within_s=within_s)
+
+
 class ServiceRuntime:
     # A crashed background worker is restarted after `worker_restart_s`; it counts as recovered
     # (and /readyz clears) once it has run `worker_recovered_s` without crashing again.
     worker_restart_s = 1.0
     worker_recovered_s = 5.0
+    # How often the consumers' lag is sampled into /metrics (a scrape is every 15 s or so).
+    lag_sample_s = 5.0
 
     def __init__(
         self,
@@ -55,6 +78,7 @@ class ServiceRuntime:
         self.consumers: list[BatchConsumer] = []
         self.relay: OutboxRelay | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._lag_task: asyncio.Task[None] | None = None
         self._failed: dict[str, str] = {}
 
     @property
@@ -130,6 +154,21 @@ class ServiceRuntime:
             await c.start()
         if self.relay is not None:
             self._spawn("outbox-relay", self.relay.run)
+        if self.consumers:
+            self._lag_task = asyncio.create_task(self._sample_lag(), name="consumer-lag")
+
+    async def _sample_lag(self) -> None:
+        """Keep `paystream_consumer_lag_messages` current, also while no batch arrives (a
+        stuck consumer is when lag matters); a failed sample only leaves the gauge as it was."""
+        while True:
+            for c in self.consumers:
+                try:
+                    await c.sample_lag()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    log.info("consumer_lag_not_sampled", group=c.group_id, error=repr(exc))
+            await asyncio.sleep(self.lag_sample_s)
 
     def _spawn(self, name: str, fn: Callable[[], Awaitable[None]]) -> None:
         crashes = 0
@@ -179,11 +218,12 @@ class ServiceRuntime:
     async def stop(self) -> None:
         if self.relay is not None:
             await self.relay.stop()
+        # The lag sampler reads the consumers' positions: it ends before they stop.
+        if self._lag_task is not None:
+            await stop_tasks([self._lag_task])
         for c in self.consumers:
             await c.stop()
-        for t in self._tasks:
-            t.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await stop_tasks(self._tasks)
         if self._connected:
             await self.broker.stop()
         if self._pool is not None:

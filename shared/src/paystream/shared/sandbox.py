@@ -30,7 +30,9 @@ class ClockOut(BaseModel):
 
 
 class AdvanceIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(
+        extra="forbid", strict=True, json_schema_extra={"examples": [{"by": "P6M1D"}]}
+    )
 
     by: str = Field(
         min_length=2,

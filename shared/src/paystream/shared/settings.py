@@ -2,29 +2,70 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from paystream.shared.topics import TOPIC_PREFIX_PATTERN, Topics
 
+DEV_JWT_SECRET: Final = "paystream-dev-jwt-secret-change-me-in-production"
+MIN_SECRET_LENGTH: Final = 32
+
+
+def _weak(value: str, *defaults: str) -> bool:
+    return value in defaults or len(value) < MIN_SECRET_LENGTH
+
+
+def weak_secret(value: str, *defaults: str) -> bool:
+    """A development default, or too short to resist guessing (services' own secrets)."""
+    return _weak(value, *defaults)
+
 
 class BaseServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PAYSTREAM_", extra="ignore")
 
+    # The name in logs, metrics labels, traces and Kafka client ids.
     service_name: str = "paystream"
+    # Where the HTTP API listens (0.0.0.0 in a container) and on which port.
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+    # When set, the operational endpoints (/metrics, /docs, /openapi.json and the detailed
+    # /readyz) are served on this port only, on the same host, and the public port answers 404
+    # for them (a service facing the internet, such as webhook-ingest, shows its internals to
+    # nobody). Unset: everything on http_port, as in the local stack.
+    ops_port: int | None = Field(default=None, ge=1, le=65_535)
 
+    # Kafka bootstrap servers, comma-separated host:port.
     kafka_bootstrap: str = "127.0.0.1:19092"
+    # The PostgreSQL server; each service uses its own database on it.
     pg_host: str = "127.0.0.1"
     pg_port: int = 15432
     pg_user: str = "postgres"
     pg_password: SecretStr = SecretStr("postgres")
+    # The size of each service's connection pool.
     pg_pool_min: int = 2
     pg_pool_max: int = 10
 
-    jwt_secret: SecretStr = SecretStr("paystream-dev-jwt-secret-change-me-in-production")
+    # HS256 key of the bearer tokens (`sub` = user id, `role: admin`): set it in production.
+    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
+    # The product's identity provider: RS256 / ES256 tokens verified with the keys of this JWKS
+    # URL (cached jwt_jwks_cache_s, fetched again on an unknown kid). When it is set outside
+    # sandbox mode, HS256 tokens of jwt_secret are no longer accepted.
+    jwt_jwks_url: str | None = Field(default=None, max_length=2048)
+    jwt_jwks_cache_s: int = Field(default=300, ge=0, le=86_400)
+    # At most one fetch for an unknown kid this often (tokens with made-up kids cannot flood it).
+    jwt_jwks_refetch_cooldown_s: int = Field(default=30, ge=0, le=3600)
+    # Checked when set (a token of another issuer or for another audience is refused).
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    # The claim naming the caller's role, and the value that makes an operator.
+    jwt_role_claim: str = Field(default="role", min_length=1)
+    jwt_admin_value: str = Field(default="admin", min_length=1)
+    # Log level of the JSON logs on stdout (DEBUG, INFO, WARNING, ERROR).
     log_level: str = "INFO"
+    # Every JSON route's body cap, enforced before the body is read (`paystream.shared.guard`).
+    http_max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
     # Sandbox mode (make run, the tests, demos): the service's clock can be moved forward over
     # HTTP (`paystream.shared.clock`). Never set in production.
     sandbox: bool = False
@@ -35,8 +76,35 @@ class BaseServiceSettings(BaseSettings):
     # staging replay gets its own topics without any other setting.
     topic_prefix: str = Field(default="", pattern=TOPIC_PREFIX_PATTERN)
 
+    # Kafka consumers: the most events applied in one transaction, and how often an event
+    # that fails (not a database or broker outage, which is waited out) is retried before it
+    # goes to its dead-letter topic.
     consumer_batch_max: int = Field(default=500, ge=1)
     consumer_max_retries: int = Field(default=5, ge=0)
+
+    def accepts_hs256(self) -> bool:
+        return self.jwt_jwks_url is None or self.sandbox
+
+    def development_secrets(self) -> list[str]:
+        """The settings holding a public development default or a secret too short to be one;
+        a service refuses to start outside sandbox mode while any is left (`refuse_to_start`).
+        Services add their own (the Stripe key, webhook secrets)."""
+        found = []
+        if self.accepts_hs256() and _weak(self.jwt_secret.get_secret_value(), DEV_JWT_SECRET):
+            found.append("PAYSTREAM_JWT_SECRET")
+        return found
+
+    def refuse_development_secrets(self) -> None:
+        if self.sandbox:
+            return
+        weak = self.development_secrets()
+        if weak:
+            raise SystemExit(
+                f"refusing to start outside sandbox mode: {', '.join(weak)} "
+                f"{'is' if len(weak) == 1 else 'are'} a development default or shorter than "
+                f"{MIN_SECRET_LENGTH} characters (anyone could sign with it). Set real secrets, "
+                "or PAYSTREAM_SANDBOX=true for a development stack."
+            )
 
     def pg_dsn(self, database: str) -> str:
         pw = self.pg_password.get_secret_value()

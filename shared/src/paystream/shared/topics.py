@@ -34,6 +34,11 @@ from paystream.shared.events import (
     PaymentSucceededV1,
     RefundFailedV1,
     RefundSucceededV1,
+    SubscriptionChangedV1,
+    SubscriptionInvoicePaidV1,
+    SubscriptionPaymentFailedV1,
+    SubscriptionRenewalDueV1,
+    SubscriptionStatusV1,
     WebhookReceivedV1,
 )
 
@@ -55,6 +60,11 @@ EVENT_TOPICS: Final[Mapping[str, str]] = MappingProxyType(
         OrderCreatedV1.TYPE: ORDERS_EVENTS,
         OrderStatusChangedV1.TYPE: ORDERS_EVENTS,
         OrderPaidV1.TYPE: ORDERS_EVENTS,
+        SubscriptionChangedV1.TYPE: ORDERS_EVENTS,
+        SubscriptionRenewalDueV1.TYPE: ORDERS_EVENTS,
+        SubscriptionInvoicePaidV1.TYPE: PAYMENTS_EVENTS,
+        SubscriptionPaymentFailedV1.TYPE: PAYMENTS_EVENTS,
+        SubscriptionStatusV1.TYPE: PAYMENTS_EVENTS,
         CreditsGrantedV1.TYPE: LEDGER_EVENTS,
         CreditsSpentV1.TYPE: LEDGER_EVENTS,
         CreditsRevokedV1.TYPE: LEDGER_EVENTS,

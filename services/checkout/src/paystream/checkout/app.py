@@ -14,46 +14,61 @@ from fastapi import FastAPI
 
 from paystream.checkout.catalog import endpoints as catalog_endpoints
 from paystream.checkout.catalog.service import load_catalog
-from paystream.checkout.consumers import handle_payment_events
+from paystream.checkout.consumers import CONSUMES, payment_events_handler
 from paystream.checkout.context import CheckoutContext
 from paystream.checkout.orders import endpoints as orders_endpoints
-from paystream.checkout.orders.service import CheckoutConfig
+from paystream.checkout.orders.service import CheckoutConfig, OrderLimits
 from paystream.checkout.orders.tasks import expiry_sweep
+from paystream.checkout.plans import endpoints as plans_endpoints
+from paystream.checkout.pricing import endpoints as pricing_endpoints
 from paystream.checkout.providers.factory import build_providers, stripe_method_types
 from paystream.checkout.providers.registry import ProviderRegistry
+from paystream.checkout.quotes import endpoints as quotes_endpoints
+from paystream.checkout.quotes.signing import Signer, check_quote_key
 from paystream.checkout.reconcile.service import ReconcileConfig
 from paystream.checkout.reconcile.tasks import reconciler
 from paystream.checkout.refunds import endpoints as refunds_endpoints
 from paystream.checkout.reviews import endpoints as reviews_endpoints
 from paystream.checkout.settings import CheckoutSettings
 from paystream.checkout.stats import endpoints as stats_endpoints
+from paystream.checkout.subscriptions import endpoints as subscriptions_endpoints
+from paystream.checkout.subscriptions.domain import Timing
+from paystream.checkout.subscriptions.service import Plans
+from paystream.checkout.subscriptions.tasks import sweep_loop, sync_stripe_loop
 from paystream.checkout.usdt import endpoints as usdt_endpoints
 from paystream.shared import http
+from paystream.shared import sandbox as sandbox_endpoints
+from paystream.shared.clock import SandboxClock, clock_for
 from paystream.shared.events import (
     PaymentFailedV1,
     PaymentSucceededV1,
     RefundFailedV1,
     RefundSucceededV1,
 )
-from paystream.shared.runtime import ServiceRuntime
+from paystream.shared.runtime import ServiceRuntime, stop_tasks
 
 log = structlog.get_logger(__name__)
 
 
 def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
     settings = settings or CheckoutSettings()
-    # Read the catalog before anything starts: a bad file stops checkout with a clear error.
+    # Read the catalog and check the quote key before anything starts: a bad file or a
+    # development key in production stops checkout with a clear error.
     catalog = load_catalog(settings.catalog_file)
+    check_quote_key(settings.quote_key.get_secret_value(), sandbox=settings.sandbox)
     runtime = ServiceRuntime(
         settings, database=settings.database, migrations_dir=settings.migrations_dir
     )
 
+    # Subscriptions decide on the clock, which needs the database: set in the lifespan, before
+    # the consumer runs, and read by the handler from here.
+    plans: list[Plans] = []
     # Declared on the broker now, started in the lifespan; the AsyncAPI document reads them.
     runtime.add_consumer(
         topics=[settings.topics.payments_events],
         group_id=settings.checkout_consumer_group,
-        handler=handle_payment_events,
-        event_types=(PaymentSucceededV1, PaymentFailedV1, RefundSucceededV1, RefundFailedV1),
+        handler=payment_events_handler(lambda: plans[0]),
+        event_types=CONSUMES,
     )
     runtime.add_publisher(settings.topics.orders_events)
     # Refunds, USDT payments found on chain and payments learned by asking the provider (sync,
@@ -66,21 +81,45 @@ def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
+        clock = await clock_for(settings.sandbox, runtime.pool)
+        app.state.clock = clock
         relay = runtime.enable_outbox()
         built = build_providers(settings, runtime.pool)
         providers = ProviderRegistry(built.providers)
         log.info("payment_providers", providers=list(providers.names))
+        config = CheckoutConfig(
+            order_ttl=timedelta(minutes=settings.order_ttl_minutes),
+            default_return_url=str(settings.default_return_url),
+            return_url_hosts=frozenset(settings.return_url_hosts),
+            limits=OrderLimits(
+                max_open=settings.max_open_orders_per_user,
+                max_created=settings.max_orders_per_user_per_window,
+                window=timedelta(seconds=settings.order_rate_window_s),
+            ),
+            sync_min_interval=timedelta(seconds=settings.order_sync_min_interval_s),
+        )
+        plans[:] = [
+            Plans(
+                catalog=catalog,
+                clock=clock,
+                timing=Timing(
+                    remind_before=timedelta(days=settings.renewal_reminder_days),
+                    grace=timedelta(days=settings.renewal_grace_days),
+                ),
+                config=config,
+            )
+        ]
         app.state.checkout = CheckoutContext(
             pool=runtime.pool,
             catalog=catalog,
             providers=providers,
-            config=CheckoutConfig(
-                order_ttl=timedelta(minutes=settings.order_ttl_minutes),
-                default_return_url=str(settings.default_return_url),
-                sync_min_interval=timedelta(seconds=settings.order_sync_min_interval_s),
-            ),
+            config=config,
             wake_outbox=relay.wake,
             stripe_types=stripe_method_types,
+            clock=clock,
+            signer=Signer(settings.quote_key.get_secret_value(), clock),
+            quote_ttl=timedelta(seconds=settings.quote_ttl_s),
+            plans=plans[0],
         )
         app.state.runtime = runtime
         await runtime.start_workers()
@@ -94,6 +133,29 @@ def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
             asyncio.create_task(sweep, name="expiry-sweep"),
             *(asyncio.create_task(w, name="provider-worker") for w in built.workers),
         ]
+        if isinstance(clock, SandboxClock):
+            tasks.append(asyncio.create_task(clock.run(), name="sandbox-clock"))
+        if catalog.plans:
+            tasks += [
+                asyncio.create_task(
+                    sweep_loop(
+                        runtime.pool,
+                        plans[0],
+                        every_s=settings.subscription_sweep_s,
+                        on_work=relay.wake,
+                    ),
+                    name="subscription-sweep",
+                ),
+                asyncio.create_task(
+                    sync_stripe_loop(
+                        runtime.pool,
+                        plans[0],
+                        providers,
+                        every_s=settings.stripe_subscription_sync_s,
+                    ),
+                    name="stripe-subscription-sync",
+                ),
+            ]
         if settings.reconcile_interval_s > 0:
             reconcile = reconciler(
                 runtime.pool,
@@ -112,11 +174,7 @@ def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            for t in tasks:
-                t.cancel()
-            for t in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await t
+            await stop_tasks(tasks)
             await runtime.stop()
             await providers.aclose()
 
@@ -135,6 +193,11 @@ def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
         reviews_endpoints.router,
         usdt_endpoints.router,
         stats_endpoints.router,
+        plans_endpoints.router,
+        subscriptions_endpoints.router,
+        pricing_endpoints.router,
+        quotes_endpoints.router,
+        sandbox_endpoints.router,
     ):
         app.include_router(router)
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Annotated
 
 import asyncpg
@@ -12,6 +13,9 @@ from fastapi import Depends, Request
 from paystream.checkout.catalog.domain import Catalog
 from paystream.checkout.orders.service import CheckoutConfig
 from paystream.checkout.providers.registry import ProviderRegistry
+from paystream.checkout.quotes.signing import Signer
+from paystream.checkout.subscriptions.service import Plans
+from paystream.shared.clock import Clock
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +27,13 @@ class CheckoutContext:
     wake_outbox: Callable[[], None]
     # Stripe payment method types per currency (for GET /v1/payment-methods).
     stripe_types: Callable[[str], tuple[str, ...]]
+    # Checkout's clock (the sandbox clock in sandbox mode): periods, renewals, quotes' expiry.
+    clock: Clock
+    # Signs and checks quotes and subscription change previews.
+    signer: Signer
+    quote_ttl: timedelta
+    # What subscriptions decide with (the catalog's plans, the clock, reminders and grace).
+    plans: Plans
 
 
 def checkout_context(request: Request) -> CheckoutContext:

@@ -6,18 +6,22 @@ from pathlib import Path
 
 from pydantic import AnyHttpUrl, Field, SecretStr
 
-from paystream.shared.settings import BaseServiceSettings
+from paystream.checkout.quotes.signing import DEV_QUOTE_KEY
+from paystream.shared.settings import BaseServiceSettings, weak_secret
 
 
 class CheckoutSettings(BaseServiceSettings):
     service_name: str = "checkout"
     http_port: int = 8001
+    # The service's own database on the PostgreSQL server, and its schema migrations.
     database: str = "paystream_checkout"
     migrations_dir: Path = Path(__file__).resolve().parents[3] / "migrations"
 
     # The catalog is configuration: a JSON file; unset means the default packaged with checkout.
     catalog_file: Path | None = None
 
+    # Stripe's API (https://api.stripe.com; stripe-mock locally), the secret key checkout calls
+    # it with, and how long one call may take.
     stripe_api_base: str = "http://127.0.0.1:12111"
     stripe_secret_key: SecretStr = SecretStr("sk_test_123")
     stripe_timeout_s: float = Field(default=10.0, gt=0)
@@ -29,6 +33,18 @@ class CheckoutSettings(BaseServiceSettings):
     order_ttl_minutes: int = Field(default=31, ge=31, le=24 * 60 - 1)
     # Where Stripe sends the customer back when the request names no return_url.
     default_return_url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:3000/checkout/return")
+
+    # Hosts a request's return_url may name besides default_return_url's (exact host names, or
+    # `*.example.com` for its subdomains). Any other host is refused (422 return_url_not_allowed):
+    # the provider's genuine page must not redirect a payer to whoever wrote the request.
+    return_url_hosts: list[str] = Field(default_factory=list)
+
+    # Per user: open (pending) orders, and orders created per window; over either, 429 with
+    # Retry-After. Each order opens a provider session, and a USDT order holds an exact amount
+    # of a pool of about usdt_amount_offset_max.
+    max_open_orders_per_user: int = Field(default=10, ge=1, le=10_000)
+    max_orders_per_user_per_window: int = Field(default=60, ge=1, le=100_000)
+    order_rate_window_s: int = Field(default=3600, ge=1, le=7 * 24 * 3600)
 
     # Pending orders past their expiry are marked expired by a periodic sweep. The grace lets a
     # payment submitted just before the session expired arrive first and avoids a
@@ -51,6 +67,22 @@ class CheckoutSettings(BaseServiceSettings):
     reconcile_backoff_max_s: float = Field(default=3600.0, gt=0)
     reconcile_batch: int = Field(default=100, ge=1, le=1000)
 
+    # Quotes and subscription change previews are signed with this key (HMAC-SHA256) and expire
+    # after quote_ttl_s on checkout's clock. Outside sandbox mode checkout refuses to start with
+    # the development default or a key shorter than 32 bytes.
+    quote_key: SecretStr = SecretStr(DEV_QUOTE_KEY)
+    quote_ttl_s: int = Field(default=900, ge=60, le=24 * 3600)
+
+    # Subscriptions. Plans paid without recurring charges (Alipay, WeChat Pay, USDT) are
+    # reminded this many days before their period ends (SubscriptionRenewalDueV1) and drop to the
+    # free plan this many days after it ended unpaid. Times are checkout's clock.
+    renewal_reminder_days: int = Field(default=3, ge=0, le=27)
+    renewal_grace_days: int = Field(default=3, ge=0, le=60)
+    # How often the sweep looks for subscriptions with something due, and how often changed
+    # Stripe-billed subscriptions are pushed to Stripe.
+    subscription_sweep_s: float = Field(default=30.0, gt=0)
+    stripe_subscription_sync_s: float = Field(default=10.0, gt=0)
+
     # The group is a setting so tests (and a staging replay) can use their own.
     checkout_consumer_group: str = "checkout"
 
@@ -65,8 +97,9 @@ class CheckoutSettings(BaseServiceSettings):
     usdt_page_size: int = Field(default=200, ge=1, le=200)
     # The unique offset added to each price, in micro-USDT (1..max); max+1 open orders at most.
     usdt_amount_offset_max: int = Field(default=999, ge=1, le=999_999)
-    # A released amount is not handed out again for this long when another one is free, so a
-    # late or repeated transfer is not taken for a newer order's payment.
+    # A released amount is not handed out again for this long, nor for usdt_late_window_s if
+    # longer (a late transfer for it could still arrive), so a late or repeated transfer is not
+    # taken for a newer order's payment.
     usdt_amount_cooldown_s: int = Field(default=24 * 3600, ge=0)
     # A transfer this long after its deposit was released still counts as that order's (late).
     usdt_late_window_s: int = Field(default=7 * 24 * 3600, ge=0)
@@ -103,3 +136,9 @@ class CheckoutSettings(BaseServiceSettings):
     alipay_public_key: str | None = None
     alipay_notify_url: str | None = None
     alipay_timeout_s: float = Field(default=10.0, gt=0)
+
+    def development_secrets(self) -> list[str]:
+        found = super().development_secrets()
+        if weak_secret(self.stripe_secret_key.get_secret_value(), "sk_test_123"):
+            found.append("PAYSTREAM_STRIPE_SECRET_KEY")
+        return found

@@ -25,7 +25,12 @@ async def handle_payment_events(conn: Connection, items: list[Consumed]) -> None
     for position, c in enumerate(items):
         kind = c.envelope.type
         if kind == OrderPaidV1.TYPE:
-            paid.append(service.PaidOrder(c.envelope.id, c.envelope.payload_as(OrderPaidV1)))
+            payment = c.envelope.payload_as(OrderPaidV1)
+            if payment.provider is None:
+                # A free allowance (a free plan's month, an annual plan's later months): nothing
+                # was paid, nothing is invoiced. The paid period that granted it was invoiced.
+                continue
+            paid.append(service.PaidOrder(c.envelope.id, payment))
             positions[c.envelope.id] = position
         elif kind == RefundSucceededV1.TYPE:
             refund = c.envelope.payload_as(RefundSucceededV1)

@@ -13,6 +13,7 @@ from paystream.invoicing import service
 from paystream.invoicing.schemas import CreditNoteList, CreditNoteOut, InvoiceList, InvoiceOut
 from paystream.shared.auth import CurrentPrincipal
 from paystream.shared.http import error_body
+from paystream.shared.pagination import CursorQuery
 
 router = APIRouter(prefix="/v1", tags=["invoices"])
 
@@ -53,9 +54,13 @@ async def list_invoices(
     principal: CurrentPrincipal,
     pool: Pool,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
-    order_id: Annotated[str | None, Query(description="only the invoice of this order")] = None,
-    user_id: Annotated[str | None, Query(description="admins: only this user's invoices")] = None,
+    cursor: CursorQuery = None,
+    order_id: Annotated[
+        str | None, Query(max_length=64, description="only the invoice of this order")
+    ] = None,
+    user_id: Annotated[
+        str | None, Query(max_length=255, description="admins: only this user's invoices")
+    ] = None,
 ) -> InvoiceList:
     page = await service.list_invoices(
         pool, principal, limit=limit, cursor=cursor, order_id=order_id, user_id=user_id
@@ -96,12 +101,12 @@ async def list_credit_notes(
     principal: CurrentPrincipal,
     pool: Pool,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+    cursor: CursorQuery = None,
     invoice_id: Annotated[
         uuid.UUID | None, Query(description="only the credit notes of this invoice")
     ] = None,
     user_id: Annotated[
-        str | None, Query(description="admins: only this user's credit notes")
+        str | None, Query(max_length=255, description="admins: only this user's credit notes")
     ] = None,
     order_id: Annotated[
         str | None, Query(max_length=64, description="only the credit notes of this order")

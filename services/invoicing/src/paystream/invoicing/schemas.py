@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from paystream.invoicing.domain import CreditNote, Invoice
 from paystream.shared.schemas import MoneyOut
@@ -32,6 +32,38 @@ class CreditNoteRef(BaseModel):
 
 
 class InvoiceOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "3f1e2d4c-6b5a-4978-8e1d-2c3b4a596877",
+                    "number": "INV-2026-000123",
+                    "order_id": "0b6a1f9e-3c1d-4f7a-9d47-2f1c8b7a6e51",
+                    "user_id": "user-42",
+                    "package_id": "standard",
+                    "description": "standard: 1,100 credits",
+                    "credits": 1100,
+                    "amount": {"value": "100.00", "currency": "CNY"},
+                    "provider": "alipay",
+                    "provider_payment_id": "2026110122001400000000000001",
+                    "status": "partially_refunded",
+                    "refunded": {"value": "30.00", "currency": "CNY"},
+                    "credit_notes": [
+                        {
+                            "id": "7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d",
+                            "number": "CN-2026-000007",
+                            "amount": {"value": "30.00", "currency": "CNY"},
+                            "credits": 330,
+                            "issued_at": "2026-11-02T09:00:03Z",
+                        }
+                    ],
+                    "paid_at": "2026-11-01T08:02:10Z",
+                    "issued_at": "2026-11-01T08:02:11Z",
+                }
+            ]
+        }
+    )
+
     id: uuid.UUID
     number: str = Field(examples=["INV-2026-000001"])
     order_id: str
@@ -79,6 +111,30 @@ class InvoiceList(BaseModel):
 
 
 class CreditNoteOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d",
+                    "number": "CN-2026-000007",
+                    "invoice_id": "3f1e2d4c-6b5a-4978-8e1d-2c3b4a596877",
+                    "invoice_number": "INV-2026-000123",
+                    "order_id": "0b6a1f9e-3c1d-4f7a-9d47-2f1c8b7a6e51",
+                    "user_id": "user-42",
+                    "amount": {"value": "30.00", "currency": "CNY"},
+                    "credits": 330,
+                    "reason": "requested_by_customer",
+                    "refund_key": "alipay:5d0c7e2a-8b1f-4e6d-a3c9-1f7b2e4d6a80",
+                    "refund_id": "5d0c7e2a-8b1f-4e6d-a3c9-1f7b2e4d6a80",
+                    "provider": "alipay",
+                    "provider_refund_id": "5d0c7e2a-8b1f-4e6d-a3c9-1f7b2e4d6a80",
+                    "refunded_at": "2026-11-02T09:00:02Z",
+                    "issued_at": "2026-11-02T09:00:03Z",
+                }
+            ]
+        }
+    )
+
     id: uuid.UUID
     number: str = Field(examples=["CN-2026-000001"])
     invoice_id: uuid.UUID

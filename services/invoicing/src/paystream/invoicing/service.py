@@ -158,6 +158,7 @@ async def _issue(conn: Connection, drafts: list[_Draft]) -> list[Invoice]:
 
 def _numbered(draft: _Draft, sequence: int) -> NewInvoice:
     pay = draft.paid.payment
+    assert pay.provider is not None, "free allowances are not invoiced (consumers.py)"
     return NewInvoice(
         id=uuid.uuid4(),
         number=format_invoice_number(draft.year, sequence),

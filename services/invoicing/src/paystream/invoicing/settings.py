@@ -12,6 +12,7 @@ from paystream.shared.settings import BaseServiceSettings
 class InvoicingSettings(BaseServiceSettings):
     service_name: str = "invoicing"
     http_port: int = 8004
+    # The service's own database on the PostgreSQL server, and its schema migrations.
     database: str = "paystream_invoicing"
     migrations_dir: Path = Path(__file__).resolve().parents[3] / "migrations"
 

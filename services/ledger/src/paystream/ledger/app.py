@@ -24,7 +24,7 @@ from paystream.ledger.thresholds import endpoints as thresholds_endpoints
 from paystream.shared import http
 from paystream.shared import sandbox as sandbox_endpoints
 from paystream.shared.clock import Clock, SandboxClock, clock_for
-from paystream.shared.runtime import ServiceRuntime
+from paystream.shared.runtime import ServiceRuntime, stop_tasks
 
 DESCRIPTION = """Double-entry credit ledger made of lots. Grants a lot per paid order line (from
 `orders.events`), with its unit, validity and cost; spends, holds, captures and releases credits
@@ -93,11 +93,7 @@ def create_app(settings: LedgerSettings | None = None) -> FastAPI:
                 tasks.append(asyncio.create_task(clock.run(), name="sandbox-clock"))
             yield
         finally:
-            for t in tasks:
-                t.cancel()
-            for t in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await t
+            await stop_tasks(tasks)
             await runtime.stop()
 
     app = http.create_app(

@@ -48,7 +48,13 @@ def subject(principal: Principal, user_id: str | None) -> str:
 
 
 IdempotencyKey = Annotated[
-    str | None, Header(alias="Idempotency-Key", description="required; scoped to the caller")
+    str | None,
+    # Documented bound only: a longer key is the 400 of `require_key`, as it always was.
+    Header(
+        alias="Idempotency-Key",
+        description="required; scoped to the caller",
+        json_schema_extra={"maxLength": IDEMPOTENCY_KEY_MAX},
+    ),
 ]
 
 

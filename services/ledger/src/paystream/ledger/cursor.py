@@ -10,6 +10,7 @@ import base64
 import binascii
 
 from paystream.shared.errors import BadRequest
+from paystream.shared.pagination import check_cursor_length
 
 _CURSOR_PREFIX = "seq:"
 
@@ -19,6 +20,7 @@ def encode_cursor(seq: int) -> str:
 
 
 def decode_cursor(cursor: str) -> int:
+    check_cursor_length(cursor)  # int() of thousands of digits raises, and costs
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         raw = base64.b64decode(padded, altchars=b"-_", validate=True).decode()

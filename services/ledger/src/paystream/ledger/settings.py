@@ -12,6 +12,7 @@ from paystream.shared.settings import BaseServiceSettings
 class LedgerSettings(BaseServiceSettings):
     service_name: str = "ledger"
     http_port: int = 8003
+    # The service's own database on the PostgreSQL server, and its schema migrations.
     database: str = "paystream_ledger"
     migrations_dir: Path = Path(__file__).resolve().parents[3] / "migrations"
 

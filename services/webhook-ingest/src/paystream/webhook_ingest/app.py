@@ -11,11 +11,12 @@ from fastapi import FastAPI
 from paystream.notifications.provider import Verifier
 from paystream.notifications.registry import PROVIDERS
 from paystream.shared.http import create_app as create_base_app
+from paystream.shared.kafka import create_producer, until_kafka_answers
 from paystream.shared.providers.settings import ProviderSettings
 from paystream.shared.runtime import ServiceRuntime
 from paystream.webhook_ingest.endpoints import mount
 from paystream.webhook_ingest.pipeline import Pipeline
-from paystream.webhook_ingest.publish import BrokerPublisher
+from paystream.webhook_ingest.publish import AckedPublisher
 from paystream.webhook_ingest.settings import WebhookIngestSettings
 
 
@@ -26,7 +27,7 @@ def create_app(
     """`providers` gives a provider's settings instead of reading them from its environment
     variables (None: not configured)."""
     settings = settings or WebhookIngestSettings()
-    # Stateless: no database, only the acks=all producer (and the shared topics it ensures).
+    # Stateless: no database, only Kafka (the topics it ensures, an acks=all producer).
     runtime = ServiceRuntime(settings, database=None)
     for topic in (settings.topics.webhooks_raw, settings.topics.payments_events):
         runtime.add_publisher(topic)
@@ -42,7 +43,11 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
-        publisher = BrokerPublisher(runtime, ack_timeout_s=settings.kafka_ack_timeout_s)
+        # The request path's own producer: see `publish` for why it is not the broker's.
+        producer = create_producer(settings.kafka_bootstrap, settings.service_name)
+        await until_kafka_answers(producer.start)
+        app.state.producer = producer
+        publisher = AckedPublisher(producer, ack_timeout_s=settings.kafka_ack_timeout_s)
         for provider in PROVIDERS:
             pipelines[provider.name] = Pipeline(
                 provider,
@@ -54,6 +59,7 @@ def create_app(
             yield
         finally:
             pipelines.clear()
+            await producer.stop()
             await runtime.stop()
 
     app = create_base_app(
@@ -63,6 +69,8 @@ def create_app(
         settings=settings,
         lifespan=lifespan,
         readiness=runtime.readiness,
+        # Notifications are verified byte for byte by their own routes, under their own cap.
+        raw_body_prefixes=tuple(p.path for p in PROVIDERS),
     )
     app.state.runtime = runtime
     app.state.settings = settings

@@ -14,7 +14,8 @@ from fastapi.routing import APIRoute
 from starlette.routing import request_response
 
 from paystream.notifications.provider import NotificationProvider
-from paystream.shared.errors import BadRequest, PayloadTooLarge, PaystreamError
+from paystream.shared.errors import PayloadTooLarge, PaystreamError
+from paystream.shared.guard import refuse_declared_length
 from paystream.webhook_ingest.pipeline import Pipeline
 
 log = structlog.get_logger(__name__)
@@ -98,14 +99,7 @@ async def read_body(request: Request, limit: int) -> bytes:
     """A notification's body, refused (413) as soon as it is larger than `limit` bytes: a declared
     Content-Length is checked before reading (it is only a claim), a streamed or chunked body
     while reading."""
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        try:
-            too_large = int(declared) > limit
-        except ValueError:
-            raise BadRequest("Content-Length is not a number") from None
-        if too_large:
-            raise PayloadTooLarge(f"body is larger than {limit} bytes")
+    refuse_declared_length(request.headers.get("content-length"), limit)
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():

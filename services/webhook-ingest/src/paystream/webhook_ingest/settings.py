@@ -16,6 +16,7 @@ class WebhookIngestSettings(BaseServiceSettings):
     service_name: str = "webhook-ingest"
     http_port: int = 8002
 
+    # The largest notification body accepted (413 beyond it, checked while reading).
     webhook_max_body_bytes: int = Field(default=256 * 1024, ge=1)
     # How long a request waits for Kafka's acks=all before answering 503 (the provider retries).
     kafka_ack_timeout_s: float = Field(default=5.0, gt=0)

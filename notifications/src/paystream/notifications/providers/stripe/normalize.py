@@ -1,13 +1,15 @@
-"""A verified Stripe event as paystream's payment and refund events (pure: no I/O, no clock).
+"""A verified Stripe event as paystream's payment, refund and subscription events (pure: no I/O,
+no clock).
 
 The same function runs on the live request and over `webhooks.raw` when an operator reprocesses
 history, so everything it produces comes from the event itself: envelope ids
 `deterministic_id("stripe", <event id>, "payment")` for payments (Stripe sends several events per
 payment, so the order's recorded PaymentIntent, not the id, makes later ones no-ops; checkout's
-sync announces under `payment_event_id(..., <pi_...>)`) and
-`refund_event_id(<succeeded|failed>, "stripe", <re_...>)` for refunds, times from the event's
-`created` (else the recorded reception time). Which event type becomes what, and where the order
-facts come from: the notifications README.
+sync announces under `payment_event_id(..., <pi_...>)`),
+`refund_event_id(<succeeded|failed>, "stripe", <re_...>)` for refunds and
+`deterministic_id("stripe", <event id>, "subscription")` for Stripe Subscriptions, times from the
+event's `created` (else the recorded reception time). Which event type becomes what, and where
+the order and subscription facts come from: the notifications README.
 """
 
 from __future__ import annotations
@@ -21,13 +23,22 @@ import orjson
 from pydantic import ValidationError
 
 from paystream.notifications.errors import MalformedPayload
-from paystream.notifications.normalized import Normalized, Outcome, PaymentEvent
+from paystream.notifications.normalized import (
+    Normalized,
+    Outcome,
+    PaymentEvent,
+    SubscriptionEvent,
+)
 from paystream.notifications.outgoing import OutgoingEvent
 from paystream.shared.events import (
+    MAX_AMOUNT_MINOR,
     PaymentFailedV1,
     PaymentSucceededV1,
     RefundFailedV1,
     RefundSucceededV1,
+    SubscriptionInvoicePaidV1,
+    SubscriptionPaymentFailedV1,
+    SubscriptionStatusV1,
     WebhookReceivedV1,
     deterministic_id,
     refund_event_id,
@@ -48,6 +59,10 @@ REFUND_UPDATED = "refund.updated"
 REFUND_FAILED = "refund.failed"
 # The older name of refund.updated; Stripe still sends both to endpoints subscribed to both.
 CHARGE_REFUND_UPDATED = "charge.refund.updated"
+INVOICE_PAID = "invoice.paid"
+INVOICE_PAYMENT_FAILED = "invoice.payment_failed"
+SUBSCRIPTION_UPDATED = "customer.subscription.updated"
+SUBSCRIPTION_DELETED = "customer.subscription.deleted"
 
 _MAX_CREDITS_DIGITS = 18  # keeps credits inside a PostgreSQL bigint
 
@@ -102,8 +117,11 @@ class _Invalid(Exception):
 
 
 def normalize(event: StripeEvent, *, received_at: datetime) -> Normalized:
-    """Map a Stripe event to the payment or refund events it means (if any); see the module
-    table."""
+    """Map a Stripe event to the payment, refund or subscription events it means (if any); see
+    the notifications README's table."""
+    subscription_handler = _SUBSCRIPTION_HANDLERS.get(event.type)
+    if subscription_handler is not None and not _names_an_order(event.obj):
+        return _on_subscription(event, subscription_handler, _event_time(event, received_at))
     handler = _HANDLERS.get(event.type)
     if handler is None:
         refund_handler = _REFUND_HANDLERS.get(event.type)
@@ -212,6 +230,33 @@ def _pi_failed(event: StripeEvent, facts: _OrderFacts, at: datetime) -> Normaliz
     return _failed(event, facts, at, reason=reason, payment_id=_str(obj.get("id")), session_id=None)
 
 
+def _invoice_paid(event: StripeEvent, facts: _OrderFacts, at: datetime) -> Normalized:
+    """An invoice checkout opened for an order (an upgrade charged to the subscription's card)."""
+    obj = event.obj
+    amount, currency = _amount(obj, ("amount_paid",), facts)
+    return _succeeded(
+        event,
+        facts,
+        at,
+        amount=amount,
+        currency=currency,
+        payment_id=_id_of(obj.get("payment_intent")) or _str(obj.get("id")),
+        session_id=_str(obj.get("id")),
+    )
+
+
+def _invoice_failed(event: StripeEvent, facts: _OrderFacts, at: datetime) -> Normalized:
+    obj = event.obj
+    return _failed(
+        event,
+        facts,
+        at,
+        reason="invoice_payment_failed",
+        payment_id=_id_of(obj.get("payment_intent")),
+        session_id=_str(obj.get("id")),
+    )
+
+
 _Handler = Callable[[StripeEvent, _OrderFacts, datetime], Normalized]
 
 _HANDLERS: dict[str, _Handler] = {
@@ -220,6 +265,8 @@ _HANDLERS: dict[str, _Handler] = {
     CHECKOUT_ASYNC_FAILED: _checkout_failed,
     PI_SUCCEEDED: _pi_succeeded,
     PI_FAILED: _pi_failed,
+    INVOICE_PAID: _invoice_paid,
+    INVOICE_PAYMENT_FAILED: _invoice_failed,
 }
 
 PAYMENT_TYPES = frozenset(_HANDLERS)
@@ -309,7 +356,7 @@ def _read_refund(
     if status not in ("succeeded", "failed", "canceled"):
         return _RefundResult(re_id, invalid=f"unknown refund status {status!r}", facts=facts)
     amount = _as_int(refund.get("amount"))
-    if amount is None or amount <= 0:
+    if amount is None or not 0 < amount <= MAX_AMOUNT_MINOR:
         return _RefundResult(re_id, invalid=f"refund amount {refund.get('amount')!r}", facts=facts)
     currency = refund.get("currency")
     code = currency.upper() if isinstance(currency, str) else None
@@ -436,7 +483,201 @@ _REFUND_HANDLERS: dict[str, _RefundHandler] = {
 }
 
 REFUND_TYPES = frozenset(_REFUND_HANDLERS)
-HANDLED_TYPES = PAYMENT_TYPES | REFUND_TYPES
+
+
+# --- Stripe Subscriptions -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _SubscriptionFacts:
+    subscription_id: str  # paystream's
+    user_id: str
+    provider_subscription_id: str  # Stripe's sub_...
+
+
+def _names_an_order(obj: dict[str, Any]) -> bool:
+    metadata = obj.get("metadata")
+    return isinstance(metadata, dict) and "order_id" in metadata
+
+
+def _invoice_subscription(obj: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
+    """The subscription's metadata and id on an invoice, where this API version puts them."""
+    parent = obj.get("parent")
+    details = parent.get("subscription_details") if isinstance(parent, dict) else None
+    if not isinstance(details, dict):
+        details = obj.get("subscription_details")  # API versions before 2025-03-31
+    metadata = details.get("metadata") if isinstance(details, dict) else None
+    sub = _id_of(details.get("subscription")) if isinstance(details, dict) else None
+    return (metadata if isinstance(metadata, dict) else None), sub or _id_of(
+        obj.get("subscription")
+    )
+
+
+def _subscription_facts(event: StripeEvent) -> _SubscriptionFacts:
+    obj = event.obj
+    if event.type in (SUBSCRIPTION_UPDATED, SUBSCRIPTION_DELETED):
+        raw_metadata, sub_id = obj.get("metadata"), _str(obj.get("id"))
+        metadata = raw_metadata if isinstance(raw_metadata, dict) else None
+    else:
+        metadata, sub_id = _invoice_subscription(obj)
+    if metadata is None or "paystream_subscription_id" not in metadata:
+        raise _NotOurs
+    user_id = _nonempty(metadata.get("user_id"))
+    subscription_id = _nonempty(metadata.get("paystream_subscription_id"))
+    if user_id is None:
+        raise _Invalid("subscription metadata.user_id is missing or not a string")
+    if subscription_id is None or sub_id is None:
+        raise _Invalid("the subscription's ids are missing", user_id=user_id)
+    return _SubscriptionFacts(subscription_id, user_id, sub_id)
+
+
+def _timestamp(value: object) -> datetime | None:
+    ts = _as_int(value)
+    if ts is None or ts <= 0:
+        return None
+    try:
+        return datetime.fromtimestamp(ts, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def _service_period(obj: dict[str, Any]) -> tuple[datetime | None, datetime | None]:
+    """The period the invoice's subscription line bills (an invoice's own period_start and
+    period_end are the previous period's for a renewal)."""
+    lines = obj.get("lines")
+    data = lines.get("data") if isinstance(lines, dict) else None
+    for line in data if isinstance(data, list) else []:
+        period = line.get("period") if isinstance(line, dict) else None
+        if isinstance(period, dict):
+            return _timestamp(period.get("start")), _timestamp(period.get("end"))
+    return None, None
+
+
+def _sub_invoice_paid(
+    event: StripeEvent, facts: _SubscriptionFacts, at: datetime
+) -> SubscriptionEvent:
+    obj = event.obj
+    amount = _as_int(obj.get("amount_paid"))
+    currency = obj.get("currency")
+    code = currency.upper() if isinstance(currency, str) else None
+    if amount is None or amount < 0 or code is None or code not in CURRENCY_EXPONENTS:
+        raise _Invalid(f"no valid amount_paid / currency: {amount!r} {currency!r}")
+    invoice_id = _str(obj.get("id"))
+    if invoice_id is None:
+        raise _Invalid("the invoice has no id")
+    start, end = _service_period(obj)
+    transitions = obj.get("status_transitions")
+    paid_at = _timestamp(transitions.get("paid_at")) if isinstance(transitions, dict) else None
+    return SubscriptionInvoicePaidV1(
+        subscription_id=facts.subscription_id,
+        user_id=facts.user_id,
+        provider=PROVIDER,
+        provider_event_id=event.id,
+        provider_subscription_id=facts.provider_subscription_id,
+        provider_customer_id=_id_of(obj.get("customer")),
+        provider_invoice_id=invoice_id,
+        provider_payment_id=_id_of(obj.get("payment_intent")),
+        billing_reason=_str(obj.get("billing_reason")) or "unknown",
+        amount_minor=amount,
+        currency=code,
+        period_start=start,
+        period_end=end,
+        paid_at=paid_at or at,
+    )
+
+
+def _sub_payment_failed(
+    event: StripeEvent, facts: _SubscriptionFacts, at: datetime
+) -> SubscriptionEvent:
+    obj = event.obj
+    invoice_id = _str(obj.get("id"))
+    if invoice_id is None:
+        raise _Invalid("the invoice has no id")
+    attempts = _as_int(obj.get("attempt_count"))
+    return SubscriptionPaymentFailedV1(
+        subscription_id=facts.subscription_id,
+        user_id=facts.user_id,
+        provider=PROVIDER,
+        provider_event_id=event.id,
+        provider_subscription_id=facts.provider_subscription_id,
+        provider_invoice_id=invoice_id,
+        billing_reason=_str(obj.get("billing_reason")),
+        attempt_count=attempts if attempts is not None and attempts >= 0 else 0,
+        # None: Stripe will not retry (its retry schedule is over).
+        next_attempt_at=_timestamp(obj.get("next_payment_attempt")),
+        reason="invoice_payment_failed",
+        failed_at=at,
+    )
+
+
+def _sub_status(event: StripeEvent, facts: _SubscriptionFacts, at: datetime) -> SubscriptionEvent:
+    obj = event.obj
+    return SubscriptionStatusV1(
+        subscription_id=facts.subscription_id,
+        user_id=facts.user_id,
+        provider=PROVIDER,
+        provider_event_id=event.id,
+        provider_subscription_id=facts.provider_subscription_id,
+        status=_str(obj.get("status")) or "unknown",
+        deleted=event.type == SUBSCRIPTION_DELETED,
+        cancel_at_period_end=obj.get("cancel_at_period_end") is True,
+        changed_at=at,
+    )
+
+
+_SubscriptionHandler = Callable[[StripeEvent, _SubscriptionFacts, datetime], SubscriptionEvent]
+
+_SUBSCRIPTION_HANDLERS: dict[str, _SubscriptionHandler] = {
+    INVOICE_PAID: _sub_invoice_paid,
+    INVOICE_PAYMENT_FAILED: _sub_payment_failed,
+    SUBSCRIPTION_UPDATED: _sub_status,
+    SUBSCRIPTION_DELETED: _sub_status,
+}
+_SUBSCRIPTION_OUTCOMES = {
+    SubscriptionInvoicePaidV1: Outcome.SUBSCRIPTION_INVOICE_PAID,
+    SubscriptionPaymentFailedV1: Outcome.SUBSCRIPTION_PAYMENT_FAILED,
+    SubscriptionStatusV1: Outcome.SUBSCRIPTION_STATUS,
+}
+SUBSCRIPTION_TYPES = frozenset(_SUBSCRIPTION_HANDLERS)
+HANDLED_TYPES = PAYMENT_TYPES | REFUND_TYPES | SUBSCRIPTION_TYPES
+
+
+def _on_subscription(event: StripeEvent, handler: _SubscriptionHandler, at: datetime) -> Normalized:
+    user_id: str | None = None
+    try:
+        facts = _subscription_facts(event)
+        user_id = facts.user_id
+        data = handler(event, facts, at)
+    except _NotOurs:
+        return Normalized(
+            event.id, event.type, Outcome.NOT_OURS, detail="no paystream subscription metadata"
+        )
+    except _Invalid as exc:
+        return Normalized(
+            event.id,
+            event.type,
+            Outcome.INVALID_METADATA,
+            user_id=exc.user_id or user_id,
+            detail=exc.detail,
+        )
+    except ValidationError as exc:
+        return Normalized(
+            event.id,
+            event.type,
+            Outcome.INVALID_METADATA,
+            user_id=user_id,
+            detail=f"event model refused: {exc}",
+        )
+    out = OutgoingEvent(
+        data,
+        source=SOURCE,
+        id=deterministic_id(PROVIDER, event.id, "subscription"),
+        time=at,
+        subject=facts.subscription_id,
+    )
+    return Normalized(
+        event.id, event.type, _SUBSCRIPTION_OUTCOMES[type(data)], events=(out,), user_id=user_id
+    )
 
 
 # --- helpers --------------------------------------------------------------------------------
@@ -539,9 +780,11 @@ def _order_facts(obj: dict[str, Any]) -> _OrderFacts:
 
 def _amount(obj: dict[str, Any], fields: tuple[str, ...], facts: _OrderFacts) -> tuple[int, str]:
     amount = next((v for f in fields if (v := _as_int(obj.get(f))) is not None), None)
-    if amount is None or amount < 0:
+    if amount is None or not 0 <= amount <= MAX_AMOUNT_MINOR:
+        # An amount above what any event can carry is no payment of ours but an edited or
+        # forged one: held for an operator, answered 200 so Stripe stops retrying.
         raise _Invalid(
-            f"no valid amount in {' / '.join(fields)}",
+            f"no valid amount in {' / '.join(fields)} (0..{MAX_AMOUNT_MINOR})",
             user_id=facts.user_id,
             order_id=facts.order_id,
         )

@@ -80,7 +80,7 @@ class StripeProvider(NotificationProvider[StripeSettings]):
                 "name": "Stripe-Signature",
                 "in": "header",
                 "required": True,
-                "schema": {"type": "string"},
+                "schema": {"type": "string", "maxLength": 4096},
                 "description": "t=<unix seconds>,v1=<hex HMAC-SHA256>[,v1=...]",
             },
         ),

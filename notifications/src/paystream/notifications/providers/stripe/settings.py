@@ -7,6 +7,9 @@ from pydantic_settings import SettingsConfigDict
 
 from paystream.shared.providers.settings import ProviderSettings
 
+# Public (it is in this repository): webhook-ingest refuses it outside sandbox mode.
+DEV_WEBHOOK_SECRET = "whsec_dev_paystream"
+
 
 class StripeSettings(ProviderSettings):
     # An empty value is an operator's mistake to refuse, not "use the default".
@@ -14,7 +17,7 @@ class StripeSettings(ProviderSettings):
     display_name = "Stripe"
 
     # Comma-separated: while a secret is being rotated both the new and the old one verify.
-    webhook_secrets: SecretStr = SecretStr("whsec_dev_paystream")
+    webhook_secrets: SecretStr = SecretStr(DEV_WEBHOOK_SECRET)
     # Stripe's own default; a replayed signature older than this is refused.
     webhook_tolerance_s: int = Field(default=300, ge=1)
 

@@ -22,6 +22,7 @@ from paystream.notifications.normalized import Normalized, Outcome
 from paystream.notifications.outgoing import OutgoingEvent
 from paystream.notifications.providers.wechatpay.raw import parse_raw_body
 from paystream.shared.events import (
+    MAX_AMOUNT_MINOR,
     PaymentFailedV1,
     PaymentSucceededV1,
     RefundFailedV1,
@@ -53,7 +54,6 @@ REFUND_EVENTS: Final = {
     "REFUND.CLOSED": "CLOSED",
 }
 _FAILED_TRADE_STATES: Final = frozenset({"CLOSED", "REVOKED", "PAYERROR"})
-_MAX_CREDITS: Final = 10**18
 
 
 class _Invalid(Exception):
@@ -194,8 +194,8 @@ def _refund(n: Notification, r: Mapping[str, Any], received_at: datetime) -> Nor
         raise _Invalid(f"refund_status {status!r} in a {n.event_type} notification", **who)
     amount = r.get("amount")
     fen = amount.get("refund") if isinstance(amount, dict) else None
-    if not isinstance(fen, int) or isinstance(fen, bool) or fen <= 0:
-        raise _Invalid("amount.refund is not a positive integer", **who)
+    if not isinstance(fen, int) or isinstance(fen, bool) or not 0 < fen <= MAX_AMOUNT_MINOR:
+        raise _Invalid(f"amount.refund is not an integer in 1..{MAX_AMOUNT_MINOR}", **who)
     # Refund amounts are in the payment's currency; WeChat Pay direct merchants settle in CNY.
     currency = amount.get("currency", "CNY") if isinstance(amount, dict) else "CNY"
     if currency not in CURRENCY_EXPONENTS:
@@ -254,8 +254,8 @@ def _with(
 def _amount(r: Mapping[str, Any], **who: str) -> tuple[int, str]:
     amount = r.get("amount")
     total = amount.get("total") if isinstance(amount, dict) else None
-    if not isinstance(total, int) or isinstance(total, bool) or not 0 <= total < _MAX_CREDITS:
-        raise _Invalid("amount.total is not a non-negative integer", **who)
+    if not isinstance(total, int) or isinstance(total, bool) or not 0 <= total <= MAX_AMOUNT_MINOR:
+        raise _Invalid(f"amount.total is not an integer in 0..{MAX_AMOUNT_MINOR}", **who)
     currency = amount.get("currency", "CNY") if isinstance(amount, dict) else None
     if not isinstance(currency, str) or currency not in CURRENCY_EXPONENTS:
         raise _Invalid(f"unsupported currency {currency!r}", **who)

@@ -14,6 +14,9 @@ when not given, the product brief's rule; `null` for credits that never expire).
 one or more currencies (one price per currency; `"price": {...}` is accepted for a single one).
 The first price is the package's default currency.
 
+`products` are sold by quantity at tier prices or for a custom amount (`pricing.catalog`), and
+`plans` by subscription (`plans.catalog`). Packages, products and plans share one id space.
+
 Prices are decimal strings, never JSON numbers: a number would pass through a float.
 """
 
@@ -24,6 +27,10 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, StrictInt, StrictStr, ValidationError
 
+from paystream.checkout.plans.catalog import PlanIn, parse_plans
+from paystream.checkout.plans.domain import Plan
+from paystream.checkout.pricing.catalog import ProductIn, parse_products
+from paystream.checkout.pricing.domain import UnitProduct
 from paystream.shared.clock import InvalidDuration, parse_duration
 from paystream.shared.events import DEFAULT_UNIT, MAX_CREDITS, UNIT_PATTERN
 from paystream.shared.money import CurrencyError, Money
@@ -67,9 +74,24 @@ class Package:
 class Catalog:
     packages: tuple[Package, ...]
     units: tuple[Unit, ...] = (Unit(DEFAULT_UNIT, "credits"),)
+    # Unit products (quantities at tier prices, custom amounts) and plans: see `pricing` and
+    # `plans`.
+    products: tuple[UnitProduct, ...] = ()
+    plans: tuple[Plan, ...] = ()
 
     def get(self, package_id: str) -> Package | None:
         return next((p for p in self.packages if p.id == package_id), None)
+
+    def product(self, product_id: str) -> UnitProduct | None:
+        return next((p for p in self.products if p.id == product_id), None)
+
+    def plan(self, plan_id: str) -> Plan | None:
+        return next((p for p in self.plans if p.id == plan_id), None)
+
+    @property
+    def default_plan(self) -> Plan | None:
+        """Every user's plan until they choose another (the free one), if plans are sold."""
+        return next((p for p in self.plans if p.is_free), None)
 
 
 class _PriceIn(BaseModel):
@@ -100,6 +122,8 @@ class _CatalogIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     units: list[_UnitIn] = []
     packages: list[_PackageIn]
+    products: list[ProductIn] = []
+    plans: list[PlanIn] = []
 
 
 def parse_catalog(raw: str | bytes, source: str = "<catalog>") -> Catalog:
@@ -152,9 +176,16 @@ def parse_catalog(raw: str | bytes, source: str = "<catalog>") -> Catalog:
                     validity=p.validity,
                 )
             )
+    unit_ids = {u.id for u in units}
+    products = parse_products(doc.products, unit_ids, problems)
+    plans = parse_plans(doc.plans, unit_ids, problems)
+    # An order names what it sells by id alone (`package_id`): one namespace for all three.
+    ids = [*(p.id for p in packages), *(p.id for p in products), *(p.id for p in plans)]
+    if clashes := sorted({i for i in ids if ids.count(i) > 1}):
+        problems.append(f"ids shared by packages, products and plans: {', '.join(clashes)}")
     if problems:
         raise CatalogError(f"invalid catalog {source}: " + "; ".join(problems))
-    return Catalog(tuple(packages), units)
+    return Catalog(tuple(packages), units, tuple(products), tuple(plans))
 
 
 def _units(raw: list[_UnitIn], problems: list[str]) -> tuple[Unit, ...]:

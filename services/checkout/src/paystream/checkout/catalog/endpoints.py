@@ -17,8 +17,9 @@ from paystream.checkout.catalog.schemas import (
     UnitOut,
 )
 from paystream.checkout.context import Context, error_doc
+from paystream.checkout.pricing.schemas import ProductOut
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", tags=["catalog"])
 
 
 @router.get("/packages", response_model=PackagesOut, summary="The credit packages on sale")
@@ -26,6 +27,7 @@ async def list_packages(ctx: Context) -> PackagesOut:
     return PackagesOut(
         packages=[PackageOut.of(p) for p in ctx.catalog.packages],
         units=[UnitOut(id=u.id, name=u.name) for u in ctx.catalog.units],
+        products=[ProductOut.of(p) for p in ctx.catalog.products],
     )
 
 

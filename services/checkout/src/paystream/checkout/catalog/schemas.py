@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field
 
 from paystream.checkout.catalog.domain import Package
+from paystream.checkout.pricing.schemas import ProductOut
 from paystream.shared.schemas import MoneyOut
 
 Currency = Annotated[str, Field(pattern=r"^[A-Za-z]{3,4}$", examples=["CNY"])]
@@ -45,6 +46,11 @@ class UnitOut(BaseModel):
 class PackagesOut(BaseModel):
     packages: list[PackageOut]
     units: list[UnitOut] = Field(description="the units the catalog sells")
+    products: list[ProductOut] = Field(
+        default_factory=list,
+        description="unit products sold by quantity (tiers) or for a custom amount "
+        "(also at GET /v1/products); price a purchase with POST /v1/quotes",
+    )
 
 
 class PaymentMethodOut(BaseModel):

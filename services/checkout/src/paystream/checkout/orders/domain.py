@@ -21,6 +21,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Literal
 
 from paystream.checkout.catalog.domain import Package
 from paystream.shared.events import GrantSpec, InvoiceLine, PaymentSucceededV1
@@ -41,6 +42,12 @@ class OrderStatus(StrEnum):
 
 
 S = OrderStatus
+
+# What an order sells: a package; units by quantity or for a custom amount (`pricing`); a plan's
+# first period, a renewal, an upgrade's prorated difference, or a free allowance (`subscriptions`).
+OrderKind = Literal[
+    "package", "quantity", "custom_amount", "subscription", "renewal", "upgrade", "allowance"
+]
 
 TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.PENDING: frozenset({S.PAID, S.FAILED, S.CANCELLED, S.EXPIRED, S.NEEDS_REVIEW}),
@@ -113,6 +120,8 @@ class Order:
     # What the order grants and charges, fixed when it was placed (OrderPaidV1 carries them).
     grants: tuple[GrantSpec, ...] = ()
     lines: tuple[InvoiceLine, ...] = ()
+    # What it sells: a package, units by quantity or custom amount, or a plan's period.
+    kind: OrderKind = "package"
 
     def paid_amount(self) -> Money | None:
         if self.paid_amount_minor is None or self.paid_currency is None:
@@ -228,6 +237,24 @@ def assess_payment(order: Order | None, event: PaymentSucceededV1) -> Assessment
             },
         )
     return Assessment(Verdict.MATCHED)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFacts:
+    """What an order sells, grants and charges, fixed when it is placed.
+
+    `item_id` is the package, product or plan sold (the order's `package_id`, carried in the
+    provider's metadata and compared when the payment comes back); `credits` the units of the
+    order's first grant (also carried and compared); `name` what the payer sees at the provider.
+    """
+
+    kind: OrderKind
+    item_id: str
+    name: str
+    credits: int
+    amount: Money
+    grants: tuple[GrantSpec, ...]
+    lines: tuple[InvoiceLine, ...]
 
 
 def package_facts(

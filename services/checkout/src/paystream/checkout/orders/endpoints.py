@@ -9,6 +9,11 @@ Refusals (status, code):
 - 422 unknown_package / currency_not_offered / payment_method_unavailable: the package, its
   price in that currency, or that method for that currency is not on sale here.
 - 422 idempotency_key_reused: the Idempotency-Key was used with another body.
+- 422 quote_invalid / quote_expired: the quote was altered, is another user's, or expired;
+  unknown_product: the quoted product is no longer sold.
+- 422 return_url_not_allowed: the return_url's host is not on `return_url_hosts`.
+- 429 too_many_open_orders / order_rate_limited (with Retry-After): the caller's limit of open
+  orders, or of orders created per window.
 - 409 order_not_cancellable: the order is not pending; provider_not_configured: sync of an
   order whose provider is not configured here.
 - 429 rate_limited: the order was synced less than `order_sync_min_interval_s` ago
@@ -38,8 +43,9 @@ from paystream.checkout.orders.schemas import (
 )
 from paystream.shared.auth import CurrentPrincipal
 from paystream.shared.errors import NotFound
+from paystream.shared.pagination import CursorQuery
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", tags=["orders"])
 
 
 @router.post(
@@ -51,9 +57,18 @@ router = APIRouter(prefix="/v1")
         **error_doc(401, "unauthorized", "no or invalid bearer token"),
         **error_doc(
             422,
-            "validation_error | unknown_package | currency_not_offered | "
-            "payment_method_unavailable | idempotency_key_reused",
-            "invalid body, package / currency / method not on sale, or key reused",
+            "validation_error | unknown_package | unknown_product | currency_not_offered | "
+            "payment_method_unavailable | idempotency_key_reused | quote_invalid | quote_expired "
+            "| return_url_not_allowed",
+            "invalid body, package / currency / method not on sale, key reused, a quote that "
+            "was altered, issued to someone else or expired, or a return_url whose host is not "
+            "on the allow-list",
+        ),
+        **error_doc(
+            429,
+            "too_many_open_orders | order_rate_limited",
+            "the caller is at their limit of open orders or of orders per window; "
+            "`Retry-After` says when to try again",
         ),
         **error_doc(502, "upstream_error", "the payment provider failed; the order is failed"),
     },
@@ -84,10 +99,12 @@ async def create_order(
             idempotency_key=idempotency_key,
             currency=None if body.currency is None else body.currency.upper(),
             client_ip=request.client.host if request.client else None,
+            quote=body.quote,
         ),
         catalog=ctx.catalog,
         providers=ctx.providers,
         config=ctx.config,
+        signer=ctx.signer,
     )
     if placed.replayed:
         response.headers["Idempotent-Replayed"] = "true"
@@ -127,7 +144,7 @@ async def list_orders(
         str | None, Query(description="Admins: only this user's orders.", max_length=255)
     ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    cursor: CursorQuery = None,
 ) -> OrderPage:
     orders, next_cursor = await service.list_orders_for(
         ctx.pool, principal, status=status, user_id=user_id, limit=limit, cursor=cursor

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import asyncpg
 
-from paystream.checkout.orders.domain import Order, OrderStatus
+from paystream.checkout.orders.domain import Order, OrderKind, OrderStatus
 from paystream.checkout.providers import PaymentInstructions
 from paystream.shared.db import Connection
 from paystream.shared.events import GrantSpec, InvoiceLine
@@ -22,7 +23,7 @@ _COLUMNS = """
     provider_payment_id, paid_amount_minor, paid_currency, amount_mismatch, failure_reason,
     expires_at, paid_at, created_at, updated_at, provider, client_secret, qr_code,
     deposit_address, deposit_amount_minor, deposit_currency, payment_method_types, refunded_minor,
-    grants, lines
+    grants, lines, kind
 """
 
 
@@ -62,6 +63,7 @@ def _order(r: asyncpg.Record) -> Order:
         refunded_minor=r["refunded_minor"],
         grants=tuple(GrantSpec.model_validate(g) for g in r["grants"]),
         lines=tuple(InvoiceLine.model_validate(line) for line in r["lines"]),
+        kind=r["kind"],
     )
 
 
@@ -73,8 +75,8 @@ INSERT_ORDER = f"""
 INSERT INTO orders (
     id, user_id, package_id, credits, amount_minor, currency, payment_method, status,
     return_url, idempotency_key, request_fingerprint, expires_at, created_at, updated_at,
-    grants, lines
-) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9, $10, $11, $12, $12, $13, $14)
+    grants, lines, kind
+) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9, $10, $11, $12, $12, $13, $14, $15)
 ON CONFLICT ON CONSTRAINT orders_user_idempotency_key DO NOTHING
 RETURNING {_COLUMNS}
 """
@@ -96,6 +98,7 @@ async def insert_order(
     created_at: datetime,
     grants: Sequence[GrantSpec],
     lines: Sequence[InvoiceLine],
+    kind: OrderKind = "package",
 ) -> Order | None:
     """Insert a pending order; None when (user, idempotency key) already has one."""
     row = await conn.fetchrow(
@@ -114,6 +117,7 @@ async def insert_order(
         created_at,
         [g.model_dump(mode="json") for g in grants],
         [line.model_dump(mode="json") for line in lines],
+        kind,
     )
     return _maybe(row)
 
@@ -295,6 +299,40 @@ async def list_orders(
         limit,
     ]
     return [_order(r) for r in await conn.fetch(LIST_ORDERS, *args)]
+
+
+@dataclass(frozen=True, slots=True)
+class OrderUsage:
+    open: int  # pending and not past its expiry
+    first_expiry: datetime | None  # of the open ones: when the first one closes
+    recent: int  # created since the window's start
+    oldest_recent: datetime | None
+
+
+ORDER_USAGE = """
+SELECT count(*) FILTER (WHERE status = 'pending' AND expires_at > $2) AS open,
+       min(expires_at) FILTER (WHERE status = 'pending' AND expires_at > $2) AS first_expiry,
+       count(*) FILTER (WHERE created_at > $3) AS recent,
+       min(created_at) FILTER (WHERE created_at > $3) AS oldest_recent
+FROM orders
+WHERE user_id = $1 AND (created_at > $3 OR (status = 'pending' AND expires_at > $2))
+"""
+
+
+async def order_usage(
+    conn: Connection, user_id: str, *, now: datetime, since: datetime
+) -> OrderUsage:
+    r = await conn.fetchrow(ORDER_USAGE, user_id, now, since)
+    assert r is not None
+    return OrderUsage(r["open"], r["first_expiry"], r["recent"], r["oldest_recent"])
+
+
+async def lock_user_orders(conn: Connection, user_id: str) -> None:
+    """Serialize one user's order creations until the transaction ends (a limit check and its
+    insert must not interleave with another's)."""
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"orders-of:{user_id}"
+    )
 
 
 LOCK_OVERDUE_PENDING = """

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, UrlConstraints
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, UrlConstraints, model_validator
 
 from paystream.checkout.catalog.schemas import Currency
 from paystream.checkout.orders.domain import Order, OrderStatus
+from paystream.shared.events import GrantSpec, InvoiceLine
 from paystream.shared.money import Money
 from paystream.shared.schemas import MoneyOut
 
@@ -24,9 +25,34 @@ ReturnUrl = Annotated[AnyHttpUrl, UrlConstraints(max_length=2048)]
 
 
 class CreateOrderIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "package_id": "standard",
+                    "payment_method": "alipay_qr",
+                    "currency": "CNY",
+                    "return_url": "https://shop.example.com/checkout/return",
+                }
+            ]
+        },
+    )
 
-    package_id: str = Field(min_length=1, max_length=64, examples=["standard"])
+    package_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        examples=["standard"],
+        description="A package at its catalog price; or give `quote` instead.",
+    )
+    quote: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=4096,
+        description="A quote's token (POST /v1/quotes): a quantity or a custom amount, "
+        "charged exactly as quoted.",
+    )
     payment_method: PaymentMethod
     return_url: ReturnUrl | None = Field(
         default=None,
@@ -38,6 +64,58 @@ class CreateOrderIn(BaseModel):
         "package's currencies that the payment method takes.",
     )
 
+    @model_validator(mode="after")
+    def _one_item(self) -> CreateOrderIn:
+        if (self.package_id is None) == (self.quote is None):
+            raise ValueError("give exactly one of package_id or quote")
+        return self
+
+
+class LineOut(BaseModel):
+    """One line of what an order charges, as its invoice will show it."""
+
+    description: str
+    quantity: int
+    unit_amount: MoneyOut
+    amount: MoneyOut
+
+    @classmethod
+    def of(cls, line: InvoiceLine, currency: str) -> LineOut:
+        return cls(
+            description=line.description,
+            quantity=line.quantity,
+            unit_amount=MoneyOut.of(Money(line.unit_amount_minor, currency)),
+            amount=MoneyOut.of(Money(line.amount_minor, currency)),
+        )
+
+
+class GrantOut(BaseModel):
+    """One lot an order grants once paid."""
+
+    unit: str
+    quantity: int
+    source: str
+    # Defaults only so that the contract's examples, which FastAPI writes without nulls, still
+    # validate; both are always sent.
+    validity: str | None = Field(
+        default=None,
+        description="ISO 8601 duration from the payment; null with "
+        "`expires_at` set, or for units that never expire",
+    )
+    expires_at: datetime | None = Field(
+        default=None, description="a fixed end (a plan period's end)"
+    )
+
+    @classmethod
+    def of(cls, g: GrantSpec) -> GrantOut:
+        return cls(
+            unit=g.unit,
+            quantity=g.quantity,
+            source=g.source,
+            validity=g.validity,
+            expires_at=g.expires_at,
+        )
+
 
 class DepositOut(BaseModel):
     """Where and exactly how much to send (USDT on TRON)."""
@@ -48,11 +126,62 @@ class DepositOut(BaseModel):
 
 
 class OrderOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "order_id": "0b6a1f9e-3c1d-4f7a-9d47-2f1c8b7a6e51",
+                    "user_id": "user-42",
+                    "status": "pending",
+                    "package_id": "standard",
+                    "credits": 1100,
+                    "amount": {"value": "100.00", "currency": "CNY"},
+                    "payment_method": "alipay_qr",
+                    "provider": "alipay",
+                    "payment_url": None,
+                    "client_secret": None,
+                    "payment_method_types": [],
+                    "qr_code": "https://qr.alipay.com/bax01234",
+                    "qr_image_url": "/v1/orders/0b6a1f9e-3c1d-4f7a-9d47-2f1c8b7a6e51/qr",
+                    "deposit": None,
+                    "provider_session_id": None,
+                    "expires_at": "2026-11-01T08:31:00Z",
+                    "created_at": "2026-11-01T08:00:00Z",
+                    "paid_at": None,
+                    "amount_mismatch": False,
+                    "refunded": {"value": "0.00", "currency": "CNY"},
+                    "kind": "package",
+                    "lines": [
+                        {
+                            "description": "standard — 1,100 credits",
+                            "quantity": 1,
+                            "unit_amount": {"value": "100.00", "currency": "CNY"},
+                            "amount": {"value": "100.00", "currency": "CNY"},
+                        }
+                    ],
+                    "grants": [
+                        {
+                            "unit": "credits",
+                            "quantity": 1100,
+                            "source": "purchase",
+                            "validity": "P6M",
+                            "expires_at": None,
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
     order_id: str
     user_id: str
     status: OrderStatus
-    package_id: str
-    credits: int
+    kind: str = Field(
+        description="package | quantity | custom_amount | subscription | renewal "
+        "| upgrade | allowance"
+    )
+    package_id: str = Field(description="the package, product or plan the order sells")
+    credits: int = Field(description="units of the order's first grant")
     amount: MoneyOut
     payment_method: str
     provider: str | None
@@ -72,6 +201,8 @@ class OrderOut(BaseModel):
     # Money was taken but not the amount ordered: kept paid, flagged for an operator.
     amount_mismatch: bool
     refunded: MoneyOut
+    lines: list[LineOut] = Field(description="what the order charges, as the invoice shows it")
+    grants: list[GrantOut] = Field(description="what it grants once paid")
 
     @classmethod
     def of(cls, o: Order) -> OrderOut:
@@ -103,6 +234,9 @@ class OrderOut(BaseModel):
             paid_at=o.paid_at,
             amount_mismatch=o.amount_mismatch,
             refunded=MoneyOut.of(Money(o.refunded_minor, currency)),
+            kind=o.kind,
+            lines=[LineOut.of(line, o.amount.currency) for line in o.lines],
+            grants=[GrantOut.of(g) for g in o.grants],
         )
 
 

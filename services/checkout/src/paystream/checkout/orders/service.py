@@ -9,20 +9,25 @@ connection run inside their caller's.
 from __future__ import annotations
 
 import hashlib
+import math
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal, cast
+from typing import TYPE_CHECKING, Literal, cast
+from urllib.parse import urlsplit
 
 import asyncpg
 import orjson
 import structlog
 
 from paystream.checkout.catalog.domain import Catalog, Package
+from paystream.checkout.metrics import payment_outcome
 from paystream.checkout.orders import repository as repo
 from paystream.checkout.orders.domain import (
     Assessment,
     Order,
+    OrderFacts,
     OrderStatus,
     Verdict,
     assess_payment,
@@ -31,20 +36,30 @@ from paystream.checkout.orders.domain import (
     package_facts,
     parse_id,
 )
-from paystream.checkout.providers import PaymentRequest, ProviderError
+from paystream.checkout.providers import PaymentRequest, ProviderError, Recurring
 from paystream.checkout.providers.registry import METHOD_PROVIDER, ProviderRegistry
+from paystream.checkout.quotes import domain as quotes
+from paystream.checkout.quotes.signing import Signer, TokenInvalid
 from paystream.checkout.reviews import repository as reviews_repo
 from paystream.shared.auth import Principal
 from paystream.shared.db import Connection, transaction
-from paystream.shared.errors import Conflict, NotFound, Unprocessable, UpstreamError
+from paystream.shared.errors import (
+    Conflict,
+    NotFound,
+    TooManyRequests,
+    Unprocessable,
+    UpstreamError,
+)
 from paystream.shared.events import (
     Envelope,
     EventData,
+    GrantSpec,
     OrderCreatedV1,
     OrderPaidV1,
     OrderStatusChangedV1,
     PaymentFailedV1,
     PaymentSucceededV1,
+    PlanPeriodV1,
     Provider,
     deterministic_id,
     order_paid_event_id,
@@ -53,6 +68,9 @@ from paystream.shared.events import (
 from paystream.shared.money import Money
 from paystream.shared.outbox import enqueue
 from paystream.shared.pagination import KeysetCursor, keyset_page
+
+if TYPE_CHECKING:
+    from paystream.checkout.subscriptions.service import Plans
 
 log = structlog.get_logger(__name__)
 
@@ -79,23 +97,68 @@ class OrderNotCancellable(Conflict):
     code = "order_not_cancellable"
 
 
+class UnknownProduct(Unprocessable):
+    code = "unknown_product"
+
+
+class ReturnUrlNotAllowed(Unprocessable):
+    code = "return_url_not_allowed"
+
+
+class TooManyOpenOrders(TooManyRequests):
+    code = "too_many_open_orders"
+
+
+class OrderRateLimited(TooManyRequests):
+    code = "order_rate_limited"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLimits:
+    """Per user: each order opens a provider session (which costs money) and a USDT order holds
+    one of a small pool of exact amounts, so no user may hold many or open them fast."""
+
+    max_open: int
+    max_created: int
+    window: timedelta
+
+
 @dataclass(frozen=True, slots=True)
 class CheckoutConfig:
     order_ttl: timedelta
     default_return_url: str
+    # Hosts a return_url may name (exact, or `*.example.com` for its subdomains); the default
+    # return URL's host is always allowed. Any other would make the provider's genuine payment
+    # page an open redirect.
+    return_url_hosts: frozenset[str] = frozenset()
+    limits: OrderLimits | None = None
     # POST /v1/orders/{id}/sync asks the provider at most this often per order.
     sync_min_interval: timedelta = timedelta(seconds=5)
+
+    def allows_return_to(self, url: str) -> bool:
+        host = (urlsplit(url).hostname or "").lower()
+        if host and host == urlsplit(self.default_return_url).hostname:
+            return True
+        for allowed in self.return_url_hosts:
+            allowed = allowed.lower()
+            if allowed.startswith("*.") and host.endswith(allowed[1:]):
+                return True
+            if host == allowed:
+                return True
+        return False
 
 
 @dataclass(frozen=True, slots=True)
 class PlaceOrder:
     user_id: str
-    package_id: str
+    # A package at its catalog price, or a signed quote (a quantity, a custom amount): one of.
+    package_id: str | None
     payment_method: str
     return_url: str | None
     idempotency_key: str | None
     currency: str | None = None
     client_ip: str | None = None
+    quote: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +175,7 @@ def request_fingerprint(cmd: PlaceOrder) -> str:
             "payment_method": cmd.payment_method,
             "return_url": cmd.return_url,
             "currency": cmd.currency,
+            "quote": cmd.quote,
         },
         option=orjson.OPT_SORT_KEYS,
     )
@@ -193,32 +257,48 @@ async def open_order(
     now: datetime,
     price: Money | None = None,
 ) -> tuple[Order, bool]:
-    """Insert the pending order (and OrderCreatedV1), or find the one this Idempotency-Key made.
-
-    Returns (order, created).
-    """
-    fingerprint = request_fingerprint(cmd)
+    """Insert the pending order for `package` (and OrderCreatedV1), or find the one this
+    Idempotency-Key made. Returns (order, created)."""
     amount = price or package.price
     grants, lines = package_facts(package, amount)
+    facts = OrderFacts("package", package.id, package.name, package.credits, amount, grants, lines)
+    return await open_order_for(conn, cmd, facts, config=config, now=now)
+
+
+async def open_order_for(
+    conn: Connection,
+    cmd: PlaceOrder,
+    facts: OrderFacts,
+    *,
+    config: CheckoutConfig,
+    now: datetime,
+    fingerprint: str | None = None,
+) -> tuple[Order, bool]:
+    """Insert the pending order selling `facts` (and OrderCreatedV1), or find the one this
+    Idempotency-Key made. Returns (order, created)."""
+    fingerprint = fingerprint or request_fingerprint(cmd)
     if cmd.idempotency_key is not None:
         existing = await repo.get_order_by_idempotency_key(conn, cmd.user_id, cmd.idempotency_key)
         if existing is not None:
             return _same_request(existing, fingerprint), False
+    if config.limits is not None:
+        await _check_limits(conn, cmd.user_id, config.limits, now)
     created = await repo.insert_order(
         conn,
         order_id=uuid.uuid4(),
         user_id=cmd.user_id,
-        package_id=package.id,
-        credits=package.credits,
-        amount=amount,
+        package_id=facts.item_id,
+        credits=facts.credits,
+        amount=facts.amount,
         payment_method=cmd.payment_method,
         return_url=cmd.return_url,
         idempotency_key=cmd.idempotency_key,
         request_fingerprint=fingerprint,
         expires_at=now + config.order_ttl,
         created_at=now,
-        grants=grants,
-        lines=lines,
+        grants=facts.grants,
+        lines=facts.lines,
+        kind=facts.kind,
     )
     if created is None:
         # A concurrent request with the same key won the unique constraint. The INSERT waited
@@ -245,8 +325,36 @@ async def open_order(
             created_at=created.created_at,
         ),
     )
-    log.info("order_created", order_id=created.id, user_id=created.user_id, package=package.id)
+    log.info(
+        "order_created",
+        order_id=created.id,
+        user_id=created.user_id,
+        kind=facts.kind,
+        item=facts.item_id,
+    )
     return created, True
+
+
+async def _check_limits(conn: Connection, user_id: str, limits: OrderLimits, now: datetime) -> None:
+    """Refuse (429, with Retry-After) a user at their limit of open orders or of orders created
+    in the window. The user's lock makes concurrent requests count one after the other."""
+    await repo.lock_user_orders(conn, user_id)
+    usage = await repo.order_usage(conn, user_id, now=now, since=now - limits.window)
+    if usage.open >= limits.max_open and usage.first_expiry is not None:
+        raise TooManyOpenOrders(
+            f"at most {limits.max_open} open orders per user; pay or cancel one first",
+            headers={"Retry-After": _seconds_until(usage.first_expiry, now)},
+        )
+    if usage.recent >= limits.max_created and usage.oldest_recent is not None:
+        raise OrderRateLimited(
+            f"at most {limits.max_created} orders per user every "
+            f"{int(limits.window.total_seconds())} seconds",
+            headers={"Retry-After": _seconds_until(usage.oldest_recent + limits.window, now)},
+        )
+
+
+def _seconds_until(moment: datetime, now: datetime) -> str:
+    return str(max(1, math.ceil((moment - now).total_seconds())))
 
 
 def _same_request(existing: Order, fingerprint: str) -> Order:
@@ -264,6 +372,7 @@ async def place_order(
     catalog: Catalog,
     providers: ProviderRegistry,
     config: CheckoutConfig,
+    signer: Signer | None = None,
 ) -> Placed:
     """Create the order, then its payment at the provider, then store what the provider gave.
 
@@ -271,16 +380,64 @@ async def place_order(
     that stores the provider's answer (or the failure). The provider call sits between them so
     that no transaction, and no row lock, is held while the provider answers.
     """
-    package = catalog.get(cmd.package_id)
-    if package is None:
-        raise UnknownPackage(f"unknown package {cmd.package_id!r}")
-    price = choose_price(package, cmd.payment_method, cmd.currency, providers)
-    provider = providers.for_method(cmd.payment_method)
-    assert provider is not None  # choose_price refused a method nobody offers
+    if cmd.return_url is not None and not config.allows_return_to(cmd.return_url):
+        raise ReturnUrlNotAllowed("return_url names a host that is not on the allow-list")
+    facts = order_facts_for(cmd, catalog=catalog, providers=providers, signer=signer)
     now = utcnow()
     async with transaction(pool) as conn:
-        order, created = await open_order(conn, cmd, package, config=config, now=now, price=price)
+        order, created = await open_order_for(conn, cmd, facts, config=config, now=now)
+    return await open_payment(
+        pool, order, created, cmd, name=facts.name, providers=providers, config=config
+    )
 
+
+def order_facts_for(
+    cmd: PlaceOrder, *, catalog: Catalog, providers: ProviderRegistry, signer: Signer | None
+) -> OrderFacts:
+    """What the order sells: the package at its price in the method's currency, or exactly
+    what the quote it presents promised."""
+    if cmd.quote is None:
+        package = catalog.get(cmd.package_id or "")
+        if package is None:
+            raise UnknownPackage(f"unknown package {cmd.package_id!r}")
+        price = choose_price(package, cmd.payment_method, cmd.currency, providers)
+        grants, lines = package_facts(package, price)
+        return OrderFacts(
+            "package", package.id, package.name, package.credits, price, grants, lines
+        )
+    if signer is None:
+        raise RuntimeError("placing an order from a quote needs the quote signer")
+    quote = quotes.Quote.from_claims(signer.verify(quotes.AUDIENCE, cmd.quote))
+    if quote.user_id != cmd.user_id:
+        raise TokenInvalid("this quote was issued to another user")
+    currency = quote.amount.currency
+    if cmd.currency is not None and cmd.currency.upper() != currency:
+        raise CurrencyNotOffered(f"the quote is in {currency}, not {cmd.currency.upper()}")
+    if not providers.is_offered(cmd.payment_method, currency):
+        raise PaymentMethodUnavailable(_unavailable(cmd.payment_method, currency, providers))
+    try:
+        return quotes.order_facts(quote, catalog)
+    except quotes.QuotedItemGone:
+        raise UnknownProduct(
+            f"{quote.item_id!r} is no longer on sale: ask for a new quote"
+        ) from None
+
+
+async def open_payment(
+    pool: asyncpg.Pool,
+    order: Order,
+    created: bool,
+    cmd: PlaceOrder,
+    *,
+    name: str,
+    providers: ProviderRegistry,
+    config: CheckoutConfig,
+    recurring: Recurring | None = None,
+) -> Placed:
+    """Open the payment of an order just inserted (its own transaction after the provider's
+    answer), or answer a replay with the order as it is."""
+    provider = providers.for_method(cmd.payment_method)
+    assert provider is not None  # the method was checked against the registry
     if order.provider_session_id is not None or order.status != OrderStatus.PENDING:
         if order.status == OrderStatus.FAILED and order.provider_session_id is None:
             # A replay of a request whose payment could not be opened: answer as it was
@@ -294,14 +451,15 @@ async def place_order(
     req = PaymentRequest(
         order_id=order.id,
         user_id=order.user_id,
-        package_id=package.id,
-        package_name=package.name,
+        package_id=order.package_id,
+        package_name=name,
         credits=order.credits,
         amount=order.amount,
         payment_method=order.payment_method,
         return_url=order.return_url or config.default_return_url,
         expires_at=expires_at,
         client_ip=cmd.client_ip,
+        recurring=recurring,
     )
     try:
         instructions = await provider.create_payment(req)
@@ -396,9 +554,13 @@ async def _locked_order_for_event(
     return order
 
 
-async def apply_payment_succeeded(conn: Connection, event: PaymentSucceededV1) -> None:
+async def apply_payment_succeeded(
+    conn: Connection, event: PaymentSucceededV1, *, plans: Plans | None = None
+) -> None:
     """Money was taken: by the order's facts alone (`assess_payment`), grant as ordered
-    (OrderPaidV1), or hold it for an operator (a review), or record a second payment."""
+    (OrderPaidV1), or hold it for an operator (a review), or record a second payment. A plan's
+    order is also held when its subscription moved on since it was placed (`plans`: what
+    subscriptions decide with)."""
     order = await _locked_order_for_event(conn, event.order_id, event.TYPE, event.provider_event_id)
     assessment = assess_payment(order, event)
     verdict = assessment.verdict
@@ -406,6 +568,7 @@ async def apply_payment_succeeded(conn: Connection, event: PaymentSucceededV1) -
         return  # another event about the payment the order already recorded
     if order is None or verdict in (Verdict.UNKNOWN_ORDER, Verdict.DUPLICATE, Verdict.UNSUPPORTED):
         await _open_review(conn, order, event, assessment, blocking=False)
+        payment_outcome(order.payment_method if order else None, "held")
         log.error(
             "payment_held_for_review",
             verdict=verdict,
@@ -414,6 +577,15 @@ async def apply_payment_succeeded(conn: Connection, event: PaymentSucceededV1) -
             reasons=assessment.reasons,
         )
         return
+    # Whether what was paid differs from the order (the flag on the order), before any hold.
+    mismatch = verdict is not Verdict.MATCHED
+    if verdict is not Verdict.NEEDS_REVIEW and order.kind in PLAN_KINDS:
+        from paystream.checkout.subscriptions import service as subscriptions
+
+        hold = await subscriptions.hold_reason(conn, order, plans=_need(plans))
+        if hold is not None:
+            verdict = Verdict.NEEDS_REVIEW
+            assessment = Assessment(Verdict.NEEDS_REVIEW, (hold,), assessment.details)
     order = await repo.record_payment(
         conn,
         uuid.UUID(order.id),
@@ -422,13 +594,14 @@ async def apply_payment_succeeded(conn: Connection, event: PaymentSucceededV1) -
         provider_session_id=event.provider_session_id,
         paid_amount_minor=event.amount_minor,
         paid_currency=event.currency.upper(),
-        amount_mismatch=verdict is not Verdict.MATCHED,
+        amount_mismatch=mismatch,
     )
     reason = f"payment_succeeded:{event.provider}:{event.provider_event_id}"
     if verdict is Verdict.NEEDS_REVIEW:
         # Nothing is granted or invoiced: the order waits for an operator's decision.
         await change_status(conn, order, OrderStatus.NEEDS_REVIEW, reason=reason, now=utcnow())
         await _open_review(conn, order, event, assessment, blocking=True)
+        payment_outcome(order.payment_method, "needs_review")
         log.error(
             "payment_held_for_review",
             verdict=verdict,
@@ -439,12 +612,53 @@ async def apply_payment_succeeded(conn: Connection, event: PaymentSucceededV1) -
         return
     paid = await change_status(conn, order, OrderStatus.PAID, reason=reason, now=utcnow())
     review: PaidReview = "overpaid" if verdict is Verdict.OVERPAID else "matched"
-    await announce_paid(conn, paid, provider_event_id=event.provider_event_id, review=review)
+    await settle_paid(
+        conn, paid, provider_event_id=event.provider_event_id, review=review, plans=plans
+    )
+    payment_outcome(order.payment_method, "overpaid" if verdict is Verdict.OVERPAID else "paid")
     if verdict is Verdict.OVERPAID:
         await _open_review(conn, order, event, assessment, blocking=False)
 
 
 PaidReview = Literal["matched", "overpaid", "accepted"]
+
+
+def _need(plans: Plans | None) -> Plans:
+    if plans is None:
+        raise RuntimeError("a plan's order is settled with the subscriptions' context")
+    return plans
+
+
+# Orders of plans: their subscription takes them in when they are paid.
+PLAN_KINDS = frozenset({"subscription", "renewal", "upgrade", "allowance"})
+
+
+async def settle_paid(
+    conn: Connection,
+    order: Order,
+    *,
+    provider_event_id: str,
+    review: PaidReview,
+    reviewed_by: str | None = None,
+    plans: Plans | None = None,
+) -> None:
+    """A paid order takes effect: OrderPaidV1 for a sale; a plan's order goes to its
+    subscription, which announces it now or, for a renewal paid ahead, when its period starts."""
+    if order.kind in PLAN_KINDS:
+        from paystream.checkout.subscriptions import service as subscriptions
+
+        await subscriptions.order_paid(
+            conn,
+            order,
+            provider_event_id=provider_event_id,
+            review=review,
+            reviewed_by=reviewed_by,
+            plans=_need(plans),
+        )
+        return
+    await announce_paid(
+        conn, order, provider_event_id=provider_event_id, review=review, reviewed_by=reviewed_by
+    )
 
 
 async def announce_paid(
@@ -454,26 +668,33 @@ async def announce_paid(
     provider_event_id: str,
     review: PaidReview,
     reviewed_by: str | None = None,
+    plan: PlanPeriodV1 | None = None,
+    grants: Sequence[GrantSpec] | None = None,
 ) -> None:
-    """Publish OrderPaidV1 (through the outbox): the order's own facts, and what was paid."""
+    """Publish OrderPaidV1 (through the outbox): the order's own facts, and what was paid.
+
+    `grants` replaces the order's when some of them can no longer be granted (a plan period
+    that ended before its order took effect)."""
     paid = order.paid_amount() or order.amount
+    provider = METHOD_PROVIDER.get(order.payment_method)
     event = OrderPaidV1(
         order_id=order.id,
         user_id=order.user_id,
         package_id=order.package_id,
-        grants=list(order.grants),
+        grants=list(order.grants if grants is None else grants),
         lines=list(order.lines),
         amount_minor=order.amount.minor,
         currency=order.amount.currency,
         paid_minor=paid.minor,
         paid_currency=paid.currency,
-        provider=cast(Provider, METHOD_PROVIDER[order.payment_method]),
+        provider=None if provider is None else cast(Provider, provider),
         payment_method=order.payment_method,
         provider_payment_id=order.provider_payment_id,
         provider_event_id=provider_event_id,
         paid_at=order.paid_at or utcnow(),
         review=review,
         reviewed_by=reviewed_by,
+        plan=plan,
     )
     await enqueue(
         conn,
@@ -536,6 +757,7 @@ async def apply_payment_failed(conn: Connection, event: PaymentFailedV1) -> None
         now=utcnow(),
         failure_reason=event.reason,
     )
+    payment_outcome(order.payment_method, "failed")
 
 
 # ---- cancelling -----------------------------------------------------------------------------

@@ -64,6 +64,10 @@ class ProviderNotConfigured(Conflict):
     code = "provider_not_configured"
 
 
+class SyncRateLimited(TooManyRequests):
+    code = "rate_limited"
+
+
 def provider_of(order: Order, providers: ProviderRegistry) -> PaymentProvider | None:
     return providers.by_name(order.provider or "") or providers.for_method(order.payment_method)
 
@@ -95,9 +99,10 @@ async def sync_order(
         )
     if allowed_at is not None:
         wait = max(1, math.ceil((allowed_at - now).total_seconds()))
-        raise TooManyRequests(
+        raise SyncRateLimited(
             f"this order was asked about less than {min_interval.total_seconds():g} s ago",
-            retry_after_s=wait,
+            details={"retry_after_s": wait},
+            headers={"Retry-After": str(wait)},
         )
     try:
         lookup = await provider.query_payment(order.provider_session_id, order.payment_method)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Literal, Protocol
 
 from paystream.shared.events import Provider
 from paystream.shared.money import Money
@@ -35,6 +35,23 @@ class ProviderUnavailable(ProviderError):
 
 
 @dataclass(frozen=True, slots=True)
+class Recurring:
+    """The order opens a subscription that the provider charges again every period (Stripe
+    Subscriptions). Providers without recurring charges ignore it: they take this one payment,
+    and paystream asks for the next one (see the subscriptions package)."""
+
+    interval: Literal["month", "year"]
+    # When the provider's next charge falls: the start of the subscription's second period.
+    next_period_at: datetime
+    # What names the subscription in the provider's renewal notifications.
+    metadata: tuple[tuple[str, str], ...]
+    # An existing subscription at the provider (its customer and subscription): a charge for it
+    # (an upgrade's difference) goes on its invoice, to its saved payment method.
+    customer_id: str | None = None
+    subscription_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class PaymentRequest:
     order_id: str
     user_id: str
@@ -46,6 +63,7 @@ class PaymentRequest:
     return_url: str
     expires_at: datetime
     client_ip: str | None = None
+    recurring: Recurring | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,8 @@ from paystream.checkout.providers import PaymentProvider
 METHOD_PROVIDER: dict[str, str] = {
     "stripe_checkout": "stripe",
     "stripe_payment_intent": "stripe",
+    # Plans billed by Stripe Subscriptions: renewals and upgrades charged on Stripe invoices.
+    "stripe_invoice": "stripe",
     "alipay_qr": "alipay",
     "alipay_page": "alipay",
     "wechat_pay_native": "wechatpay",

@@ -41,10 +41,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import stripe
 import structlog
 from stripe.params import (
+    InvoiceCreateParams,
     PaymentIntentConfirmParams,
     PaymentIntentCreateParams,
     RefundCreateParams,
     RefundListParams,
+    SubscriptionUpdateParams,
 )
 from stripe.params.checkout import SessionCreateParams
 
@@ -66,6 +68,9 @@ log = structlog.get_logger(__name__)
 
 CHECKOUT: Final = "stripe_checkout"
 PAYMENT_INTENT: Final = "stripe_payment_intent"
+# A charge to a Stripe subscription's customer on a Stripe invoice (a plan's upgrade, a
+# renewal): never offered for a one-off order.
+INVOICE: Final = "stripe_invoice"
 
 # The currencies paystream knows (paystream.shared.money) that Stripe takes as a presentment
 # currency: a Checkout Session can be opened in any of them (USDT is not a Stripe currency).
@@ -130,9 +135,10 @@ def _expires_at(req: PaymentRequest) -> int:
 
 
 def session_params(req: PaymentRequest) -> SessionCreateParams:
-    """The Checkout Session to create for an order."""
+    """The Checkout Session to create for an order: a one-off payment, or (an order that opens
+    a recurring plan) a Stripe Subscription whose later periods Stripe charges itself."""
     metadata = order_metadata(req)
-    return {
+    params: SessionCreateParams = {
         "mode": "payment",
         "line_items": [
             {
@@ -150,6 +156,33 @@ def session_params(req: PaymentRequest) -> SessionCreateParams:
         "metadata": metadata,
         "payment_intent_data": {"metadata": dict(metadata)},
         "expires_at": _expires_at(req),
+    }
+    if req.recurring is not None:
+        r = req.recurring
+        params["mode"] = "subscription"
+        del params["payment_intent_data"]  # a subscription's payments come from its invoices
+        params["line_items"][0]["price_data"]["recurring"] = {"interval": r.interval}
+        params["subscription_data"] = {
+            # What names paystream's subscription in Stripe's renewal invoices.
+            "metadata": dict(r.metadata),
+            # Stripe's periods are paystream's: the second one starts where paystream's does,
+            # and the first (the minutes the payer took are already in it) is not prorated.
+            "billing_cycle_anchor": math.ceil(r.next_period_at.timestamp()),
+            "proration_behavior": "none",
+        }
+    return params
+
+
+def invoice_params(req: PaymentRequest, customer_id: str) -> InvoiceCreateParams:
+    """The invoice an order is charged on: the order's facts in its metadata, charged to the
+    customer's saved payment method, only the item added to it."""
+    return {
+        "customer": customer_id,
+        "collection_method": "charge_automatically",
+        "auto_advance": False,
+        "pending_invoice_items_behavior": "exclude",
+        "description": req.package_name,
+        "metadata": order_metadata(req),
     }
 
 
@@ -376,6 +409,8 @@ class StripeProvider:
             return await self._create_session(req)
         if req.payment_method == PAYMENT_INTENT:
             return await self._create_payment_intent(req)
+        if req.payment_method == INVOICE:
+            return await self._charge_invoice(req)
         raise ProviderError(f"Stripe does not serve payment method {req.payment_method!r}")
 
     async def _create_session(self, req: PaymentRequest) -> PaymentInstructions:
@@ -406,6 +441,87 @@ class StripeProvider:
             client_secret=intent.client_secret,
             payment_method_types=tuple(offered),
         )
+
+    async def _charge_invoice(self, req: PaymentRequest) -> PaymentInstructions:
+        """Charge an order to a Stripe subscription's customer: an invoice carrying the order's
+        facts in its metadata (its invoice.paid / invoice.payment_failed say how it went), one
+        item, finalized and paid with the customer's saved method. A declined card is not an
+        error here: the invoice stays open and Stripe's invoice.payment_failed fails the order."""
+        r = req.recurring
+        if r is None or r.customer_id is None:
+            raise ProviderError("a Stripe invoice is charged to a subscription's customer")
+        invoices = self._client.v1.invoices
+        key = f"paystream-order-{req.order_id}-invoice"
+        try:
+            invoice = await invoices.create_async(
+                params=invoice_params(req, r.customer_id), options={"idempotency_key": key}
+            )
+            assert invoice.id is not None
+            await self._client.v1.invoice_items.create_async(
+                params={
+                    "customer": r.customer_id,
+                    "invoice": invoice.id,
+                    "amount": req.amount.minor,
+                    "currency": req.amount.currency.lower(),
+                    "description": req.package_name,
+                    "metadata": order_metadata(req),
+                },
+                options={"idempotency_key": f"{key}-item"},
+            )
+            await invoices.finalize_invoice_async(
+                invoice.id, options={"idempotency_key": f"{key}-finalize"}
+            )
+        except stripe.StripeError as exc:
+            raise _refused("stripe_invoice_failed", exc, order_id=req.order_id) from exc
+        try:
+            await invoices.pay_async(
+                invoice.id, params={"off_session": True}, options={"idempotency_key": f"{key}-pay"}
+            )
+        except stripe.CardError as exc:
+            log.info("stripe_invoice_declined", order_id=req.order_id, code=exc.code)
+        except stripe.StripeError as exc:
+            raise _refused("stripe_invoice_pay_failed", exc, order_id=req.order_id) from exc
+        return PaymentInstructions(session_id=invoice.id)
+
+    async def update_subscription(
+        self,
+        subscription_id: str,
+        *,
+        price: Money | None,
+        interval: Literal["month", "year"],
+        cancel_at_period_end: bool,
+        idempotency_key: str,
+    ) -> None:
+        """Make Stripe's subscription charge `price` from its next invoice on, without
+        prorating (paystream prorates upgrades itself), and end or not at the period's end."""
+        subs = self._client.v1.subscriptions
+        try:
+            current = await subs.retrieve_async(subscription_id)
+            params: SubscriptionUpdateParams = {
+                "cancel_at_period_end": cancel_at_period_end,
+                "proration_behavior": "none",
+            }
+            if price is not None and current["items"].data:
+                item = current["items"].data[0]
+                product = item.price.product
+                params["items"] = [
+                    {
+                        "id": item.id,
+                        "price_data": {
+                            "currency": price.currency.lower(),
+                            "unit_amount": price.minor,
+                            "product": product if isinstance(product, str) else product.id,
+                            "recurring": {"interval": interval},
+                        },
+                    }
+                ]
+            await subs.update_async(
+                subscription_id, params=params, options={"idempotency_key": idempotency_key}
+            )
+        except stripe.StripeError as exc:
+            raise _refused(
+                "stripe_subscription_update_failed", exc, subscription=subscription_id
+            ) from exc
 
     async def confirm(self, payment_intent_id: str, method: str, return_url: str) -> str:
         """Confirm a PaymentIntent server-side with `method` in test mode (demo and tests);
@@ -474,6 +590,16 @@ class StripeProvider:
         )
 
     async def _target_of_session(self, req: RefundRequest) -> RefundTarget:
+        invoice_id = next(
+            (
+                i
+                for i in (req.provider_payment_id, req.provider_session_id)
+                if i and i.startswith("in_")
+            ),
+            None,
+        )
+        if invoice_id is not None:
+            return await self._target_of_invoice(invoice_id)
         session_id = req.provider_session_id
         if not session_id or not session_id.startswith("cs_"):
             raise ProviderError(f"order {req.order_id} names no Stripe payment to refund")
@@ -483,15 +609,52 @@ class StripeProvider:
             raise _refused("stripe_session_lookup_failed", exc, session_id=session_id) from exc
         pi = session.payment_intent
         pi_id = pi if isinstance(pi, str) else (pi.id if pi is not None else None)
+        if not pi_id and session.invoice:
+            # A session that opened a subscription was paid by its first invoice.
+            inv = session.invoice
+            return await self._target_of_invoice(inv if isinstance(inv, str) else inv.id)
         if not pi_id:
             raise ProviderError(f"Checkout Session {session_id} has no PaymentIntent to refund")
         return RefundTarget("payment_intent", pi_id)
 
+    async def _target_of_invoice(self, invoice_id: str) -> RefundTarget:
+        """The PaymentIntent that paid an invoice (an invoice's payments are listed apart)."""
+        try:
+            payments = await self._client.v1.invoice_payments.list_async(
+                params={"invoice": invoice_id}
+            )
+        except stripe.StripeError as exc:
+            raise _refused("stripe_invoice_lookup_failed", exc, invoice=invoice_id) from exc
+        for p in payments.data:
+            pi = p.payment.payment_intent
+            if pi:
+                return RefundTarget("payment_intent", pi if isinstance(pi, str) else pi.id)
+        raise ProviderError(f"invoice {invoice_id} has no PaymentIntent to refund")
+
     async def close(self, session_id: str, payment_method: str) -> None:
         if payment_method == CHECKOUT or session_id.startswith("cs_"):
             await self._expire_session(session_id)
+        elif session_id.startswith("in_"):
+            await self._void_invoice(session_id)
         else:
             await self._cancel_payment_intent(session_id)
+
+    async def _void_invoice(self, invoice_id: str) -> None:
+        invoices = self._client.v1.invoices
+        try:
+            await invoices.void_invoice_async(invoice_id)
+            return
+        except stripe.InvalidRequestError as exc:
+            refusal: stripe.StripeError = exc  # Stripe voids only an open invoice
+        except stripe.StripeError as exc:
+            raise _refused("stripe_void_failed", exc, invoice=invoice_id) from exc
+        try:
+            invoice = await invoices.retrieve_async(invoice_id)
+        except stripe.StripeError as exc:
+            raise _refused("stripe_void_failed", exc, invoice=invoice_id) from exc
+        if invoice.status not in ("paid", "void", "uncollectible"):
+            raise _refused("stripe_void_failed", refusal, invoice=invoice_id)
+        log.info("stripe_invoice_already_closed", invoice=invoice_id, status=invoice.status)
 
     async def _expire_session(self, session_id: str) -> None:
         sessions = self._client.v1.checkout.sessions

@@ -34,8 +34,9 @@ from paystream.checkout.refunds.schemas import (
     RefundPage,
 )
 from paystream.shared.auth import AdminPrincipal, CurrentPrincipal
+from paystream.shared.pagination import CursorQuery
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", tags=["refunds"])
 
 
 @router.post(
@@ -129,7 +130,7 @@ async def list_refunds(
     order_id: Annotated[str | None, Query(max_length=64)] = None,
     status: RefundState | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    cursor: CursorQuery = None,
 ) -> RefundPage:
     items, next_cursor = await service.list_refunds_for(
         ctx.pool, principal, order_id=order_id, status=status, limit=limit, cursor=cursor

@@ -4,14 +4,25 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from paystream.checkout.refunds.domain import Refund, RefundState
 from paystream.shared.schemas import MoneyIn, MoneyOut
 
 
 class CreateRefundIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "order_id": "0b6a1f9e-3c1d-4f7a-9d47-2f1c8b7a6e51",
+                    "amount": {"value": "30.00", "currency": "CNY"},
+                    "reason": "requested_by_customer",
+                }
+            ]
+        },
+    )
 
     order_id: str = Field(min_length=1, max_length=64)
     amount: MoneyIn | None = Field(
@@ -19,9 +30,19 @@ class CreateRefundIn(BaseModel):
     )
     reason: str = Field(min_length=1, max_length=500, examples=["requested_by_customer"])
 
+    @field_validator("amount")
+    @classmethod
+    def _positive(cls, amount: MoneyIn | None) -> MoneyIn | None:
+        # A refund of nothing is a mistake of the caller (it was a 500 from the provider call).
+        if amount is not None and amount.to_money().minor <= 0:
+            raise ValueError("a refund amount must be greater than zero")
+        return amount
+
 
 class ConfirmPayoutIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"reference": "TRON tx 4f2a9c0d...e81b"}]}
+    )
 
     reference: str = Field(
         min_length=1, max_length=200, description="The payout's reference, e.g. the TRON txid."
@@ -29,6 +50,27 @@ class ConfirmPayoutIn(BaseModel):
 
 
 class RefundOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "refund_id": "5d0c7e2a-8b1f-4e6d-a3c9-1f7b2e4d6a80",
+                    "order_id": "0b6a1f9e-3c1d-4f7a-9d47-2f1c8b7a6e51",
+                    "user_id": "user-42",
+                    "amount": {"value": "30.00", "currency": "CNY"},
+                    "reason": "requested_by_customer",
+                    "status": "succeeded",
+                    "provider": "alipay",
+                    "provider_refund_id": "5d0c7e2a-8b1f-4e6d-a3c9-1f7b2e4d6a80",
+                    "failure_reason": None,
+                    "payout_reference": None,
+                    "created_at": "2026-11-02T09:00:00Z",
+                    "succeeded_at": "2026-11-02T09:00:02Z",
+                }
+            ]
+        }
+    )
+
     refund_id: str
     order_id: str
     user_id: str

@@ -21,6 +21,7 @@ from paystream.checkout.reviews import service
 from paystream.checkout.reviews.domain import ReviewStatus
 from paystream.checkout.reviews.schemas import DecisionIn, ReviewOut, ReviewPage
 from paystream.shared.auth import AdminPrincipal
+from paystream.shared.pagination import CursorQuery
 
 router = APIRouter(prefix="/v1/admin/reviews", tags=["payment reviews"])
 
@@ -48,7 +49,7 @@ async def list_reviews(
     status: ReviewStatus | None = None,
     order_id: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    cursor: CursorQuery = None,
 ) -> ReviewPage:
     items, next_cursor = await service.list_reviews(
         ctx.pool, status=status, order_id=order_id, cursor=cursor, limit=limit
@@ -72,10 +73,10 @@ async def get_review(review_id: str, ctx: Context, _: AdminPrincipal) -> ReviewO
     summary="Accept the payment: grant as the order says, invoice what was paid (admin)",
     responses=_DECIDE,
 )
-async def accept(
+async def accept_review(
     review_id: str, body: DecisionIn, ctx: Context, admin: AdminPrincipal
 ) -> ReviewOut:
-    review = await service.accept(ctx.pool, review_id, admin, body.reason)
+    review = await service.accept(ctx.pool, review_id, admin, body.reason, plans=ctx.plans)
     ctx.wake_outbox()
     return ReviewOut.of(review)
 
@@ -90,7 +91,7 @@ async def accept(
         **error_doc(502, "upstream_error", "the provider refused; the refund is marked failed"),
     },
 )
-async def refund(
+async def refund_review(
     review_id: str, body: DecisionIn, ctx: Context, admin: AdminPrincipal
 ) -> ReviewOut:
     review = await service.refund(ctx.pool, review_id, admin, body.reason, providers=ctx.providers)
@@ -104,7 +105,7 @@ async def refund(
     summary="Close a review that needs nothing from paystream (admin)",
     responses=_DECIDE,
 )
-async def dismiss(
+async def dismiss_review(
     review_id: str, body: DecisionIn, ctx: Context, admin: AdminPrincipal
 ) -> ReviewOut:
     return ReviewOut.of(await service.dismiss(ctx.pool, review_id, admin, body.reason))

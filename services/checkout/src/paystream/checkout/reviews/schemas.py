@@ -11,7 +11,12 @@ from paystream.checkout.reviews.domain import Decision, Review, ReviewStatus, al
 
 
 class DecisionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"reason": "paid after the order expired; confirmed with the customer"}]
+        },
+    )
 
     reason: str = Field(
         min_length=1, max_length=500, description="Why: kept with the decision, for the audit."

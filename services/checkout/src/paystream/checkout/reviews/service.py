@@ -16,6 +16,7 @@ from paystream.checkout.providers.registry import ProviderRegistry
 from paystream.checkout.refunds import service as refunds
 from paystream.checkout.reviews import repository as repo
 from paystream.checkout.reviews.domain import Decision, Review, ReviewStatus, allowed
+from paystream.checkout.subscriptions.service import Plans
 from paystream.shared.auth import Principal
 from paystream.shared.db import transaction
 from paystream.shared.errors import Conflict, NotFound
@@ -69,7 +70,14 @@ def _check(review: Review | None, decision: Decision) -> Review:
     return review
 
 
-async def accept(pool: asyncpg.Pool, review_id: str, admin: Principal, reason: str) -> Review:
+async def accept(
+    pool: asyncpg.Pool,
+    review_id: str,
+    admin: Principal,
+    reason: str,
+    *,
+    plans: Plans | None = None,
+) -> Review:
     """Accept the payment: a held order is paid and grants as ordered (OrderPaidV1, review
     "accepted", invoiced for what was paid); an overpayment is kept."""
     rid = parse_id(review_id)
@@ -89,12 +97,13 @@ async def accept(pool: asyncpg.Pool, review_id: str, admin: Principal, reason: s
                 reason=f"review_accepted:{admin.user_id}",
                 now=utcnow(),
             )
-            await orders.announce_paid(
+            await orders.settle_paid(
                 conn,
                 paid,
                 provider_event_id=review.provider_event_id,
                 review="accepted",
                 reviewed_by=admin.user_id,
+                plans=plans,
             )
         decided = await repo.decide(
             conn,

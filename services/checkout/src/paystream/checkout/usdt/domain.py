@@ -97,17 +97,16 @@ def choose_offset(
     cooling_residues: Collection[int],
     rng: random.Random | None = None,
 ) -> int | None:
-    """A random free offset, avoiding amounts released recently while others are free.
+    """A random offset whose amount is neither open nor cooling (released less than the late
+    window ago: a late transfer for it could still arrive and would be taken for the new order's
+    payment). None when there is none: the order cannot be paid in USDT now.
 
     Random rather than the smallest so that concurrent allocations rarely collide (and a payer
-    cannot guess another order's amount). None when every residue is open.
+    cannot guess another order's amount).
     """
     rng = rng or _RNG
     fresh = free_offsets(price_minor, offset_max, set(open_residues) | set(cooling_residues))
-    if fresh:
-        return rng.choice(fresh)
-    free = free_offsets(price_minor, offset_max, set(open_residues))
-    return rng.choice(free) if free else None
+    return rng.choice(fresh) if fresh else None
 
 
 _RNG = random.SystemRandom()

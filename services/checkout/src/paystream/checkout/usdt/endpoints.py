@@ -18,6 +18,7 @@ from paystream.checkout.usdt import service
 from paystream.checkout.usdt.domain import TransferStatus
 from paystream.checkout.usdt.schemas import UsdtTransferOut, UsdtTransferPage
 from paystream.shared.auth import AdminPrincipal
+from paystream.shared.pagination import CursorQuery
 
 router = APIRouter(prefix="/v1/admin/usdt", tags=["usdt"])
 
@@ -33,7 +34,7 @@ router = APIRouter(prefix="/v1/admin/usdt", tags=["usdt"])
         422: {"description": "`validation_error`: unknown status or limit out of 1..100"},
     },
 )
-async def get_transfers(
+async def list_usdt_transfers(
     ctx: Context,
     principal: AdminPrincipal,
     status: Annotated[
@@ -41,7 +42,7 @@ async def get_transfers(
         Query(description="Only transfers with this verdict (e.g. unmatched, underpaid)."),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    cursor: CursorQuery = None,
 ) -> UsdtTransferPage:
     items, next_cursor = await service.list_transfers(
         ctx.pool, status=status, limit=limit, cursor=cursor

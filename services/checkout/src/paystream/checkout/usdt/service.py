@@ -7,9 +7,9 @@ the transaction that records one chain transaction's transfers.
 Reservations are race-free: the `usdt_deposits` partial unique indexes on the open amount and
 residue decide, and an allocation that loses a race retries with another offset. A deposit is
 released when a transfer pays it, when checkout closes it (the order was cancelled or expired),
-or by the allocator when it stayed open long past its expiry. A released amount is not handed
-out again during a cooldown while others are free, so a late payment for an expired order is not
-taken for a newer order's.
+or by the allocator when it stayed open long past its expiry. A released amount is never handed
+out again while a late transfer for it could still arrive (the late window, or the cooldown if
+longer), so a late payment for an expired order is not taken for a newer order's.
 """
 
 from __future__ import annotations
@@ -77,7 +77,10 @@ async def reserve_deposit(pool: asyncpg.Pool, config: UsdtConfig, req: PaymentRe
             if reclaimed:
                 log.warning("usdt_deposits_reclaimed", count=reclaimed)
             open_, cooling = await repo.reserved_residues(
-                conn, config.deposit_address, modulus, cooldown=config.amount_cooldown
+                conn,
+                config.deposit_address,
+                modulus,
+                cooldown=max(config.amount_cooldown, config.late_window),
             )
             offset = choose_offset(
                 req.amount.minor,
@@ -87,8 +90,9 @@ async def reserve_deposit(pool: asyncpg.Pool, config: UsdtConfig, req: PaymentRe
             )
             if offset is None:
                 raise NoAmountAvailable(
-                    f"all {config.offset_max} USDT deposit amounts are reserved by open"
-                    " orders; raise usdt_amount_offset_max or wait for orders to close"
+                    f"all {config.offset_max} USDT deposit amounts are reserved by open orders"
+                    " or were released within the late window; raise usdt_amount_offset_max"
+                    " or wait"
                 )
             deposit = await repo.insert_deposit(
                 conn,

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
+
+_PROFILE_EXAMPLE: dict[str, JsonValue] = {
+    "company_name": "Example Trading Co., Ltd.",
+    "address": "1 Example Road, Shanghai",
+    "tax_id": "91310000MA1FL0000X",
+    "email": "billing@example.com",
+}
 
 
 class BillingProfileIn(BaseModel):
     """The buyer as they want to appear on their invoices; captured on each one as it is issued."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_PROFILE_EXAMPLE]})
 
     company_name: str = Field(min_length=1, max_length=200, examples=["北京示例科技有限公司"])
     address: str = Field(default="", max_length=1000, examples=["北京市朝阳区建国路88号"])
@@ -35,5 +42,13 @@ class BillingProfileIn(BaseModel):
 
 
 class BillingProfileOut(BillingProfileIn):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {**_PROFILE_EXAMPLE, "user_id": "user-42", "updated_at": "2026-11-01T07:55:00Z"}
+            ]
+        }
+    )
+
     user_id: str
     updated_at: datetime

@@ -53,7 +53,7 @@ def _money(minor: int, currency: str) -> MoneyOut:
         422: {"description": "`validation_error` (a bad date) or `invalid_period`"},
     },
 )
-async def revenue(
+async def revenue_stats(
     request: Request,
     _: AdminPrincipal,
     since: Annotated[date | None, Query(description="first UTC day (default: 29 days ago)")] = None,

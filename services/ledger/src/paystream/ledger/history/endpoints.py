@@ -16,6 +16,7 @@ from paystream.ledger.history import service
 from paystream.ledger.history.schemas import TransactionItem, TransactionPage
 from paystream.shared.auth import CurrentPrincipal
 from paystream.shared.events import UNIT_PATTERN
+from paystream.shared.pagination import CursorQuery
 
 router = APIRouter(prefix="/v1", tags=["history"])
 
@@ -34,10 +35,13 @@ async def list_transactions(
     principal: CurrentPrincipal,
     ctx: Annotated[LedgerContext, Depends(ledger)],
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
-    user_id: Annotated[str | None, Query(description="admin only: whose history")] = None,
+    cursor: CursorQuery = None,
+    user_id: Annotated[
+        str | None, Query(max_length=255, description="admin only: whose history")
+    ] = None,
     type: Annotated[
-        list[Kind] | None, Query(description="only these kinds (repeat the parameter)")
+        list[Kind] | None,
+        Query(max_length=32, description="only these kinds (repeat the parameter)"),
     ] = None,
     unit: Annotated[str | None, Query(pattern=UNIT_PATTERN)] = None,
     from_: Annotated[datetime | None, Query(alias="from", description="from this time on")] = None,

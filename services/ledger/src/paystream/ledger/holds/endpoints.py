@@ -15,6 +15,7 @@ from paystream.ledger.cursor import decode_cursor, encode_cursor
 from paystream.ledger.holds import service
 from paystream.ledger.holds.schemas import CaptureIn, HoldIn, HoldOut, HoldPage, HoldStatus
 from paystream.shared.auth import CurrentPrincipal
+from paystream.shared.pagination import CursorQuery
 
 router = APIRouter(prefix="/v1/holds", tags=["holds"])
 
@@ -109,8 +110,10 @@ async def list_holds(
     ctx: Ctx,
     status: Annotated[HoldStatus | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query()] = None,
-    user_id: Annotated[str | None, Query(description="admin only: whose holds")] = None,
+    cursor: CursorQuery = None,
+    user_id: Annotated[
+        str | None, Query(max_length=255, description="admin only: whose holds")
+    ] = None,
 ) -> HoldPage:
     rows, next_seq = await service.holds_page(
         ctx.pool,

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from paystream.ledger.common import CreditsField, LotAmountOut, UnitField, lot_amounts
 from paystream.ledger.holds.repository import HoldRow
+from paystream.shared.events import MAX_CREDITS
 
 # A hold reserves credits for work that takes a while (an AI job, a call): at most a week.
 MAX_TTL_S = 7 * 24 * 3600
@@ -18,7 +19,15 @@ HoldStatus = Literal["open", "captured", "released", "expired"]
 
 
 class HoldIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={
+            "examples": [
+                {"credits": 50, "ttl_seconds": 600, "unit": "credits", "reason": "render job 77"}
+            ]
+        },
+    )
 
     credits: int = CreditsField
     ttl_seconds: int = Field(ge=1, le=MAX_TTL_S, description="how long the hold lasts")
@@ -27,9 +36,11 @@ class HoldIn(BaseModel):
 
 
 class CaptureIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(
+        extra="forbid", strict=True, json_schema_extra={"examples": [{"credits": 42}]}
+    )
 
-    credits: int = Field(gt=0, description="what to spend: at most what is held")
+    credits: int = Field(gt=0, le=MAX_CREDITS, description="what to spend: at most what is held")
 
 
 class HoldOut(BaseModel):

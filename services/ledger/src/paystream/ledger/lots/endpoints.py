@@ -27,6 +27,7 @@ from paystream.ledger.lots.schemas import (
 )
 from paystream.shared.auth import AdminPrincipal, CurrentPrincipal
 from paystream.shared.events import DEFAULT_UNIT, UNIT_PATTERN
+from paystream.shared.pagination import CursorQuery
 
 router = APIRouter(prefix="/v1", tags=["balances and lots"])
 
@@ -46,7 +47,9 @@ UnitQuery = Annotated[str | None, Query(pattern=UNIT_PATTERN, description="only 
 async def get_balance(
     principal: CurrentPrincipal,
     ctx: Ctx,
-    user_id: Annotated[str | None, Query(description="admin only: whose balance")] = None,
+    user_id: Annotated[
+        str | None, Query(max_length=255, description="admin only: whose balance")
+    ] = None,
     unit: UnitQuery = None,
     at: Annotated[datetime | None, Query(description="the balance as it was at this time")] = None,
 ) -> BalanceOut:
@@ -84,8 +87,10 @@ async def list_lots(
     unit: UnitQuery = None,
     status: Annotated[LotStatus | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query()] = None,
-    user_id: Annotated[str | None, Query(description="admin only: whose lots")] = None,
+    cursor: CursorQuery = None,
+    user_id: Annotated[
+        str | None, Query(max_length=255, description="admin only: whose lots")
+    ] = None,
 ) -> LotPage:
     who = subject(principal, user_id)
     if unit is not None:

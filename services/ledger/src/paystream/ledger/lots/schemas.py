@@ -41,6 +41,26 @@ class UnitBalanceOut(BaseModel):
 
 
 class BalanceOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "user_id": "user-42",
+                    "at": "2026-11-01T09:15:00Z",
+                    "credits": 1075,
+                    "balances": [
+                        {
+                            "unit": "credits",
+                            "available": 1075,
+                            "held": 25,
+                            "next_expiry": {"credits": 75, "expires_at": "2026-12-01T00:00:00Z"},
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
     user_id: str
     at: datetime = Field(description="the moment this balance is of")
     credits: int = Field(description="available credits of the default unit `credits`")
@@ -110,7 +130,22 @@ class LotPage(BaseModel):
 class GrantIn(BaseModel):
     """An operator's grant: free credits (a promotion, or an adjustment), optionally expiring."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "user_id": "user-42",
+                    "credits": 100,
+                    "unit": "credits",
+                    "source": "promotion",
+                    "validity": "P30D",
+                    "reason": "welcome bonus",
+                }
+            ]
+        },
+    )
 
     user_id: str = Field(min_length=1, max_length=200)
     credits: int = CreditsField
@@ -134,6 +169,10 @@ class GrantIn(BaseModel):
 
 
 class VoidIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={"examples": [{"reason": "granted to the wrong user"}]},
+    )
 
     reason: str = Field(min_length=1, max_length=200)

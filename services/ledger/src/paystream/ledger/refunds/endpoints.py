@@ -12,6 +12,7 @@ from paystream.ledger.cursor import decode_cursor, encode_cursor
 from paystream.ledger.refunds import service
 from paystream.ledger.refunds.schemas import RefundItem, RefundPage, RefundStatus
 from paystream.shared.auth import AdminPrincipal
+from paystream.shared.pagination import CursorQuery
 
 router = APIRouter(prefix="/v1", tags=["refunds"])
 
@@ -31,12 +32,14 @@ async def list_refunds(
     _: AdminPrincipal,
     ctx: Annotated[LedgerContext, Depends(ledger)],
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+    cursor: CursorQuery = None,
     status: Annotated[RefundStatus | None, Query(description="only refunds in this state")] = None,
     shortfall: Annotated[
         bool, Query(description="only refunds that could not revoke all they owed")
     ] = False,
-    user_id: Annotated[str | None, Query(description="only this user's refunds")] = None,
+    user_id: Annotated[
+        str | None, Query(max_length=255, description="only this user's refunds")
+    ] = None,
 ) -> RefundPage:
     before = decode_cursor(cursor) if cursor is not None else None
     rows, next_seq = await service.refunds_page(

@@ -13,7 +13,13 @@ from paystream.ledger.spending.batcher import SpendRecord
 
 class SpendIn(BaseModel):
     # Strict: "30", 30.0 and true are not credits; extra fields are a client bug worth seeing.
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={
+            "examples": [{"credits": 25, "reason": "export:report-2026-11", "unit": "credits"}]
+        },
+    )
 
     credits: int = CreditsField
     reason: str = Field(min_length=1, max_length=200, description="what the credits pay for")
@@ -28,6 +34,23 @@ class SpendIn(BaseModel):
 
 
 class SpendOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "transaction_id": "9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b",
+                    "user_id": "user-42",
+                    "unit": "credits",
+                    "credits": 25,
+                    "balance_after": 1075,
+                    "reason": "export:report-2026-11",
+                    "created_at": "2026-11-01T09:15:00Z",
+                    "lots": [{"lot_id": "3f2e1d0c-9b8a-4776-8554-433221100fed", "credits": 25}],
+                }
+            ]
+        }
+    )
+
     transaction_id: uuid.UUID
     user_id: str
     unit: str

@@ -20,7 +20,9 @@ Ctx = Annotated[LedgerContext, Depends(ledger)]
 
 
 class ThresholdIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(
+        extra="forbid", strict=True, json_schema_extra={"examples": [{"threshold": 100}]}
+    )
 
     threshold: int | None = Field(
         ge=0, le=MAX_CREDITS, description="announce when available goes below; null removes it"
@@ -50,7 +52,9 @@ async def put_threshold(
     body: ThresholdIn,
     principal: CurrentPrincipal,
     ctx: Ctx,
-    user_id: Annotated[str | None, Query(description="admin only: whose threshold")] = None,
+    user_id: Annotated[
+        str | None, Query(max_length=255, description="admin only: whose threshold")
+    ] = None,
 ) -> ThresholdOut:
     who = subject(principal, user_id)
     await ctx.units.require(unit)
@@ -72,7 +76,9 @@ async def put_threshold(
 async def list_thresholds(
     principal: CurrentPrincipal,
     ctx: Ctx,
-    user_id: Annotated[str | None, Query(description="admin only: whose thresholds")] = None,
+    user_id: Annotated[
+        str | None, Query(max_length=255, description="admin only: whose thresholds")
+    ] = None,
 ) -> ThresholdList:
     who = subject(principal, user_id)
     states = await service.thresholds_of(ctx.pool, who, ctx.clock.now())

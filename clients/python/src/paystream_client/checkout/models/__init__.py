@@ -1,0 +1,165 @@
+"""Contains all the data models used in inputs/outputs"""
+
+from .advance_in import AdvanceIn
+from .billing import Billing
+from .change_in import ChangeIn
+from .change_in_payment_method_type_0 import ChangeInPaymentMethodType0
+from .change_out import ChangeOut
+from .changed_out import ChangedOut
+from .changed_out_change import ChangedOutChange
+from .changed_out_effective import ChangedOutEffective
+from .clock_out import ClockOut
+from .confirm_payout_in import ConfirmPayoutIn
+from .create_order_in import CreateOrderIn
+from .create_order_in_payment_method import CreateOrderInPaymentMethod
+from .create_refund_in import CreateRefundIn
+from .custom_amount_out import CustomAmountOut
+from .day_stats import DayStats
+from .decision import Decision
+from .decision_in import DecisionIn
+from .deposit_out import DepositOut
+from .error_detail import ErrorDetail
+from .error_response import ErrorResponse
+from .failure_reason import FailureReason
+from .grant_out import GrantOut
+from .line_out import LineOut
+from .method_stats import MethodStats
+from .mismatched_order import MismatchedOrder
+from .money_in import MoneyIn
+from .money_out import MoneyOut
+from .needs_review import NeedsReview
+from .open_reviews import OpenReviews
+from .opened_out import OpenedOut
+from .order_out import OrderOut
+from .order_page import OrderPage
+from .order_qr_format import OrderQrFormat
+from .order_status import OrderStatus
+from .package_out import PackageOut
+from .package_stats import PackageStats
+from .packages_out import PackagesOut
+from .paid_amount import PaidAmount
+from .payment_method_out import PaymentMethodOut
+from .payment_methods_out import PaymentMethodsOut
+from .payment_stats import PaymentStats
+from .pending_order_out import PendingOrderOut
+from .period_out import PeriodOut
+from .plan_brief import PlanBrief
+from .plan_brief_interval import PlanBriefInterval
+from .plan_out import PlanOut
+from .plan_out_interval import PlanOutInterval
+from .plans_out import PlansOut
+from .preview_in import PreviewIn
+from .preview_out import PreviewOut
+from .preview_out_change import PreviewOutChange
+from .preview_out_effective import PreviewOutEffective
+from .product_out import ProductOut
+from .product_price_out import ProductPriceOut
+from .products_out import ProductsOut
+from .proration_out import ProrationOut
+from .quote_in import QuoteIn
+from .quote_out import QuoteOut
+from .quote_out_kind import QuoteOutKind
+from .rate_out import RateOut
+from .refund_out import RefundOut
+from .refund_page import RefundPage
+from .refund_state import RefundState
+from .renew_in import RenewIn
+from .renew_in_payment_method_type_0 import RenewInPaymentMethodType0
+from .renewal_out import RenewalOut
+from .review_out import ReviewOut
+from .review_out_details import ReviewOutDetails
+from .review_page import ReviewPage
+from .review_status import ReviewStatus
+from .status import Status
+from .subscribe_in import SubscribeIn
+from .subscribe_in_payment_method import SubscribeInPaymentMethod
+from .subscription_out import SubscriptionOut
+from .tier_out import TierOut
+from .transfer_status import TransferStatus
+from .unit_out import UnitOut
+from .usdt_review import UsdtReview
+from .usdt_transfer_out import UsdtTransferOut
+from .usdt_transfer_page import UsdtTransferPage
+
+__all__ = (
+    "AdvanceIn",
+    "Billing",
+    "ChangeIn",
+    "ChangeInPaymentMethodType0",
+    "ChangeOut",
+    "ChangedOut",
+    "ChangedOutChange",
+    "ChangedOutEffective",
+    "ClockOut",
+    "ConfirmPayoutIn",
+    "CreateOrderIn",
+    "CreateOrderInPaymentMethod",
+    "CreateRefundIn",
+    "CustomAmountOut",
+    "DayStats",
+    "Decision",
+    "DecisionIn",
+    "DepositOut",
+    "ErrorDetail",
+    "ErrorResponse",
+    "FailureReason",
+    "GrantOut",
+    "LineOut",
+    "MethodStats",
+    "MismatchedOrder",
+    "MoneyIn",
+    "MoneyOut",
+    "NeedsReview",
+    "OpenReviews",
+    "OpenedOut",
+    "OrderOut",
+    "OrderPage",
+    "OrderQrFormat",
+    "OrderStatus",
+    "PackageOut",
+    "PackageStats",
+    "PackagesOut",
+    "PaidAmount",
+    "PaymentMethodOut",
+    "PaymentMethodsOut",
+    "PaymentStats",
+    "PendingOrderOut",
+    "PeriodOut",
+    "PlanBrief",
+    "PlanBriefInterval",
+    "PlanOut",
+    "PlanOutInterval",
+    "PlansOut",
+    "PreviewIn",
+    "PreviewOut",
+    "PreviewOutChange",
+    "PreviewOutEffective",
+    "ProductOut",
+    "ProductPriceOut",
+    "ProductsOut",
+    "ProrationOut",
+    "QuoteIn",
+    "QuoteOut",
+    "QuoteOutKind",
+    "RateOut",
+    "RefundOut",
+    "RefundPage",
+    "RefundState",
+    "RenewIn",
+    "RenewInPaymentMethodType0",
+    "RenewalOut",
+    "ReviewOut",
+    "ReviewOutDetails",
+    "ReviewPage",
+    "ReviewStatus",
+    "Status",
+    "SubscribeIn",
+    "SubscribeInPaymentMethod",
+    "SubscriptionOut",
+    "TierOut",
+    "TransferStatus",
+    "UnitOut",
+    "UsdtReview",
+    "UsdtTransferOut",
+    "UsdtTransferPage",
+)

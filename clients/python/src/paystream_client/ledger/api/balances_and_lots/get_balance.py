@@ -1,0 +1,224 @@
+import datetime
+from http import HTTPStatus
+from typing import Any
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.balance_out import BalanceOut
+from ...models.error_response import ErrorResponse
+from ...types import UNSET, Response, Unset
+
+
+def _get_kwargs(
+    *,
+    user_id: None | str | Unset = UNSET,
+    unit: None | str | Unset = UNSET,
+    at: datetime.datetime | None | Unset = UNSET,
+) -> dict[str, Any]:
+
+    params: dict[str, Any] = {}
+
+    json_user_id: str | Unset | None
+    if isinstance(user_id, Unset):
+        json_user_id = UNSET
+    else:
+        json_user_id = user_id
+    params["user_id"] = json_user_id
+
+    json_unit: str | Unset | None
+    if isinstance(unit, Unset):
+        json_unit = UNSET
+    else:
+        json_unit = unit
+    params["unit"] = json_unit
+
+    json_at: str | Unset | None
+    if isinstance(at, Unset):
+        json_at = UNSET
+    elif isinstance(at, datetime.datetime):
+        json_at = at.isoformat()
+    else:
+        json_at = at
+    params["at"] = json_at
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
+
+    _kwargs: dict[str, Any] = {
+        "method": "get",
+        "url": "/v1/balance",
+        "params": params,
+    }
+
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> BalanceOut | ErrorResponse | None:
+    if response.status_code == 200:
+        response_200 = BalanceOut.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 401:
+        response_401 = ErrorResponse.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 404:
+        response_404 = ErrorResponse.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 422:
+        response_422 = ErrorResponse.from_dict(response.json())
+
+        return response_422
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[BalanceOut | ErrorResponse]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    *,
+    client: AuthenticatedClient,
+    user_id: None | str | Unset = UNSET,
+    unit: None | str | Unset = UNSET,
+    at: datetime.datetime | None | Unset = UNSET,
+) -> Response[BalanceOut | ErrorResponse]:
+    """Get Balance
+
+    Args:
+        user_id (None | str | Unset): admin only: whose balance
+        unit (None | str | Unset): only this unit
+        at (datetime.datetime | None | Unset): the balance as it was at this time
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[BalanceOut | ErrorResponse]
+    """
+
+    kwargs = _get_kwargs(
+        user_id=user_id,
+        unit=unit,
+        at=at,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    *,
+    client: AuthenticatedClient,
+    user_id: None | str | Unset = UNSET,
+    unit: None | str | Unset = UNSET,
+    at: datetime.datetime | None | Unset = UNSET,
+) -> BalanceOut | ErrorResponse | None:
+    """Get Balance
+
+    Args:
+        user_id (None | str | Unset): admin only: whose balance
+        unit (None | str | Unset): only this unit
+        at (datetime.datetime | None | Unset): the balance as it was at this time
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        BalanceOut | ErrorResponse
+    """
+
+    return sync_detailed(
+        client=client,
+        user_id=user_id,
+        unit=unit,
+        at=at,
+    ).parsed
+
+
+async def asyncio_detailed(
+    *,
+    client: AuthenticatedClient,
+    user_id: None | str | Unset = UNSET,
+    unit: None | str | Unset = UNSET,
+    at: datetime.datetime | None | Unset = UNSET,
+) -> Response[BalanceOut | ErrorResponse]:
+    """Get Balance
+
+    Args:
+        user_id (None | str | Unset): admin only: whose balance
+        unit (None | str | Unset): only this unit
+        at (datetime.datetime | None | Unset): the balance as it was at this time
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[BalanceOut | ErrorResponse]
+    """
+
+    kwargs = _get_kwargs(
+        user_id=user_id,
+        unit=unit,
+        at=at,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    *,
+    client: AuthenticatedClient,
+    user_id: None | str | Unset = UNSET,
+    unit: None | str | Unset = UNSET,
+    at: datetime.datetime | None | Unset = UNSET,
+) -> BalanceOut | ErrorResponse | None:
+    """Get Balance
+
+    Args:
+        user_id (None | str | Unset): admin only: whose balance
+        unit (None | str | Unset): only this unit
+        at (datetime.datetime | None | Unset): the balance as it was at this time
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        BalanceOut | ErrorResponse
+    """
+
+    return (
+        await asyncio_detailed(
+            client=client,
+            user_id=user_id,
+            unit=unit,
+            at=at,
+        )
+    ).parsed

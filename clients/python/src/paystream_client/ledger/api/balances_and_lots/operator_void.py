@@ -1,0 +1,223 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+from uuid import UUID
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.error_response import ErrorResponse
+from ...models.transaction_item import TransactionItem
+from ...models.void_in import VoidIn
+from ...types import UNSET, Response, Unset
+
+
+def _get_kwargs(
+    lot_id: UUID,
+    *,
+    body: VoidIn,
+    idempotency_key: None | str | Unset = UNSET,
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+    if not isinstance(idempotency_key, Unset):
+        headers["Idempotency-Key"] = idempotency_key
+
+    _kwargs: dict[str, Any] = {
+        "method": "post",
+        "url": "/v1/admin/lots/{lot_id}/void".format(
+            lot_id=quote(str(lot_id), safe=""),
+        ),
+    }
+
+    _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorResponse | TransactionItem | None:
+    if response.status_code == 200:
+        response_200 = TransactionItem.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 400:
+        response_400 = ErrorResponse.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = ErrorResponse.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = ErrorResponse.from_dict(response.json())
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = ErrorResponse.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 409:
+        response_409 = ErrorResponse.from_dict(response.json())
+
+        return response_409
+
+    if response.status_code == 422:
+        response_422 = ErrorResponse.from_dict(response.json())
+
+        return response_422
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[ErrorResponse | TransactionItem]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    lot_id: UUID,
+    *,
+    client: AuthenticatedClient,
+    body: VoidIn,
+    idempotency_key: None | str | Unset = UNSET,
+) -> Response[ErrorResponse | TransactionItem]:
+    """Void what is left of a lot
+
+    Args:
+        lot_id (UUID):
+        idempotency_key (None | str | Unset): required; scoped to the caller
+        body (VoidIn):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ErrorResponse | TransactionItem]
+    """
+
+    kwargs = _get_kwargs(
+        lot_id=lot_id,
+        body=body,
+        idempotency_key=idempotency_key,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    lot_id: UUID,
+    *,
+    client: AuthenticatedClient,
+    body: VoidIn,
+    idempotency_key: None | str | Unset = UNSET,
+) -> ErrorResponse | TransactionItem | None:
+    """Void what is left of a lot
+
+    Args:
+        lot_id (UUID):
+        idempotency_key (None | str | Unset): required; scoped to the caller
+        body (VoidIn):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ErrorResponse | TransactionItem
+    """
+
+    return sync_detailed(
+        lot_id=lot_id,
+        client=client,
+        body=body,
+        idempotency_key=idempotency_key,
+    ).parsed
+
+
+async def asyncio_detailed(
+    lot_id: UUID,
+    *,
+    client: AuthenticatedClient,
+    body: VoidIn,
+    idempotency_key: None | str | Unset = UNSET,
+) -> Response[ErrorResponse | TransactionItem]:
+    """Void what is left of a lot
+
+    Args:
+        lot_id (UUID):
+        idempotency_key (None | str | Unset): required; scoped to the caller
+        body (VoidIn):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ErrorResponse | TransactionItem]
+    """
+
+    kwargs = _get_kwargs(
+        lot_id=lot_id,
+        body=body,
+        idempotency_key=idempotency_key,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    lot_id: UUID,
+    *,
+    client: AuthenticatedClient,
+    body: VoidIn,
+    idempotency_key: None | str | Unset = UNSET,
+) -> ErrorResponse | TransactionItem | None:
+    """Void what is left of a lot
+
+    Args:
+        lot_id (UUID):
+        idempotency_key (None | str | Unset): required; scoped to the caller
+        body (VoidIn):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ErrorResponse | TransactionItem
+    """
+
+    return (
+        await asyncio_detailed(
+            lot_id=lot_id,
+            client=client,
+            body=body,
+            idempotency_key=idempotency_key,
+        )
+    ).parsed

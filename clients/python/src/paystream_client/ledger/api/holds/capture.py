@@ -1,0 +1,198 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+from uuid import UUID
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.capture_in import CaptureIn
+from ...models.error_response import ErrorResponse
+from ...models.hold_out import HoldOut
+from ...types import Response
+
+
+def _get_kwargs(
+    hold_id: UUID,
+    *,
+    body: CaptureIn,
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+
+    _kwargs: dict[str, Any] = {
+        "method": "post",
+        "url": "/v1/holds/{hold_id}/capture".format(
+            hold_id=quote(str(hold_id), safe=""),
+        ),
+    }
+
+    _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorResponse | HoldOut | None:
+    if response.status_code == 200:
+        response_200 = HoldOut.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 401:
+        response_401 = ErrorResponse.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 404:
+        response_404 = ErrorResponse.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 409:
+        response_409 = ErrorResponse.from_dict(response.json())
+
+        return response_409
+
+    if response.status_code == 422:
+        response_422 = ErrorResponse.from_dict(response.json())
+
+        return response_422
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[ErrorResponse | HoldOut]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    hold_id: UUID,
+    *,
+    client: AuthenticatedClient,
+    body: CaptureIn,
+) -> Response[ErrorResponse | HoldOut]:
+    """Spend held credits (at most what is held) and release the rest
+
+    Args:
+        hold_id (UUID):
+        body (CaptureIn):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ErrorResponse | HoldOut]
+    """
+
+    kwargs = _get_kwargs(
+        hold_id=hold_id,
+        body=body,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    hold_id: UUID,
+    *,
+    client: AuthenticatedClient,
+    body: CaptureIn,
+) -> ErrorResponse | HoldOut | None:
+    """Spend held credits (at most what is held) and release the rest
+
+    Args:
+        hold_id (UUID):
+        body (CaptureIn):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ErrorResponse | HoldOut
+    """
+
+    return sync_detailed(
+        hold_id=hold_id,
+        client=client,
+        body=body,
+    ).parsed
+
+
+async def asyncio_detailed(
+    hold_id: UUID,
+    *,
+    client: AuthenticatedClient,
+    body: CaptureIn,
+) -> Response[ErrorResponse | HoldOut]:
+    """Spend held credits (at most what is held) and release the rest
+
+    Args:
+        hold_id (UUID):
+        body (CaptureIn):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ErrorResponse | HoldOut]
+    """
+
+    kwargs = _get_kwargs(
+        hold_id=hold_id,
+        body=body,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    hold_id: UUID,
+    *,
+    client: AuthenticatedClient,
+    body: CaptureIn,
+) -> ErrorResponse | HoldOut | None:
+    """Spend held credits (at most what is held) and release the rest
+
+    Args:
+        hold_id (UUID):
+        body (CaptureIn):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ErrorResponse | HoldOut
+    """
+
+    return (
+        await asyncio_detailed(
+            hold_id=hold_id,
+            client=client,
+            body=body,
+        )
+    ).parsed
