@@ -1,7 +1,8 @@
 """Asking the provider (issue 15), end to end over HTTP with the Alipay and WeChat Pay fakes:
 a payment whose notification never comes is credited once through sync and once through the
-reconciler, also when the notification arrives afterwards; a refund whose provider call timed
-out (or got a 503) after the provider refunded ends `succeeded`, its credits taken back once.
+reconciler, also when the notification arrives afterwards (a plan's order too: its subscription
+starts once); a refund whose provider call timed out (or got a 503) after the provider refunded
+ends `succeeded`, its credits taken back once.
 
 The stack runs the reconciler every second on orders older than 8 s and refunds older than
 15 s (tests/e2e/conftest.py), and gives Alipay calls a 3 s timeout.
@@ -132,6 +133,47 @@ async def test_a_lost_notification_is_found_by_the_reconciler_and_credited_once(
     await _credited_once(h, user, order["order_id"], 500)
     await _notify_late(h, stack, order)
     await _still_once(h, user, order["order_id"], 500)
+
+
+@pytest.mark.parametrize(
+    ("method", "found_by"), [("alipay_qr", "sync"), ("wechat_pay_native", "reconciler")]
+)
+async def test_a_plan_s_lost_payment_is_found_and_starts_its_subscription_once(
+    harness: Harness, stack: Stack, method: str, found_by: str
+) -> None:
+    # A plan's order is settled by its subscription, which sync and the reconciler must hand it
+    # to as the consumer does (without it: a 500, and a round that fails on it every time).
+    h, user = harness, _user()
+    r = await h.http.post(
+        f"{h.urls['checkout']}/v1/subscriptions",
+        headers={**h.auth(user), "Idempotency-Key": uuid.uuid4().hex},
+        json={"plan_id": "pro", "payment_method": method},
+    )
+    assert r.status_code == 201, r.text
+    order = r.json()["order"]
+    assert order["kind"] == "subscription"
+    await _pay_silently(h, stack, order)
+    if found_by == "sync":
+        r = await h.http.post(
+            f"{h.urls['checkout']}/v1/orders/{order['order_id']}/sync", headers=h.auth(user)
+        )
+        assert r.status_code == 200, r.text
+        assert r.json()["order"]["status"] == "paid"
+
+    async def subscribed() -> dict[str, Any] | None:
+        got = await h.http.get(f"{h.urls['checkout']}/v1/subscription", headers=h.auth(user))
+        body: dict[str, Any] = got.json()
+        ok = body["plan"]["id"] == "pro" and len(await h.invoices(user, order["order_id"])) == 1
+        return body if ok else None
+
+    sub = await h.eventually(subscribed, timeout_s=45)
+    assert (sub["billing"], sub["status"]) == ("manual", "active")
+    await _notify_late(h, stack, order)
+    await asyncio.sleep(2.0)
+    assert (await h.order(user, order["order_id"])).json()["status"] == "paid"
+    assert len(await h.invoices(user, order["order_id"])) == 1
+    again = await h.http.get(f"{h.urls['checkout']}/v1/subscription", headers=h.auth(user))
+    assert [c["change"] for c in again.json()["history"]].count("subscribed") == 1
 
 
 async def test_sync_of_someone_elses_order_is_not_found(harness: Harness, stack: Stack) -> None:

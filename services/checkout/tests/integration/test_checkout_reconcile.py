@@ -40,12 +40,12 @@ async def test_a_pending_order_is_asked_then_left_alone_until_its_backoff(
 ) -> None:
     user = f"user-{uuid.uuid4().hex[:12]}"
     order = (await checkout.create_order(user)).json()
-    first = await reconcile_once(checkout.pool, checkout.providers, CONFIG)
+    first = await reconcile_once(checkout.pool, checkout.providers, CONFIG, checkout.plans)
     assert first.queried >= 1
     row = await _check(checkout, order["order_id"])
     # stripe-mock's session is open: asked once, next in a minute.
     assert (row["attempts"], row["wait"], row["last_outcome"]) == (1, timedelta(minutes=1), "open")
-    await reconcile_once(checkout.pool, checkout.providers, CONFIG)
+    await reconcile_once(checkout.pool, checkout.providers, CONFIG, checkout.plans)
     assert (await _check(checkout, order["order_id"]))["attempts"] == 1  # not due yet
     assert (await checkout.order(user, order["order_id"])).json()["status"] == "pending"
 
@@ -68,6 +68,6 @@ async def test_backoff_doubles_up_to_its_cap_even_after_thousands_of_attempts(
                 uuid.UUID(order["order_id"]),
                 attempts,
             )
-        await reconcile_once(checkout.pool, checkout.providers, CONFIG)
+        await reconcile_once(checkout.pool, checkout.providers, CONFIG, checkout.plans)
         row = await _check(checkout, order["order_id"])
         assert (row["attempts"], row["wait"]) == (attempts + 1, wait)

@@ -167,6 +167,7 @@ def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
                     backoff_max=timedelta(seconds=settings.reconcile_backoff_max_s),
                     batch=settings.reconcile_batch,
                 ),
+                plans[0],
                 every_s=settings.reconcile_interval_s,
                 wake_outbox=relay.wake,
             )

@@ -220,6 +220,7 @@ async def sync_order(order_id: str, principal: CurrentPrincipal, ctx: Context) -
         principal,
         order_id,
         providers=ctx.providers,
+        plans=ctx.plans,
         min_interval=ctx.config.sync_min_interval,
         source=sync.SYNC_SOURCE,
     )

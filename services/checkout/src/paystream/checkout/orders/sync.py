@@ -35,6 +35,7 @@ from paystream.checkout.providers import (
 )
 from paystream.checkout.providers.registry import METHOD_PROVIDER, ProviderRegistry
 from paystream.checkout.reconcile import repository as checks
+from paystream.checkout.subscriptions.service import Plans
 from paystream.shared.auth import Principal
 from paystream.shared.db import Connection, transaction
 from paystream.shared.errors import Conflict, TooManyRequests, UpstreamError
@@ -78,6 +79,7 @@ async def sync_order(
     order_id: str,
     *,
     providers: ProviderRegistry,
+    plans: Plans,
     min_interval: timedelta,
     source: str,
 ) -> tuple[Order, PaymentLookup | None]:
@@ -107,7 +109,9 @@ async def sync_order(
     try:
         lookup = await provider.query_payment(order.provider_session_id, order.payment_method)
         async with transaction(pool) as conn:
-            current = await apply_lookup(conn, uuid.UUID(order.id), lookup, source=source)
+            current = await apply_lookup(
+                conn, uuid.UUID(order.id), lookup, source=source, plans=plans
+            )
     except ProviderError as exc:
         log.warning("order_sync_failed", order_id=order.id, error=str(exc))
         raise UpstreamError("the payment provider did not answer; try again later") from exc
@@ -115,10 +119,11 @@ async def sync_order(
 
 
 async def apply_lookup(
-    conn: Connection, order_id: uuid.UUID, lookup: PaymentLookup, *, source: str
+    conn: Connection, order_id: uuid.UUID, lookup: PaymentLookup, *, source: str, plans: Plans
 ) -> Order:
     """Announce and apply what the provider said about the order's payment (paid or failed;
-    an open payment changes nothing). Runs in the caller's transaction."""
+    an open payment changes nothing). Runs in the caller's transaction. `plans` is what a
+    plan's order is settled with, as the consumer settles it (its subscription takes it in)."""
     order = await repo.get_order(conn, order_id)
     assert order is not None
     provider = cast(Provider, order.provider or METHOD_PROVIDER[order.payment_method])
@@ -134,7 +139,7 @@ async def apply_lookup(
             paid.paid_at,
             source,
         )
-        await apply_payment_succeeded(conn, paid)
+        await apply_payment_succeeded(conn, paid, plans=plans)
         log.info("order_payment_learned", order_id=order.id, provider=provider, source=source)
     elif lookup.state is PaymentState.FAILED and order.status is OrderStatus.PENDING:
         failed = _failed_event(order, provider, lookup, now)

@@ -26,6 +26,7 @@ from paystream.checkout.reconcile import repository as repo
 from paystream.checkout.refunds import repository as refunds_repo
 from paystream.checkout.refunds.domain import RefundState
 from paystream.checkout.refunds.service import record_outcome, refund_request
+from paystream.checkout.subscriptions.service import Plans
 from paystream.shared.db import transaction
 from paystream.shared.events import utcnow
 
@@ -62,10 +63,11 @@ class Round:
 
 
 async def reconcile_once(
-    pool: asyncpg.Pool, providers: ProviderRegistry, config: ReconcileConfig
+    pool: asyncpg.Pool, providers: ProviderRegistry, config: ReconcileConfig, plans: Plans
 ) -> Round:
+    """One round; `plans` settles a plan's order as the consumer would."""
     done = Round()
-    await _orders(pool, providers, config, done)
+    await _orders(pool, providers, config, plans, done)
     await _refunds(pool, providers, config, done)
     if done.resolved:
         log.info("reconcile_resolved", queried=done.queried, resolved=done.resolved)
@@ -89,7 +91,11 @@ async def _claim(
 
 
 async def _orders(
-    pool: asyncpg.Pool, providers: ProviderRegistry, config: ReconcileConfig, done: Round
+    pool: asyncpg.Pool,
+    providers: ProviderRegistry,
+    config: ReconcileConfig,
+    plans: Plans,
+    done: Round,
 ) -> None:
     for oid in await _claim(pool, "order", config.order_min_age, config):
         async with pool.acquire() as conn:
@@ -105,7 +111,9 @@ async def _orders(
         try:
             lookup = await provider.query_payment(order.provider_session_id, order.payment_method)
             async with transaction(pool) as conn:
-                current = await apply_lookup(conn, oid, lookup, source=RECONCILER_SOURCE)
+                current = await apply_lookup(
+                    conn, oid, lookup, source=RECONCILER_SOURCE, plans=plans
+                )
                 await repo.set_outcome(conn, "order", oid, lookup.state.value)
         except ProviderError as exc:
             outcome = "unavailable" if isinstance(exc, ProviderUnavailable) else "error"

@@ -10,6 +10,7 @@ import structlog
 
 from paystream.checkout.providers.registry import ProviderRegistry
 from paystream.checkout.reconcile.service import ReconcileConfig, reconcile_once
+from paystream.checkout.subscriptions.service import Plans
 
 log = structlog.get_logger(__name__)
 
@@ -18,13 +19,14 @@ async def reconciler(
     pool: asyncpg.Pool,
     providers: ProviderRegistry,
     config: ReconcileConfig,
+    plans: Plans,
     *,
     every_s: float,
     wake_outbox: Callable[[], None],
 ) -> None:
     while True:
         try:
-            done = await reconcile_once(pool, providers, config)
+            done = await reconcile_once(pool, providers, config, plans)
             if done.resolved:
                 wake_outbox()
         except Exception:
