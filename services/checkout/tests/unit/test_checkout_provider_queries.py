@@ -9,7 +9,11 @@ import pytest
 from paystream.checkout.providers import PaymentState, ProviderError
 from paystream.checkout.providers.alipay import payment_lookup as alipay_lookup
 from paystream.checkout.providers.alipay_client import TradeQueryResult
-from paystream.checkout.providers.stripe import payment_intent_lookup, session_lookup
+from paystream.checkout.providers.stripe import (
+    invoice_lookup,
+    payment_intent_lookup,
+    session_lookup,
+)
 from paystream.checkout.providers.wechatpay import payment_lookup as wechat_lookup
 from paystream.shared.money import Money
 
@@ -88,3 +92,41 @@ def test_stripe_session_and_payment_intent_states() -> None:
         payment_intent_lookup("requires_payment_method", "pi_2", 0, "usd").state
         is PaymentState.OPEN
     )
+
+
+def test_a_stripe_subscription_s_session_is_paid_by_its_invoice() -> None:
+    # A plan's first order opened a Stripe subscription: no PaymentIntent on the session, the
+    # first invoice took the money. Paid, naming the invoice (before: "paid without naming the
+    # payment", an error asked about again forever).
+    paid = session_lookup("complete", "paid", None, 2900, "cny", invoice="in_1")
+    assert (paid.state, paid.provider_payment_id, paid.paid) == (
+        PaymentState.PAID,
+        "in_1",
+        Money(2900, "CNY"),
+    )
+    # A one-off session names its PaymentIntent, as its notification does.
+    assert (
+        session_lookup("complete", "paid", "pi_1", 2900, "cny", invoice="in_1").provider_payment_id
+        == "pi_1"
+    )
+
+
+def test_a_plan_s_charge_on_a_stripe_invoice() -> None:
+    # An upgrade charged on the subscription's invoice: the order's session is the invoice.
+    paid = invoice_lookup("paid", "in_2", None, 1500, "cny", 1796403600)
+    assert (paid.state, paid.provider_payment_id, paid.paid, paid.at) == (
+        PaymentState.PAID,
+        "in_2",  # what webhook-ingest names the payment of an invoice.paid without a PaymentIntent
+        Money(1500, "CNY"),
+        datetime(2026, 12, 4, 17, 0, tzinfo=UTC),
+    )
+    assert invoice_lookup("paid", "in_2", "pi_9", 1500, "cny", None).provider_payment_id == "pi_9"
+    void = invoice_lookup("void", "in_2", None, 0, "cny", None)
+    assert void.state is PaymentState.FAILED
+    assert void.reason is not None
+    # A declined card leaves the invoice open (invoice.payment_failed says it, not the invoice);
+    # an uncollectible invoice may still be paid; a draft is not finalized yet: none is a failure.
+    for status in ("open", "uncollectible", "draft"):
+        assert invoice_lookup(status, "in_2", None, 0, "cny", None).state is PaymentState.OPEN
+    with pytest.raises(ProviderError):
+        invoice_lookup("paid", "in_2", None, None, None, None)

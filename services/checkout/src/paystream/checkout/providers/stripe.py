@@ -14,10 +14,11 @@ from the PaymentIntent) carries them back to webhook-ingest, which needs no look
 database. A refund carries `order_id`, `user_id` and our `refund_id` in its own metadata for the
 same reason (`refund.*` webhooks).
 
-Queries (sync, the reconciler) retrieve the Checkout Session or PaymentIntent; a refund whose
-create got no believable answer (an unreachable Stripe, a 5xx: ProviderUnavailable, the refund
-stays pending) is found by its `re_...`, else among the PaymentIntent's refunds by our
-`refund_id` metadata, else created again under the same idempotency key.
+Queries (sync, the reconciler) retrieve the Checkout Session, the PaymentIntent or (a plan's
+charge) the invoice; a refund whose create got no believable answer (an unreachable Stripe, a
+5xx: ProviderUnavailable, the refund stays pending) is found by its `re_...`, else among the
+PaymentIntent's refunds by our `refund_id` metadata, else created again under the same
+idempotency key.
 
 Every create sends an idempotency key derived from our own ids, so a network retry (the SDK
 retries connection errors and 5xx with the same key) or a replayed request can never open two
@@ -35,6 +36,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Final, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -581,6 +583,22 @@ class StripeProvider:
                     _id(session.payment_intent),
                     session.amount_total,
                     session.currency,
+                    invoice=_id(session.invoice),
+                )
+            if payment_method == INVOICE or session_id.startswith("in_"):
+                # A plan's charge on a Stripe invoice: the order's session is the invoice (a
+                # PaymentIntent lookup of `in_...` is a 404, asked again forever).
+                invoice = await self._client.v1.invoices.retrieve_async(session_id)
+                return invoice_lookup(
+                    invoice.status,
+                    invoice.id or session_id,
+                    # Named as webhook-ingest names an invoice's payment (its PaymentIntent on
+                    # API versions that still put one on the invoice, else the invoice), so
+                    # the notification arriving later finds the same payment on the order.
+                    _id(invoice["payment_intent"]) if "payment_intent" in invoice else None,
+                    invoice.amount_paid,
+                    invoice.currency,
+                    invoice.status_transitions.paid_at,
                 )
             intent = await self._client.v1.payment_intents.retrieve_async(session_id)
         except stripe.StripeError as exc:
@@ -705,15 +723,21 @@ def session_lookup(
     payment_intent: str | None,
     amount_total: int | None,
     currency: str | None,
+    *,
+    invoice: str | None = None,
 ) -> PaymentLookup:
     """What a retrieved Checkout Session says about the payment (pure), read as
-    checkout.session.completed is: paid only when `payment_status` is `paid`."""
+    checkout.session.completed is: paid only when `payment_status` is `paid`.
+
+    A session that opened a Stripe subscription (a plan's first order) has no PaymentIntent:
+    its first invoice paid it, and names the payment. (Its notification names none, so either
+    one arriving second finds the payment already on the order.)"""
     if status == "complete" and payment_status == "paid":
         if amount_total is None or not currency:
             raise ProviderError("a paid Checkout Session without amount_total / currency")
         return PaymentLookup(
             PaymentState.PAID,
-            payment_intent,
+            payment_intent or invoice,
             paid=Money(amount_total, currency.upper()),
             status=f"{status}/{payment_status}",
         )
@@ -726,6 +750,39 @@ def session_lookup(
         )
     # open, or complete but unpaid (a delayed method settles later and says so by webhook).
     return PaymentLookup(PaymentState.OPEN, payment_intent, status=f"{status}/{payment_status}")
+
+
+def invoice_lookup(
+    status: str | None,
+    invoice_id: str,
+    payment_intent: str | None,
+    amount_paid: int | None,
+    currency: str | None,
+    paid_at: int | None,
+) -> PaymentLookup:
+    """What a retrieved invoice says about the order charged on it (pure), read as
+    invoice.paid is: paid only when the invoice is `paid`; failed only when it was voided (no
+    payment can follow). A declined charge leaves the invoice `open` (Stripe's
+    invoice.payment_failed says so, not the invoice), and an `uncollectible` one may still be
+    paid: both stay open."""
+    if status == "paid":
+        if amount_paid is None or not currency:
+            raise ProviderError("a paid invoice without amount_paid / currency")
+        return PaymentLookup(
+            PaymentState.PAID,
+            payment_intent or invoice_id,
+            paid=Money(amount_paid, currency.upper()),
+            at=None if paid_at is None else datetime.fromtimestamp(paid_at, UTC),
+            status=status,
+        )
+    if status == "void":
+        return PaymentLookup(
+            PaymentState.FAILED,
+            payment_intent,
+            reason="void: the invoice was voided unpaid",
+            status=status,
+        )
+    return PaymentLookup(PaymentState.OPEN, payment_intent, status=status)
 
 
 def payment_intent_lookup(
