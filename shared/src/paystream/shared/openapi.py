@@ -86,6 +86,22 @@ def one_error_model(doc: dict[str, Any]) -> dict[str, Any]:
                 responses["401"] = {
                     "description": "`unauthorized`: missing, invalid or expired bearer token"
                 }
+            # What the input guard (shared/guard.py) refuses before any route runs.
+            responses.setdefault(
+                "400",
+                {
+                    "description": "`invalid_input`: a control character in the path, the query, "
+                    "a header or the body, or a body that is not UTF-8"
+                },
+            )
+            if "requestBody" in op:
+                responses.setdefault(
+                    "413",
+                    {
+                        "description": "`payload_too_large`: the body is larger than the "
+                        "service's cap (`PAYSTREAM_HTTP_MAX_BODY_BYTES`)"
+                    },
+                )
             for status, response in responses.items():
                 if status != "default" and int(status) < 400:
                     continue

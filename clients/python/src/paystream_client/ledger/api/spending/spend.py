@@ -56,6 +56,11 @@ def _parse_response(
 
         return response_409
 
+    if response.status_code == 413:
+        response_413 = ErrorResponse.from_dict(response.json())
+
+        return response_413
+
     if response.status_code == 422:
         response_422 = ErrorResponse.from_dict(response.json())
 
