@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, Literal
+from urllib.parse import urlencode
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -43,6 +44,14 @@ class BaseServiceSettings(BaseSettings):
     pg_port: int = 15432
     pg_user: str = "postgres"
     pg_password: SecretStr = SecretStr("postgres")
+    # TLS to PostgreSQL, as libpq's sslmode (disable, allow, prefer, require, verify-ca,
+    # verify-full); unset: the drivers' default (prefer: TLS when the server offers it, else
+    # plaintext). In production: verify-full, with pg_ssl_root_cert the CA file that signed the
+    # server's certificate (both asyncpg and the migrations' psycopg read them from the DSN).
+    pg_ssl_mode: (
+        Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] | None
+    ) = None
+    pg_ssl_root_cert: str | None = Field(default=None, min_length=1)
     # The size of each service's connection pool.
     pg_pool_min: int = 2
     pg_pool_max: int = 10
@@ -108,7 +117,10 @@ class BaseServiceSettings(BaseSettings):
 
     def pg_dsn(self, database: str) -> str:
         pw = self.pg_password.get_secret_value()
-        return f"postgresql://{self.pg_user}:{pw}@{self.pg_host}:{self.pg_port}/{database}"
+        dsn = f"postgresql://{self.pg_user}:{pw}@{self.pg_host}:{self.pg_port}/{database}"
+        tls = {"sslmode": self.pg_ssl_mode, "sslrootcert": self.pg_ssl_root_cert}
+        query = urlencode({k: v for k, v in tls.items() if v is not None})
+        return f"{dsn}?{query}" if query else dsn
 
     @property
     def topics(self) -> Topics:
