@@ -34,6 +34,16 @@ def stack(infra_settings: object) -> Iterator[Stack]:
             # Subscriptions' sweep (periods, reminders, grace) every second, not every 30: the
             # plan tests move the sandbox clock and wait for what it decides.
             "PAYSTREAM_SUBSCRIPTION_SWEEP_S": "1",
+            # The reconciler at test speed (test_e2e_reconcile.py): every second, orders older
+            # than 8 s, refunds older than 15 s (longer than a refund call's 3 attempts of 3 s,
+            # so it never asks while the request is still in flight), asked again within 2 s.
+            # Alipay calls time out after 3 s, so the fake's late answer is a timeout.
+            "PAYSTREAM_RECONCILE_INTERVAL_S": "1",
+            "PAYSTREAM_RECONCILE_ORDER_MIN_AGE_S": "8",
+            "PAYSTREAM_RECONCILE_REFUND_MIN_AGE_S": "15",
+            "PAYSTREAM_RECONCILE_BACKOFF_S": "1",
+            "PAYSTREAM_RECONCILE_BACKOFF_MAX_S": "2",
+            "PAYSTREAM_ALIPAY_TIMEOUT_S": "3",
         },
     )
     s.start()

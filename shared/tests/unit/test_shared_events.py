@@ -75,3 +75,19 @@ def test_deterministic_ids_are_stable_and_distinct() -> None:
     assert a == deterministic_id("stripe", "evt_1", "payment")
     assert a != deterministic_id("stripe", "evt_1", "raw")
     assert a != deterministic_id("stripe", "evt_2", "payment")
+
+
+def test_payment_event_id_is_the_notifications_derivation() -> None:
+    # Webhook-ingest's Alipay / WeChat Pay normalizers, the USDT watcher and checkout's sync all
+    # call it: one payment announced by any of them is one envelope id.
+    from paystream.shared.events import deterministic_id, payment_event_id
+
+    assert payment_event_id("payment", "alipay", "2026") == deterministic_id(
+        "alipay", "2026", "payment"
+    )
+    assert payment_event_id("payment.failed", "wechatpay", "42") == deterministic_id(
+        "wechatpay", "42", "payment.failed"
+    )
+    assert payment_event_id("payment", "alipay", "1") != payment_event_id(
+        "payment.failed", "alipay", "1"
+    )

@@ -20,7 +20,9 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from paystream.checkout.app import create_app
+from paystream.checkout.providers.registry import ProviderRegistry
 from paystream.checkout.settings import CheckoutSettings
+from paystream.checkout.subscriptions.service import Plans
 from paystream.shared.auth import make_token
 from paystream.shared.events import Envelope, PaymentSucceededV1
 from paystream.shared.kafka import create_producer, publish
@@ -39,6 +41,9 @@ class CheckoutUnderTest:
     pool: asyncpg.Pool
     producer: AIOKafkaProducer
     bootstrap: str
+    providers: ProviderRegistry
+    # What subscriptions decide with (the app's own), for tests that settle a plan's order.
+    plans: Plans
 
     def auth(self, user_id: str, *, admin: bool = False) -> dict[str, str]:
         token = make_token(user_id, JWT_SECRET, role="admin" if admin else None)
@@ -190,6 +195,8 @@ def make_checkout(
                     pool=app.state.runtime.pool,
                     producer=producer,
                     bootstrap=kafka_bootstrap,
+                    providers=app.state.checkout.providers,
+                    plans=app.state.checkout.plans,
                 )
         finally:
             await producer.stop()

@@ -128,6 +128,16 @@ class RefundFailedV1(EventData):
         return f"{self.provider}:{self.provider_refund_id}"
 
 
+def payment_event_id(
+    kind: Literal["payment", "payment.failed"], provider: str, reference: str
+) -> uuid.UUID:
+    """The envelope id of a payment outcome keyed by the provider's reference for the payment
+    (Alipay trade_no, WeChat Pay transaction_id, a USDT txid, a Stripe PaymentIntent id): the
+    same whether a notification, the chain watcher or a query (`POST /v1/orders/{id}/sync`, the
+    reconciler) announces it, so consumers' inboxes apply it once."""
+    return deterministic_id(provider, reference, kind)
+
+
 def refund_event_id(
     kind: Literal["succeeded", "failed"], provider: str, refund_id: str
 ) -> uuid.UUID:

@@ -16,7 +16,9 @@ Gateway (`/gateway.do`, GET or form POST, parameters in the query or the body):
 
 Test / demo controls (not Alipay's; JSON):
 - `POST /_fake/trades/{out_trade_no}/pay`: a buyer pays; the signed TRADE_SUCCESS notification is
-  POSTed to the trade's notify_url; answers what the notify_url answered.
+  POSTed to the trade's notify_url; answers what the notify_url answered. Body
+  `{"deliver": false}`: paid, but the notification is lost (only a query finds the payment).
+- `/_fake/faults`: a gateway call's answer late or lost after it took effect (`faults.py`).
 - `POST /_fake/trades/{out_trade_no}/finish`: TRADE_FINISHED (the refund period is over).
 - `POST /_fake/trades/{out_trade_no}/expire`: an unpaid trade times out; TRADE_CLOSED notified.
 - `POST /_fake/trades/{out_trade_no}/refunds/{out_request_no}/notify`: the refund notification.
@@ -52,6 +54,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from paystream.devtools.fakes import run
+from paystream.devtools.fakes.faults import Faults
 from paystream.devtools.fakes.signing import sign_notification, signed_response, verify_request
 from paystream.shared.money import Money
 from paystream.shared.providers import alipay as ali
@@ -507,6 +510,8 @@ def create_app(
         notify_timeout_s=notify_timeout_s,
     )
 
+    faults = Faults()
+
     async def gateway(request: Request) -> Response:
         params = await _params(request)
         method = params.get("method", "")
@@ -526,7 +531,7 @@ def create_app(
             handler = handlers.get(method)
             if handler is None:
                 raise _gateway_refusal("isv.invalid-method", "不存在的方法名")
-            return fake.respond(method, handler())
+            return await faults.answer(method, fake.respond(method, handler()))
         except _Refusal as refusal:
             if method == ali.PAGE_PAY:
                 return _error_page(refusal)
@@ -549,8 +554,12 @@ def create_app(
             return not_found(request)
         if trade.status != ali.WAIT_BUYER_PAY:
             return JSONResponse({"error": f"trade is {trade.status}"}, status_code=409)
+        body = await request.body()
+        options = orjson.loads(body) if body else {}
         trade.status = ali.TRADE_SUCCESS
         trade.paid_at = datetime.now(UTC)
+        if isinstance(options, dict) and options.get("deliver", True) is False:
+            return JSONResponse({"trade": trade.view(), "notified": False, "reason": "deliver"})
         form = fake.notification(trade)
         return JSONResponse({"trade": trade.view(), **await fake.notify(trade, form)})
 
@@ -614,9 +623,11 @@ def create_app(
                 refund_notify,
                 methods=["POST"],
             ),
+            *faults.routes(),
         ]
     )
     app.state.fake = fake
+    app.state.faults = faults
     return app
 
 

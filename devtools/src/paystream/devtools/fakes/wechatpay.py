@@ -30,6 +30,8 @@ Control endpoints for tests and the demo (no Authorization):
 - `POST /_fake/refunds/{out_refund_no}/succeed` (`/abnormal`, `/close`): settles a PROCESSING
   refund and POSTs REFUND.SUCCESS (REFUND.ABNORMAL, REFUND.CLOSED).
 - `GET /_fake/transactions/{out_trade_no}`: the transaction and its refunds, unsigned.
+- `/_fake/faults`: an API call's answer late or lost after it took effect (`faults.py`); calls
+  `native`, `query`, `close`, `refund`, `query_refund`.
 
 Pure builders of notifications (tests forge, tamper and age them): `transaction_resource`,
 `refund_resource`, `build_notification_body`, `sign_notification`, `transaction_notification`,
@@ -74,6 +76,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from paystream.devtools.fakes import free_port, run
+from paystream.devtools.fakes.faults import Faults
 from paystream.devtools.fakes.signing import encrypt_resource, sign_response, verify_authorization
 from paystream.shared.providers.keys import load_private_key, load_public_key, read_setting
 from paystream.shared.providers.wechatpay import ATTACH_MAX, SignatureRefused, rfc3339
@@ -705,6 +708,8 @@ def create_app(
         notify_transport=notify_transport,
     )
 
+    faults = Faults()
+
     async def _json(body: bytes) -> dict[str, Any]:
         try:
             doc = orjson.loads(body) if body else None
@@ -717,7 +722,7 @@ def create_app(
     async def native(request: Request) -> Response:
         try:
             doc = await _json(await fake.authenticate(request))
-            return fake.signed(200, fake.native(doc))
+            return await faults.answer("native", fake.signed(200, fake.native(doc)))
         except _ApiError as exc:
             return fake.error(exc)
 
@@ -727,7 +732,7 @@ def create_app(
             if request.query_params.get("mchid") != fake.mchid:
                 raise _ApiError(400, "PARAM_ERROR", "mchid 不正确")
             tx = fake.find(request.path_params["out_trade_no"])
-            return fake.signed(200, fake.transaction_doc(tx))
+            return await faults.answer("query", fake.signed(200, fake.transaction_doc(tx)))
         except _ApiError as exc:
             return fake.error(exc)
 
@@ -735,14 +740,16 @@ def create_app(
         try:
             doc = await _json(await fake.authenticate(request))
             fake.close(request.path_params["out_trade_no"], doc)
-            return fake.signed(204, None)
+            return await faults.answer("close", fake.signed(204, None))
         except _ApiError as exc:
             return fake.error(exc)
 
     async def refund(request: Request) -> Response:
         try:
             doc = await _json(await fake.authenticate(request))
-            return fake.signed(200, fake.refund_doc(fake.refund(doc)))
+            return await faults.answer(
+                "refund", fake.signed(200, fake.refund_doc(fake.refund(doc)))
+            )
         except _ApiError as exc:
             return fake.error(exc)
 
@@ -752,7 +759,7 @@ def create_app(
             r = fake.refunds.get(request.path_params["out_refund_no"])
             if r is None:
                 raise _ApiError(404, "RESOURCE_NOT_EXISTS", "退款单不存在")
-            return fake.signed(200, fake.refund_doc(r))
+            return await faults.answer("query_refund", fake.signed(200, fake.refund_doc(r)))
         except _ApiError as exc:
             return fake.error(exc)
 
@@ -813,9 +820,11 @@ def create_app(
             Route(
                 "/_fake/refunds/{out_refund_no}/close", control_refund("CLOSED"), methods=["POST"]
             ),
+            *faults.routes(),
         ]
     )
     app.state.fake = fake
+    app.state.faults = faults
     return app
 
 

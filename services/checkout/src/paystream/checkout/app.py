@@ -1,6 +1,6 @@
 """The checkout app: composes the domain routers, the payments.events consumer, the outbox relay
-and the background tasks (the order expiry sweep, the providers' workers such as the USDT
-watcher)."""
+and the background tasks (the order expiry sweep, the reconciler, the providers' workers such as
+the USDT watcher)."""
 
 from __future__ import annotations
 
@@ -25,6 +25,8 @@ from paystream.checkout.providers.factory import build_providers, stripe_method_
 from paystream.checkout.providers.registry import ProviderRegistry
 from paystream.checkout.quotes import endpoints as quotes_endpoints
 from paystream.checkout.quotes.signing import Signer, check_quote_key
+from paystream.checkout.reconcile.service import ReconcileConfig
+from paystream.checkout.reconcile.tasks import reconciler
 from paystream.checkout.refunds import endpoints as refunds_endpoints
 from paystream.checkout.reviews import endpoints as reviews_endpoints
 from paystream.checkout.settings import CheckoutSettings
@@ -38,6 +40,7 @@ from paystream.shared import http
 from paystream.shared import sandbox as sandbox_endpoints
 from paystream.shared.clock import SandboxClock, clock_for
 from paystream.shared.events import (
+    PaymentFailedV1,
     PaymentSucceededV1,
     RefundFailedV1,
     RefundSucceededV1,
@@ -68,9 +71,11 @@ def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
         event_types=CONSUMES,
     )
     runtime.add_publisher(settings.topics.orders_events)
-    # Refunds, and USDT payments found on chain, are announced by checkout itself.
+    # Refunds, USDT payments found on chain and payments learned by asking the provider (sync,
+    # the reconciler) are announced by checkout itself.
     runtime.add_publisher(
-        settings.topics.payments_events, (PaymentSucceededV1, RefundSucceededV1, RefundFailedV1)
+        settings.topics.payments_events,
+        (PaymentSucceededV1, PaymentFailedV1, RefundSucceededV1, RefundFailedV1),
     )
 
     @contextlib.asynccontextmanager
@@ -91,6 +96,7 @@ def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
                 max_created=settings.max_orders_per_user_per_window,
                 window=timedelta(seconds=settings.order_rate_window_s),
             ),
+            sync_min_interval=timedelta(seconds=settings.order_sync_min_interval_s),
         )
         plans[:] = [
             Plans(
@@ -150,6 +156,22 @@ def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
                     name="stripe-subscription-sync",
                 ),
             ]
+        if settings.reconcile_interval_s > 0:
+            reconcile = reconciler(
+                runtime.pool,
+                providers,
+                ReconcileConfig(
+                    order_min_age=timedelta(seconds=settings.reconcile_order_min_age_s),
+                    refund_min_age=timedelta(seconds=settings.reconcile_refund_min_age_s),
+                    backoff=timedelta(seconds=settings.reconcile_backoff_s),
+                    backoff_max=timedelta(seconds=settings.reconcile_backoff_max_s),
+                    batch=settings.reconcile_batch,
+                ),
+                plans[0],
+                every_s=settings.reconcile_interval_s,
+                wake_outbox=relay.wake,
+            )
+            tasks.append(asyncio.create_task(reconcile, name="reconciler"))
         try:
             yield
         finally:

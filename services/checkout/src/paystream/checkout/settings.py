@@ -52,6 +52,21 @@ class CheckoutSettings(BaseServiceSettings):
     order_expiry_sweep_s: float = Field(default=60.0, gt=0)
     order_expiry_grace_s: int = Field(default=300, ge=0)
 
+    # Asking the providers (orders/sync.py, reconcile/). A sync of one order at most this often.
+    order_sync_min_interval_s: float = Field(default=5.0, gt=0)
+    # The reconciler runs every interval; it asks about pending orders older than the order age
+    # (their notification should have come) and pending refunds older than the refund age, each
+    # again after backoff * 2^attempts, at most backoff_max apart. 0 disables it. The refund age
+    # should exceed the longest refund call (a provider's timeout times its attempts), so the
+    # reconciler does not ask while checkout's own request is still waiting (harmless: every
+    # refund request is idempotent, but a wasted call).
+    reconcile_interval_s: float = Field(default=30.0, ge=0)
+    reconcile_order_min_age_s: float = Field(default=600.0, ge=0)
+    reconcile_refund_min_age_s: float = Field(default=60.0, ge=0)
+    reconcile_backoff_s: float = Field(default=60.0, gt=0, le=86400)
+    reconcile_backoff_max_s: float = Field(default=3600.0, gt=0)
+    reconcile_batch: int = Field(default=100, ge=1, le=1000)
+
     # Quotes and subscription change previews are signed with this key (HMAC-SHA256) and expire
     # after quote_ttl_s on checkout's clock. Outside sandbox mode checkout refuses to start with
     # the development default or a key shorter than 32 bytes.

@@ -56,6 +56,8 @@ from .product_out import ProductOut
 from .product_price_out import ProductPriceOut
 from .products_out import ProductsOut
 from .proration_out import ProrationOut
+from .provider_answer_out import ProviderAnswerOut
+from .provider_answer_out_state import ProviderAnswerOutState
 from .quote_in import QuoteIn
 from .quote_out import QuoteOut
 from .quote_out_kind import QuoteOutKind
@@ -74,6 +76,7 @@ from .status import Status
 from .subscribe_in import SubscribeIn
 from .subscribe_in_payment_method import SubscribeInPaymentMethod
 from .subscription_out import SubscriptionOut
+from .sync_out import SyncOut
 from .tier_out import TierOut
 from .transfer_status import TransferStatus
 from .unit_out import UnitOut
@@ -138,6 +141,8 @@ __all__ = (
     "ProductPriceOut",
     "ProductsOut",
     "ProrationOut",
+    "ProviderAnswerOut",
+    "ProviderAnswerOutState",
     "QuoteIn",
     "QuoteOut",
     "QuoteOutKind",
@@ -156,6 +161,7 @@ __all__ = (
     "SubscribeIn",
     "SubscribeInPaymentMethod",
     "SubscriptionOut",
+    "SyncOut",
     "TierOut",
     "TransferStatus",
     "UnitOut",

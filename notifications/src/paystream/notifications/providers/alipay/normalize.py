@@ -4,9 +4,10 @@ clock), and the parsing of its form.
 The same function runs on the live request and over `webhooks.raw` (`normalize_raw`), so
 everything comes from the notification itself. What becomes what: the notifications README.
 
-Envelope ids: a payment `deterministic_id("alipay", trade_no, "payment")`, ONE per trade (Alipay
-sends TRADE_SUCCESS, later TRADE_FINISHED and refund notifications about the same trade);
-a failure `deterministic_id("alipay", trade_no, "payment.failed")`; a refund
+Envelope ids: a payment `payment_event_id("payment", "alipay", trade_no)`, ONE per trade
+(Alipay sends TRADE_SUCCESS, later TRADE_FINISHED and refund notifications about the same trade;
+checkout's `alipay.trade.query` sync gives the same id); a failure
+`payment_event_id("payment.failed", "alipay", trade_no)`; a refund
 `refund_event_id("succeeded", "alipay", out_biz_no)`, the id checkout uses when
 alipay.trade.refund answers, so the refund is applied once whichever source comes first. A
 refund notification repeats its payment first (same id, dropped where known), so a refund never
@@ -34,7 +35,7 @@ from paystream.shared.events import (
     PaymentSucceededV1,
     RefundSucceededV1,
     WebhookReceivedV1,
-    deterministic_id,
+    payment_event_id,
     refund_event_id,
 )
 from paystream.shared.money import Money
@@ -164,7 +165,7 @@ def _payment(
     return OutgoingEvent(
         event,
         source=SOURCE,
-        id=deterministic_id(PROVIDER, params["trade_no"], "payment"),
+        id=payment_event_id("payment", PROVIDER, params["trade_no"]),
         time=at,
         subject=facts.order_id,
     )
@@ -187,7 +188,7 @@ def _failure(
     return OutgoingEvent(
         event,
         source=SOURCE,
-        id=deterministic_id(PROVIDER, params["trade_no"], "payment.failed"),
+        id=payment_event_id("payment.failed", PROVIDER, params["trade_no"]),
         time=at,
         subject=facts.order_id,
     )

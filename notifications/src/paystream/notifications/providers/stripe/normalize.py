@@ -3,7 +3,9 @@ no clock).
 
 The same function runs on the live request and over `webhooks.raw` when an operator reprocesses
 history, so everything it produces comes from the event itself: envelope ids
-`deterministic_id("stripe", <event id>, "payment")` for payments,
+`deterministic_id("stripe", <event id>, "payment")` for payments (Stripe sends several events per
+payment, so the order's recorded PaymentIntent, not the id, makes later ones no-ops; checkout's
+sync announces under `payment_event_id(..., <pi_...>)`),
 `refund_event_id(<succeeded|failed>, "stripe", <re_...>)` for refunds and
 `deterministic_id("stripe", <event id>, "subscription")` for Stripe Subscriptions, times from the
 event's `created` (else the recorded reception time). Which event type becomes what, and where

@@ -4,10 +4,10 @@ no I/O, no clock).
 Payments carry the order facts in `attach` (ours start with `ps1|`); a refund notification has
 none: the order is its `out_trade_no`, and the user and our refund id come back in
 `out_refund_no` (`<refund>*<user>`, see `paystream.shared.providers.wechatpay`). Envelope ids
-come from WeChat Pay's facts: payments `deterministic_id("wechatpay", transaction_id,
-"payment")` (failures `..., "payment.failed"`), refunds `refund_event_id(kind, "wechatpay",
-out_refund_no)`, the id checkout uses when the refund API already answered SUCCESS. What becomes
-what: the notifications README.
+come from WeChat Pay's facts: payments `payment_event_id("payment", "wechatpay", transaction_id)`
+(failures `"payment.failed"`; checkout's order-query sync derives the same ids), refunds
+`refund_event_id(kind, "wechatpay", out_refund_no)`, the id checkout uses when the refund API
+already answered SUCCESS. What becomes what: the notifications README.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from paystream.shared.events import (
     RefundFailedV1,
     RefundSucceededV1,
     WebhookReceivedV1,
-    deterministic_id,
+    payment_event_id,
     refund_event_id,
 )
 from paystream.shared.money import CURRENCY_EXPONENTS
@@ -136,7 +136,7 @@ def _transaction(n: Notification, r: Mapping[str, Any], received_at: datetime) -
         event = OutgoingEvent(
             paid,
             source=SOURCE,
-            id=deterministic_id(PROVIDER, transaction_id, "payment"),
+            id=payment_event_id("payment", PROVIDER, transaction_id),
             time=at,
             subject=facts.order_id,
         )
@@ -156,7 +156,7 @@ def _transaction(n: Notification, r: Mapping[str, Any], received_at: datetime) -
         event = OutgoingEvent(
             failed,
             source=SOURCE,
-            id=deterministic_id(PROVIDER, transaction_id or out_trade_no, "payment.failed"),
+            id=payment_event_id("payment.failed", PROVIDER, transaction_id or out_trade_no),
             time=at,
             subject=facts.order_id,
         )

@@ -1,4 +1,5 @@
-"""The orders API: place an order, read and list orders, the QR image, cancel.
+"""The orders API: place an order, read and list orders, the QR image, cancel, ask the provider
+(sync).
 
 Refusals (status, code):
 - 401 unauthorized: no or bad bearer token.
@@ -13,12 +14,15 @@ Refusals (status, code):
 - 422 return_url_not_allowed: the return_url's host is not on `return_url_hosts`.
 - 429 too_many_open_orders / order_rate_limited (with Retry-After): the caller's limit of open
   orders, or of orders created per window.
-- 409 order_not_cancellable: the order is not pending.
+- 409 order_not_cancellable: the order is not pending; provider_not_configured: sync of an
+  order whose provider is not configured here.
+- 429 rate_limited: the order was synced less than `order_sync_min_interval_s` ago
+  (`Retry-After` says when to ask again).
 - 404 not_found: unknown or malformed id, or another user's order; `qr_not_available`: an order
   with no QR code.
 - 400 bad_request: invalid pagination cursor.
 - 502 upstream_error: the provider refused or did not answer (placing: the order is marked
-  failed; cancelling: the order stays pending).
+  failed; cancelling: the order stays pending; sync: nothing changed).
 """
 
 from __future__ import annotations
@@ -28,9 +32,15 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, Response
 
 from paystream.checkout.context import Context, error_doc
-from paystream.checkout.orders import qr, service
+from paystream.checkout.orders import qr, service, sync
 from paystream.checkout.orders.domain import OrderStatus
-from paystream.checkout.orders.schemas import CreateOrderIn, OrderOut, OrderPage
+from paystream.checkout.orders.schemas import (
+    CreateOrderIn,
+    OrderOut,
+    OrderPage,
+    ProviderAnswerOut,
+    SyncOut,
+)
 from paystream.shared.auth import CurrentPrincipal
 from paystream.shared.errors import NotFound
 from paystream.shared.pagination import CursorQuery
@@ -186,3 +196,37 @@ async def cancel_order(order_id: str, principal: CurrentPrincipal, ctx: Context)
     order = await service.cancel_order(ctx.pool, principal, order_id, providers=ctx.providers)
     ctx.wake_outbox()
     return OrderOut.of(order)
+
+
+@router.post(
+    "/orders/{order_id}/sync",
+    response_model=SyncOut,
+    summary="Ask the provider about the order's payment now (its owner or an admin)",
+    description="For a success page whose notification is late: the provider is asked (Stripe "
+    "Checkout Session / PaymentIntent, alipay.trade.query, WeChat Pay's order query; USDT is "
+    "watched on chain) and a paid or failed payment is applied exactly as its notification "
+    "would be, once. Rate-limited per order.",
+    responses={
+        **error_doc(401, "unauthorized", "no or invalid bearer token"),
+        **error_doc(404, "not_found", "unknown or malformed id, or another user's order"),
+        **error_doc(409, "provider_not_configured", "the order's provider is not configured"),
+        **error_doc(429, "rate_limited", "asked too recently; see Retry-After"),
+        **error_doc(502, "upstream_error", "the provider did not answer; nothing changed"),
+    },
+)
+async def sync_order(order_id: str, principal: CurrentPrincipal, ctx: Context) -> SyncOut:
+    order, lookup = await sync.sync_order(
+        ctx.pool,
+        principal,
+        order_id,
+        providers=ctx.providers,
+        plans=ctx.plans,
+        min_interval=ctx.config.sync_min_interval,
+        source=sync.SYNC_SOURCE,
+    )
+    answer = None
+    if lookup is not None:
+        answer = ProviderAnswerOut(state=lookup.state.value, status=lookup.status)
+        if lookup.state.value != "open":
+            ctx.wake_outbox()
+    return SyncOut(order=OrderOut.of(order), provider=answer)

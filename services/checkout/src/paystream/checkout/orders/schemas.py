@@ -243,3 +243,19 @@ class OrderOut(BaseModel):
 class OrderPage(BaseModel):
     items: list[OrderOut]
     next_cursor: str | None
+
+
+class ProviderAnswerOut(BaseModel):
+    state: Literal["paid", "failed", "open"] = Field(
+        description="What the provider says: paid, failed (final), or open (nothing final yet)."
+    )
+    status: str | None = Field(default=None, description="The provider's own word for it.")
+
+
+class SyncOut(BaseModel):
+    order: OrderOut = Field(description="The order after what the provider said was applied.")
+    provider: ProviderAnswerOut | None = Field(
+        default=None,
+        description="The provider's answer; null when there was nothing to ask (the order is "
+        "settled, or its payment was never opened at a provider).",
+    )

@@ -132,6 +132,8 @@ class CheckoutConfig:
     # page an open redirect.
     return_url_hosts: frozenset[str] = frozenset()
     limits: OrderLimits | None = None
+    # POST /v1/orders/{id}/sync asks the provider at most this often per order.
+    sync_min_interval: timedelta = timedelta(seconds=5)
 
     def allows_return_to(self, url: str) -> bool:
         host = (urlsplit(url).hostname or "").lower()

@@ -22,6 +22,18 @@ class ProviderError(Exception):
     """The provider refused the request or could not be reached."""
 
 
+class ProviderUnavailable(ProviderError):
+    """No answer that can be believed (a timeout, a reset connection, a 5xx): whether the
+    provider acted is unknown, so nothing may be concluded from it; ask again later.
+
+    `provider_refund_id` is the refund's id at the provider when it is ours to choose (Alipay
+    out_request_no, WeChat Pay out_refund_no), so a later notification finds the refund."""
+
+    def __init__(self, message: str, *, provider_refund_id: str | None = None) -> None:
+        super().__init__(message)
+        self.provider_refund_id = provider_refund_id
+
+
 @dataclass(frozen=True, slots=True)
 class Recurring:
     """The order opens a subscription that the provider charges again every period (Stripe
@@ -84,6 +96,8 @@ class RefundRequest:
     provider_payment_id: str | None
     provider_session_id: str | None
     reason: str
+    # Known once the provider answered (Stripe re_...); the reconciler's queries use it.
+    provider_refund_id: str | None = None
 
 
 class RefundStatus(StrEnum):
@@ -102,6 +116,26 @@ class RefundOutcome:
     detail: str | None = None
 
 
+class PaymentState(StrEnum):
+    PAID = "paid"
+    FAILED = "failed"  # final: the payment can no longer be made (closed, cancelled, expired)
+    OPEN = "open"  # nothing final yet (not paid, or paid by a method that settles later)
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentLookup:
+    """What the provider says about an order's payment when asked (sync, the reconciler)."""
+
+    state: PaymentState
+    # The provider's reference for the payment (Alipay trade_no, WeChat Pay transaction_id, a
+    # PaymentIntent id); the envelope id of the outcome derives from it.
+    provider_payment_id: str | None = None
+    paid: Money | None = None  # PAID: what was taken, as the provider says
+    at: datetime | None = None
+    reason: str | None = None  # FAILED: why
+    status: str | None = None  # the provider's own word for the state, for logs and metrics
+
+
 class PaymentProvider(Protocol):
     @property
     def name(self) -> Provider: ...
@@ -116,6 +150,18 @@ class PaymentProvider(Protocol):
 
     async def refund(self, req: RefundRequest) -> RefundOutcome:
         """Ask the provider to return `req.amount` (ProviderError when it cannot be asked)."""
+        ...
+
+    async def query_payment(self, session_id: str, payment_method: str) -> PaymentLookup:
+        """Ask the provider where the payment opened as `session_id` stands
+        (ProviderUnavailable when no answer can be believed, ProviderError otherwise)."""
+        ...
+
+    async def query_refund(self, req: RefundRequest) -> RefundOutcome:
+        """Ask the provider where a refund stands: its own record first, and only when the
+        provider has none, the same idempotent refund request again (so a request lost on
+        the way is made once). FAILED only on the provider's definite word; ProviderUnavailable
+        when no answer can be believed."""
         ...
 
     async def close(self, session_id: str, payment_method: str) -> None:

@@ -17,6 +17,13 @@ our refund id, and the notification's out_biz_no names it). Alipay answers synch
 fund_change "Y" means money moved in this call. "N" is also what a REPEATED out_request_no
 answers (a retry after a crash), so then the refund is looked up (fastpay.refund.query):
 REFUND_SUCCESS is success, anything else pending (the notification, or a later query, tells).
+Only a signed refusal (an AlipayApiError) is Alipay's word that it did not refund; no answer, a
+5xx or an answer that does not verify is ProviderUnavailable: the refund stays pending and the
+reconciler asks again (`query_refund`: fastpay.refund.query, then, if Alipay has no record of
+it, the same out_request_no again, which Alipay never refunds twice).
+
+Queries (sync, the reconciler): alipay.trade.query; a trade Alipay does not know (a QR code never
+scanned) is still open.
 
 Closing: alipay.trade.close. A precreate trade exists at Alipay only once the buyer scanned the
 code, so "trade does not exist" is normal and not an error; nor is a trade already closed or
@@ -35,13 +42,21 @@ import structlog
 
 from paystream.checkout.providers import (
     PaymentInstructions,
+    PaymentLookup,
     PaymentRequest,
+    PaymentState,
     ProviderError,
+    ProviderUnavailable,
     RefundOutcome,
     RefundRequest,
     RefundStatus,
 )
-from paystream.checkout.providers.alipay_client import AlipayApiError, AlipayClient, CloseOutcome
+from paystream.checkout.providers.alipay_client import (
+    AlipayApiError,
+    AlipayClient,
+    CloseOutcome,
+    TradeQueryResult,
+)
 from paystream.shared.events import Provider
 from paystream.shared.providers import alipay as ali
 
@@ -136,14 +151,7 @@ class AlipayProvider:
         return PaymentInstructions(session_id=out_trade_no, qr_code=qr)
 
     async def refund(self, req: RefundRequest) -> RefundOutcome:
-        if req.amount.currency != ali.CURRENCY:
-            raise ProviderError(f"Alipay refunds CNY only, not {req.amount.currency}")
-        out_trade_no = req.provider_session_id
-        if not out_trade_no:
-            try:
-                out_trade_no = ali.out_trade_no_for(req.order_id)
-            except ValueError as exc:
-                raise ProviderError(str(exc)) from None
+        out_trade_no = self._out_trade_no(req)
         try:
             result = await self._client.refund(
                 out_trade_no=out_trade_no,
@@ -168,6 +176,42 @@ class AlipayProvider:
             detail="Alipay accepted the refund without moving funds yet (fund_change N)",
         )
 
+    async def query_refund(self, req: RefundRequest) -> RefundOutcome:
+        out_trade_no = self._out_trade_no(req)
+        try:
+            found = await self._client.refund_query(
+                out_trade_no=out_trade_no, out_request_no=req.refund_id
+            )
+        except ali.AlipayError as exc:
+            raise _refused("alipay_refund_query_failed", exc, refund_id=req.refund_id) from exc
+        if found.succeeded:
+            return RefundOutcome(RefundStatus.SUCCEEDED, provider_refund_id=req.refund_id)
+        # No refund_status: Alipay did not receive the request or did not refund. The same
+        # out_request_no again either refunds now (once) or is refused for good.
+        return await self.refund(req)
+
+    def _out_trade_no(self, req: RefundRequest) -> str:
+        if req.amount.currency != ali.CURRENCY:
+            raise ProviderError(f"Alipay refunds CNY only, not {req.amount.currency}")
+        if req.provider_session_id:
+            return req.provider_session_id
+        try:
+            return ali.out_trade_no_for(req.order_id)
+        except ValueError as exc:
+            raise ProviderError(str(exc)) from None
+
+    async def query_payment(self, session_id: str, payment_method: str) -> PaymentLookup:
+        try:
+            trade = await self._client.query(out_trade_no=session_id)
+        except AlipayApiError as exc:
+            if exc.signed and exc.sub_code == ali.TRADE_NOT_EXIST:
+                # A QR code nobody scanned yet: the trade exists only once it is.
+                return PaymentLookup(PaymentState.OPEN, status="TRADE_NOT_EXIST")
+            raise _refused("alipay_query_failed", exc, out_trade_no=session_id) from exc
+        except ali.AlipayError as exc:
+            raise _refused("alipay_query_failed", exc, out_trade_no=session_id) from exc
+        return payment_lookup(trade)
+
     async def close(self, session_id: str, payment_method: str) -> None:
         try:
             outcome = await self._client.close(out_trade_no=session_id)
@@ -180,10 +224,44 @@ class AlipayProvider:
         await self._client.aclose()
 
 
+def payment_lookup(trade: TradeQueryResult) -> PaymentLookup:
+    """What an alipay.trade.query answer says about the payment (pure)."""
+    status = trade.trade_status
+    paid_at = trade.raw.get("send_pay_date")
+    at = None
+    if isinstance(paid_at, str) and paid_at:
+        try:
+            at = ali.parse_time(paid_at)
+        except ValueError:
+            at = None
+    # A trade closed after payment was refunded in full: it was paid all the same.
+    if status in (ali.TRADE_SUCCESS, ali.TRADE_FINISHED) or (
+        status == ali.TRADE_CLOSED and at is not None
+    ):
+        if trade.trade_no is None or trade.total_amount is None:
+            raise ProviderError(f"alipay.trade.query: a {status} trade without trade_no or amount")
+        return PaymentLookup(
+            PaymentState.PAID, trade.trade_no, paid=trade.total_amount, at=at, status=status
+        )
+    if status == ali.TRADE_CLOSED:
+        return PaymentLookup(
+            PaymentState.FAILED,
+            trade.trade_no,
+            reason="TRADE_CLOSED: the trade was closed unpaid "
+            "(timed out or closed by the merchant)",
+            status=status,
+        )
+    return PaymentLookup(PaymentState.OPEN, trade.trade_no, status=status or None)
+
+
 def _refused(event: str, exc: ali.AlipayError, **fields: str) -> ProviderError:
     if isinstance(exc, AlipayApiError):
         log.warning(event, **fields, code=exc.code, sub_code=exc.sub_code, sub_msg=exc.sub_msg)
         what = f"{exc.code} {exc.sub_code or ''} {exc.sub_msg or exc.msg or ''}".strip()
         return ProviderError(f"Alipay refused {exc.method}: {what}")
     log.warning(event, **fields, error=type(exc).__name__, message=str(exc))
-    return ProviderError(f"Alipay refused or did not answer: {type(exc).__name__}: {exc}")
+    # Unreachable, 5xx, or an answer that does not verify: whether Alipay acted is unknown.
+    return ProviderUnavailable(
+        f"Alipay did not answer believably: {type(exc).__name__}: {exc}",
+        provider_refund_id=fields.get("refund_id"),
+    )

@@ -14,6 +14,12 @@ from the PaymentIntent) carries them back to webhook-ingest, which needs no look
 database. A refund carries `order_id`, `user_id` and our `refund_id` in its own metadata for the
 same reason (`refund.*` webhooks).
 
+Queries (sync, the reconciler) retrieve the Checkout Session, the PaymentIntent or (a plan's
+charge) the invoice; a refund whose create got no believable answer (an unreachable Stripe, a
+5xx: ProviderUnavailable, the refund stays pending) is found by its `re_...`, else among the
+PaymentIntent's refunds by our `refund_id` metadata, else created again under the same
+idempotency key.
+
 Every create sends an idempotency key derived from our own ids, so a network retry (the SDK
 retries connection errors and 5xx with the same key) or a replayed request can never open two
 payments or refund twice.
@@ -30,6 +36,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Final, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -40,14 +47,18 @@ from stripe.params import (
     PaymentIntentConfirmParams,
     PaymentIntentCreateParams,
     RefundCreateParams,
+    RefundListParams,
     SubscriptionUpdateParams,
 )
 from stripe.params.checkout import SessionCreateParams
 
 from paystream.checkout.providers import (
     PaymentInstructions,
+    PaymentLookup,
     PaymentRequest,
+    PaymentState,
     ProviderError,
+    ProviderUnavailable,
     RefundOutcome,
     RefundRequest,
     RefundStatus,
@@ -538,11 +549,63 @@ class StripeProvider:
             # A 4xx (already refunded, more than the charge, ...) is Stripe's final word; a 5xx or
             # an unreachable Stripe is only after the SDK's retries with the same key.
             raise _refused("stripe_refund_failed", exc, refund_id=req.refund_id) from exc
-        status = refund_status(refund.status)
-        detail = None
-        if status is RefundStatus.FAILED:
-            detail = f"Stripe refund {refund.status}: {refund.failure_reason or 'no reason given'}"
-        return RefundOutcome(status=status, provider_refund_id=refund.id, detail=detail)
+        return _outcome_of(refund)
+
+    async def query_refund(self, req: RefundRequest) -> RefundOutcome:
+        refunds = self._client.v1.refunds
+        try:
+            found: stripe.Refund | None
+            if req.provider_refund_id:
+                found = await refunds.retrieve_async(req.provider_refund_id)
+            else:
+                target = refund_target(req) or await self._target_of_session(req)
+                params: RefundListParams = {"limit": 100}
+                if target.kind == "payment_intent":
+                    params["payment_intent"] = target.id
+                else:
+                    params["charge"] = target.id
+                listed = await refunds.list_async(params=params)
+                found = next((r for r in listed.data if _refund_of(r, req.refund_id)), None)
+                if found is None:
+                    # Stripe has no such refund: the lost request is made now, under its key.
+                    return await self.refund(req)
+        except stripe.StripeError as exc:
+            raise _refused("stripe_refund_query_failed", exc, refund_id=req.refund_id) from exc
+        return _outcome_of(found)
+
+    async def query_payment(self, session_id: str, payment_method: str) -> PaymentLookup:
+        try:
+            if payment_method == CHECKOUT or session_id.startswith("cs_"):
+                session = await self._client.v1.checkout.sessions.retrieve_async(session_id)
+                return session_lookup(
+                    session.status,
+                    session.payment_status,
+                    _id(session.payment_intent),
+                    session.amount_total,
+                    session.currency,
+                    invoice=_id(session.invoice),
+                )
+            if payment_method == INVOICE or session_id.startswith("in_"):
+                # A plan's charge on a Stripe invoice: the order's session is the invoice (a
+                # PaymentIntent lookup of `in_...` is a 404, asked again forever).
+                invoice = await self._client.v1.invoices.retrieve_async(session_id)
+                return invoice_lookup(
+                    invoice.status,
+                    invoice.id or session_id,
+                    # Named as webhook-ingest names an invoice's payment (its PaymentIntent on
+                    # API versions that still put one on the invoice, else the invoice), so
+                    # the notification arriving later finds the same payment on the order.
+                    _id(invoice["payment_intent"]) if "payment_intent" in invoice else None,
+                    invoice.amount_paid,
+                    invoice.currency,
+                    invoice.status_transitions.paid_at,
+                )
+            intent = await self._client.v1.payment_intents.retrieve_async(session_id)
+        except stripe.StripeError as exc:
+            raise _refused("stripe_query_failed", exc, session_id=session_id) from exc
+        return payment_intent_lookup(
+            intent.status, intent.id, intent.amount_received, intent.currency
+        )
 
     async def _target_of_session(self, req: RefundRequest) -> RefundTarget:
         invoice_id = next(
@@ -654,6 +717,117 @@ class StripeProvider:
         await self._http.close_async()  # type: ignore[no-untyped-call]
 
 
+def session_lookup(
+    status: str | None,
+    payment_status: str | None,
+    payment_intent: str | None,
+    amount_total: int | None,
+    currency: str | None,
+    *,
+    invoice: str | None = None,
+) -> PaymentLookup:
+    """What a retrieved Checkout Session says about the payment (pure), read as
+    checkout.session.completed is: paid only when `payment_status` is `paid`.
+
+    A session that opened a Stripe subscription (a plan's first order) has no PaymentIntent:
+    its first invoice paid it, and names the payment. (Its notification names none, so either
+    one arriving second finds the payment already on the order.)"""
+    if status == "complete" and payment_status == "paid":
+        if amount_total is None or not currency:
+            raise ProviderError("a paid Checkout Session without amount_total / currency")
+        return PaymentLookup(
+            PaymentState.PAID,
+            payment_intent or invoice,
+            paid=Money(amount_total, currency.upper()),
+            status=f"{status}/{payment_status}",
+        )
+    if status == "expired":
+        return PaymentLookup(
+            PaymentState.FAILED,
+            payment_intent,
+            reason="expired: the Checkout Session expired unpaid",
+            status=status,
+        )
+    # open, or complete but unpaid (a delayed method settles later and says so by webhook).
+    return PaymentLookup(PaymentState.OPEN, payment_intent, status=f"{status}/{payment_status}")
+
+
+def invoice_lookup(
+    status: str | None,
+    invoice_id: str,
+    payment_intent: str | None,
+    amount_paid: int | None,
+    currency: str | None,
+    paid_at: int | None,
+) -> PaymentLookup:
+    """What a retrieved invoice says about the order charged on it (pure), read as
+    invoice.paid is: paid only when the invoice is `paid`; failed only when it was voided (no
+    payment can follow). A declined charge leaves the invoice `open` (Stripe's
+    invoice.payment_failed says so, not the invoice), and an `uncollectible` one may still be
+    paid: both stay open."""
+    if status == "paid":
+        if amount_paid is None or not currency:
+            raise ProviderError("a paid invoice without amount_paid / currency")
+        return PaymentLookup(
+            PaymentState.PAID,
+            payment_intent or invoice_id,
+            paid=Money(amount_paid, currency.upper()),
+            at=None if paid_at is None else datetime.fromtimestamp(paid_at, UTC),
+            status=status,
+        )
+    if status == "void":
+        return PaymentLookup(
+            PaymentState.FAILED,
+            payment_intent,
+            reason="void: the invoice was voided unpaid",
+            status=status,
+        )
+    return PaymentLookup(PaymentState.OPEN, payment_intent, status=status)
+
+
+def payment_intent_lookup(
+    status: str | None, intent_id: str, amount_received: int | None, currency: str | None
+) -> PaymentLookup:
+    """What a retrieved PaymentIntent says about the payment (pure)."""
+    if status == "succeeded":
+        if amount_received is None or not currency:
+            raise ProviderError("a succeeded PaymentIntent without amount_received / currency")
+        return PaymentLookup(
+            PaymentState.PAID,
+            intent_id,
+            paid=Money(amount_received, currency.upper()),
+            status=status,
+        )
+    if status == "canceled":
+        return PaymentLookup(
+            PaymentState.FAILED,
+            intent_id,
+            reason="canceled: the PaymentIntent was canceled",
+            status=status,
+        )
+    return PaymentLookup(PaymentState.OPEN, intent_id, status=status)
+
+
+def _outcome_of(refund: stripe.Refund) -> RefundOutcome:
+    status = refund_status(refund.status)
+    detail = None
+    if status is RefundStatus.FAILED:
+        detail = f"Stripe refund {refund.status}: {refund.failure_reason or 'no reason given'}"
+    return RefundOutcome(status=status, provider_refund_id=refund.id, detail=detail)
+
+
+def _refund_of(refund: stripe.Refund, refund_id: str) -> bool:
+    metadata = refund.metadata
+    return metadata is not None and "refund_id" in metadata and metadata["refund_id"] == refund_id
+
+
+def _id(value: object) -> str | None:
+    if isinstance(value, str):
+        return value
+    found = getattr(value, "id", None)
+    return found if isinstance(found, str) else None
+
+
 def _refused(event: str, exc: stripe.StripeError, **fields: str) -> ProviderError:
     log.warning(
         event,
@@ -664,4 +838,8 @@ def _refused(event: str, exc: stripe.StripeError, **fields: str) -> ProviderErro
         http_status=exc.http_status,
     )
     what = f"{type(exc).__name__}" + (f" ({exc.code})" if exc.code else "")
+    if isinstance(exc, stripe.APIConnectionError) or (exc.http_status or 500) >= 500:
+        # No answer, or Stripe's own failure, after the SDK's retries with the same key: whether
+        # Stripe acted is unknown.
+        return ProviderUnavailable(f"Stripe did not answer believably: {what}")
     return ProviderError(f"Stripe refused or did not answer: {what}")

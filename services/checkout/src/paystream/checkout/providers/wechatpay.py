@@ -10,7 +10,11 @@
   `provider_refund_id`: the one webhook-ingest announces the refund under. SUCCESS is
   SUCCEEDED, PROCESSING is PENDING (the REFUND.* notification settles it), ABNORMAL and CLOSED
   are FAILED; a refusal by WeChat Pay (4xx, e.g. more than is left to refund) is FAILED with
-  its code; an unreachable or untrustworthy WeChat Pay is a ProviderError.
+  its code; an unreachable or untrustworthy WeChat Pay is ProviderUnavailable (the refund stays
+  pending; `query_refund` asks the refund query, and re-sends the same out_refund_no only when
+  WeChat Pay has no such refund).
+- Queries (sync, the reconciler): the order query by out_trade_no; SUCCESS (or REFUND: paid,
+  then refunded) is paid, CLOSED / REVOKED / PAYERROR failed, anything else still open.
 - Closing an order closes the Native transaction; an already closed or unknown one is fine, a
   paid one cannot be closed (its notification credits the order) and is logged.
 
@@ -19,14 +23,17 @@ Every answer's signature is verified with the platform public key before it is b
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 import structlog
 
 from paystream.checkout.providers import (
     PaymentInstructions,
+    PaymentLookup,
     PaymentRequest,
+    PaymentState,
     ProviderError,
+    ProviderUnavailable,
     RefundOutcome,
     RefundRequest,
     RefundStatus,
@@ -38,6 +45,7 @@ from paystream.checkout.providers.wechatpay_client import (
     WeChatPayClient,
 )
 from paystream.shared.events import Provider
+from paystream.shared.money import Money
 from paystream.shared.providers.wechatpay import (
     CURRENCY,
     OrderFacts,
@@ -46,6 +54,7 @@ from paystream.shared.providers.wechatpay import (
     encode_attach,
     encode_out_refund_no,
     out_trade_no_for,
+    parse_rfc3339,
 )
 
 log = structlog.get_logger(__name__)
@@ -115,13 +124,7 @@ class WeChatPayProvider:
         return PaymentInstructions(session_id=out_trade_no, qr_code=code_url)
 
     async def refund(self, req: RefundRequest) -> RefundOutcome:
-        if req.amount.currency != CURRENCY or req.payment_amount.currency != CURRENCY:
-            raise ProviderError("WeChat Pay refunds are in CNY")
-        try:
-            out_refund_no = encode_out_refund_no(req.refund_id, req.user_id)
-            out_trade_no = req.provider_session_id or out_trade_no_for(req.order_id)
-        except WeChatPayError as exc:
-            raise ProviderError(f"cannot refund through WeChat Pay: {exc}") from exc
+        out_refund_no, out_trade_no = self._refund_refs(req)
         try:
             refund = await self._client.refund(
                 out_trade_no=out_trade_no,
@@ -137,14 +140,48 @@ class WeChatPayProvider:
                 RefundStatus.FAILED, out_refund_no, detail=f"{exc.api_code}: {exc.message}"
             )
         except WeChatPayError as exc:
-            raise ProviderError(f"WeChat Pay refund not confirmed: {exc}") from exc
-        if refund.status == RefundState.SUCCESS:
-            return RefundOutcome(RefundStatus.SUCCEEDED, out_refund_no)
-        if refund.status == RefundState.PROCESSING:
-            return RefundOutcome(RefundStatus.PENDING, out_refund_no)
-        return RefundOutcome(
-            RefundStatus.FAILED, out_refund_no, detail=f"WeChat Pay refund {refund.status}"
-        )
+            raise ProviderUnavailable(
+                f"WeChat Pay refund not confirmed: {exc}", provider_refund_id=out_refund_no
+            ) from exc
+        return _refund_outcome(out_refund_no, refund.status)
+
+    async def query_refund(self, req: RefundRequest) -> RefundOutcome:
+        out_refund_no, _ = self._refund_refs(req)
+        try:
+            refund = await self._client.query_refund(out_refund_no)
+        except WeChatPayApiError as exc:
+            if exc.api_code == "RESOURCE_NOT_EXISTS":
+                # The request never reached WeChat Pay: the same out_refund_no makes it once.
+                return await self.refund(req)
+            raise ProviderUnavailable(
+                f"WeChat Pay refund query refused: {exc}", provider_refund_id=out_refund_no
+            ) from exc
+        except WeChatPayError as exc:
+            raise ProviderUnavailable(
+                f"WeChat Pay refund query unanswered: {exc}", provider_refund_id=out_refund_no
+            ) from exc
+        return _refund_outcome(out_refund_no, refund.status)
+
+    def _refund_refs(self, req: RefundRequest) -> tuple[str, str]:
+        if req.amount.currency != CURRENCY or req.payment_amount.currency != CURRENCY:
+            raise ProviderError("WeChat Pay refunds are in CNY")
+        try:
+            out_refund_no = encode_out_refund_no(req.refund_id, req.user_id)
+            out_trade_no = req.provider_session_id or out_trade_no_for(req.order_id)
+        except WeChatPayError as exc:
+            raise ProviderError(f"cannot refund through WeChat Pay: {exc}") from exc
+        return out_refund_no, out_trade_no
+
+    async def query_payment(self, session_id: str, payment_method: str) -> PaymentLookup:
+        try:
+            doc = await self._client.query(session_id)
+        except WeChatPayApiError as exc:
+            if exc.api_code == "ORDER_NOT_EXIST":
+                return PaymentLookup(PaymentState.OPEN, status="ORDER_NOT_EXIST")
+            raise ProviderUnavailable(f"WeChat Pay order query refused: {exc}") from exc
+        except WeChatPayError as exc:
+            raise ProviderUnavailable(f"WeChat Pay order query unanswered: {exc}") from exc
+        return payment_lookup(doc)
 
     async def close(self, session_id: str, payment_method: str) -> None:
         try:
@@ -162,3 +199,48 @@ class WeChatPayProvider:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+
+_FAILED_STATES: Final = frozenset({"CLOSED", "REVOKED", "PAYERROR"})
+
+
+def payment_lookup(doc: dict[str, Any]) -> PaymentLookup:
+    """What a (verified) order query answer says about the payment (pure). The fields are the
+    payment notification's resource, read the same way."""
+    state = doc.get("trade_state")
+    tx = doc.get("transaction_id")
+    transaction_id = tx if isinstance(tx, str) and tx else None
+    if state in ("SUCCESS", "REFUND"):
+        amount = doc.get("amount")
+        total = amount.get("total") if isinstance(amount, dict) else None
+        currency = amount.get("currency", CURRENCY) if isinstance(amount, dict) else None
+        if transaction_id is None or not isinstance(total, int) or isinstance(total, bool):
+            raise ProviderError(f"WeChat Pay order query: a {state} order without its payment")
+        if not isinstance(currency, str):
+            raise ProviderError("WeChat Pay order query: no currency")
+        return PaymentLookup(
+            PaymentState.PAID,
+            transaction_id,
+            paid=Money(total, currency),
+            at=parse_rfc3339(doc.get("success_time")),
+            status=state,
+        )
+    if state in _FAILED_STATES:
+        desc = doc.get("trade_state_desc")
+        return PaymentLookup(
+            PaymentState.FAILED,
+            transaction_id,
+            reason=f"{state}: {desc}" if isinstance(desc, str) and desc else str(state),
+            status=str(state),
+        )
+    return PaymentLookup(
+        PaymentState.OPEN, transaction_id, status=state if isinstance(state, str) else None
+    )
+
+
+def _refund_outcome(out_refund_no: str, status: str) -> RefundOutcome:
+    if status == RefundState.SUCCESS:
+        return RefundOutcome(RefundStatus.SUCCEEDED, out_refund_no)
+    if status == RefundState.PROCESSING:
+        return RefundOutcome(RefundStatus.PENDING, out_refund_no)
+    return RefundOutcome(RefundStatus.FAILED, out_refund_no, detail=f"WeChat Pay refund {status}")

@@ -13,7 +13,9 @@ Refusals (status, code):
   that allows it.
 - 404 not_found: unknown or malformed id, another user's refund.
 - 400 bad_request: invalid pagination cursor.
-- 502 upstream_error: the provider refused or did not answer (the refund is marked failed).
+- 502 upstream_error: the provider refused (the refund is marked failed). A provider that gave
+  no believable answer (a timeout, a reset, a 5xx) is not a refusal: the refund is answered 201
+  `pending`, its amount held, until a notification or the reconciler settles it.
 """
 
 from __future__ import annotations

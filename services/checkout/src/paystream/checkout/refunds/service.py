@@ -3,8 +3,11 @@
     POST /v1/refunds ──> refund row `pending` (holds the amount) ──> provider call ──>
         succeeded: RefundSucceededV1 on payments.events, order refunded / partially_refunded
         pending:   the provider's notification will say (webhook-ingest publishes the outcome)
+                   or the reconciler's query will (`settle_pending`); also when the provider
+                   gave no answer that can be believed (a timeout, a reset, a 5xx): the amount
+                   stays held, because the provider may have refunded
         manual:    USDT; an operator pays out by hand and confirms it (confirm_payout)
-        failed:    the amount is released
+        failed:    only on the provider's definite refusal; the amount is released
 
 The refund row is written before the provider is asked, in its own transaction, so two admins
 refunding the same order at once can never return more than was paid (the order row lock
@@ -24,10 +27,16 @@ import asyncpg
 import structlog
 
 from paystream.checkout.orders import repository as orders_repo
-from paystream.checkout.orders.domain import can_transition, parse_id, status_after_refunds
+from paystream.checkout.orders.domain import (
+    Order,
+    can_transition,
+    parse_id,
+    status_after_refunds,
+)
 from paystream.checkout.orders.service import change_status
 from paystream.checkout.providers import (
     ProviderError,
+    ProviderUnavailable,
     RefundOutcome,
     RefundRequest,
     RefundStatus,
@@ -171,6 +180,22 @@ async def _open_refund(
     return refund
 
 
+def refund_request(refund: Refund, order: Order) -> RefundRequest:
+    """What a provider is told about `refund` (creating it, or asking about it)."""
+    return RefundRequest(
+        refund_id=refund.id,
+        order_id=order.id,
+        user_id=order.user_id,
+        amount=refund.amount,
+        payment_amount=order.paid_amount() or order.amount,
+        payment_method=order.payment_method,
+        provider_payment_id=order.provider_payment_id,
+        provider_session_id=order.provider_session_id,
+        reason=refund.reason,
+        provider_refund_id=refund.provider_refund_id,
+    )
+
+
 async def _ask_provider(pool: asyncpg.Pool, refund: Refund, providers: ProviderRegistry) -> Refund:
     async with pool.acquire() as conn:
         order = await orders_repo.get_order(conn, uuid.UUID(refund.order_id))
@@ -178,23 +203,14 @@ async def _ask_provider(pool: asyncpg.Pool, refund: Refund, providers: ProviderR
     provider = providers.by_name(refund.provider)
     outcome: RefundOutcome | None = None
     error: str | None = None
+    unknown: ProviderUnavailable | None = None
     if provider is None:
         error = f"provider {refund.provider} is not configured"
     else:
         try:
-            outcome = await provider.refund(
-                RefundRequest(
-                    refund_id=refund.id,
-                    order_id=order.id,
-                    user_id=order.user_id,
-                    amount=refund.amount,
-                    payment_amount=order.paid_amount() or order.amount,
-                    payment_method=order.payment_method,
-                    provider_payment_id=order.provider_payment_id,
-                    provider_session_id=order.provider_session_id,
-                    reason=refund.reason,
-                )
-            )
+            outcome = await provider.refund(refund_request(refund, order))
+        except ProviderUnavailable as exc:
+            unknown = exc
         except ProviderError as exc:
             error = str(exc)
 
@@ -204,19 +220,19 @@ async def _ask_provider(pool: asyncpg.Pool, refund: Refund, providers: ProviderR
         if current.status is not RefundState.PENDING or current.provider_refund_id is not None:
             return current  # a concurrent replay or the provider's webhook got there first
         now = utcnow()
-        if outcome is not None and outcome.status is not RefundStatus.FAILED:
-            updated = await repo.update_refund(
+        if unknown is not None:
+            # The provider may have refunded: the refund stays pending and holds its amount
+            # until a notification or the reconciler's query says what happened.
+            log.warning("refund_outcome_unknown", refund_id=refund.id, error=str(unknown))
+            return await repo.update_refund(
                 conn,
                 uuid.UUID(refund.id),
-                status=RefundState.MANUAL
-                if outcome.status is RefundStatus.MANUAL
-                else RefundState.PENDING,
+                status=RefundState.PENDING,
                 at=now,
-                provider_refund_id=outcome.provider_refund_id,
+                provider_refund_id=unknown.provider_refund_id,
             )
-            if outcome.status is RefundStatus.SUCCEEDED:
-                updated = await announce_succeeded(conn, updated)
-            return updated
+        if outcome is not None and outcome.status is not RefundStatus.FAILED:
+            return await record_outcome(conn, current, outcome)
         reason = error or (outcome.detail if outcome else None) or "refused by the provider"
         # The failed row stays as the record of the attempt and releases the held amount; a
         # retry needs a new Idempotency-Key.
@@ -230,9 +246,37 @@ async def _ask_provider(pool: asyncpg.Pool, refund: Refund, providers: ProviderR
         )
         log.warning("refund_failed", refund_id=refund.id, reason=reason)
     if outcome is None:
-        # Committed above; the provider acknowledged nothing, and the caller learns it now.
+        # Committed above; the provider refused, and the caller learns it now.
         raise UpstreamError(f"the payment provider did not refund: {error}")
     return failed
+
+
+async def record_outcome(conn: Connection, refund: Refund, outcome: RefundOutcome) -> Refund:
+    """Store what the provider said about a locked pending refund: announced and applied when
+    it succeeded, failed (its amount released) only on the provider's definite word, still
+    pending (or manual) otherwise."""
+    now = utcnow()
+    if outcome.status is RefundStatus.FAILED:
+        reason = outcome.detail or "refused by the provider"
+        log.warning("refund_failed", refund_id=refund.id, reason=reason)
+        return await repo.update_refund(
+            conn,
+            uuid.UUID(refund.id),
+            status=RefundState.FAILED,
+            at=now,
+            provider_refund_id=outcome.provider_refund_id,
+            failure_reason=reason,
+        )
+    updated = await repo.update_refund(
+        conn,
+        uuid.UUID(refund.id),
+        status=RefundState.MANUAL if outcome.status is RefundStatus.MANUAL else RefundState.PENDING,
+        at=now,
+        provider_refund_id=outcome.provider_refund_id,
+    )
+    if outcome.status is RefundStatus.SUCCEEDED:
+        updated = await announce_succeeded(conn, updated)
+    return updated
 
 
 async def announce_succeeded(conn: Connection, refund: Refund) -> Refund:

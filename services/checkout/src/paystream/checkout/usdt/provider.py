@@ -14,7 +14,9 @@ import structlog
 
 from paystream.checkout.providers import (
     PaymentInstructions,
+    PaymentLookup,
     PaymentRequest,
+    PaymentState,
     ProviderError,
     RefundOutcome,
     RefundRequest,
@@ -63,6 +65,15 @@ class UsdtProvider:
             provider_refund_id=req.refund_id,
             detail=f"pay {req.amount} back by hand to {to}",
         )
+
+    async def query_payment(self, session_id: str, payment_method: str) -> PaymentLookup:
+        # Nobody to ask: the watcher reads the chain and announces what it finds itself, so the
+        # order already shows the watcher's view.
+        return PaymentLookup(PaymentState.OPEN, status="watched")
+
+    async def query_refund(self, req: RefundRequest) -> RefundOutcome:
+        # Paid out by hand; only an operator's confirmation settles it.
+        return RefundOutcome(RefundStatus.MANUAL, provider_refund_id=req.refund_id)
 
     async def close(self, session_id: str, payment_method: str) -> None:
         try:

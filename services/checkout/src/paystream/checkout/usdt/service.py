@@ -40,7 +40,7 @@ from paystream.checkout.usdt.domain import (
     residue,
 )
 from paystream.shared.db import Connection, transaction
-from paystream.shared.events import Envelope, PaymentSucceededV1, deterministic_id, utcnow
+from paystream.shared.events import Envelope, PaymentSucceededV1, payment_event_id, utcnow
 from paystream.shared.money import Money
 from paystream.shared.outbox import enqueue
 from paystream.shared.pagination import KeysetCursor, keyset_page
@@ -210,7 +210,7 @@ async def record_transfer(
         payment,
         source=SOURCE,
         subject=deposit.order_id,
-        id=deterministic_id(PROVIDER, t.payment_id, "payment"),
+        id=payment_event_id("payment", PROVIDER, t.payment_id),
     )
     await enqueue(conn, deposit.user_id, envelope)
     return 1, 1
