@@ -11,7 +11,6 @@ import datetime as dt
 import ipaddress
 import os
 import shutil
-import socket
 import ssl
 import subprocess
 import time
@@ -26,6 +25,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from paystream.devtools.fakes import free_port
 from paystream.shared.db import create_pool
 from paystream.shared.migrations import upgrade
 from paystream.shared.settings import BaseServiceSettings
@@ -43,12 +43,6 @@ def _pg_bin() -> Path:
 def _as_pg(cmd: list[str]) -> list[str]:
     # PostgreSQL refuses to run as root (deploy/local/infra.sh does the same).
     return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _key() -> ec.EllipticCurvePrivateKey:
@@ -125,7 +119,7 @@ def tls_server() -> Iterator[tuple[int, Path, Path]]:
         )
     )
     (data / "server.key").chmod(0o600)
-    port = _free_port()
+    port = free_port()
     with (data / "postgresql.conf").open("a") as conf:
         conf.write(
             f"listen_addresses = '127.0.0.1'\nport = {port}\n"

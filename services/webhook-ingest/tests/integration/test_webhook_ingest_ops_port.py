@@ -5,7 +5,6 @@ readiness are served on a second port, and the public one shows none of them. Th
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,18 +13,13 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from paystream.devtools.fakes import free_port
 from paystream.shared.topics import Topics
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
 def ingest_process(test_topics: Topics, kafka_bootstrap: str) -> Iterator[tuple[str, str]]:
-    public, ops = _free_port(), _free_port()
+    public, ops = free_port(), free_port()
     env = {
         **os.environ,
         "PAYSTREAM_KAFKA_BOOTSTRAP": kafka_bootstrap,

@@ -4,7 +4,6 @@ tracing, and the uvicorn entry point."""
 from __future__ import annotations
 
 import gc
-import socket
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
@@ -14,8 +13,7 @@ import structlog
 import uvicorn
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from opentelemetry import context, propagate, trace
 from opentelemetry.semconv.attributes.error_attributes import ERROR_TYPE
 from opentelemetry.semconv.attributes.http_attributes import (
@@ -288,10 +286,12 @@ async def _is_operator(request: Request) -> bool:
 
 
 def ops_app(app: FastAPI) -> FastAPI:
-    """What the ops port serves for `app`: /healthz, the detailed /readyz, /metrics and the
-    OpenAPI documents (/openapi.json, /docs). No authentication: the port is meant to be
-    reachable only from inside (Prometheus, the cluster's probes, operators)."""
-    ops = FastAPI(title=f"{app.title} (ops)", docs_url=None, redoc_url=None, openapi_url=None)
+    """What the ops port serves for `app`: /healthz, the detailed /readyz, /metrics and `app`'s
+    OpenAPI documents (/openapi.json, /docs, /redoc, served by FastAPI from `app.openapi`). No
+    authentication: the port is meant to be reachable only from inside (Prometheus, the
+    cluster's probes, operators)."""
+    ops = FastAPI(title=app.title)
+    ops.openapi = app.openapi  # type: ignore[method-assign]
 
     @ops.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -304,14 +304,6 @@ def ops_app(app: FastAPI) -> FastAPI:
     @ops.get("/metrics")
     async def metrics() -> PlainTextResponse:
         return metrics_answer()
-
-    @ops.get("/openapi.json")
-    async def document() -> JSONResponse:
-        return JSONResponse(app.openapi())
-
-    @ops.get("/docs")
-    async def docs() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{app.title} - docs")
 
     return ops
 
@@ -362,14 +354,9 @@ def serve(app: FastAPI, settings: BaseServiceSettings) -> None:
     # One server (one lifespan, one event loop) on two listening sockets; PortSplit routes by
     # the port a request arrived on.
     split = PortSplit(app, ops_app(app), settings.ops_port)
-    sockets = [_listen(settings.http_host, p) for p in (settings.http_port, settings.ops_port)]
+    # uvicorn's own binding (IPv6, SO_REUSEADDR, a clear exit when the port is taken), per port.
+    sockets = [
+        uvicorn.Config(split, host=settings.http_host, port=port, **options).bind_socket()
+        for port in (settings.http_port, settings.ops_port)
+    ]
     uvicorn.Server(uvicorn.Config(split, **options)).run(sockets=sockets)
-
-
-def _listen(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.set_inheritable(True)
-    return sock
