@@ -16,7 +16,7 @@ from paystream.shared.events import (
     MAX_AMOUNT_MINOR,
     PaymentFailedV1,
     PaymentSucceededV1,
-    RefundSucceededV1,
+    RefundReportedV1,
     WebhookReceivedV1,
     deterministic_id,
     refund_event_id,
@@ -122,7 +122,7 @@ def test_wait_buyer_pay_and_unknown_statuses_publish_nothing(key: rsa.RSAPrivate
     assert (odd.outcome, odd.events, odd.ignored) == (Outcome.UNHANDLED_TYPE, (), True)
 
 
-def test_partial_refund_notification_is_the_refund_and_the_payment_again(
+def test_partial_refund_notification_reports_the_refund_and_repeats_the_payment(
     key: rsa.RSAPrivateKey,
 ) -> None:
     refunded_at = datetime(2024, 5, 2, 1, 2, 3, 320000, tzinfo=UTC)
@@ -139,16 +139,19 @@ def test_partial_refund_notification_is_the_refund_and_the_payment_again(
     (pk, payment), (rk, refund) = n.keyed()
     assert pk == rk == FACTS.user_id
     assert payment.id == deterministic_id("alipay", TRADE_NO, "payment")
-    assert refund.id == refund_event_id("succeeded", "alipay", "refund-1")
+    # refund_fee is cumulative: a report for checkout, which announces the refund's own amount
+    # under refund_event_id("succeeded", ...); never an amount ledger or invoicing applies.
+    assert refund.id == refund_event_id("reported", "alipay", "refund-1")
+    assert refund.id != refund_event_id("succeeded", "alipay", "refund-1")
     assert refund.time == refunded_at
-    assert refund.data == RefundSucceededV1(
+    assert refund.data == RefundReportedV1(
         order_id=FACTS.order_id,
         user_id=FACTS.user_id,
-        refund_id=None,
         provider="alipay",
         provider_refund_id="refund-1",
         provider_payment_id=TRADE_NO,
-        amount_minor=3000,
+        amount_minor=None,
+        refunded_total_minor=3000,
         currency="CNY",
         refunded_at=refunded_at,
     )
@@ -166,8 +169,8 @@ def test_full_refund_closes_the_trade_and_is_a_refund_not_a_failure(
     )
     n = normalize(form, received_at=RECEIVED)
     assert n.outcome is Outcome.REFUND_SUCCEEDED
-    assert [type(ev.data) for _, ev in n.keyed()] == [PaymentSucceededV1, RefundSucceededV1]
-    assert n.keyed()[1][1].data.amount_minor == 8880  # type: ignore[attr-defined]
+    assert [type(ev.data) for _, ev in n.keyed()] == [PaymentSucceededV1, RefundReportedV1]
+    assert n.keyed()[1][1].data.refunded_total_minor == 8880  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(

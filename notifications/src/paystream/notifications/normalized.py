@@ -12,6 +12,7 @@ from paystream.shared.events import (
     PaymentFailedV1,
     PaymentSucceededV1,
     RefundFailedV1,
+    RefundReportedV1,
     RefundSucceededV1,
     SubscriptionInvoicePaidV1,
     SubscriptionPaymentFailedV1,
@@ -45,6 +46,9 @@ class Outcome(enum.StrEnum):
     REFUNDS_NOT_LISTED = "refunds_not_listed"
     # Money went back and nothing in the notification names the order (a dashboard refund).
     REFUND_UNATTRIBUTED = "refund_unattributed"
+    # Money went back on a payment the notification names, but not its order: reported for
+    # checkout to match by the payment reference (it lists what it cannot match).
+    REFUND_REPORTED = "refund_reported"
     # Stripe Subscriptions: a subscription's invoice paid or not, its status changed.
     SUBSCRIPTION_INVOICE_PAID = "subscription_invoice_paid"
     SUBSCRIPTION_PAYMENT_FAILED = "subscription_payment_failed"
@@ -121,6 +125,9 @@ class Normalized:
         """The events with their Kafka key: the user id each names."""
         out: list[tuple[str, OutgoingEvent]] = []
         for ev in self.events:
+            if isinstance(ev.data, RefundReportedV1):
+                out.append((ev.data.kafka_key, ev))
+                continue
             assert isinstance(ev.data, _KEYED), f"no user id on {type(ev.data).__name__}"
             out.append((ev.data.user_id, ev))
         return out

@@ -24,7 +24,7 @@ from paystream.shared.events import (
     Envelope,
     PaymentFailedV1,
     PaymentSucceededV1,
-    RefundSucceededV1,
+    RefundReportedV1,
     WebhookReceivedV1,
     deterministic_id,
     refund_event_id,
@@ -199,7 +199,7 @@ async def test_trade_closed_is_a_failed_payment(ingest: Ingest, keys: Keys) -> N
     assert envelope(rec).id == deterministic_id("alipay", trade.trade_no, "payment.failed")
 
 
-async def test_refund_notification_publishes_the_refund_under_its_shared_id(
+async def test_refund_notification_publishes_a_report_of_the_cumulative_total(
     ingest: Ingest, keys: Keys
 ) -> None:
     trade = new_trade()
@@ -219,13 +219,14 @@ async def test_refund_notification_publishes_the_refund_under_its_shared_id(
     ).provider_event_type == ("refund.TRADE_SUCCESS")
     payment_rec, refund_rec = found[ingest.payments_topic]
     assert envelope(payment_rec).id == deterministic_id("alipay", trade.trade_no, "payment")
-    assert envelope(refund_rec).id == refund_event_id("succeeded", "alipay", refund_id)
-    refund = envelope(refund_rec).payload_as(RefundSucceededV1)
-    assert (refund.provider_refund_id, refund.amount_minor, refund.order_id) == (
-        refund_id,
-        2000,
-        trade.facts.order_id,
-    )
+    assert envelope(refund_rec).id == refund_event_id("reported", "alipay", refund_id)
+    refund = envelope(refund_rec).payload_as(RefundReportedV1)
+    assert (
+        refund.provider_refund_id,
+        refund.refunded_total_minor,
+        refund.amount_minor,
+        refund.order_id,
+    ) == (refund_id, 2000, None, trade.facts.order_id)
     assert refund_rec.key == trade.facts.user_id.encode()
 
 

@@ -128,6 +128,43 @@ class RefundFailedV1(EventData):
         return f"{self.provider}:{self.provider_refund_id}"
 
 
+class RefundReportedV1(EventData):
+    """A provider reported a refund in a form no ledger or invoice may apply as it is: only
+    checkout consumes it, and announces the refund as `RefundSucceededV1` once it knows the
+    refund's own amount and its order.
+
+    Either `refunded_total_minor` is set (Alipay's refund notification carries `refund_fee`, the
+    CUMULATIVE amount refunded on the trade, so a second partial refund's notification does not
+    say what that refund returned), or `amount_minor` (the refund's own amount, as Stripe says it)
+    with no `order_id` (a refund made in the provider's dashboard that names no order: checkout
+    matches it by `provider_payment_id`). Checkout lists what it cannot match or measure for an
+    operator. Kafka key: the user id, or without one the provider's payment reference.
+    """
+
+    TYPE: ClassVar[str] = "paystream.refund.reported.v1"
+    order_id: str | None = None
+    user_id: str | None = None
+    provider: Provider
+    provider_refund_id: str
+    provider_payment_id: str | None = None
+    amount_minor: int | None = Field(default=None, gt=0, le=MAX_AMOUNT_MINOR)
+    refunded_total_minor: int | None = Field(default=None, gt=0, le=MAX_AMOUNT_MINOR)
+    currency: str
+    reason: str | None = None
+    refunded_at: datetime
+
+    @property
+    def refund_key(self) -> str:
+        return f"{self.provider}:{self.provider_refund_id}"
+
+    @property
+    def kafka_key(self) -> str:
+        """The user's key when the report names one, else the payment's (one payment's
+        reports stay in order either way)."""
+        payment = self.provider_payment_id or self.provider_refund_id
+        return self.user_id or f"{self.provider}:{payment}"
+
+
 def payment_event_id(
     kind: Literal["payment", "payment.failed"], provider: str, reference: str
 ) -> uuid.UUID:
@@ -139,9 +176,10 @@ def payment_event_id(
 
 
 def refund_event_id(
-    kind: Literal["succeeded", "failed"], provider: str, refund_id: str
+    kind: Literal["succeeded", "failed", "reported"], provider: str, refund_id: str
 ) -> uuid.UUID:
-    """The envelope id of a refund outcome: the same whichever source announces it."""
+    """The envelope id of a refund outcome: the same whichever source announces it (`reported`:
+    a provider's report that checkout turns into the `succeeded` one)."""
     return deterministic_id(f"refund.{kind}", provider, refund_id)
 
 
@@ -635,6 +673,7 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         PaymentFailedV1,
         RefundSucceededV1,
         RefundFailedV1,
+        RefundReportedV1,
         OrderCreatedV1,
         OrderStatusChangedV1,
         OrderPaidV1,

@@ -20,6 +20,7 @@ from paystream.shared.events import (
     PaymentFailedV1,
     PaymentSucceededV1,
     RefundFailedV1,
+    RefundReportedV1,
     RefundSucceededV1,
     SubscriptionInvoicePaidV1,
     SubscriptionPaymentFailedV1,
@@ -32,6 +33,7 @@ CONSUMES = (
     PaymentFailedV1,
     RefundSucceededV1,
     RefundFailedV1,
+    RefundReportedV1,
     SubscriptionInvoicePaidV1,
     SubscriptionPaymentFailedV1,
     SubscriptionStatusV1,
@@ -56,6 +58,8 @@ def payment_events_handler(plans: Callable[[], Plans]) -> BatchHandler:
                 await refunds.apply_refund_succeeded(conn, event)
             elif isinstance(event, RefundFailedV1):
                 await refunds.apply_refund_failed(conn, event)
+            elif isinstance(event, RefundReportedV1):
+                await refunds.apply_refund_reported(conn, event)
             elif isinstance(event, SubscriptionInvoicePaidV1):
                 await renewals.apply_invoice_paid(conn, event, plans())
             elif isinstance(event, SubscriptionPaymentFailedV1):

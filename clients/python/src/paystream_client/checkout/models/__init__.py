@@ -80,6 +80,8 @@ from .sync_out import SyncOut
 from .tier_out import TierOut
 from .transfer_status import TransferStatus
 from .unit_out import UnitOut
+from .unmatched_refund_out import UnmatchedRefundOut
+from .unmatched_refund_page import UnmatchedRefundPage
 from .usdt_review import UsdtReview
 from .usdt_transfer_out import UsdtTransferOut
 from .usdt_transfer_page import UsdtTransferPage
@@ -165,6 +167,8 @@ __all__ = (
     "TierOut",
     "TransferStatus",
     "UnitOut",
+    "UnmatchedRefundOut",
+    "UnmatchedRefundPage",
     "UsdtReview",
     "UsdtTransferOut",
     "UsdtTransferPage",

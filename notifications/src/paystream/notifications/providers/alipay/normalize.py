@@ -13,10 +13,12 @@ alipay.trade.refund answers, so the refund is applied once whichever source come
 refund notification repeats its payment first (same id, dropped where known), so a refund never
 overtakes its payment on the user's partition.
 
-The refund amount: Alipay sends `refund_fee`, the CUMULATIVE amount refunded on the trade; it is
-published as the amount, exact for a first refund, and for a later partial refund normally
-superseded by checkout's own announcement under the same id (see the README's known
-limitation). `refund_id` is left empty: this module cannot know whether out_biz_no is ours.
+The refund amount: Alipay sends `refund_fee`, the CUMULATIVE amount refunded on the trade, not
+what this refund returned. So a refund notification is published as a report
+(`RefundReportedV1`, `refunded_total_minor`, envelope id `refund_event_id("reported", ...)`),
+which ledger and invoicing ignore; checkout, which knows each of its refunds' own amounts,
+announces the exact `RefundSucceededV1` (whichever of its announcement and this report comes
+first, the amount is the refund's own).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from paystream.notifications.outgoing import OutgoingEvent
 from paystream.shared.events import (
     PaymentFailedV1,
     PaymentSucceededV1,
-    RefundSucceededV1,
+    RefundReportedV1,
     WebhookReceivedV1,
     payment_event_id,
     refund_event_id,
@@ -200,20 +202,19 @@ def _refund(
     out_biz_no = params.get("out_biz_no")
     if not out_biz_no:
         raise _Invalid("a refund notification without out_biz_no")
-    # Cumulative (see the module docstring).
-    amount = _amount(params, "refund_fee")
-    if not amount.is_positive():
+    # Cumulative (see the module docstring): a report, never an amount to apply.
+    total = _amount(params, "refund_fee")
+    if not total.is_positive():
         raise _Invalid("refund_fee is zero")
     at = _time(params, ("gmt_refund", "notify_time"), received_at)
-    refund = RefundSucceededV1(
+    refund = RefundReportedV1(
         order_id=facts.order_id,
         user_id=facts.user_id,
-        refund_id=None,
         provider=PROVIDER,
         provider_refund_id=out_biz_no,
         provider_payment_id=params["trade_no"],
-        amount_minor=amount.minor,
-        currency=amount.currency,
+        refunded_total_minor=total.minor,
+        currency=total.currency,
         refunded_at=at,
     )
     events: list[OutgoingEvent] = []
@@ -223,7 +224,7 @@ def _refund(
         OutgoingEvent(
             refund,
             source=SOURCE,
-            id=refund_event_id("succeeded", PROVIDER, out_biz_no),
+            id=refund_event_id("reported", PROVIDER, out_biz_no),
             time=at,
             subject=facts.order_id,
         )

@@ -137,6 +137,22 @@ async def get_order_for_update(conn: Connection, order_id: uuid.UUID) -> Order |
     return _maybe(await conn.fetchrow(GET_ORDER_FOR_UPDATE, order_id))
 
 
+# A refund made in a provider's dashboard may name only the payment: the order that holds it,
+# locked (the refund changes it next).
+GET_ORDER_BY_PAYMENT_FOR_UPDATE = f"""
+SELECT {_COLUMNS} FROM orders WHERE provider = $1 AND provider_payment_id = $2
+ORDER BY created_at LIMIT 1 FOR UPDATE
+"""
+
+
+async def get_order_by_payment_for_update(
+    conn: Connection, provider: str, provider_payment_id: str
+) -> Order | None:
+    return _maybe(
+        await conn.fetchrow(GET_ORDER_BY_PAYMENT_FOR_UPDATE, provider, provider_payment_id)
+    )
+
+
 async def get_order_by_idempotency_key(conn: Connection, user_id: str, key: str) -> Order | None:
     return _maybe(await conn.fetchrow(GET_ORDER_BY_IDEMPOTENCY_KEY, user_id, key))
 

@@ -6,6 +6,9 @@
 
 A refund in `HOLDING` holds its amount: two admins refunding one order at once can never return
 more than was paid.
+
+A provider's report of a refund (`judge_report`) is applied with the refund's OWN amount, never
+a cumulative total: Alipay's notification says only how much the trade has had refunded so far.
 """
 
 from __future__ import annotations
@@ -56,6 +59,25 @@ class Refund:
     succeeded_at: datetime | None
 
 
+@dataclass(frozen=True, slots=True)
+class UnmatchedRefund:
+    """Money a provider reported going back that checkout could not apply (no order matches its
+    payment reference, or its own amount is not known): for an operator."""
+
+    id: str
+    provider: str
+    provider_refund_id: str
+    provider_payment_id: str | None
+    order_ref: str | None  # as the report named it
+    user_id: str | None
+    amount: Money | None  # the refund's own amount, when reported
+    refunded_total: Money | None  # the payment's cumulative refunded total, when reported
+    reason: str
+    refunded_at: datetime
+    created_at: datetime
+    resolved_at: datetime | None
+
+
 def refundable(order: Order, refunds: list[Refund]) -> Money:
     """What can still be returned: what was taken minus refunds that hold or spent an amount."""
     paid = order.paid_amount() or order.amount
@@ -74,3 +96,58 @@ def request_fingerprint(order_id: str, amount: Money | None, reason: str) -> str
         option=orjson.OPT_SORT_KEYS,
     )
     return hashlib.sha256(canonical).hexdigest()
+
+
+class ReportVerdict(StrEnum):
+    APPLY = "apply"  # announce the refund as succeeded, with `amount`
+    APPLIED = "applied"  # it already succeeded: the report changes nothing
+    UNMATCHED = "unmatched"  # listed for an operator, with `reason`
+
+
+@dataclass(frozen=True, slots=True)
+class ReportDecision:
+    verdict: ReportVerdict
+    amount: Money | None = None
+    reason: str | None = None
+
+
+def judge_report(
+    refund: Refund | None, *, currency: str, own: int | None, total: int | None
+) -> ReportDecision:
+    """What a provider's report of a refund means, given the refund checkout holds under that
+    id (None: not one of ours). `own` is the refund's own amount when the provider says it,
+    `total` the cumulative amount refunded on the payment when that is all it says.
+
+    The amount announced is the refund's own, whatever arrived first: for one of ours, the
+    amount checkout asked for (Alipay refunds exactly `refund_amount`); a cumulative total is
+    never taken for a refund's amount, because which refunds came before it is not in the
+    report. A report that contradicts the refund, or a refund of someone else's making with no
+    amount of its own, is for an operator.
+    """
+    if refund is not None:
+        if currency != refund.amount.currency:
+            return _unmatched(f"reported in {currency}, the refund is in {refund.amount.currency}")
+        if refund.status is RefundState.SUCCEEDED:
+            return ReportDecision(ReportVerdict.APPLIED)
+        if own is not None and own != refund.amount.minor:
+            return _unmatched(
+                f"the provider reports {Money(own, currency).format()}, paystream asked for "
+                f"{refund.amount.format()}"
+            )
+        if total is not None and total < refund.amount.minor:
+            return _unmatched(
+                f"the provider's refunded total {Money(total, currency).format()} is less than "
+                f"this refund's {refund.amount.format()}"
+            )
+        return ReportDecision(ReportVerdict.APPLY, refund.amount)
+    if own is not None:
+        return ReportDecision(ReportVerdict.APPLY, Money(own, currency))
+    assert total is not None, "a report carries its own amount or the cumulative total"
+    return _unmatched(
+        f"a refund paystream did not make, reported only as the payment's refunded total "
+        f"({Money(total, currency).format()} {currency}): its own amount is not known"
+    )
+
+
+def _unmatched(reason: str) -> ReportDecision:
+    return ReportDecision(ReportVerdict.UNMATCHED, reason=reason)

@@ -32,11 +32,40 @@ from paystream.checkout.refunds.schemas import (
     CreateRefundIn,
     RefundOut,
     RefundPage,
+    UnmatchedRefundOut,
+    UnmatchedRefundPage,
 )
 from paystream.shared.auth import AdminPrincipal, CurrentPrincipal
 from paystream.shared.pagination import CursorQuery
 
 router = APIRouter(prefix="/v1", tags=["refunds"])
+
+
+@router.get(
+    "/admin/refunds/unmatched",
+    response_model=UnmatchedRefundPage,
+    summary="Refunds a provider reported that checkout could not apply, newest first (admin)",
+    responses={
+        **error_doc(401, "unauthorized", "no or invalid bearer token"),
+        **error_doc(403, "forbidden", "not an admin"),
+        **error_doc(400, "bad_request", "invalid cursor"),
+    },
+)
+async def list_unmatched_refunds(
+    principal: AdminPrincipal,
+    ctx: Context,
+    include_resolved: Annotated[
+        bool, Query(description="Also those applied after all (resolved_at set).")
+    ] = False,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: CursorQuery = None,
+) -> UnmatchedRefundPage:
+    items, next_cursor = await service.list_unmatched(
+        ctx.pool, include_resolved=include_resolved, limit=limit, cursor=cursor
+    )
+    return UnmatchedRefundPage(
+        items=[UnmatchedRefundOut.of(u) for u in items], next_cursor=next_cursor
+    )
 
 
 @router.post(

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import asyncpg
 
-from paystream.checkout.refunds.domain import Refund, RefundState
+from paystream.checkout.refunds.domain import Refund, RefundState, UnmatchedRefund
 from paystream.shared.db import Connection
 from paystream.shared.money import Money
 from paystream.shared.pagination import KeysetCursor
@@ -213,3 +213,114 @@ async def list_refunds(
         limit,
     )
     return [_refund(r) for r in rows]
+
+
+# ---- refunds reported by a provider that could not be applied -------------------------------
+
+_UNMATCHED_COLUMNS = """
+    id, provider, provider_refund_id, provider_payment_id, order_ref, user_id, amount_minor,
+    refunded_total_minor, currency, reason, refunded_at, created_at, resolved_at
+"""
+
+
+def _unmatched(r: asyncpg.Record) -> UnmatchedRefund:
+    def money(minor: int | None) -> Money | None:
+        return None if minor is None else Money(minor, r["currency"])
+
+    return UnmatchedRefund(
+        id=str(r["id"]),
+        provider=r["provider"],
+        provider_refund_id=r["provider_refund_id"],
+        provider_payment_id=r["provider_payment_id"],
+        order_ref=r["order_ref"],
+        user_id=r["user_id"],
+        amount=money(r["amount_minor"]),
+        refunded_total=money(r["refunded_total_minor"]),
+        reason=r["reason"],
+        refunded_at=r["refunded_at"],
+        created_at=r["created_at"],
+        resolved_at=r["resolved_at"],
+    )
+
+
+# A second report of the same refund keeps the first row (and its place in the list) but takes
+# the latest reason: it says why the refund is still not applied.
+RECORD_UNMATCHED = f"""
+INSERT INTO unmatched_refunds (
+    id, provider, provider_refund_id, provider_payment_id, order_ref, user_id, amount_minor,
+    refunded_total_minor, currency, reason, refunded_at
+) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+ON CONFLICT ON CONSTRAINT unmatched_refunds_provider_refund DO UPDATE
+SET reason = EXCLUDED.reason,
+    amount_minor = COALESCE(EXCLUDED.amount_minor, unmatched_refunds.amount_minor),
+    refunded_total_minor = GREATEST(
+        EXCLUDED.refunded_total_minor, unmatched_refunds.refunded_total_minor)
+RETURNING {_UNMATCHED_COLUMNS}
+"""
+
+
+async def record_unmatched(
+    conn: Connection,
+    *,
+    provider: str,
+    provider_refund_id: str,
+    provider_payment_id: str | None,
+    order_ref: str | None,
+    user_id: str | None,
+    amount_minor: int | None,
+    refunded_total_minor: int | None,
+    currency: str,
+    reason: str,
+    refunded_at: datetime,
+) -> UnmatchedRefund:
+    row = await conn.fetchrow(
+        RECORD_UNMATCHED,
+        uuid.uuid4(),
+        provider,
+        provider_refund_id,
+        provider_payment_id,
+        order_ref,
+        user_id,
+        amount_minor,
+        refunded_total_minor,
+        currency,
+        reason,
+        refunded_at,
+    )
+    assert row is not None
+    return _unmatched(row)
+
+
+RESOLVE_UNMATCHED = """
+UPDATE unmatched_refunds SET resolved_at = $3
+WHERE provider = $1 AND provider_refund_id = $2 AND resolved_at IS NULL
+"""
+
+
+async def resolve_unmatched(
+    conn: Connection, provider: str, provider_refund_id: str, at: datetime
+) -> None:
+    """The refund was applied after all: it leaves the operator's list (the row stays)."""
+    await conn.execute(RESOLVE_UNMATCHED, provider, provider_refund_id, at)
+
+
+LIST_UNMATCHED = f"""
+SELECT {_UNMATCHED_COLUMNS} FROM unmatched_refunds
+WHERE ($1::boolean OR resolved_at IS NULL)
+  AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3::uuid))
+ORDER BY created_at DESC, id DESC
+LIMIT $4
+"""
+
+
+async def list_unmatched(
+    conn: Connection, *, include_resolved: bool, before: KeysetCursor | None, limit: int
+) -> list[UnmatchedRefund]:
+    rows = await conn.fetch(
+        LIST_UNMATCHED,
+        include_resolved,
+        None if before is None else before.at,
+        None if before is None else before.id,
+        limit,
+    )
+    return [_unmatched(r) for r in rows]

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from paystream.checkout.refunds.domain import Refund, RefundState
+from paystream.checkout.refunds.domain import Refund, RefundState, UnmatchedRefund
 from paystream.shared.schemas import MoneyIn, MoneyOut
 
 
@@ -104,4 +104,66 @@ class RefundOut(BaseModel):
 
 class RefundPage(BaseModel):
     items: list[RefundOut]
+    next_cursor: str | None
+
+
+class UnmatchedRefundOut(BaseModel):
+    """Money a provider reported going back that checkout could not apply, and why."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "9a3e51c2-0f4b-4d8e-b6a1-7c2d9e0f1a3b",
+                    "provider": "stripe",
+                    "provider_refund_id": "re_3QxYz2ABCdef",
+                    "provider_payment_id": "pi_3QxYz2ABCdef",
+                    "order_id": None,
+                    "user_id": None,
+                    "amount": {"value": "12.34", "currency": "USD"},
+                    "refunded_total": None,
+                    "reason": "no order holds the payment pi_3QxYz2ABCdef",
+                    "refunded_at": "2026-12-04T09:00:00Z",
+                    "created_at": "2026-12-04T09:00:01Z",
+                    "resolved_at": None,
+                }
+            ]
+        }
+    )
+
+    id: str
+    provider: str
+    provider_refund_id: str
+    provider_payment_id: str | None
+    order_id: str | None = Field(description="The order the report named, if it named one.")
+    user_id: str | None
+    amount: MoneyOut | None = Field(description="The refund's own amount, when reported.")
+    refunded_total: MoneyOut | None = Field(
+        description="The payment's cumulative refunded total, when that is all that was reported."
+    )
+    reason: str = Field(description="Why checkout could not apply it.")
+    refunded_at: datetime
+    created_at: datetime
+    resolved_at: datetime | None = Field(description="When it was applied after all.")
+
+    @classmethod
+    def of(cls, u: UnmatchedRefund) -> UnmatchedRefundOut:
+        return cls(
+            id=u.id,
+            provider=u.provider,
+            provider_refund_id=u.provider_refund_id,
+            provider_payment_id=u.provider_payment_id,
+            order_id=u.order_ref,
+            user_id=u.user_id,
+            amount=None if u.amount is None else MoneyOut.of(u.amount),
+            refunded_total=None if u.refunded_total is None else MoneyOut.of(u.refunded_total),
+            reason=u.reason,
+            refunded_at=u.refunded_at,
+            created_at=u.created_at,
+            resolved_at=u.resolved_at,
+        )
+
+
+class UnmatchedRefundPage(BaseModel):
+    items: list[UnmatchedRefundOut]
     next_cursor: str | None

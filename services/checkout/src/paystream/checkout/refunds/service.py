@@ -16,6 +16,9 @@ serializes the check). The provider call sits outside any transaction, like orde
 Every outcome, whichever source reports it (the provider's synchronous answer here, a webhook
 later, a refund made in the provider's dashboard), ends in `apply_refund_succeeded` /
 `apply_refund_failed`, consumed from payments.events: one place decides the order's status.
+A provider's report that is not an outcome as it stands (`RefundReportedV1`: Alipay's cumulative
+refund_fee, a dashboard refund that names no order) goes through `apply_refund_reported`, which
+announces the refund with its own amount or lists it for an operator (`unmatched_refunds`).
 """
 
 from __future__ import annotations
@@ -47,6 +50,9 @@ from paystream.checkout.refunds.domain import (
     REFUNDABLE,
     Refund,
     RefundState,
+    ReportVerdict,
+    UnmatchedRefund,
+    judge_report,
     refundable,
     request_fingerprint,
 )
@@ -56,6 +62,7 @@ from paystream.shared.errors import Conflict, NotFound, Unprocessable, UpstreamE
 from paystream.shared.events import (
     Envelope,
     RefundFailedV1,
+    RefundReportedV1,
     RefundSucceededV1,
     refund_event_id,
     utcnow,
@@ -295,21 +302,27 @@ async def announce_succeeded(conn: Connection, refund: Refund) -> Refund:
         reason=refund.reason,
         refunded_at=now,
     )
-    await enqueue(
-        conn,
-        refund.user_id,
-        Envelope.wrap(
-            event,
-            source=SOURCE,
-            subject=refund.order_id,
-            id=refund_event_id("succeeded", refund.provider, refund.provider_refund_id),
-            time=now,
-        ),
-    )
-    await apply_refund_succeeded(conn, event)
+    await _announce(conn, event)
     current = await repo.get_refund(conn, uuid.UUID(refund.id))
     assert current is not None
     return current
+
+
+async def _announce(conn: Connection, event: RefundSucceededV1) -> None:
+    """To payments.events through the outbox, under the id every source of this refund uses,
+    and applied to the order now."""
+    await enqueue(
+        conn,
+        event.user_id,
+        Envelope.wrap(
+            event,
+            source=SOURCE,
+            subject=event.order_id,
+            id=refund_event_id("succeeded", event.provider, event.provider_refund_id),
+            time=event.refunded_at,
+        ),
+    )
+    await apply_refund_succeeded(conn, event)
 
 
 async def confirm_payout(pool: asyncpg.Pool, refund_id: str, reference: str) -> Refund:
@@ -343,9 +356,23 @@ async def apply_refund_succeeded(conn: Connection, event: RefundSucceededV1) -> 
     order = None if oid is None else await orders_repo.get_order_for_update(conn, oid)
     if order is None or oid is None:
         log.warning("refund_for_unknown_order", order_id=event.order_id, key=event.refund_key)
+        await repo.record_unmatched(
+            conn,
+            provider=event.provider,
+            provider_refund_id=event.provider_refund_id,
+            provider_payment_id=event.provider_payment_id,
+            order_ref=event.order_id,
+            user_id=event.user_id,
+            amount_minor=event.amount_minor,
+            refunded_total_minor=None,
+            currency=event.currency,
+            reason="the refund names an order checkout does not have",
+            refunded_at=event.refunded_at,
+        )
         return
     refund = await _find_refund(conn, event.refund_id, event.provider, event.provider_refund_id)
     now = utcnow()
+    await repo.resolve_unmatched(conn, event.provider, event.provider_refund_id, now)
     if refund is None:
         await repo.insert_refund(
             conn,
@@ -390,6 +417,91 @@ async def apply_refund_succeeded(conn: Connection, event: RefundSucceededV1) -> 
         target,
         reason=f"refund_succeeded:{event.refund_key}",
         now=now,
+    )
+
+
+async def apply_refund_reported(conn: Connection, event: RefundReportedV1) -> None:
+    """A provider's report of a refund: announced with the refund's own amount (see
+    `judge_report`), or listed for an operator when its order or its amount is not known."""
+    order = await _reported_order(conn, event)
+    refund = None if order is None else await _reported_refund(conn, order.id, event)
+    if order is None:
+        reason = (
+            f"no order holds the payment {event.provider_payment_id}"
+            if event.provider_payment_id
+            else "the report names neither an order nor a payment"
+        )
+    else:
+        decision = judge_report(
+            refund,
+            currency=event.currency,
+            own=event.amount_minor,
+            total=event.refunded_total_minor,
+        )
+        if decision.verdict is ReportVerdict.APPLIED:
+            return
+        if decision.verdict is ReportVerdict.APPLY:
+            assert decision.amount is not None
+            await _announce(conn, _reported_success(event, order, refund, decision.amount))
+            return
+        assert decision.reason is not None
+        reason = decision.reason
+    log.error("refund_unmatched", key=event.refund_key, order_id=event.order_id, reason=reason)
+    await repo.record_unmatched(
+        conn,
+        provider=event.provider,
+        provider_refund_id=event.provider_refund_id,
+        provider_payment_id=event.provider_payment_id,
+        order_ref=event.order_id,
+        user_id=event.user_id,
+        amount_minor=event.amount_minor,
+        refunded_total_minor=event.refunded_total_minor,
+        currency=event.currency,
+        reason=reason,
+        refunded_at=event.refunded_at,
+    )
+
+
+async def _reported_order(conn: Connection, event: RefundReportedV1) -> Order | None:
+    """The order the report names, else the one holding the payment it names (locked)."""
+    oid = None if event.order_id is None else parse_id(event.order_id)
+    if oid is not None:
+        return await orders_repo.get_order_for_update(conn, oid)
+    if event.order_id is None and event.provider_payment_id:
+        return await orders_repo.get_order_by_payment_for_update(
+            conn, event.provider, event.provider_payment_id
+        )
+    return None
+
+
+async def _reported_refund(
+    conn: Connection, order_id: str, event: RefundReportedV1
+) -> Refund | None:
+    """Ours, by the provider's id for it; for Alipay and WeChat Pay that id is our refund id,
+    which a refund still waiting for the provider's first answer has not stored yet."""
+    refund = await repo.get_refund_by_provider_id(conn, event.provider, event.provider_refund_id)
+    if refund is None:
+        rid = parse_id(event.provider_refund_id)
+        refund = None if rid is None else await repo.get_refund_for_update(conn, rid)
+    if refund is None or refund.order_id != order_id or refund.provider != event.provider:
+        return None
+    return refund
+
+
+def _reported_success(
+    event: RefundReportedV1, order: Order, refund: Refund | None, amount: Money
+) -> RefundSucceededV1:
+    return RefundSucceededV1(
+        order_id=order.id,
+        user_id=order.user_id,
+        refund_id=None if refund is None else refund.id,
+        provider=event.provider,
+        provider_refund_id=event.provider_refund_id,
+        provider_payment_id=event.provider_payment_id,
+        amount_minor=amount.minor,
+        currency=amount.currency,
+        reason=(refund.reason if refund is not None else None) or event.reason,
+        refunded_at=event.refunded_at,
     )
 
 
@@ -456,5 +568,16 @@ async def list_refunds_for(
     async with pool.acquire() as conn:
         rows = await repo.list_refunds(
             conn, order_id=oid, user_id=user_id, status=status, before=before, limit=limit + 1
+        )
+    return keyset_page(rows, limit, lambda r: KeysetCursor(r.created_at, uuid.UUID(r.id)))
+
+
+async def list_unmatched(
+    pool: asyncpg.Pool, *, include_resolved: bool, limit: int, cursor: str | None
+) -> tuple[list[UnmatchedRefund], str | None]:
+    before = KeysetCursor.from_query(cursor)
+    async with pool.acquire() as conn:
+        rows = await repo.list_unmatched(
+            conn, include_resolved=include_resolved, before=before, limit=limit + 1
         )
     return keyset_page(rows, limit, lambda r: KeysetCursor(r.created_at, uuid.UUID(r.id)))
