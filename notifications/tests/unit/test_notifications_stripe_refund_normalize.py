@@ -26,6 +26,7 @@ from paystream.shared.events import (
     MAX_AMOUNT_MINOR,
     Envelope,
     RefundFailedV1,
+    RefundReportedV1,
     RefundSucceededV1,
     WebhookReceivedV1,
     refund_event_id,
@@ -201,14 +202,41 @@ def test_a_dashboard_refund_is_attributed_through_the_charge() -> None:
     assert r.provider_payment_id == PI_ID
 
 
-def test_a_dashboard_refund_without_the_charge_is_reported_not_dropped() -> None:
+def test_a_dashboard_refund_without_the_charge_is_reported_for_checkout_to_match() -> None:
+    # Nothing names the order: the refund is reported with its payment, and checkout matches it
+    # by that reference (or lists it for an operator); ledger and invoicing never see a report.
     n = run(event("refund.updated", refund(metadata={})))
+    assert n.outcome is Outcome.REFUND_REPORTED
+    assert not n.ignored
+    assert not n.needs_operator
+    [(key, ev)] = n.keyed()
+    assert key == f"stripe:{PI_ID}"
+    assert ev.id == refund_event_id("reported", "stripe", RE_ID)
+    assert ev.subject == PI_ID
+    assert ev.data == RefundReportedV1(
+        provider="stripe",
+        provider_refund_id=RE_ID,
+        provider_payment_id=PI_ID,
+        amount_minor=4000,
+        currency="CNY",
+        reason=REFUND["reason"],
+        refunded_at=ev.time,
+    )
+
+
+def test_a_dashboard_refund_naming_no_payment_is_still_for_an_operator() -> None:
+    n = run(event("refund.updated", refund(metadata={}, payment_intent=None, charge=None)))
     assert n.outcome is Outcome.REFUND_UNATTRIBUTED
     assert n.events == ()
     assert n.ignored
     assert n.needs_operator
     assert n.detail is not None
     assert RE_ID in n.detail
+
+
+def test_a_dashboard_refund_not_final_yet_publishes_nothing() -> None:
+    n = run(event("refund.created", refund(metadata={}, status="pending")))
+    assert (n.outcome, n.events) == (Outcome.REFUND_UNATTRIBUTED, ())
 
 
 def test_an_expanded_charge_or_payment_intent_on_the_refund_gives_the_facts() -> None:

@@ -25,6 +25,7 @@ from paystream.notifications.providers.stripe.settings import StripeSettings
 from paystream.shared.events import (
     Envelope,
     RefundFailedV1,
+    RefundReportedV1,
     RefundSucceededV1,
     WebhookReceivedV1,
     refund_event_id,
@@ -136,6 +137,31 @@ async def test_a_failed_refund_is_published_as_failed(ingest: Ingest) -> None:
     assert failed.refund_id == our_refund
 
 
+async def test_a_dashboard_refund_is_reported_with_its_payment_for_checkout_to_match(
+    ingest: Ingest, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # Nothing on the refund names the order: it is published as a report keyed by its payment,
+    # which checkout matches to the order holding that payment (or lists for an operator).
+    re_id, _, _, _ = _ids()
+    pi_id = f"pi_it_{uuid.uuid4().hex[:12]}"
+    event = refund_updated(
+        refund_object(refund_id=re_id, amount_minor=100, currency="EUR", payment_intent_id=pi_id)
+    )
+    before = await ingest.snapshot()
+    r = await post(ingest, event)
+    assert r.status_code == 200, r.text
+    assert r.json()["published"] == [WEBHOOKS_RAW, PAYMENTS_EVENTS]
+    assert r.json().get("ignored", False) is False
+    found = await ingest.about(before, re_id)
+    assert len(found[WEBHOOKS_RAW]) == 1
+    [rec] = found[PAYMENTS_EVENTS]
+    assert rec.key == f"stripe:{pi_id}".encode()
+    assert _envelope(rec).id == refund_event_id("reported", "stripe", re_id)
+    report = _envelope(rec).payload_as(RefundReportedV1)
+    assert (report.order_id, report.provider_payment_id, report.amount_minor) == (None, pi_id, 100)
+    assert report.currency == "EUR"
+
+
 @pytest.mark.parametrize("case", ["pending", "unattributed", "not_listed"])
 async def test_refund_events_without_an_outcome_are_kept_raw_only(
     ingest: Ingest, case: str, capfd: pytest.CaptureFixture[str]
@@ -150,8 +176,11 @@ async def test_refund_events_without_an_outcome_are_kept_raw_only(
             ),
         )
     elif case == "unattributed":
-        # A dashboard refund: nothing on the refund names the order.
-        event = refund_updated(refund_object(refund_id=re_id, amount_minor=100, currency="EUR"))
+        # A dashboard refund not final yet: nothing on the refund names the order.
+        event = refund_event(
+            "refund.created",
+            refund_object(refund_id=re_id, amount_minor=100, currency="EUR", status="pending"),
+        )
     else:
         event = charge_refunded(
             charge_amount_minor=100,

@@ -6,7 +6,8 @@ history, so everything it produces comes from the event itself: envelope ids
 `deterministic_id("stripe", <event id>, "payment")` for payments (Stripe sends several events per
 payment, so the order's recorded PaymentIntent, not the id, makes later ones no-ops; checkout's
 sync announces under `payment_event_id(..., <pi_...>)`),
-`refund_event_id(<succeeded|failed>, "stripe", <re_...>)` for refunds and
+`refund_event_id(<succeeded|failed>, "stripe", <re_...>)` for refunds (`reported` for a
+dashboard refund whose order no object in the event names: checkout matches it by its payment) and
 `deterministic_id("stripe", <event id>, "subscription")` for Stripe Subscriptions, times from the
 event's `created` (else the recorded reception time). Which event type becomes what, and where
 the order and subscription facts come from: the notifications README.
@@ -35,6 +36,7 @@ from paystream.shared.events import (
     PaymentFailedV1,
     PaymentSucceededV1,
     RefundFailedV1,
+    RefundReportedV1,
     RefundSucceededV1,
     SubscriptionInvoicePaidV1,
     SubscriptionPaymentFailedV1,
@@ -349,7 +351,7 @@ def _read_refund(
     facts = _refund_facts(refund, charge)
     if isinstance(facts, str):
         return _RefundResult(re_id, invalid=facts)
-    if facts is None:
+    if facts is None and status != "succeeded":
         return _RefundResult(re_id, unattributed=True)
     if status in ("pending", "requires_action"):
         return _RefundResult(re_id, pending=True, facts=facts)
@@ -366,6 +368,8 @@ def _read_refund(
     if payment_id is None and charge is not None:
         payment_id = _id_of(charge.get("payment_intent")) or _str(charge.get("id"))
     payment_id = payment_id or _id_of(refund.get("charge"))
+    if facts is None:
+        return _dashboard_refund(re_id, refund, payment_id, amount, code, at)
     data: RefundSucceededV1 | RefundFailedV1
     if status == "succeeded":
         metadata = refund.get("metadata")
@@ -405,6 +409,40 @@ def _read_refund(
         subject=facts.order_id,
     )
     return _RefundResult(re_id, event=event, facts=facts)
+
+
+def _dashboard_refund(
+    re_id: str,
+    refund: dict[str, Any],
+    payment_id: str | None,
+    amount: int,
+    currency: str,
+    at: datetime,
+) -> _RefundResult:
+    """A refund that names no order (made in Stripe's dashboard, on a payment whose metadata
+    the event does not carry): reported with its payment for checkout to match, which lists it
+    for an operator when no order holds that payment."""
+    if payment_id is None:
+        return _RefundResult(re_id, unattributed=True)
+    metadata = refund.get("metadata")
+    reason = metadata.get("reason") if isinstance(metadata, dict) else None
+    report = RefundReportedV1(
+        provider=PROVIDER,
+        provider_refund_id=re_id,
+        provider_payment_id=payment_id,
+        amount_minor=amount,
+        currency=currency,
+        reason=_str(reason) or _str(refund.get("reason")),
+        refunded_at=at,
+    )
+    event = OutgoingEvent(
+        report,
+        source=SOURCE,
+        id=refund_event_id("reported", PROVIDER, re_id),
+        time=at,
+        subject=payment_id,
+    )
+    return _RefundResult(re_id, event=event)
 
 
 def _refund_facts(
@@ -453,6 +491,8 @@ def _summarize(event: StripeEvent, results: list[_RefundResult]) -> Normalized:
         outcome = Outcome.REFUND_UNATTRIBUTED
     elif any(isinstance(e.data, RefundSucceededV1) for e in events):
         outcome = Outcome.REFUND_SUCCEEDED
+    elif any(isinstance(e.data, RefundReportedV1) for e in events):
+        outcome = Outcome.REFUND_REPORTED
     elif events:
         outcome = Outcome.REFUND_FAILED
     else:
