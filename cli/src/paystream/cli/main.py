@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from paystream.cli import dlq as dlq_ops
 from paystream.cli import lag as lag_ops
+from paystream.cli import refunds as refund_ops
 from paystream.cli import replay as replay_ops
 from paystream.cli import reprocess as reprocess_ops
 from paystream.cli import topics as topic_ops
@@ -353,6 +354,40 @@ def verify(
         as_json=as_json,
         render=verify_ops.render,
         exit_code=lambda r: 0 if r["ok"] else 1,
+    )
+
+
+# ---- refunds --------------------------------------------------------------------------------
+
+refunds_app = typer.Typer(help="Refunds that need an operator.", no_args_is_help=True)
+app.add_typer(refunds_app, name="refunds")
+
+
+@refunds_app.command("unmatched")
+def refunds_unmatched(
+    checkout_db: Annotated[
+        str | None, typer.Option("--checkout-db", help="Database name or DSN.")
+    ] = None,
+    include_resolved: Annotated[
+        bool, typer.Option("--all", help="Also those applied after all.")
+    ] = False,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=10_000)] = 100,
+    as_json: Json = False,
+) -> None:
+    """Refunds a provider reported that checkout could not match to an order or measure,
+    newest first; exit 1 while any is open."""
+    s = _settings(as_json)
+    run(
+        s,
+        refund_ops.unmatched(
+            s,
+            checkout_db=checkout_db or s.checkout_database,
+            include_resolved=include_resolved,
+            limit=limit,
+        ),
+        as_json=as_json,
+        render=refund_ops.render,
+        exit_code=lambda r: 1 if r["open"] else 0,
     )
 
 
