@@ -27,6 +27,7 @@ from paystream.shared.events import (
     PaymentFailedV1,
     PaymentSucceededV1,
     RefundFailedV1,
+    RefundReportedV1,
     RefundSucceededV1,
     WebhookReceivedV1,
     deterministic_id,
@@ -202,6 +203,37 @@ def test_what_is_not_ours_or_unreadable_publishes_no_event() -> None:
         assert n.ignored
 
 
+def test_a_dashboard_refund_is_reported_with_its_trade_for_checkout_to_match() -> None:
+    # Made in the merchant dashboard: out_refund_no is not ours, so no user can be named, but
+    # out_trade_no names the order and the amount is the refund's own.
+    order = uuid.uuid4()
+    dashboard = refund_resource(
+        mchid=MCHID,
+        out_trade_no=order.hex,
+        transaction_id="42",
+        out_refund_no="1217752501201407033233368018",
+        refund_id="50",
+        refund_status="SUCCESS",
+        refund_fen=100,
+        total_fen=1000,
+    )
+    n = _normalize("REFUND.SUCCESS", dashboard)
+    assert n.outcome is Outcome.REFUND_REPORTED
+    assert (n.ignored, n.needs_operator, n.order_id, n.user_id) == (False, False, str(order), None)
+    [(key, ev)] = n.keyed()
+    assert key == "wechatpay:42"
+    assert ev.id == refund_event_id("reported", "wechatpay", "1217752501201407033233368018")
+    assert ev.data == RefundReportedV1(
+        order_id=str(order),
+        provider="wechatpay",
+        provider_refund_id="1217752501201407033233368018",
+        provider_payment_id="42",
+        amount_minor=100,
+        currency="CNY",
+        refunded_at=ev.time,
+    )
+
+
 def test_refunds_we_cannot_attribute_publish_nothing() -> None:
     base: dict[str, Any] = {
         "mchid": MCHID,
@@ -211,10 +243,12 @@ def test_refunds_we_cannot_attribute_publish_nothing() -> None:
         "refund_fen": 100,
         "total_fen": 1000,
     }
+    # A dashboard refund that did not go through: no money moved, nothing to match.
     dashboard = refund_resource(
-        out_refund_no="1217752501201407033233368018", refund_status="SUCCESS", **base
+        out_refund_no="1217752501201407033233368018", refund_status="ABNORMAL", **base
     )
-    assert _normalize("REFUND.SUCCESS", dashboard).outcome is Outcome.REFUND_UNATTRIBUTED
+    n = _normalize("REFUND.ABNORMAL", dashboard)
+    assert (n.outcome, n.events) == (Outcome.REFUND_UNATTRIBUTED, ())
     ours = encode_out_refund_no(str(uuid.uuid4()), "u1")
     mismatch = refund_resource(out_refund_no=ours, refund_status="ABNORMAL", **base)
     n = _normalize("REFUND.SUCCESS", mismatch)

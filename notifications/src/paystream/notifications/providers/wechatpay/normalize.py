@@ -26,6 +26,7 @@ from paystream.shared.events import (
     PaymentFailedV1,
     PaymentSucceededV1,
     RefundFailedV1,
+    RefundReportedV1,
     RefundSucceededV1,
     WebhookReceivedV1,
     payment_event_id,
@@ -180,10 +181,7 @@ def _refund(n: Notification, r: Mapping[str, Any], received_at: datetime) -> Nor
     try:
         refund_id, user_id = decode_out_refund_no(out_refund_no)
     except InvalidReference as exc:
-        # A refund made in the merchant dashboard: money went back, and no user can be named.
-        return Normalized(
-            n.id, n.event_type, Outcome.REFUND_UNATTRIBUTED, detail=f"out_refund_no: {exc}"
-        )
+        return _dashboard_refund(n, r, out_refund_no, f"out_refund_no: {exc}", received_at)
     out_trade_no = _str(r.get("out_trade_no"))
     if out_trade_no is None:
         raise _Invalid("refund without out_trade_no", user_id=user_id)
@@ -192,14 +190,7 @@ def _refund(n: Notification, r: Mapping[str, Any], received_at: datetime) -> Nor
     status = _str(r.get("refund_status"))
     if status != REFUND_EVENTS[n.event_type]:
         raise _Invalid(f"refund_status {status!r} in a {n.event_type} notification", **who)
-    amount = r.get("amount")
-    fen = amount.get("refund") if isinstance(amount, dict) else None
-    if not isinstance(fen, int) or isinstance(fen, bool) or not 0 < fen <= MAX_AMOUNT_MINOR:
-        raise _Invalid(f"amount.refund is not an integer in 1..{MAX_AMOUNT_MINOR}", **who)
-    # Refund amounts are in the payment's currency; WeChat Pay direct merchants settle in CNY.
-    currency = amount.get("currency", "CNY") if isinstance(amount, dict) else "CNY"
-    if currency not in CURRENCY_EXPONENTS:
-        raise _Invalid(f"unsupported currency {currency!r}", **who)
+    fen, currency = _refund_amount(r, **who)
     if status == "SUCCESS":
         at = _time(r.get("success_time"), n, received_at)
         succeeded = RefundSucceededV1(
@@ -241,6 +232,55 @@ def _refund(n: Notification, r: Mapping[str, Any], received_at: datetime) -> Nor
         subject=order_id,
     )
     return _with(n, Outcome.REFUND_FAILED, event, who)
+
+
+def _refund_amount(r: Mapping[str, Any], **who: str) -> tuple[int, str]:
+    amount = r.get("amount")
+    fen = amount.get("refund") if isinstance(amount, dict) else None
+    if not isinstance(fen, int) or isinstance(fen, bool) or not 0 < fen <= MAX_AMOUNT_MINOR:
+        raise _Invalid(f"amount.refund is not an integer in 1..{MAX_AMOUNT_MINOR}", **who)
+    # Refund amounts are in the payment's currency; WeChat Pay direct merchants settle in CNY.
+    currency = amount.get("currency", "CNY") if isinstance(amount, dict) else "CNY"
+    if currency not in CURRENCY_EXPONENTS:
+        raise _Invalid(f"unsupported currency {currency!r}", **who)
+    return fen, currency
+
+
+def _dashboard_refund(
+    n: Notification, r: Mapping[str, Any], out_refund_no: str, why: str, received_at: datetime
+) -> Normalized:
+    """A refund made in the merchant dashboard: money went back and no user can be named, but
+    the trade can (`out_trade_no`, `transaction_id`). A succeeded one is reported with its own
+    amount for checkout to match to its order (or list for an operator); anything else stays
+    raw for an operator."""
+    out_trade_no = _str(r.get("out_trade_no"))
+    payment = _str(r.get("transaction_id"))
+    if (
+        n.event_type != "REFUND.SUCCESS"
+        or _str(r.get("refund_status")) != "SUCCESS"
+        or not (out_trade_no or payment)
+    ):
+        return Normalized(n.id, n.event_type, Outcome.REFUND_UNATTRIBUTED, detail=why)
+    order_id = None if out_trade_no is None else order_id_from_out_trade_no(out_trade_no)
+    fen, currency = _refund_amount(r, order_id=order_id or "")
+    at = _time(r.get("success_time"), n, received_at)
+    report = RefundReportedV1(
+        order_id=order_id,
+        provider=PROVIDER,
+        provider_refund_id=out_refund_no,
+        provider_payment_id=payment,
+        amount_minor=fen,
+        currency=currency,
+        refunded_at=at,
+    )
+    event = OutgoingEvent(
+        report,
+        source=SOURCE,
+        id=refund_event_id("reported", PROVIDER, out_refund_no),
+        time=at,
+        subject=order_id,
+    )
+    return Normalized(n.id, n.event_type, Outcome.REFUND_REPORTED, (event,), order_id=order_id)
 
 
 def _with(
