@@ -355,20 +355,7 @@ async def apply_refund_succeeded(conn: Connection, event: RefundSucceededV1) -> 
     oid = parse_id(event.order_id)
     order = None if oid is None else await orders_repo.get_order_for_update(conn, oid)
     if order is None or oid is None:
-        log.warning("refund_for_unknown_order", order_id=event.order_id, key=event.refund_key)
-        await repo.record_unmatched(
-            conn,
-            provider=event.provider,
-            provider_refund_id=event.provider_refund_id,
-            provider_payment_id=event.provider_payment_id,
-            order_ref=event.order_id,
-            user_id=event.user_id,
-            amount_minor=event.amount_minor,
-            refunded_total_minor=None,
-            currency=event.currency,
-            reason="the refund names an order checkout does not have",
-            refunded_at=event.refunded_at,
-        )
+        await _list_unmatched(conn, event, "the refund names an order checkout does not have")
         return
     refund = await _find_refund(conn, event.refund_id, event.provider, event.provider_refund_id)
     now = utcnow()
@@ -446,6 +433,13 @@ async def apply_refund_reported(conn: Connection, event: RefundReportedV1) -> No
             return
         assert decision.reason is not None
         reason = decision.reason
+    await _list_unmatched(conn, event, reason)
+
+
+async def _list_unmatched(
+    conn: Connection, event: RefundSucceededV1 | RefundReportedV1, reason: str
+) -> None:
+    """Money went back that checkout cannot apply: kept for an operator, not only logged."""
     log.error("refund_unmatched", key=event.refund_key, order_id=event.order_id, reason=reason)
     await repo.record_unmatched(
         conn,
@@ -455,7 +449,9 @@ async def apply_refund_reported(conn: Connection, event: RefundReportedV1) -> No
         order_ref=event.order_id,
         user_id=event.user_id,
         amount_minor=event.amount_minor,
-        refunded_total_minor=event.refunded_total_minor,
+        refunded_total_minor=(
+            event.refunded_total_minor if isinstance(event, RefundReportedV1) else None
+        ),
         currency=event.currency,
         reason=reason,
         refunded_at=event.refunded_at,
