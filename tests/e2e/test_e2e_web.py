@@ -360,6 +360,25 @@ async def test_buy_20_units_with_a_quote_and_see_that_units_balance_change(page:
     await eventually_balance_of(page, "receives", before + 20)
 
 
+async def test_an_expired_quote_is_refused_next_to_the_field(page: Any, harness: Harness) -> None:
+    await sign_in(page, _user())
+    await page.goto("/buy?currency=CNY")
+    await ask_price(page, "How many receives?", "5")
+    assert await page.get_by_test_id("quote-amount").inner_text() == "CNY 9.00"
+    # Past the quote's 900 s on checkout's (sandbox) clock, while the page still shows it.
+    r = await harness.http.post(
+        f"{harness.urls['checkout']}/v1/sandbox/clock/advance",
+        headers=harness.auth("web-ops", admin=True),
+        json={"by": "PT16M"},
+    )
+    assert r.status_code == 200, r.text
+    await page.get_by_role("button", name="Pay CNY 9.00").click()
+    assert "expired" in await refused_next_to(page, "quantity-receives")
+    assert await page.get_by_label("How many receives?", exact=True).input_value() == "5"
+    await page.goto("/history")
+    assert "CNY 9.00" not in await page.locator("main").inner_text()
+
+
 async def test_buy_a_custom_amount_of_credits(page: Any) -> None:
     await sign_in(page, _user())
     await page.goto("/buy?currency=CNY")
@@ -388,11 +407,11 @@ async def test_buy_a_custom_amount_of_credits(page: Any) -> None:
     await eventually_balance(page, 160)
 
 
-async def subscribe_to_pro(page: Any) -> None:
-    """From the free plan: subscribe to Pro with Alipay, pay it in the sandbox, and wait until
+async def subscribe_to_pro(page: Any, method: str = "alipay_qr") -> None:
+    """From the free plan: subscribe to Pro with `method`, pay it in the sandbox, and wait until
     the plans page says Pro."""
     await page.goto("/plans")
-    await page.get_by_label("Pay Pro with").select_option("alipay_qr")
+    await page.get_by_label("Pay Pro with").select_option(method)
     await page.get_by_role("button", name="Subscribe to Pro", exact=True).click()
     await pay_in_sandbox(page)
     await eventually_plan(page, "Pro")
@@ -408,7 +427,15 @@ async def eventually_plan(page: Any, name: str, timeout_s: float = 45) -> None:
         await page.wait_for_timeout(300)
 
 
-async def test_subscribe_to_pro_and_see_the_allowance(page: Any) -> None:
+# Stripe Checkout renews through Stripe Subscriptions; the others by an order each period.
+PLAN_METHODS = [
+    ("alipay_qr", "new order each period"),
+    ("stripe_checkout", "Renews automatically: Stripe charges your card"),
+]
+
+
+@pytest.mark.parametrize(("method", "billing"), PLAN_METHODS, ids=[m[0] for m in PLAN_METHODS])
+async def test_subscribe_to_pro_and_see_the_allowance(page: Any, method: str, billing: str) -> None:
     await sign_in(page, _user())
     await page.goto("/plans")
     assert await page.get_by_test_id("current-plan").inner_text() == "Basic"
@@ -419,8 +446,9 @@ async def test_subscribe_to_pro_and_see_the_allowance(page: Any) -> None:
     assert "Stripe charges your card every period" in renews
     assert "new order each period" in renews
 
-    await subscribe_to_pro(page)
+    await subscribe_to_pro(page, method)
     assert await page.get_by_test_id("allowance").inner_text() == "20 receives a month"
+    assert billing in await page.get_by_test_id("billing").inner_text()
     assert re.match(r"\d{4}-\d\d-\d\d ", await page.get_by_test_id("period-end").inner_text())
     assert "Your plan" in await page.get_by_test_id("plan-pro").inner_text()
 
