@@ -10,6 +10,7 @@ import io
 import re
 import time
 import uuid
+from datetime import datetime
 from typing import Any
 
 import pypdf
@@ -476,6 +477,42 @@ async def test_subscribe_to_pro_and_see_the_allowance(page: Any, method: str, bi
     await page.get_by_role("button", name="Keep Pro").click()
     await page.wait_for_url("**/plans?done=resume")
     assert await page.get_by_test_id("scheduled").count() == 0
+
+
+async def test_pay_the_next_period_of_a_plan_renewed_by_order(page: Any, harness: Harness) -> None:
+    user = _user()
+    await sign_in(page, user)
+    await subscribe_to_pro(page)
+    assert "Pro, CNY 29.00" in await page.get_by_test_id("renewal").inner_text()
+    pay_next = page.get_by_role("button", name="Pay the next period (CNY 29.00)")
+    assert await pay_next.count() == 0  # not before the reminder
+
+    # To a minute after the renewal opens (3 days before the period's end), on checkout's clock.
+    r = await harness.http.get(
+        f"{harness.urls['checkout']}/v1/subscription", headers=harness.auth(user)
+    )
+    sub = r.json()
+    opens = datetime.fromisoformat(sub["renewal"]["opens_at"])
+    by = int((opens - datetime.fromisoformat(sub["now"])).total_seconds()) + 60
+    r = await harness.http.post(
+        f"{harness.urls['checkout']}/v1/sandbox/clock/advance",
+        headers=harness.auth("web-ops", admin=True),
+        json={"by": f"PT{by}S"},
+    )
+    assert r.status_code == 200, r.text
+
+    await page.goto("/plans")
+    await pay_next.click()
+    await pay_in_sandbox(page)
+    deadline = time.monotonic() + 45
+    while True:
+        await page.goto("/plans")
+        if await page.get_by_test_id("renewal-paid").count():
+            break
+        assert time.monotonic() < deadline, "the next period is not paid"
+        await page.wait_for_timeout(300)
+    assert "Next period paid: Pro" in await page.get_by_test_id("renewal-paid").inner_text()
+    assert await page.get_by_test_id("current-plan").inner_text() == "Pro"
 
 
 async def test_an_upgrade_preview_shows_the_prorated_amount(page: Any) -> None:
