@@ -10,6 +10,7 @@ import io
 import re
 import time
 import uuid
+from datetime import datetime
 from typing import Any
 
 import pypdf
@@ -244,22 +245,318 @@ async def test_an_admin_sees_the_purchase_counted_on_the_dashboard(
         await admin.close()
 
 
+async def fits_a_phone_with_labels(page: Any, what: str) -> None:
+    """The page shown is no wider than the viewport, and each of its fields has a label."""
+    overflow = await page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0, f"{what} is {overflow}px wider than a phone"
+    unlabeled = await page.evaluate(
+        """[...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+           .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
+           .map(el => el.name)"""
+    )
+    assert unlabeled == [], f"{what}: fields without a label: {unlabeled}"
+
+
 async def test_pages_fit_a_phone_and_every_field_has_a_label(page: Any) -> None:
     await page.set_viewport_size({"width": 360, "height": 740})
     await sign_in(page, _user())
     order_id = await start_order(page, "USDT", "usdt_trc20")
     for path in ("/account", "/buy", f"/orders/{order_id}/pay", "/history", "/billing"):
         await page.goto(path)
-        overflow = await page.evaluate(
-            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-        )
-        assert overflow <= 0, f"{path} is {overflow}px wider than a phone"
-        unlabeled = await page.evaluate(
-            """[...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
-               .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
-               .map(el => el.name)"""
-        )
-        assert unlabeled == [], f"{path}: fields without a label: {unlabeled}"
+        await fits_a_phone_with_labels(page, path)
     # Keyboard: the skip link is the first stop and leads to the content.
     await page.keyboard.press("Tab")
     assert await page.evaluate("document.activeElement.textContent") == "Skip to content"
+
+
+# ---- a quantity of units, a custom amount, plans (issue 11's purchases, issue 13's pages) ----
+
+
+async def balance_of(page: Any, unit: str) -> int:
+    """The available balance of `unit` on the account page (0 while the unit has no row)."""
+    await page.goto("/account")
+    cell = page.get_by_test_id(f"balance-{unit}")
+    return int((await cell.inner_text()).replace(",", "")) if await cell.count() else 0
+
+
+async def eventually_balance_of(page: Any, unit: str, expected: int, timeout_s: float = 45) -> None:
+    deadline = time.monotonic() + timeout_s
+    while (got := await balance_of(page, unit)) != expected:
+        assert time.monotonic() < deadline, f"{unit} balance {got}, expected {expected}"
+        await page.wait_for_timeout(300)
+
+
+async def ask_price(page: Any, label: str, value: str) -> None:
+    """Type `value` in the buy page's field labelled `label` and ask checkout for its price."""
+    field = page.get_by_label(label, exact=True)
+    await field.fill(value)
+    await page.locator("form", has=field).get_by_role("button", name="Get a price").click()
+
+
+async def refused_next_to(page: Any, field_id: str) -> str:
+    """The refusal shown next to a field of the buy page (the page itself, never a 500)."""
+    await page.get_by_role("heading", name="Buy credits").wait_for()
+    error = page.get_by_test_id(f"{field_id}-error")
+    await error.wait_for()
+    field = page.locator(f"#{field_id}")
+    assert await field.get_attribute("aria-invalid") == "true"
+    assert f"{field_id}-error" in (await field.get_attribute("aria-describedby") or "")
+    return str(await error.inner_text())
+
+
+async def pay_in_sandbox(page: Any) -> str:
+    """On an order's pay page: complete the payment as the provider would; the order's id."""
+    await page.wait_for_url(re.compile(r"/orders/[0-9a-f-]{36}/pay$"))
+    order_id = str(page.url.split("/")[-2])
+    await page.get_by_role("button", name=re.compile("Complete the payment as")).click()
+    await page.wait_for_url(f"**/orders/{order_id}/return", timeout=45_000)
+    return order_id
+
+
+async def test_buy_20_units_with_a_quote_and_see_that_units_balance_change(page: Any) -> None:
+    await sign_in(page, _user())
+    before = await balance_of(page, "receives")
+    await page.goto("/buy?currency=CNY")
+    tiers = page.get_by_test_id("tiers-receives")
+    for row in ("1-4 CNY 2.00", "5-9 CNY 1.80", "10-19 CNY 1.70", "20-100 CNY 1.60"):
+        await tiers.get_by_role("row", name=row).wait_for()
+
+    # Checkout refuses what it does not sell; the refusal is next to the field, what was typed
+    # is kept, and nothing is ordered.
+    for bad in ("0", "101"):
+        await ask_price(page, "How many receives?", bad)
+        said = await refused_next_to(page, "quantity-receives")
+        assert "1..100" in said or "1 to 100" in said or "range" in said, said
+        assert await page.get_by_label("How many receives?", exact=True).input_value() == bad
+    await ask_price(page, "How many receives?", "twenty")
+    assert "whole number" in await refused_next_to(page, "quantity-receives")
+
+    # The price is checkout's quote: 20 at the 20-100 tier.
+    await ask_price(page, "How many receives?", "20")
+    await page.get_by_role("heading", name="Your price").wait_for()
+    assert await page.get_by_test_id("quote-amount").inner_text() == "CNY 32.00"
+    assert await page.get_by_test_id("quote-units").inner_text() == "20 receives"
+
+    # An altered quote (a character of its signed body changed) is refused by checkout, shown
+    # next to the field, and charges nothing.
+    await page.locator("input[name=quote]").evaluate(
+        "el => { const c = el.value[12] === 'A' ? 'B' : 'A';"
+        " el.value = el.value.slice(0, 12) + c + el.value.slice(13) }"
+    )
+    await page.get_by_role("button", name="Pay CNY 32.00").click()
+    assert "not valid" in await refused_next_to(page, "quantity-receives")
+    await page.goto("/history")
+    assert "CNY 32.00" not in await page.locator("main").inner_text()
+
+    # Quoted again and paid: the order charges the quote, and 20 receives arrive.
+    await page.goto("/buy?currency=CNY")
+    await ask_price(page, "How many receives?", "20")
+    await page.locator("input[name=payment_method][value=alipay_qr]").check()
+    await page.get_by_role("button", name="Pay CNY 32.00").click()
+    await page.wait_for_url(re.compile(r"/pay$"))
+    assert "CNY 32.00" in await page.locator("main").inner_text()
+    await pay_in_sandbox(page)
+    await eventually_balance_of(page, "receives", before + 20)
+
+
+async def test_an_expired_quote_is_refused_next_to_the_field(page: Any, harness: Harness) -> None:
+    await sign_in(page, _user())
+    await page.goto("/buy?currency=CNY")
+    await ask_price(page, "How many receives?", "5")
+    assert await page.get_by_test_id("quote-amount").inner_text() == "CNY 9.00"
+    # Past the quote's 900 s on checkout's (sandbox) clock, while the page still shows it.
+    r = await harness.http.post(
+        f"{harness.urls['checkout']}/v1/sandbox/clock/advance",
+        headers=harness.auth("web-ops", admin=True),
+        json={"by": "PT16M"},
+    )
+    assert r.status_code == 200, r.text
+    await page.get_by_role("button", name="Pay CNY 9.00").click()
+    assert "expired" in await refused_next_to(page, "quantity-receives")
+    assert await page.get_by_label("How many receives?", exact=True).input_value() == "5"
+    await page.goto("/history")
+    assert "CNY 9.00" not in await page.locator("main").inner_text()
+
+
+async def test_buy_a_custom_amount_of_credits(page: Any) -> None:
+    await sign_in(page, _user())
+    await page.goto("/buy?currency=CNY")
+    rules = await page.get_by_test_id("rules-credits").inner_text()
+    for shown in ("CNY 10.00", "CNY 5,000.00", "CNY 1.00"):
+        assert shown in rules, rules
+    label = "Amount to pay for credits (CNY)"
+
+    await ask_price(page, label, "10.50")
+    said = await refused_next_to(page, "amount-credits")
+    assert "plus a multiple of 1.00" in said, said
+    await ask_price(page, label, "9.00")
+    said = await refused_next_to(page, "amount-credits")
+    assert "10.00" in said or "range" in said, said
+    await ask_price(page, label, "1e3")
+    assert "amount like" in await refused_next_to(page, "amount-credits")
+
+    # 16.00 at 10 credits per 1.00.
+    await ask_price(page, label, "16.00")
+    await page.get_by_role("heading", name="Your price").wait_for()
+    assert await page.get_by_test_id("quote-amount").inner_text() == "CNY 16.00"
+    assert await page.get_by_test_id("quote-units").inner_text() == "160 credits"
+    await page.locator("input[name=payment_method][value=wechat_pay_native]").check()
+    await page.get_by_role("button", name="Pay CNY 16.00").click()
+    await pay_in_sandbox(page)
+    await eventually_balance(page, 160)
+
+
+async def subscribe_to_pro(page: Any, method: str = "alipay_qr") -> None:
+    """From the free plan: subscribe to Pro with `method`, pay it in the sandbox, and wait until
+    the plans page says Pro."""
+    await page.goto("/plans")
+    await page.get_by_label("Pay Pro with").select_option(method)
+    await page.get_by_role("button", name="Subscribe to Pro", exact=True).click()
+    await pay_in_sandbox(page)
+    await eventually_plan(page, "Pro")
+
+
+async def eventually_plan(page: Any, name: str, timeout_s: float = 45) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        await page.goto("/plans")
+        if (got := await page.get_by_test_id("current-plan").inner_text()) == name:
+            return
+        assert time.monotonic() < deadline, f"plan {got}, expected {name}"
+        await page.wait_for_timeout(300)
+
+
+# Stripe Checkout renews through Stripe Subscriptions; the others by an order each period.
+PLAN_METHODS = [
+    ("alipay_qr", "new order each period"),
+    ("stripe_checkout", "Renews automatically: Stripe charges your card"),
+]
+
+
+@pytest.mark.parametrize(("method", "billing"), PLAN_METHODS, ids=[m[0] for m in PLAN_METHODS])
+async def test_subscribe_to_pro_and_see_the_allowance(page: Any, method: str, billing: str) -> None:
+    await sign_in(page, _user())
+    await page.goto("/plans")
+    assert await page.get_by_test_id("current-plan").inner_text() == "Basic"
+    assert await page.get_by_test_id("allowance").inner_text() == "3 receives a month"
+    assert await page.get_by_test_id("period-end").inner_text()
+    # How each method renews is said before choosing.
+    renews = await page.locator("#renews").inner_text()
+    assert "Stripe charges your card every period" in renews
+    assert "new order each period" in renews
+
+    await subscribe_to_pro(page, method)
+    assert await page.get_by_test_id("allowance").inner_text() == "20 receives a month"
+    assert billing in await page.get_by_test_id("billing").inner_text()
+    assert re.match(r"\d{4}-\d\d-\d\d ", await page.get_by_test_id("period-end").inner_text())
+    assert "Your plan" in await page.get_by_test_id("plan-pro").inner_text()
+
+    # The month's allowance is a lot of receives that expires at the month's end.
+    deadline = time.monotonic() + 45
+    while True:
+        await page.goto("/account")
+        rows = [
+            [c.strip() for c in await r.locator("td").all_inner_texts()]
+            for r in await page.locator("#lots-table tbody tr").all()
+        ]
+        allowance = [r for r in rows if r[1:5] == ["receives", "plan allowance", "active", "20"]]
+        if allowance:
+            break
+        assert time.monotonic() < deadline, f"no allowance of 20 receives among {rows}"
+        await page.wait_for_timeout(300)
+    assert allowance[0][6] not in ("", "never")
+
+    # Cancel at the period's end: shown as scheduled, and undone.
+    await page.goto("/plans")
+    await page.get_by_role("button", name="Cancel at the end of the period").click()
+    await page.wait_for_url("**/plans?done=cancel")
+    assert "your plan ends on" in await page.get_by_test_id("scheduled").inner_text()
+    assert await page.get_by_test_id("current-plan").inner_text() == "Pro"
+    await page.get_by_role("button", name="Keep Pro").click()
+    await page.wait_for_url("**/plans?done=resume")
+    assert await page.get_by_test_id("scheduled").count() == 0
+
+
+async def test_pay_the_next_period_of_a_plan_renewed_by_order(page: Any, harness: Harness) -> None:
+    user = _user()
+    await sign_in(page, user)
+    await subscribe_to_pro(page)
+    assert "Pro, CNY 29.00" in await page.get_by_test_id("renewal").inner_text()
+    pay_next = page.get_by_role("button", name="Pay the next period (CNY 29.00)")
+    assert await pay_next.count() == 0  # not before the reminder
+
+    # To a minute after the renewal opens (3 days before the period's end), on checkout's clock.
+    r = await harness.http.get(
+        f"{harness.urls['checkout']}/v1/subscription", headers=harness.auth(user)
+    )
+    sub = r.json()
+    opens = datetime.fromisoformat(sub["renewal"]["opens_at"])
+    by = int((opens - datetime.fromisoformat(sub["now"])).total_seconds()) + 60
+    r = await harness.http.post(
+        f"{harness.urls['checkout']}/v1/sandbox/clock/advance",
+        headers=harness.auth("web-ops", admin=True),
+        json={"by": f"PT{by}S"},
+    )
+    assert r.status_code == 200, r.text
+
+    await page.goto("/plans")
+    await pay_next.click()
+    await pay_in_sandbox(page)
+    deadline = time.monotonic() + 45
+    while True:
+        await page.goto("/plans")
+        if await page.get_by_test_id("renewal-paid").count():
+            break
+        assert time.monotonic() < deadline, "the next period is not paid"
+        await page.wait_for_timeout(300)
+    assert "Next period paid: Pro" in await page.get_by_test_id("renewal-paid").inner_text()
+    assert await page.get_by_test_id("current-plan").inner_text() == "Pro"
+
+
+async def test_an_upgrade_preview_shows_the_prorated_amount(page: Any) -> None:
+    await sign_in(page, _user())
+    await subscribe_to_pro(page)
+
+    await page.get_by_role("button", name="See the change to VIP", exact=True).click()
+    await page.get_by_role("heading", name="Upgrade to VIP").wait_for()
+    left_el = page.get_by_test_id("preview-left")
+    left = int(await left_el.get_attribute("data-seconds-left") or "")
+    period = int(await left_el.get_attribute("data-seconds-in-period") or "")
+    assert 0 < left < period
+    # Checkout's proration, rounded down: VIP - Pro is 30.00 CNY and 80 receives a month.
+    fen = 3000 * left // period
+    charge = f"CNY {fen // 100}.{fen % 100:02d}"
+    assert await page.get_by_test_id("preview-charge").inner_text() == charge
+    assert fen < 3000
+    allowance = await page.get_by_test_id("preview-allowance").inner_text()
+    assert allowance.startswith(f"+{80 * left // period} receives until ")
+
+    # Confirming pins the preview: the upgrade's order charges exactly what it showed.
+    await page.get_by_role("button", name=f"Upgrade and pay {charge}").click()
+    await page.wait_for_url(re.compile(r"/pay$"))
+    assert charge in await page.locator("main").inner_text()
+    await pay_in_sandbox(page)
+    await eventually_plan(page, "VIP")
+    assert await page.get_by_test_id("allowance").inner_text() == "100 receives a month"
+
+    # A downgrade is scheduled for the period's end, not applied now.
+    await page.get_by_role("button", name="See the change to Pro", exact=True).click()
+    await page.get_by_role("heading", name="Downgrade to Pro").wait_for()
+    assert "Nothing is charged" in await page.get_by_test_id("preview-downgrade").inner_text()
+    await page.get_by_role("button", name="Schedule the downgrade").click()
+    await page.wait_for_url("**/plans?done=downgrade")
+    assert "changes to Pro on" in await page.get_by_test_id("scheduled").inner_text()
+    assert await page.get_by_test_id("current-plan").inner_text() == "VIP"
+
+
+async def test_plans_and_quote_pages_fit_a_phone_and_every_field_has_a_label(page: Any) -> None:
+    await page.set_viewport_size({"width": 360, "height": 740})
+    await sign_in(page, _user())
+    await page.goto("/plans")
+    await fits_a_phone_with_labels(page, "/plans")
+    await page.goto("/buy")
+    await ask_price(page, "How many receives?", "7")
+    await page.get_by_role("heading", name="Your price").wait_for()
+    await fits_a_phone_with_labels(page, "the quote page")

@@ -4,7 +4,7 @@ durations and rates; and that the API client turns a missing route into "not ava
 from __future__ import annotations
 
 from paystream.web.api import WAITS_FOR, Unavailable
-from paystream.web.views import dt, money, outcome, percent, seconds
+from paystream.web.views import dt, duration, money, outcome, percent, seconds
 
 
 def test_amounts_are_grouped_from_the_decimal_string_never_a_float() -> None:
@@ -40,3 +40,11 @@ def test_unavailable_is_falsy_and_names_its_api() -> None:
     u = Unavailable(WAITS_FOR["lots"])
     assert not u
     assert "GET /v1/lots" in u.api
+
+
+def test_durations_of_a_proration() -> None:
+    assert duration(14 * 86_400) == "14 days"
+    assert duration(86_400 + 3_600) == "1 day 1 h"
+    assert duration(3_600) == "1 h 0 min"
+    assert duration(59) == "0 h 0 min"
+    assert duration(-5) == "0 h 0 min"

@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import uuid
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
@@ -57,9 +58,14 @@ class Weigher:
         self.sent += int(length) if length else len(body)
 
     async def measure(self, page: Any, path: str) -> tuple[int, int, int]:
+        return await self.measure_after(page, page.goto(path, wait_until="networkidle"))
+
+    async def measure_after(self, page: Any, action: Awaitable[Any]) -> tuple[int, int, int]:
+        """What the page loaded by `action` (a navigation, or a click posting a form) weighs."""
         self.sent = self.unpacked = self.requests = 0
         self.pending.clear()
-        await page.goto(path, wait_until="networkidle")
+        await action
+        await page.wait_for_load_state("networkidle")
         await asyncio.gather(*self.pending)
         return self.requests, self.sent, self.unpacked
 
@@ -162,6 +168,8 @@ async def run(out: Path) -> list[tuple[str, int, int, int]]:
             size = len(await asyncio.to_thread(pdf.read_bytes))
             weights.append((f"{href} (PDF)", 1, size, size))
 
+            await plans_and_quotes(page, weigher, out, weights)
+
             admin = await browser.new_context(
                 base_url=stack.web_url, viewport={"width": 1200, "height": 900}
             )
@@ -180,6 +188,44 @@ async def run(out: Path) -> list[tuple[str, int, int, int]]:
         stack.stop()
 
     return weights
+
+
+async def plans_and_quotes(
+    page: Any, weigher: Weigher, out: Path, weights: list[tuple[str, int, int, int]]
+) -> None:
+    """A quote for 20 receives, the plans page on Basic, then on Pro (subscribed with Alipay and
+    paid in the sandbox), and the preview of an upgrade to VIP."""
+    await page.goto("/buy?currency=CNY")
+    field = page.get_by_label("How many receives?", exact=True)
+    await field.fill("20")
+    button = page.locator("form", has=field).get_by_role("button", name="Get a price")
+    weights.append(
+        ("/buy/quote (POST, 20 receives)", *await weigher.measure_after(page, button.click()))
+    )
+    await page.screenshot(path=str(out / "quote.png"), full_page=True)
+    weights.append(("/plans", *await weigher.measure(page, "/plans")))
+    await page.screenshot(path=str(out / "plans-basic.png"), full_page=True)
+    await page.get_by_label("Pay Pro with").select_option("alipay_qr")
+    await page.get_by_role("button", name="Subscribe to Pro", exact=True).click()
+    await page.wait_for_url(re.compile(r"/pay$"))
+    order_id = page.url.split("/")[-2]
+    await page.get_by_role("button", name=re.compile("Complete the payment")).click()
+    await page.wait_for_url(f"**/orders/{order_id}/return", timeout=60_000)
+    for _ in range(150):
+        await page.goto("/plans")
+        if await page.get_by_test_id("current-plan").inner_text() == "Pro":
+            break
+        await page.wait_for_timeout(300)
+    await page.screenshot(path=str(out / "plans-pro.png"), full_page=True)
+    button = page.get_by_role("button", name="See the change to VIP", exact=True)
+    weights.append(
+        ("/plans/preview (POST, Pro to VIP)", *await weigher.measure_after(page, button.click()))
+    )
+    await page.screenshot(path=str(out / "plan-upgrade.png"), full_page=True)
+    await page.set_viewport_size({"width": 360, "height": 740})
+    await page.goto("/plans")
+    await page.screenshot(path=str(out / "plans-phone.png"), full_page=True)
+    await page.set_viewport_size({"width": 1100, "height": 800})
 
 
 def write(out: Path, weights: list[tuple[str, int, int, int]]) -> None:

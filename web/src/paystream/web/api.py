@@ -39,7 +39,6 @@ class Unavailable:
 # What each not-yet-built section waits for (shown on the page, checked in the tests).
 WAITS_FOR = {
     "plans": "checkout GET /v1/plans",
-    "quotes": "checkout POST /v1/quotes (unit quantities with tier prices, custom amounts)",
     "lots": "ledger GET /v1/lots (balances per unit, validity and expiry)",
     "cards": "checkout saved cards (GET /v1/payment-methods/saved)",
     "auto_recharge": "checkout auto-recharge settings (GET /v1/auto-recharge)",
@@ -118,22 +117,119 @@ class Api:
     async def create_order(
         self,
         *,
-        package_id: str,
+        package_id: str | None = None,
+        quote: str | None = None,
         payment_method: str,
         currency: str,
         return_url: str,
         idempotency_key: str | None = None,
     ) -> dict[str, Any]:
+        """An order for a package, or for a quote's token (a quantity or a custom amount,
+        charged exactly as quoted: the token is checkout's, signed, the page never prices)."""
+        item = {"package_id": package_id} if quote is None else {"quote": quote}
         return await self._json(
             "POST",
             f"{self.s.checkout_url}/v1/orders",
             json={
-                "package_id": package_id,
+                **item,
                 "payment_method": payment_method,
                 "currency": currency,
                 "return_url": return_url,
             },
             headers={"Idempotency-Key": idempotency_key or str(uuid.uuid4())},
+        )
+
+    # ---- unit products, quotes, plans and the subscription (issue 11) ------------------------
+
+    async def products(self) -> list[dict[str, Any]]:
+        body = await self._json("GET", f"{self.s.checkout_url}/v1/products")
+        return list(body["products"])
+
+    async def quote(
+        self,
+        *,
+        product_id: str,
+        currency: str,
+        quantity: int | None = None,
+        amount: str | None = None,
+    ) -> dict[str, Any]:
+        """Checkout's price for a quantity or a custom amount (exactly one), with its lines,
+        grants and the signed token an order is made from."""
+        body: dict[str, Any] = {"product_id": product_id}
+        if amount is None:
+            body |= {"quantity": quantity, "currency": currency}
+        else:
+            body["amount"] = {"value": amount, "currency": currency}
+        return await self._json("POST", f"{self.s.checkout_url}/v1/quotes", json=body)
+
+    async def subscription(self) -> dict[str, Any] | Unavailable:
+        return await self._optional("plans", f"{self.s.checkout_url}/v1/subscription")
+
+    async def subscribe(
+        self,
+        *,
+        plan_id: str,
+        payment_method: str,
+        currency: str,
+        return_url: str,
+        idempotency_key: str,
+    ) -> dict[str, Any]:
+        return await self._json(
+            "POST",
+            f"{self.s.checkout_url}/v1/subscriptions",
+            json={
+                "plan_id": plan_id,
+                "payment_method": payment_method,
+                "currency": currency,
+                "return_url": return_url,
+            },
+            headers={"Idempotency-Key": idempotency_key},
+        )
+
+    async def preview_change(self, plan_id: str) -> dict[str, Any]:
+        return await self._json(
+            "POST", f"{self.s.checkout_url}/v1/subscriptions/preview", json={"plan_id": plan_id}
+        )
+
+    async def change_plan(
+        self,
+        *,
+        plan_id: str,
+        preview: str | None,
+        payment_method: str | None,
+        return_url: str,
+        idempotency_key: str,
+    ) -> dict[str, Any]:
+        """Change plans; with a preview's token the upgrade is charged exactly as previewed."""
+        body: dict[str, Any] = {"plan_id": plan_id, "return_url": return_url}
+        if preview:
+            body["preview"] = preview
+        if payment_method:
+            body["payment_method"] = payment_method
+        return await self._json(
+            "POST",
+            f"{self.s.checkout_url}/v1/subscriptions/change",
+            json=body,
+            headers={"Idempotency-Key": idempotency_key},
+        )
+
+    async def cancel_plan(self) -> dict[str, Any]:
+        return await self._json("POST", f"{self.s.checkout_url}/v1/subscriptions/cancel")
+
+    async def resume_plan(self) -> dict[str, Any]:
+        return await self._json("POST", f"{self.s.checkout_url}/v1/subscriptions/resume")
+
+    async def renew_plan(
+        self, *, payment_method: str | None, return_url: str, idempotency_key: str
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"return_url": return_url}
+        if payment_method:
+            body["payment_method"] = payment_method
+        return await self._json(
+            "POST",
+            f"{self.s.checkout_url}/v1/subscriptions/renew",
+            json=body,
+            headers={"Idempotency-Key": idempotency_key},
         )
 
     async def order(self, order_id: str) -> dict[str, Any]:

@@ -28,12 +28,13 @@ from starlette.middleware.gzip import GZipMiddleware
 
 from paystream.shared import http as shared_http
 from paystream.web import dashboard, ops, sandbox
-from paystream.web.api import WAITS_FOR, Api, ApiError, Unavailable
+from paystream.web.api import Api, ApiError
 from paystream.web.settings import WebSettings
 from paystream.web.views import (
     METHODS,
     STATUS_LABELS,
     dt,
+    duration,
     money,
     outcome,
 )
@@ -218,10 +219,10 @@ async def buy_page(
     s: SessionDep,
     currency: Annotated[str, Query(pattern=r"^[A-Za-z]{3,4}$")] = "CNY",
 ) -> HTMLResponse:
-    return await _buy(request, s, currency.upper())
+    return await render_buy(request, s, currency.upper())
 
 
-async def _buy(
+async def render_buy(
     request: Request,
     s: Session,
     currency: str,
@@ -229,14 +230,29 @@ async def _buy(
     status: int = 200,
     error: str | None = None,
     chosen: dict[str, str] | None = None,
+    field_errors: dict[str, str] | None = None,
 ) -> HTMLResponse:
+    """The buy page: packages, and the unit products sold by quantity or for a custom amount
+    in `currency`. `field_errors` puts checkout's refusal next to the field it is about."""
     api = api_for(request, s)
     packages = await api.packages()
-    currencies = sorted({p["currency"] for pkg in packages for p in pkg["prices"]})
+    products = await api.products()
+    currencies = sorted(
+        {p["currency"] for pkg in packages for p in pkg["prices"]}
+        | {p["currency"] for prod in products for p in prod["prices"]}
+    )
     offered = [
         {**pkg, "price_here": next(p for p in pkg["prices"] if p["currency"] == currency)}
         for pkg in packages
         if any(p["currency"] == currency for p in pkg["prices"])
+    ]
+    # Each product's price rules in this currency, as checkout lists them (shown, not used to
+    # price: the quote is checkout's).
+    here = [
+        {**prod, "price_here": price}
+        for prod in products
+        for price in prod["prices"]
+        if price["currency"] == currency
     ]
     methods = await api.payment_methods(currency)
     return render(
@@ -247,11 +263,12 @@ async def _buy(
         currency=currency,
         currencies=currencies,
         packages=offered,
+        by_quantity=[p for p in here if p["price_here"]["tiers"]],
+        by_amount=[p for p in here if p["price_here"]["custom_amount"]],
         methods=methods,
-        plans=await api.plans(),
-        quotes=Unavailable(WAITS_FOR["quotes"]),
         error=error,
         chosen=chosen or {},
+        field_errors=field_errors or {},
         # A new key per form: a double submit is one order, a new visit another.
         idempotency_key=str(uuid.uuid4()),
     )
@@ -269,7 +286,7 @@ async def buy(
     currency = currency.upper()
     chosen = {"package_id": package_id, "payment_method": payment_method}
     if not package_id or not payment_method:
-        return await _buy(
+        return await render_buy(
             request,
             s,
             currency,
@@ -288,7 +305,7 @@ async def buy(
         )
     except ApiError as exc:
         if 400 <= exc.status < 500:
-            return await _buy(
+            return await render_buy(
                 request, s, currency, status=exc.status, error=exc.message, chosen=chosen
             )
         raise
@@ -548,11 +565,18 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.filters["money"] = money
     templates.env.filters["dt"] = dt
+    templates.env.filters["duration"] = duration
     templates.env.globals["STATUS_LABELS"] = STATUS_LABELS
     templates.env.globals["METHODS"] = METHODS
     app.state.templates = templates
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(pages)
+    # Quotes on /buy and the plans pages (issue 11's purchases); imported here because they
+    # use this module's session and rendering helpers.
+    from paystream.web import plans, quotes
+
+    app.include_router(quotes.router)
+    app.include_router(plans.router)
     app.include_router(ops_api)
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     _error_pages(app)

@@ -79,3 +79,30 @@ def seconds(v: float | None) -> str:
 
 def label(items: list[dict[str, Any]], key: str) -> list[str]:
     return [str(i[key]) for i in items]
+
+
+# How a plan paid with each method renews (checkout's README, "Renewal, per payment method"):
+# the methods a plan can be bought with. Checkout's GET /v1/payment-methods does not say which
+# methods take plans, so the plans page offers these among those it lists for the currency.
+PLAN_RENEWALS: dict[str, str] = {
+    "stripe_checkout": "Stripe charges your card every period (Stripe Subscriptions).",
+    "alipay_qr": "You pay a new order each period; we remind you before it ends.",
+    "alipay_page": "You pay a new order each period; we remind you before it ends.",
+    "wechat_pay_native": "You pay a new order each period; we remind you before it ends.",
+    "usdt_trc20": "You pay a new order each period; we remind you before it ends.",
+}
+
+BILLING_LABELS = {
+    "free": "Free: no payment",
+    "stripe": "Renews automatically: Stripe charges your card each period",
+    "manual": "Renews by a new order each period (we remind you before it ends)",
+}
+
+
+def duration(seconds: int) -> str:
+    """`1_209_600` -> `14 days`, `90_000` -> `1 day 1 h`, `3_600` -> `1 h 0 min`."""
+    days, rest = divmod(max(seconds, 0), 86_400)
+    hours, rest = divmod(rest, 3_600)
+    if days:
+        return f"{days} day{'s' if days != 1 else ''}" + (f" {hours} h" if hours else "")
+    return f"{hours} h {rest // 60} min"
