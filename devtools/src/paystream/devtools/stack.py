@@ -101,7 +101,8 @@ class Stack:
                 self.fakes[name] = self._spawn(
                     name,
                     [sys.executable, "-m", module, "--port", str(self.port_base + off)],
-                    {**os.environ, **self.sandbox.fake_env()},
+                    # The stack's settings too: the Stripe fake signs with ingest's secret.
+                    {**os.environ, **self.env, **self.sandbox.fake_env()},
                 )
             _wait_listening({n: self.port_base + o for n, _, o in FAKES}, self.fakes, self.log_dir)
         for name, module, off in SERVICES:
