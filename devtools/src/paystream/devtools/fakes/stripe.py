@@ -1675,6 +1675,12 @@ def create_app(fake: FakeStripe) -> Starlette:
             status, payload, executed = exc.status, {"error": exc.body}, exc.executed
             if not executed:
                 fake.discard_events()
+        except Exception:
+            # A bug in the fake: no half-made events, no idempotent result kept.
+            fake.discard_events()
+            if slot is not None:
+                del fake.idempotency[slot]
+            raise
         content = orjson.dumps(payload)
         if slot is not None:
             if executed:
