@@ -448,6 +448,8 @@ class FakeStripe:
         self.numbers: dict[str, str] = {}
         # PaymentMethods authenticated for later off-session use (4000 0025 0000 3155).
         self.set_up_off_session: set[str] = set()
+        # Where the buyer goes after 3-D Secure, per intent (not a field of Stripe's objects).
+        self.return_urls: dict[str, str | None] = {}
         self.idempotency: dict[tuple[str, str], _Idem] = {}
         self._pending_events: list[dict[str, Any]] = []
 
@@ -975,7 +977,7 @@ class FakeStripe:
                 code="setup_intent_unexpected_state",
                 setup_intent=seti,
             )
-        seti["return_url"] = _str(call.params, "return_url")
+        self.return_urls[seti["id"]] = _str(call.params, "return_url")
         pm = self.payment_methods[seti["payment_method"]]
         card = self.card_of(pm)
         seti["latest_attempt"] = _new_id("setatt")
@@ -989,7 +991,9 @@ class FakeStripe:
             raise error
         if card.auth != "none":
             seti["status"] = "requires_action"
-            seti["next_action"] = _next_action(call.base_url, seti["id"], seti["return_url"])
+            seti["next_action"] = _next_action(
+                call.base_url, seti["id"], self.return_urls[seti["id"]]
+            )
             self._event("setup_intent.requires_action", seti, call=call)
             return seti
         return self._setup_succeeded(seti, call)
@@ -1184,7 +1188,7 @@ class FakeStripe:
                 payment_intent=pi,
             )
         off_session = _flag(call.params, "off_session")
-        pi["return_url"] = _str(call.params, "return_url")
+        self.return_urls[pi["id"]] = _str(call.params, "return_url")
         pm = self.payment_methods[pi["payment_method"]]
         card = self.card_of(pm)
         needs_auth = card.auth == "always" or (
@@ -1199,7 +1203,7 @@ class FakeStripe:
             raise self._payment_failed(pi, pm, AUTH_REQUIRED, call)
         if needs_auth:
             pi["status"] = "requires_action"
-            pi["next_action"] = _next_action(call.base_url, pi["id"], pi["return_url"])
+            pi["next_action"] = _next_action(call.base_url, pi["id"], self.return_urls[pi["id"]])
             pi["last_payment_error"] = None
             self._event("payment_intent.requires_action", pi, call=call)
             return pi
@@ -1760,7 +1764,7 @@ def create_app(fake: FakeStripe) -> Starlette:
         except StripeError as exc:
             return _error_response(exc, _new_id("req"))
         fake.flush_events()
-        return_url = intent.get("return_url")
+        return_url = fake.return_urls.get(iid)
         if b"ui=1" in await request.body() and return_url:
             sep = "&" if "?" in return_url else "?"
             kind = "payment_intent" if intent["object"] == "payment_intent" else "setup_intent"
