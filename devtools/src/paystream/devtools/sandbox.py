@@ -23,6 +23,8 @@ FAKES: tuple[tuple[str, str, int], ...] = (
     ("fake-alipay", "paystream.devtools.fakes.alipay", 5),
     ("fake-wechatpay", "paystream.devtools.fakes.wechatpay", 6),
     ("fake-trongrid", "paystream.devtools.fakes.trongrid", 7),
+    # Stripe's balance transactions with state (stripe-mock has none): the daily settlement.
+    ("fake-stripe-balance", "paystream.devtools.fakes.stripe_balance", 8),
 )
 
 ALIPAY_APP_ID = "2021000000000001"
@@ -115,6 +117,7 @@ class Sandbox:
             "PAYSTREAM_USDT_DEPOSIT_ADDRESS": USDT_DEPOSIT_ADDRESS,
             "PAYSTREAM_USDT_API_BASE": self.url("fake-trongrid"),
             "PAYSTREAM_USDT_POLL_INTERVAL_S": "0.5",
+            "PAYSTREAM_STRIPE_BALANCE_API_BASE": self.url("fake-stripe-balance"),
         }
 
     def fake_env(self) -> dict[str, str]:
