@@ -59,6 +59,19 @@ class BillLine:
     trade_provider_id: str = ""  # a refund's payment at the provider (WeChat Pay transaction_id)
     subject: str = "paystream credits"
 
+    @classmethod
+    def of(cls, doc: dict[str, Any], *, id_prefix: str) -> BillLine:
+        """A line a test posts: `{"kind", "reference", "amount_minor", "at"?, "provider_id"?,
+        "trade_reference"?}` (now, and a made-up provider id, when left out)."""
+        return cls(
+            kind=doc["kind"],
+            reference=doc["reference"],
+            amount_minor=int(doc["amount_minor"]),
+            at=datetime.fromisoformat(doc["at"]) if doc.get("at") else datetime.now(UTC),
+            provider_id=doc.get("provider_id") or f"{id_prefix}{secrets.token_hex(12)}",
+            trade_reference=doc.get("trade_reference", ""),
+        )
+
     @property
     def fee_minor(self) -> int:
         return fee_of(self.amount_minor)
@@ -83,18 +96,7 @@ class BillEdits:
             doc = orjson.loads(await request.body() or b"{}")
             self.omit.update(doc.get("omit", []))
             self.amounts.update({k: int(v) for k, v in doc.get("amounts", {}).items()})
-            for x in doc.get("extra", []):
-                at = datetime.fromisoformat(x["at"]) if x.get("at") else datetime.now(UTC)
-                self.extra.append(
-                    BillLine(
-                        kind=x["kind"],
-                        reference=x["reference"],
-                        amount_minor=int(x["amount_minor"]),
-                        at=at,
-                        provider_id=x.get("provider_id") or f"X{secrets.token_hex(8)}",
-                        trade_reference=x.get("trade_reference", ""),
-                    )
-                )
+            self.extra += [BillLine.of(x, id_prefix="X") for x in doc.get("extra", [])]
             return JSONResponse(self.view())
 
         async def reset(request: Request) -> Response:

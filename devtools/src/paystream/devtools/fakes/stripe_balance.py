@@ -19,8 +19,6 @@ would serve this list from its own charges instead.)
 from __future__ import annotations
 
 import argparse
-import secrets
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -85,15 +83,7 @@ def create_app() -> Starlette:
 
     async def record(request: Request) -> Response:
         doc = orjson.loads(await request.body() or b"{}")
-        at = datetime.fromisoformat(doc["at"]) if doc.get("at") else datetime.now(UTC)
-        line = BillLine(
-            kind=doc["kind"],
-            reference=doc["reference"],
-            amount_minor=int(doc["amount_minor"]),
-            at=at,
-            provider_id=doc.get("provider_id") or f"ch_{secrets.token_hex(12)}",
-            trade_reference=doc.get("trade_reference", ""),
-        )
+        line = BillLine.of(doc, id_prefix="ch_")
         moved.append((line, str(doc.get("currency", "usd"))))
         return JSONResponse(stripe_balance_transaction(line, currency=moved[-1][1]))
 
