@@ -15,7 +15,7 @@ T = TypeVar("T", bound="SettlementIn")
 class SettlementIn:
     """
     Attributes:
-        date (datetime.date): The provider's day (Beijing time for Alipay / WeChat Pay).
+        date (datetime.date): The provider's day (Beijing time for Alipay / WeChat Pay, UTC for Stripe).
         providers (list[str] | None | Unset): Only these providers (each must be configured); default: every one.
     """
 

@@ -16,7 +16,12 @@ class SettlementIn(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"date": "2026-12-01"}]}
     )
 
-    date: dt.date = Field(description="The provider's day (Beijing time for Alipay / WeChat Pay).")
+    # No provider keeps settlement data from before 2000 (WeChat Pay: three months), and dates
+    # near year 1 would not survive the conversion to UTC.
+    date: dt.date = Field(
+        ge=dt.date(2000, 1, 1),
+        description="The provider's day (Beijing time for Alipay / WeChat Pay, UTC for Stripe).",
+    )
     providers: list[str] | None = Field(
         default=None,
         max_length=8,
