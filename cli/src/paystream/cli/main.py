@@ -392,13 +392,21 @@ def reconcile(
         Path | None,
         typer.Option("--csv", help="Where the report goes; default settlement-<date>.csv."),
     ] = None,
+    invoicing_db: Annotated[
+        str | None,
+        typer.Option("--invoicing-db", help="Database name or DSN of invoicing's documents."),
+    ] = None,
+    skip_documents: Annotated[
+        bool,
+        typer.Option("--skip-documents", help="Do not look up invoices and credit notes."),
+    ] = False,
     local_operator: LocalOperator = False,
     operator_token: OperatorToken = None,
     as_json: Json = False,
 ) -> None:
     """Match a day's provider settlement data (Stripe balance transactions, Alipay's and WeChat
-    Pay's bills) against paid orders and refunds: summary, CSV of every line, exit 1 on any
-    difference."""
+    Pay's bills) against paid orders and refunds, and those against their invoices and credit
+    notes: summary, CSV of every line, exit 1 on any difference."""
     if ctx.invoked_subcommand is not None:
         return
     s = _settings(as_json)
@@ -411,7 +419,14 @@ def reconcile(
         raise fail(exc, as_json=as_json) from None
     run(
         s,
-        reconcile_ops.settle(s, day=when, providers=provider or [], csv_path=csv_path, token=token),
+        reconcile_ops.settle(
+            s,
+            day=when,
+            providers=provider or [],
+            csv_path=csv_path,
+            token=token,
+            invoicing_db=None if skip_documents else (invoicing_db or s.invoicing_database),
+        ),
         as_json=as_json,
         render=reconcile_ops.render_settlement,
         exit_code=lambda r: 0 if r["ok"] else 1,

@@ -2,9 +2,11 @@
 checkout's admin API (checkout holds the provider credentials and the orders and refunds the
 lines are matched against).
 
-`--date D` asks checkout to match the providers' settlement data for day D, prints the summary,
-writes every line to a CSV file and exits 1 when any line is not matched. `status` shows the
-pending orders and refunds the reconciler is asking providers about.
+`--date D` asks checkout to match the providers' settlement data for day D against paid orders
+and refunds, then finds each one's invoice or credit note in invoicing's database (as `verify`
+reads it), prints the summary, writes every line to a CSV file and exits 1 when any line or
+document does not match. `status` shows the pending orders and refunds the reconciler is asking
+providers about.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 from rich.console import Console
 from rich.table import Table
 
+from paystream.cli.connect import database
 from paystream.cli.errors import BadInput, CliError, DatabaseUnreachable, NotFound, Refused
 from paystream.cli.output import Result
 from paystream.cli.settings import OperatorSettings
@@ -35,7 +39,21 @@ CSV_COLUMNS = (
     "refund_id",
     "provider_id",
     "at",
+    "document",
+    "document_amount_minor",
+    "document_outcome",
 )
+
+# Invoices by order, credit notes by paystream's refund id (invoicing's own tables: one invoice
+# per order, one credit note per refund).
+_INVOICES = """
+SELECT order_id AS key, number, amount_minor, currency FROM invoices
+WHERE order_id = ANY($1::text[])
+"""
+_CREDIT_NOTES = """
+SELECT refund_id AS key, number, amount_minor, currency FROM credit_notes
+WHERE refund_id = ANY($1::text[])
+"""
 
 
 class CheckoutUnreachable(DatabaseUnreachable):
@@ -91,15 +109,58 @@ async def settle(
     providers: list[str],
     csv_path: Path | None,
     token: str,
+    invoicing_db: str | None,
 ) -> Result:
     body: dict[str, Any] = {"date": day.isoformat()}
     if providers:
         body["providers"] = providers
     report = await _call(settings, token, "POST", "/v1/admin/settlements", json=body)
+    if invoicing_db is not None:
+        async with database(settings.dsn(invoicing_db)) as conn:
+            report["documents"] = await attach_documents(conn, report["lines"])
+        report["ok"] = report["ok"] and not (
+            report["documents"]["missing"] or report["documents"]["differs"]
+        )
     path = csv_path or Path(f"settlement-{day.isoformat()}.csv")
     write_csv(path, report["lines"])
     report["csv"] = str(path)
     return report
+
+
+async def attach_documents(conn: asyncpg.Connection, lines: list[dict[str, Any]]) -> dict[str, int]:
+    """Each line paystream booked gets its invoice (payment) or credit note (refund):
+    `document_outcome` matched, missing, or differs (its amount is not what was booked)."""
+    invoices = {
+        r["key"]: r
+        for r in await conn.fetch(
+            _INVOICES, [x["order_id"] for x in lines if x["kind"] == "payment" and x["order_id"]]
+        )
+    }
+    notes = {
+        r["key"]: r
+        for r in await conn.fetch(
+            _CREDIT_NOTES,
+            [x["refund_id"] for x in lines if x["kind"] == "refund" and x["refund_id"]],
+        )
+    }
+    counts = {"matched": 0, "missing": 0, "differs": 0}
+    for x in lines:
+        key = x["order_id"] if x["kind"] == "payment" else x["refund_id"]
+        if key is None:  # nothing booked: nothing to document
+            x["document"] = x["document_amount_minor"] = x["document_outcome"] = None
+            continue
+        doc = (invoices if x["kind"] == "payment" else notes).get(key)
+        if doc is None:
+            outcome = "missing"
+        elif (doc["amount_minor"], doc["currency"]) != (x["booked_amount_minor"], x["currency"]):
+            outcome = "differs"
+        else:
+            outcome = "matched"
+        counts[outcome] += 1
+        x["document"] = None if doc is None else doc["number"]
+        x["document_amount_minor"] = None if doc is None else doc["amount_minor"]
+        x["document_outcome"] = outcome
+    return counts
 
 
 def write_csv(path: Path, lines: list[dict[str, Any]]) -> None:
@@ -135,6 +196,19 @@ def render_settlement(result: Result, out: Console) -> None:
                 f"{line['reference']}: provider {line['provider_amount_minor']}, "
                 f"paystream {line['booked_amount_minor']} {line['currency']} (minor)"
             )
+        if line.get("document_outcome") in ("missing", "differs"):
+            what = "invoice" if line["kind"] == "payment" else "credit note"
+            out.print(
+                f"[red]{what} {line['document_outcome']}[/] {line['provider']} "
+                f"{line['reference']}: booked {line['booked_amount_minor']}, "
+                f"{what} {line['document']} {line['document_amount_minor']} (minor)"
+            )
+    if "documents" in result:
+        d = result["documents"]
+        out.print(
+            f"invoices and credit notes: {d['matched']} matched, {d['missing']} missing, "
+            f"{d['differs']} differ"
+        )
     out.print(f"every line: {result['csv']}")
     out.print("[green]all matched[/]" if result["ok"] else "[red]differences found[/]")
 
