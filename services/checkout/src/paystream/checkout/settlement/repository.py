@@ -109,6 +109,12 @@ ON CONFLICT (provider, day) DO UPDATE
 """
 
 
+def _currency(x: ReportLine) -> str:
+    amount = x.provider_amount or x.booked_amount
+    assert amount is not None  # a line is the provider's, paystream's, or both
+    return amount.currency
+
+
 def _minor(m: Money | None) -> int | None:
     return None if m is None else m.minor
 
@@ -134,7 +140,7 @@ async def save_run(
                 x.kind,
                 x.reference,
                 x.outcome.value,
-                (x.provider_amount or x.booked_amount or x.fee or Money(0, "USD")).currency,
+                _currency(x),
                 _minor(x.provider_amount),
                 _minor(x.booked_amount),
                 _minor(x.fee),
