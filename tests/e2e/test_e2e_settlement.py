@@ -117,101 +117,116 @@ async def test_a_day_with_one_missing_and_one_differing_line_is_reported_exactly
         )
     ).json()["provider_refund_id"]
     stranger = f"X{uuid.uuid4().hex[:20]}"
-    edit = await h.http.post(
-        f"{fake}/_fake/bill/edits",
-        json={
-            "amounts": {differs["provider_session_id"]: _minor(differs) - 1},
-            "omit": [left_out["provider_session_id"]],
-            "extra": [
-                {
-                    "kind": "payment",
-                    "reference": stranger,
-                    "amount_minor": 4321,
-                    "at": datetime.now(UTC).isoformat(),
-                }
-            ],
-        },
-    )
-    assert edit.status_code == 200, edit.text
-
-    out = tmp_path / "report.csv"
-    code, report = await _cli(
-        stack, "reconcile", "--date", day.isoformat(), "--provider", provider, "--csv", str(out)
-    )
-    assert code == 1, report  # a difference: non-zero
-    assert report["ok"] is False
-    ours = {
-        matched["provider_session_id"]: ("payment", "matched", _minor(matched), _minor(matched)),
-        differs["provider_session_id"]: (
-            "payment",
-            "amount_differs",
-            _minor(differs) - 1,
-            _minor(differs),
-        ),
-        left_out["provider_session_id"]: ("payment", "missing_at_provider", None, _minor(left_out)),
-        stranger: ("payment", "missing_in_paystream", 4321, None),
-        refund_ref: ("refund", "matched", 300, 300),
-    }
-    got = {
-        x["reference"]: (
-            x["kind"],
-            x["outcome"],
-            x["provider_amount_minor"],
-            x["booked_amount_minor"],
+    # The edits stay in the shared fake until undone, whatever the test finds.
+    try:
+        edit = await h.http.post(
+            f"{fake}/_fake/bill/edits",
+            json={
+                "amounts": {differs["provider_session_id"]: _minor(differs) - 1},
+                "omit": [left_out["provider_session_id"]],
+                "extra": [
+                    {
+                        "kind": "payment",
+                        "reference": stranger,
+                        "amount_minor": 4321,
+                        "at": datetime.now(UTC).isoformat(),
+                    }
+                ],
+            },
         )
-        for x in report["lines"]
-        if x["reference"] in ours
-    }
-    assert got == ours
-    by_ref = {x["reference"]: x for x in report["lines"]}
-    # Fees: 0.6 % on what the provider settled, given back in proportion on a refund.
-    for ref, (kind, outcome, amount, _) in ours.items():
-        fee = by_ref[ref]["fee_minor"]
-        if outcome == "missing_at_provider":
-            assert fee is None
-        else:
-            assert amount is not None
-            expected = (amount * 6 + 500) // 1000
-            assert fee == (-expected if kind == "refund" else expected), by_ref[ref]
-    assert by_ref[matched["provider_session_id"]]["order_id"] == matched["order_id"]
-    assert by_ref[refund_ref]["refund_id"] == refund["refund_id"]
-    # Each payment and refund paystream booked has its invoice / credit note, of what it booked.
-    documents = {ref: by_ref[ref]["document_outcome"] for ref in ours}
-    assert documents == {
-        matched["provider_session_id"]: "matched",
-        differs["provider_session_id"]: "matched",
-        left_out["provider_session_id"]: "matched",
-        stranger: None,
-        refund_ref: "matched",
-    }
-    assert by_ref[refund_ref]["document"].startswith("CN-")
-    (summary,) = report["providers"]
-    assert summary["provider"] == provider
-    counts = summary["counts"]
-    assert counts["amount_differs"] >= 1
-    assert counts["missing_at_provider"] >= 1
-    assert counts["missing_in_paystream"] >= 1
-    assert counts["matched"] >= 2
-    assert sum(counts.values()) == len(report["lines"])
-    assert summary["fees_minor"]["CNY"] == sum(
-        x["fee_minor"] or 0 for x in report["lines"] if x["provider"] == provider
-    )
+        assert edit.status_code == 200, edit.text
 
-    # The CSV holds every line, as the report does.
-    with out.open(encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
-    assert len(rows) == len(report["lines"])
-    csv_ours = {
-        row["reference"]: (row["kind"], row["outcome"]) for row in rows if row["reference"] in ours
-    }
-    assert csv_ours == {ref: v[:2] for ref, v in ours.items()}
+        out = tmp_path / "report.csv"
+        code, report = await _cli(
+            stack, "reconcile", "--date", day.isoformat(), "--provider", provider, "--csv", str(out)
+        )
+        assert code == 1, report  # a difference: non-zero
+        assert report["ok"] is False
+        ours = {
+            matched["provider_session_id"]: (
+                "payment",
+                "matched",
+                _minor(matched),
+                _minor(matched),
+            ),
+            differs["provider_session_id"]: (
+                "payment",
+                "amount_differs",
+                _minor(differs) - 1,
+                _minor(differs),
+            ),
+            left_out["provider_session_id"]: (
+                "payment",
+                "missing_at_provider",
+                None,
+                _minor(left_out),
+            ),
+            stranger: ("payment", "missing_in_paystream", 4321, None),
+            refund_ref: ("refund", "matched", 300, 300),
+        }
+        got = {
+            x["reference"]: (
+                x["kind"],
+                x["outcome"],
+                x["provider_amount_minor"],
+                x["booked_amount_minor"],
+            )
+            for x in report["lines"]
+            if x["reference"] in ours
+        }
+        assert got == ours
+        by_ref = {x["reference"]: x for x in report["lines"]}
+        # Fees: 0.6 % on what the provider settled, given back in proportion on a refund.
+        for ref, (kind, outcome, amount, _) in ours.items():
+            fee = by_ref[ref]["fee_minor"]
+            if outcome == "missing_at_provider":
+                assert fee is None
+            else:
+                assert amount is not None
+                expected = (amount * 6 + 500) // 1000
+                assert fee == (-expected if kind == "refund" else expected), by_ref[ref]
+        assert by_ref[matched["provider_session_id"]]["order_id"] == matched["order_id"]
+        assert by_ref[refund_ref]["refund_id"] == refund["refund_id"]
+        # Each payment and refund paystream booked has its invoice / credit note, of what it booked.
+        documents = {ref: by_ref[ref]["document_outcome"] for ref in ours}
+        assert documents == {
+            matched["provider_session_id"]: "matched",
+            differs["provider_session_id"]: "matched",
+            left_out["provider_session_id"]: "matched",
+            stranger: None,
+            refund_ref: "matched",
+        }
+        assert by_ref[refund_ref]["document"].startswith("CN-")
+        (summary,) = report["providers"]
+        assert summary["provider"] == provider
+        counts = summary["counts"]
+        assert counts["amount_differs"] >= 1
+        assert counts["missing_at_provider"] >= 1
+        assert counts["missing_in_paystream"] >= 1
+        assert counts["matched"] >= 2
+        assert sum(counts.values()) == len(report["lines"])
+        assert summary["fees_minor"]["CNY"] == sum(
+            x["fee_minor"] or 0 for x in report["lines"] if x["provider"] == provider
+        )
 
-    # The figures are metrics too.
-    metrics = (await h.http.get(f"{h.urls['checkout']}/metrics")).text
-    line = f'paystream_settlement_lines{{outcome="missing_in_paystream",provider="{provider}"}}'
-    assert line in metrics
+        # The CSV holds every line, as the report does.
+        with out.open(encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+        assert len(rows) == len(report["lines"])
+        csv_ours = {
+            row["reference"]: (row["kind"], row["outcome"])
+            for row in rows
+            if row["reference"] in ours
+        }
+        assert csv_ours == {ref: v[:2] for ref, v in ours.items()}
 
-    await h.http.delete(f"{fake}/_fake/bill/edits")
+        # The figures are metrics too.
+        metrics = (await h.http.get(f"{h.urls['checkout']}/metrics")).text
+        line = f'paystream_settlement_lines{{outcome="missing_in_paystream",provider="{provider}"}}'
+        assert line in metrics
+
+    finally:
+        await h.http.delete(f"{fake}/_fake/bill/edits")
     # Run again without the edits: the same day's comparison is replaced, our lines now agree.
     code, again = await _cli(
         stack, "reconcile", "--date", day.isoformat(), "--provider", provider, "--csv", str(out)
