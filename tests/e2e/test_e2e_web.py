@@ -560,3 +560,25 @@ async def test_plans_and_quote_pages_fit_a_phone_and_every_field_has_a_label(pag
     await ask_price(page, "How many receives?", "7")
     await page.get_by_role("heading", name="Your price").wait_for()
     await fits_a_phone_with_labels(page, "the quote page")
+# ---- issue 15: the success page asks the provider (sync) ------------------------------------
+
+
+async def test_the_return_page_finds_a_payment_whose_notification_was_lost(
+    page: Any, stack: Stack, harness: Harness
+) -> None:
+    # The payer paid at Alipay and came back; Alipay's notification never arrived. The return
+    # page asks checkout to ask Alipay (POST /v1/orders/{id}/sync) and shows the payment.
+    user = _user()
+    await sign_in(page, user)
+    order_id = await start_order(page, "CNY", "alipay_qr")
+    assert stack.sandbox is not None
+    order = (await harness.order(user, order_id)).json()
+    r = await harness.http.post(
+        f"{stack.sandbox.url('fake-alipay')}/_fake/trades/{order['provider_session_id']}/pay",
+        json={"deliver": False},
+    )
+    assert r.status_code == 200, r.text
+    await page.goto(f"/checkout/return?out_trade_no={order_id}")
+    await page.wait_for_url(f"**/orders/{order_id}/return")
+    await page.get_by_role("heading", name="Payment received").wait_for()
+    assert "Payment pending" not in await page.content()

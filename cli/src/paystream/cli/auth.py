@@ -14,7 +14,7 @@ from pathlib import Path
 
 from paystream.cli.errors import Refused
 from paystream.cli.settings import OperatorSettings
-from paystream.shared.auth import decode_token
+from paystream.shared.auth import decode_token, make_token
 from paystream.shared.errors import Unauthorized
 
 
@@ -51,3 +51,18 @@ def require_operator(
             f"{action} refused: the operator token of {principal.user_id!r} has no admin role"
         )
     return principal.user_id
+
+
+def operator_jwt(
+    settings: OperatorSettings, *, action: str, local_operator: bool, token: str | None
+) -> str:
+    """The admin JWT a service's admin API takes: the operator's own, or with `--local-operator`
+    one made for five minutes with the services' JWT secret (which the local operator holds)."""
+    raw = token or (
+        settings.operator_token.get_secret_value() if settings.operator_token is not None else None
+    )
+    if raw and not local_operator:
+        require_operator(settings, action=action, local_operator=False, token=raw)
+        return raw
+    who = require_operator(settings, action=action, local_operator=local_operator, token=raw)
+    return make_token(who, settings.jwt_secret.get_secret_value(), role="admin", ttl_s=300)

@@ -14,12 +14,13 @@ from pydantic import ValidationError
 from paystream.cli import dlq as dlq_ops
 from paystream.cli import lag as lag_ops
 from paystream.cli import refunds as refund_ops
+from paystream.cli import reconcile as reconcile_ops
 from paystream.cli import replay as replay_ops
 from paystream.cli import reprocess as reprocess_ops
 from paystream.cli import topics as topic_ops
 from paystream.cli import verify as verify_ops
-from paystream.cli.auth import read_token_file, require_operator
-from paystream.cli.errors import BadInput
+from paystream.cli.auth import operator_jwt, read_token_file, require_operator
+from paystream.cli.errors import BadInput, CliError
 from paystream.cli.output import fail, run
 from paystream.cli.settings import OperatorSettings
 
@@ -36,6 +37,10 @@ topics_app = typer.Typer(help="Topics: list them, or create/correct them (ensure
 dlq_app = typer.Typer(help="Dead letters: list, show, retry, purge.", no_args_is_help=True)
 app.add_typer(topics_app, name="topics")
 app.add_typer(dlq_app, name="dlq")
+reconcile_app = typer.Typer(
+    help="The daily settlement report (--date) and the reconciler's status (status)."
+)
+app.add_typer(reconcile_app, name="reconcile")
 
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 LocalOperator = Annotated[
@@ -388,6 +393,100 @@ def refunds_unmatched(
         as_json=as_json,
         render=refund_ops.render,
         exit_code=lambda r: 1 if r["open"] else 0,
+    )
+
+
+# ---- reconcile -----------------------------------------------------------------------------
+
+
+def _jwt(
+    settings: OperatorSettings, action: str, local_operator: bool, token_file: Path | None
+) -> Callable[[], str]:
+    def token() -> str:
+        return operator_jwt(
+            settings,
+            action=action,
+            local_operator=local_operator,
+            token=read_token_file(token_file or settings.operator_token_file),
+        )
+
+    return token
+
+
+@reconcile_app.callback(invoke_without_command=True)
+def reconcile(
+    ctx: typer.Context,
+    day: Annotated[
+        str | None, typer.Option("--date", "-d", help="The provider's day, YYYY-MM-DD.")
+    ] = None,
+    provider: Annotated[
+        list[str] | None,
+        typer.Option("--provider", "-p", help="Only this provider (repeat); default: all."),
+    ] = None,
+    csv_path: Annotated[
+        Path | None,
+        typer.Option("--csv", help="Where the report goes; default settlement-<date>.csv."),
+    ] = None,
+    invoicing_db: Annotated[
+        str | None,
+        typer.Option("--invoicing-db", help="Database name or DSN of invoicing's documents."),
+    ] = None,
+    skip_documents: Annotated[
+        bool,
+        typer.Option("--skip-documents", help="Do not look up invoices and credit notes."),
+    ] = False,
+    local_operator: LocalOperator = False,
+    operator_token: OperatorToken = None,
+    as_json: Json = False,
+) -> None:
+    """Match a day's provider settlement data (Stripe balance transactions, Alipay's and WeChat
+    Pay's bills) against paid orders and refunds, and those against their invoices and credit
+    notes: summary, CSV of every line, exit 1 on any difference."""
+    if ctx.invoked_subcommand is not None:
+        return
+    s = _settings(as_json)
+    if day is None:
+        raise fail(BadInput("--date is required (or: reconcile status)"), as_json=as_json)
+    try:
+        when = reconcile_ops.parse_day(day)
+        token = _jwt(s, "reconcile", local_operator, operator_token)()
+    except CliError as exc:
+        raise fail(exc, as_json=as_json) from None
+    run(
+        s,
+        reconcile_ops.settle(
+            s,
+            day=when,
+            providers=provider or [],
+            csv_path=csv_path,
+            token=token,
+            invoicing_db=None if skip_documents else (invoicing_db or s.invoicing_database),
+        ),
+        as_json=as_json,
+        render=reconcile_ops.render_settlement,
+        exit_code=lambda r: 0 if r["ok"] else 1,
+    )
+
+
+@reconcile_app.command("status")
+def reconcile_status(
+    limit: Annotated[int, typer.Option("--limit", help="Show at most this many.")] = 50,
+    local_operator: LocalOperator = False,
+    operator_token: OperatorToken = None,
+    as_json: Json = False,
+) -> None:
+    """Pending orders and refunds the reconciler asks providers about: attempts, last asked,
+    next check, last result."""
+    s = _settings(as_json)
+    try:
+        token = _jwt(s, "reconcile status", local_operator, operator_token)()
+    except CliError as exc:
+        raise fail(exc, as_json=as_json) from None
+    run(
+        s,
+        reconcile_ops.status(s, limit=limit, token=token),
+        as_json=as_json,
+        render=reconcile_ops.render_status,
     )
 
 

@@ -18,6 +18,9 @@ class OperatorSettings(BaseServiceSettings):
     # An admin JWT: replay, reprocess-raw and dlq retry/purge need it (or --local-operator).
     operator_token: SecretStr | None = None
     operator_token_file: Path | None = None
+    # checkout's HTTP API: `paystream reconcile` reads the settlement and the reconciler there.
+    checkout_url: str = "http://127.0.0.1:8001"
+    checkout_timeout_s: float = 300.0
     # The CLI's own consumer group: its committed offsets on a DLQ topic mark what is handled.
     cli_group: str = "paystream-cli"
 

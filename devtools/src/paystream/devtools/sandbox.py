@@ -27,6 +27,8 @@ FAKES: tuple[tuple[str, str, int], ...] = (
     # A Stripe that can decline and ask for 3-D Secure (issue 12). Checkout still calls
     # stripe-mock unless PAYSTREAM_STRIPE_API_BASE is set to this fake's URL.
     ("fake-stripe", "paystream.devtools.fakes.stripe", 8),
+    # Stripe's balance transactions with state (stripe-mock has none): the daily settlement.
+    ("fake-stripe-balance", "paystream.devtools.fakes.stripe_balance", 9),
 )
 
 ALIPAY_APP_ID = "2021000000000001"
@@ -119,6 +121,7 @@ class Sandbox:
             "PAYSTREAM_USDT_DEPOSIT_ADDRESS": USDT_DEPOSIT_ADDRESS,
             "PAYSTREAM_USDT_API_BASE": self.url("fake-trongrid"),
             "PAYSTREAM_USDT_POLL_INTERVAL_S": "0.5",
+            "PAYSTREAM_STRIPE_BALANCE_API_BASE": self.url("fake-stripe-balance"),
         }
 
     def fake_env(self) -> dict[str, str]:

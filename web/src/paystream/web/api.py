@@ -235,6 +235,19 @@ class Api:
     async def order(self, order_id: str) -> dict[str, Any]:
         return await self._json("GET", f"{self.s.checkout_url}/v1/orders/{order_id}")
 
+    async def sync_order(self, order_id: str) -> dict[str, Any] | None:
+        """Ask checkout to ask the provider (POST /v1/orders/{id}/sync): the order as it stands
+        after, or None when the answer cannot be had now (asked a moment ago: 429; the
+        provider unreachable: 502). The page then shows what checkout knows and keeps polling."""
+        try:
+            body = await self._json("POST", f"{self.s.checkout_url}/v1/orders/{order_id}/sync")
+        except ApiError as exc:
+            if exc.status in (409, 429) or exc.status >= 500:
+                return None
+            raise
+        order: dict[str, Any] = body["order"]
+        return order
+
     async def orders(self, limit: int = 20, cursor: str | None = None) -> dict[str, Any]:
         return await self._json(
             "GET", f"{self.s.checkout_url}/v1/orders", params={"limit": limit, "cursor": cursor}

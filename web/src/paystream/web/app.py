@@ -331,8 +331,12 @@ async def pay_page(request: Request, order_id: uuid.UUID, s: SessionDep) -> Resp
 
 @pages.get("/orders/{order_id}/status")
 async def order_status(request: Request, order_id: uuid.UUID, s: SessionDep) -> JSONResponse:
-    """What the pay and return pages poll (same origin, the session cookie)."""
-    order = await api_for(request, s).order(str(order_id))
+    """What the pay and return pages poll (same origin, the session cookie). A pending order is
+    asked about at the provider too (checkout rate-limits that per order)."""
+    api = api_for(request, s)
+    order = await api.order(str(order_id))
+    if order["status"] == "pending" and request.query_params.get("sync") == "1":
+        order = await api.sync_order(str(order_id)) or order
     return JSONResponse(
         {
             "status": order["status"],
@@ -407,6 +411,10 @@ async def order_result(
 ) -> HTMLResponse:
     api = api_for(request, s)
     order = await api.order(str(order_id))
+    if order["status"] == "pending" and checkout != "cancelled":
+        # Back from the provider: its notification may be late or lost, so ask the provider
+        # (the payment verification the success page needs) before saying "pending".
+        order = await api.sync_order(str(order_id)) or order
     kind = outcome(order["status"], left_payment_page=checkout == "cancelled")
     invoices = await api.invoices(order_id=str(order_id)) if kind == "success" else []
     balances = await api.balances() if kind == "success" else []

@@ -13,6 +13,10 @@ Gateway (`/gateway.do`, GET or form POST, parameters in the query or the body):
   fund_change N); more than what is left to refund is ACQ.REFUND_AMT_NOT_EQUAL_TOTAL; a full
   refund closes the trade (TRADE_CLOSED), as Alipay does.
 - alipay.trade.fastpay.refund.query, alipay.trade.close, alipay.trade.query.
+- alipay.data.dataservice.bill.downloadurl.query (bill_type `trade`, a bill_date yyyy-MM-dd):
+  `bill_download_url` to the day's bill (`bills.py`: a zip of GBK CSV files); a day not begun
+  in Beijing is isp.bill_not_exist. Unlike Alipay, which publishes a day's bill the next morning,
+  the fake serves the day so far, so tests need not wait for tomorrow.
 
 Test / demo controls (not Alipay's; JSON):
 - `POST /_fake/trades/{out_trade_no}/pay`: a buyer pays; the signed TRADE_SUCCESS notification is
@@ -23,6 +27,7 @@ Test / demo controls (not Alipay's; JSON):
 - `POST /_fake/trades/{out_trade_no}/expire`: an unpaid trade times out; TRADE_CLOSED notified.
 - `POST /_fake/trades/{out_trade_no}/refunds/{out_request_no}/notify`: the refund notification.
 - `GET /_fake/trades/{out_trade_no}`: the trade as the fake holds it.
+- `/_fake/bill/edits`: lines of the bill left out, changed or added (`bills.py`).
 
 `build_notification` (pure) makes a signed notification form for tests that post forged,
 tampered or replayed ones themselves.
@@ -41,7 +46,7 @@ import secrets
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -54,6 +59,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from paystream.devtools.fakes import run
+from paystream.devtools.fakes.bills import BillEdits, BillLine, alipay_bill_zip, on_day
 from paystream.devtools.fakes.faults import Faults
 from paystream.devtools.fakes.signing import sign_notification, signed_response, verify_request
 from paystream.shared.money import Money
@@ -65,8 +71,17 @@ DEFAULT_BUYER_ID = "2088102177846881"
 DEFAULT_BUYER_LOGON_ID = "csq***@sandbox.com"
 
 _INVALID_ARGUMENTS = "Invalid Arguments"
+BILL_URL_QUERY = "alipay.data.dataservice.bill.downloadurl.query"
 _METHODS = frozenset(
-    {ali.PRECREATE, ali.PAGE_PAY, ali.REFUND, ali.REFUND_QUERY, ali.CLOSE, ali.QUERY}
+    {
+        ali.PRECREATE,
+        ali.PAGE_PAY,
+        ali.REFUND,
+        ali.REFUND_QUERY,
+        ali.CLOSE,
+        ali.QUERY,
+        BILL_URL_QUERY,
+    }
 )
 _BUSINESS_FAILED = "Business Failed"
 
@@ -248,6 +263,8 @@ class FakeAlipay:
         self.trades: dict[str, FakeTrade] = {}
         self.notify_timeout_s = notify_timeout_s
         self._trade_seq = 0
+        self.bill_edits = BillEdits()
+        self.bill_files: dict[str, date] = {}
 
     # -- request checks ------------------------------------------------------------------
 
@@ -287,6 +304,53 @@ class FakeAlipay:
     def respond(self, method: str, content: Mapping[str, Any], *, signed: bool = True) -> Response:
         body = signed_response(method, content, self.private_key if signed else None)
         return Response(body, media_type="application/json;charset=utf-8")
+
+    # -- bills ---------------------------------------------------------------------------
+
+    def bill_lines(self) -> list[BillLine]:
+        lines: list[BillLine] = []
+        for t in self.trades.values():
+            if t.paid_at is not None:
+                lines.append(
+                    BillLine("payment", t.out_trade_no, t.total.minor, t.paid_at, t.trade_no)
+                )
+            lines.extend(
+                BillLine(
+                    "refund",
+                    r.out_request_no,
+                    r.amount.minor,
+                    r.at,
+                    t.trade_no,
+                    trade_reference=t.out_trade_no,
+                )
+                for r in t.refunds.values()
+            )
+        return lines
+
+    def bill_url(self, biz: dict[str, Any], base_url: str) -> dict[str, Any]:
+        if biz.get("bill_type") != "trade":
+            raise _business_refusal("isv.invalid-bill-type", "账单类型不支持")
+        try:
+            day = date.fromisoformat(str(biz.get("bill_date", "")))
+        except ValueError:
+            raise _business_refusal("isv.invalid-bill-date", "账单日期格式不正确") from None
+        if day > datetime.now(ali.CHINA_TZ).date():
+            raise _business_refusal("isp.bill_not_exist", "账单不存在")
+        token = secrets.token_urlsafe(16)
+        self.bill_files[token] = day
+        return {
+            "code": ali.SUCCESS_CODE,
+            "msg": "Success",
+            "bill_download_url": f"{base_url}/downloadBillFile.resource?bizType=trade"
+            f"&userId={self.seller_id}&fileType=csv.zip&bizDates={day:%Y%m%d}&token={token}",
+        }
+
+    def bill_file(self, token: str) -> bytes | None:
+        day = self.bill_files.get(token)
+        if day is None:
+            return None
+        lines = on_day(self.bill_edits.apply(self.bill_lines()), day, ali.CHINA_TZ)
+        return alipay_bill_zip(lines, pid=self.seller_id, day=day, now=datetime.now(UTC))
 
     # -- trades --------------------------------------------------------------------------
 
@@ -527,6 +591,7 @@ def create_app(
                 ali.REFUND_QUERY: lambda: fake.refund_query(biz),
                 ali.CLOSE: lambda: fake.close(biz),
                 ali.QUERY: lambda: fake.query(biz),
+                BILL_URL_QUERY: lambda: fake.bill_url(biz, str(request.base_url).rstrip("/")),
             }
             handler = handlers.get(method)
             if handler is None:
@@ -611,9 +676,17 @@ def create_app(
         trade = trade_of(request)
         return not_found(request) if trade is None else JSONResponse(trade.view())
 
+    async def bill_file(request: Request) -> Response:
+        body = fake.bill_file(request.query_params.get("token", ""))
+        if body is None:
+            return Response("账单不存在", status_code=404)
+        return Response(body, media_type="application/oct-stream")
+
     app = Starlette(
         routes=[
             Route("/gateway.do", gateway, methods=["GET", "POST"]),
+            Route("/downloadBillFile.resource", bill_file, methods=["GET"]),
+            *fake.bill_edits.routes(),
             Route("/_fake/trades/{out_trade_no}", show, methods=["GET"]),
             Route("/_fake/trades/{out_trade_no}/pay", pay, methods=["POST"]),
             Route("/_fake/trades/{out_trade_no}/finish", finish, methods=["POST"]),

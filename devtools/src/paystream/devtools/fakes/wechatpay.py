@@ -21,6 +21,11 @@ API (state in memory):
   `amount.total` that is not the payment's: 400 PARAM_ERROR; an unpaid order: 403 TRADE_ERROR;
   an unknown one: 404 RESOURCE_NOT_EXISTS. The same out_refund_no again returns that refund.
 - `GET /v3/refund/domestic/refunds/{out_refund_no}` -> the refund.
+- `GET /v3/bill/tradebill?bill_date=yyyy-MM-dd&bill_type=ALL|SUCCESS|REFUND` -> `{"hash_type":
+  "SHA1", "hash_value", "download_url"}`; `GET /v3/billdownload/file?token=` (signed request,
+  unsigned answer: the hash vouches for it) -> the bill's CSV (`bills.py`). A day not begun in
+  Beijing: 400 INVALID_REQUEST. Unlike WeChat Pay (bills from 10:00 the next day) the fake
+  serves the day so far.
 
 Control endpoints for tests and the demo (no Authorization):
 - `POST /_fake/transactions/{out_trade_no}/pay` marks the order paid (again: resends the same
@@ -30,6 +35,7 @@ Control endpoints for tests and the demo (no Authorization):
 - `POST /_fake/refunds/{out_refund_no}/succeed` (`/abnormal`, `/close`): settles a PROCESSING
   refund and POSTs REFUND.SUCCESS (REFUND.ABNORMAL, REFUND.CLOSED).
 - `GET /_fake/transactions/{out_trade_no}`: the transaction and its refunds, unsigned.
+- `/_fake/bill/edits`: lines of the bill left out, changed or added (`bills.py`).
 - `/_fake/faults`: an API call's answer late or lost after it took effect (`faults.py`); calls
   `native`, `query`, `close`, `refund`, `query_refund`.
 
@@ -56,13 +62,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import os
 import secrets
 import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, Final, Literal
 
 import httpx
@@ -76,6 +83,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from paystream.devtools.fakes import free_port, run
+from paystream.devtools.fakes.bills import BillEdits, BillLine, on_day, wechatpay_tradebill
 from paystream.devtools.fakes.faults import Faults
 from paystream.devtools.fakes.signing import encrypt_resource, sign_response, verify_authorization
 from paystream.shared.providers.keys import load_private_key, load_public_key, read_setting
@@ -404,6 +412,8 @@ class FakeWeChatPay:
         self.transactions: dict[str, _Transaction] = {}
         self.refunds: dict[str, _Refund] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self.bill_edits = BillEdits()
+        self.bill_files: dict[str, bytes] = {}
 
     # --- answers ---------------------------------------------------------------------------
 
@@ -602,6 +612,63 @@ class FakeWeChatPay:
             doc["success_time"] = rfc3339(r.success_time)
         return doc
 
+    # --- bills -----------------------------------------------------------------------------
+
+    def bill_lines(self, bill_type: str) -> list[BillLine]:
+        lines: list[BillLine] = []
+        for tx in self.transactions.values():
+            if bill_type in ("ALL", "SUCCESS") and tx.success_time is not None:
+                lines.append(
+                    BillLine(
+                        "payment",
+                        tx.out_trade_no,
+                        tx.total_fen,
+                        tx.success_time,
+                        tx.transaction_id or "",
+                        subject=tx.description,
+                    )
+                )
+            if bill_type in ("ALL", "REFUND"):
+                lines.extend(
+                    BillLine(
+                        "refund",
+                        r.out_refund_no,
+                        r.refund_fen,
+                        r.success_time,
+                        r.refund_id,
+                        trade_reference=tx.out_trade_no,
+                        trade_provider_id=tx.transaction_id or "",
+                        subject=tx.description,
+                    )
+                    for r in tx.refunds
+                    if r.status == "SUCCESS" and r.success_time is not None
+                )
+        return lines
+
+    def tradebill(self, bill_date: str | None, bill_type: str, base_url: str) -> dict[str, Any]:
+        if bill_type not in ("ALL", "SUCCESS", "REFUND"):
+            raise _ApiError(400, "PARAM_ERROR", "bill_type 不正确")
+        try:
+            day = date.fromisoformat(bill_date or "")
+        except ValueError:
+            raise _ApiError(400, "PARAM_ERROR", "bill_date 格式不正确") from None
+        if day > _now_cst().date():
+            raise _ApiError(400, "INVALID_REQUEST", "账单日期不能晚于今天")
+        kind = "payment" if bill_type == "SUCCESS" else "refund" if bill_type == "REFUND" else None
+        edited = [
+            x for x in self.bill_edits.apply(self.bill_lines(bill_type)) if kind in (None, x.kind)
+        ]
+        body = wechatpay_tradebill(
+            on_day(edited, day, _CST), mchid=self.mchid, appid=self.appid or ""
+        )
+        token = secrets.token_urlsafe(16)
+        self.bill_files[token] = body
+        return {
+            "hash_type": "SHA1",
+            "hash_value": hashlib.sha1(body).hexdigest(),  # noqa: S324 - WeChat Pay's choice
+            "download_url": f"{base_url}/v3/billdownload/file?token={token}",
+        }
+
     # --- control ---------------------------------------------------------------------------
 
     def pay(self, out_trade_no: str) -> tuple[_Transaction, SignedNotification]:
@@ -797,6 +864,26 @@ def create_app(
             }
         )
 
+    async def tradebill(request: Request) -> Response:
+        try:
+            await fake.authenticate(request)
+            q = request.query_params
+            base = str(request.base_url).rstrip("/")
+            doc = fake.tradebill(q.get("bill_date"), q.get("bill_type", "ALL"), base)
+            return fake.signed(200, doc)
+        except _ApiError as exc:
+            return fake.error(exc)
+
+    async def bill_file(request: Request) -> Response:
+        try:
+            await fake.authenticate(request)
+            body = fake.bill_files.get(request.query_params.get("token", ""))
+            if body is None:
+                raise _ApiError(404, "RESOURCE_NOT_EXISTS", "账单文件不存在")
+            return Response(body, media_type="text/csv; charset=utf-8")
+        except _ApiError as exc:
+            return fake.error(exc)
+
     tx_path = "/v3/pay/transactions/out-trade-no/{out_trade_no}"
     app = Starlette(
         routes=[
@@ -805,6 +892,9 @@ def create_app(
             Route(f"{tx_path}/close", close, methods=["POST"]),
             Route("/v3/refund/domestic/refunds", refund, methods=["POST"]),
             Route("/v3/refund/domestic/refunds/{out_refund_no}", query_refund, methods=["GET"]),
+            Route("/v3/bill/tradebill", tradebill, methods=["GET"]),
+            Route("/v3/billdownload/file", bill_file, methods=["GET"]),
+            *fake.bill_edits.routes(),
             Route("/_fake/transactions/{out_trade_no}/pay", control_pay, methods=["POST"]),
             Route("/_fake/transactions/{out_trade_no}", control_show, methods=["GET"]),
             Route(

@@ -25,11 +25,14 @@ from paystream.checkout.providers.factory import build_providers, stripe_method_
 from paystream.checkout.providers.registry import ProviderRegistry
 from paystream.checkout.quotes import endpoints as quotes_endpoints
 from paystream.checkout.quotes.signing import Signer, check_quote_key
+from paystream.checkout.reconcile import endpoints as reconcile_endpoints
 from paystream.checkout.reconcile.service import ReconcileConfig
 from paystream.checkout.reconcile.tasks import reconciler
 from paystream.checkout.refunds import endpoints as refunds_endpoints
 from paystream.checkout.reviews import endpoints as reviews_endpoints
 from paystream.checkout.settings import CheckoutSettings
+from paystream.checkout.settlement import endpoints as settlement_endpoints
+from paystream.checkout.settlement.tasks import daily_settlement
 from paystream.checkout.stats import endpoints as stats_endpoints
 from paystream.checkout.subscriptions import endpoints as subscriptions_endpoints
 from paystream.checkout.subscriptions.domain import Timing
@@ -172,6 +175,14 @@ def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
                 wake_outbox=relay.wake,
             )
             tasks.append(asyncio.create_task(reconcile, name="reconciler"))
+        if settings.settlement_hour_utc is not None:
+            settlement = daily_settlement(
+                runtime.pool,
+                providers,
+                hour_utc=settings.settlement_hour_utc,
+                every_s=settings.settlement_check_s,
+            )
+            tasks.append(asyncio.create_task(settlement, name="daily-settlement"))
         try:
             yield
         finally:
@@ -199,6 +210,9 @@ def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
         pricing_endpoints.router,
         quotes_endpoints.router,
         sandbox_endpoints.router,
+        # issue 15: the reconciler's status and the daily settlement (admin)
+        reconcile_endpoints.router,
+        settlement_endpoints.router,
     ):
         app.include_router(router)
     return app

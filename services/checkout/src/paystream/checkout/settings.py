@@ -25,6 +25,9 @@ class CheckoutSettings(BaseServiceSettings):
     stripe_api_base: str = "http://127.0.0.1:12111"
     stripe_secret_key: SecretStr = SecretStr("sk_test_123")
     stripe_timeout_s: float = Field(default=10.0, gt=0)
+    # Where balance transactions (the daily settlement) are read; unset: stripe_api_base. Only
+    # for local stacks: stripe-mock keeps no state, so a fake serves them (devtools).
+    stripe_balance_api_base: str | None = None
     # Retries of a session creation are safe: every attempt carries an idempotency key.
     stripe_max_network_retries: int = Field(default=2, ge=0)
 
@@ -66,6 +69,13 @@ class CheckoutSettings(BaseServiceSettings):
     reconcile_backoff_s: float = Field(default=60.0, gt=0, le=86400)
     reconcile_backoff_max_s: float = Field(default=3600.0, gt=0)
     reconcile_batch: int = Field(default=100, ge=1, le=1000)
+
+    # The daily settlement (settlement/): every day after this hour (UTC) the day before is
+    # matched against each configured provider's settlement data (Stripe balance transactions,
+    # Alipay's and WeChat Pay's bills; theirs are ready the next morning Beijing time). None
+    # disables the scheduled run; `paystream reconcile --date` runs it by hand.
+    settlement_hour_utc: int | None = Field(default=4, ge=0, le=23)
+    settlement_check_s: float = Field(default=600.0, gt=0)
 
     # Quotes and subscription change previews are signed with this key (HMAC-SHA256) and expire
     # after quote_ttl_s on checkout's clock. Outside sandbox mode checkout refuses to start with

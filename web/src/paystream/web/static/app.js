@@ -12,7 +12,9 @@
     let timer = 0;
     const poll = async () => {
       try {
-        const r = await fetch(`/orders/${id}/status`, { headers: { Accept: "application/json" } });
+        // The return page asks the provider too (sync=1), the pay page only checkout.
+        const sync = live.dataset.sync ? "?sync=1" : "";
+        const r = await fetch(`/orders/${id}/status${sync}`, { headers: { Accept: "application/json" } });
         if (r.ok) {
           const s = await r.json();
           if (status && status.dataset.status !== s.status) {

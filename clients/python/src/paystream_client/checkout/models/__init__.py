@@ -58,10 +58,16 @@ from .products_out import ProductsOut
 from .proration_out import ProrationOut
 from .provider_answer_out import ProviderAnswerOut
 from .provider_answer_out_state import ProviderAnswerOutState
+from .provider_summary import ProviderSummary
+from .provider_summary_counts import ProviderSummaryCounts
+from .provider_summary_fees_minor import ProviderSummaryFeesMinor
 from .quote_in import QuoteIn
 from .quote_out import QuoteOut
 from .quote_out_kind import QuoteOutKind
 from .rate_out import RateOut
+from .reconcile_item import ReconcileItem
+from .reconcile_item_kind import ReconcileItemKind
+from .reconcile_status import ReconcileStatus
 from .refund_out import RefundOut
 from .refund_page import RefundPage
 from .refund_state import RefundState
@@ -72,6 +78,10 @@ from .review_out import ReviewOut
 from .review_out_details import ReviewOutDetails
 from .review_page import ReviewPage
 from .review_status import ReviewStatus
+from .settlement_in import SettlementIn
+from .settlement_line_out import SettlementLineOut
+from .settlement_outcome import SettlementOutcome
+from .settlement_report import SettlementReport
 from .status import Status
 from .subscribe_in import SubscribeIn
 from .subscribe_in_payment_method import SubscribeInPaymentMethod
@@ -145,10 +155,16 @@ __all__ = (
     "ProrationOut",
     "ProviderAnswerOut",
     "ProviderAnswerOutState",
+    "ProviderSummary",
+    "ProviderSummaryCounts",
+    "ProviderSummaryFeesMinor",
     "QuoteIn",
     "QuoteOut",
     "QuoteOutKind",
     "RateOut",
+    "ReconcileItem",
+    "ReconcileItemKind",
+    "ReconcileStatus",
     "RefundOut",
     "RefundPage",
     "RefundState",
@@ -159,6 +175,10 @@ __all__ = (
     "ReviewOutDetails",
     "ReviewPage",
     "ReviewStatus",
+    "SettlementIn",
+    "SettlementLineOut",
+    "SettlementOutcome",
+    "SettlementReport",
     "Status",
     "SubscribeIn",
     "SubscribeInPaymentMethod",

@@ -10,9 +10,9 @@ knows which provider it talks to. Provider calls are made outside any database t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, tzinfo
 from enum import StrEnum
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 from paystream.shared.events import Provider
 from paystream.shared.money import Money
@@ -170,3 +170,36 @@ class PaymentProvider(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SettlementLine:
+    """One money movement in a provider's settlement data for a day: a payment taken or a
+    refund returned, what moved (positive) and the provider's fee on it (negative when the
+    provider gives a fee back on a refund)."""
+
+    kind: Literal["payment", "refund"]
+    # The merchant's number the provider keyed it by: a payment's out_trade_no / PaymentIntent,
+    # a refund's out_request_no / out_refund_no / re_ id.
+    reference: str
+    amount: Money
+    fee: Money
+    at: datetime
+    provider_id: str | None = None  # the provider's own id (trade_no, transaction_id, txn_)
+    trade_reference: str | None = None  # a refund's payment, as `reference` of the payment
+
+
+@runtime_checkable
+class SettlementSource(Protocol):
+    """A provider that publishes what it settled per day (Stripe, Alipay, WeChat Pay)."""
+
+    @property
+    def name(self) -> Provider: ...
+
+    # The provider's day: Alipay and WeChat Pay cut their bills at midnight Beijing time.
+    settlement_tz: tzinfo
+
+    async def settlement(self, day: date) -> list[SettlementLine]:
+        """Every payment and refund the provider settled on `day` (ProviderUnavailable when it
+        cannot be fetched, ProviderError when the provider refuses or the file is unreadable)."""
+        ...

@@ -35,7 +35,7 @@ credited like any other.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Final
 
 import structlog
@@ -50,6 +50,7 @@ from paystream.checkout.providers import (
     RefundOutcome,
     RefundRequest,
     RefundStatus,
+    SettlementLine,
 )
 from paystream.checkout.providers.alipay_client import (
     AlipayApiError,
@@ -57,6 +58,7 @@ from paystream.checkout.providers.alipay_client import (
     CloseOutcome,
     TradeQueryResult,
 )
+from paystream.checkout.settlement.files import alipay_bill
 from paystream.shared.events import Provider
 from paystream.shared.providers import alipay as ali
 
@@ -219,6 +221,18 @@ class AlipayProvider:
             raise _refused("alipay_close_failed", exc, out_trade_no=session_id) from exc
         if outcome is not CloseOutcome.CLOSED:
             log.info("alipay_trade_already_closed", out_trade_no=session_id, outcome=outcome.value)
+
+    settlement_tz = ali.CHINA_TZ
+
+    async def settlement(self, day: date) -> list[SettlementLine]:
+        try:
+            url = await self._client.bill_download_url(day)
+            if url is None:
+                return []
+            data = await self._client.download(url)
+        except ali.AlipayError as exc:
+            raise _refused("alipay_bill_failed", exc, bill_date=day.isoformat()) from exc
+        return alipay_bill(data)
 
     async def aclose(self) -> None:
         await self._client.aclose()

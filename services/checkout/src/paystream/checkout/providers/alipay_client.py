@@ -13,7 +13,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Final
 from urllib.parse import urlencode
 
@@ -56,6 +56,8 @@ from paystream.shared.providers.alipay import (
 from paystream.shared.providers.keys import load_private_key, load_public_key
 
 GATEWAY_URL: Final = "https://openapi.alipay.com/gateway.do"
+BILL_URL_QUERY: Final = "alipay.data.dataservice.bill.downloadurl.query"
+BILL_NOT_EXIST: Final = "isp.bill_not_exist"
 
 
 # --- errors ---------------------------------------------------------------------------------
@@ -498,6 +500,33 @@ class AlipayClient:
         if status in (TRADE_SUCCESS, TRADE_FINISHED):
             return CloseOutcome.ALREADY_PAID
         raise refusal
+
+    async def bill_download_url(self, bill_date: date) -> str | None:
+        """The day's `trade` bill URL (valid 30 s at Alipay); None when Alipay has no bill for
+        that day (isp.bill_not_exist: nothing was traded)."""
+        try:
+            content = await self.call(
+                BILL_URL_QUERY, {"bill_type": "trade", "bill_date": bill_date.isoformat()}
+            )
+        except AlipayApiError as exc:
+            if exc.signed and exc.sub_code == BILL_NOT_EXIST:
+                return None
+            raise
+        url = content.get("bill_download_url")
+        if not isinstance(url, str) or not url:
+            raise AlipayApiError(BILL_URL_QUERY, SUCCESS_CODE, "no bill_download_url")
+        return url
+
+    async def download(self, url: str) -> bytes:
+        try:
+            r = await self._http.get(url)
+        except httpx.TransportError as exc:
+            raise AlipayUnavailable(f"bill download: {type(exc).__name__}: {exc}") from exc
+        if r.status_code >= 500:
+            raise AlipayUnavailable(f"bill download: HTTP {r.status_code}")
+        if r.status_code != 200:
+            raise AlipayError(f"bill download: HTTP {r.status_code}")
+        return r.content
 
 
 def _opt_str(value: object) -> str | None:

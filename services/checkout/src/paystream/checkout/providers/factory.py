@@ -39,6 +39,7 @@ def build_providers(settings: CheckoutSettings, pool: asyncpg.Pool) -> BuiltProv
             api_base=settings.stripe_api_base,
             timeout_s=settings.stripe_timeout_s,
             max_network_retries=settings.stripe_max_network_retries,
+            balance_api_base=settings.stripe_balance_api_base,
         )
     )
     if (alipay := _alipay(settings)) is not None:

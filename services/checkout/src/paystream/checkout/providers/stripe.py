@@ -36,13 +36,14 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Final, Literal
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Final, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import stripe
 import structlog
 from stripe.params import (
+    BalanceTransactionListParams,
     InvoiceCreateParams,
     PaymentIntentConfirmParams,
     PaymentIntentCreateParams,
@@ -62,7 +63,9 @@ from paystream.checkout.providers import (
     RefundOutcome,
     RefundRequest,
     RefundStatus,
+    SettlementLine,
 )
+from paystream.checkout.settlement.files import stripe_balance_transactions
 from paystream.shared.events import Provider
 from paystream.shared.money import Money
 
@@ -390,6 +393,7 @@ class StripeProvider:
         api_base: str,
         timeout_s: float,
         max_network_retries: int,
+        balance_api_base: str | None = None,
     ) -> None:
         self._http = stripe.HTTPXClient(timeout=timeout_s)
         self._client = stripe.StripeClient(
@@ -398,6 +402,43 @@ class StripeProvider:
             http_client=self._http,
             max_network_retries=max_network_retries,
         )
+        # Balance transactions from elsewhere only where stripe-mock (which keeps no state)
+        # stands in for Stripe: see CheckoutSettings.stripe_balance_api_base.
+        self._balance = (
+            self._client
+            if balance_api_base is None
+            else stripe.StripeClient(
+                api_key,
+                base_addresses={"api": balance_api_base},
+                http_client=self._http,
+                max_network_retries=max_network_retries,
+            )
+        )
+
+    settlement_tz = UTC
+
+    async def settlement(self, day: date) -> list[SettlementLine]:
+        """The day's balance transactions (UTC, Stripe's day), sources expanded."""
+        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        params: BalanceTransactionListParams = {
+            "created": {
+                "gte": int(start.timestamp()),
+                "lt": int((start + timedelta(days=1)).timestamp()),
+            },
+            "limit": 100,
+            "expand": ["data.source"],
+        }
+        docs: list[dict[str, Any]] = []
+        try:
+            while True:
+                page = await self._balance.v1.balance_transactions.list_async(params)
+                docs += [t.to_dict() for t in page.data]
+                if not page.has_more or not page.data:
+                    break
+                params["starting_after"] = page.data[-1].id
+        except stripe.StripeError as exc:
+            raise _refused("stripe_balance_transactions_failed", exc, day=day.isoformat()) from exc
+        return stripe_balance_transactions(docs)
 
     @property
     def name(self) -> Provider:

@@ -23,6 +23,7 @@ Every answer's signature is verified with the platform public key before it is b
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, Final
 
 import structlog
@@ -37,6 +38,7 @@ from paystream.checkout.providers import (
     RefundOutcome,
     RefundRequest,
     RefundStatus,
+    SettlementLine,
 )
 from paystream.checkout.providers.wechatpay_client import (
     CloseResult,
@@ -44,8 +46,10 @@ from paystream.checkout.providers.wechatpay_client import (
     WeChatPayApiError,
     WeChatPayClient,
 )
+from paystream.checkout.settlement.files import check_sha1, wechatpay_bill
 from paystream.shared.events import Provider
 from paystream.shared.money import Money
+from paystream.shared.providers.alipay import CHINA_TZ
 from paystream.shared.providers.wechatpay import (
     CURRENCY,
     OrderFacts,
@@ -196,6 +200,24 @@ class WeChatPayProvider:
             # Too late to close: the payment notification credits the order (a payment for a
             # cancelled or expired order is credited, never ignored).
             log.warning("wechatpay_close_after_payment", out_trade_no=session_id)
+
+    settlement_tz = CHINA_TZ
+
+    async def settlement(self, day: date) -> list[SettlementLine]:
+        """The trade bill of successful payments and the refund bill."""
+        lines: list[SettlementLine] = []
+        for bill_type in ("SUCCESS", "REFUND"):
+            try:
+                data, digest = await self._client.tradebill(day, bill_type)
+            except WeChatPayApiError as exc:
+                if exc.api_code == "NO_STATEMENT_EXIST":
+                    continue  # nothing happened that day
+                raise ProviderError(f"WeChat Pay refused the {bill_type} bill: {exc}") from exc
+            except WeChatPayError as exc:
+                raise ProviderUnavailable(f"WeChat Pay {bill_type} bill: {exc}") from exc
+            check_sha1(data, digest)
+            lines += wechatpay_bill(data)
+        return lines
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -12,7 +12,7 @@ import enum
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Final
 from urllib.parse import quote
 
@@ -249,6 +249,37 @@ class WeChatPayClient:
         if doc is None:
             raise ResponseNotTrusted("query answered without a body")
         return doc
+
+    async def tradebill(self, bill_date: date, bill_type: str) -> tuple[bytes, str]:
+        """GET /v3/bill/tradebill, then the file: (its bytes, the SHA1 the signed answer gave).
+        The download is signed like any request, but its answer is not: the caller checks the
+        hash."""
+        _, doc = await self._call(
+            "GET",
+            f"/v3/bill/tradebill?bill_date={bill_date.isoformat()}&bill_type={bill_type}",
+            None,
+        )
+        url, digest = (doc or {}).get("download_url"), (doc or {}).get("hash_value")
+        if not isinstance(url, str) or not isinstance(digest, str):
+            raise ResponseNotTrusted("tradebill answered without download_url / hash_value")
+        request = self._http.build_request("GET", url)
+        request.headers["Authorization"] = build_authorization(
+            mchid=self.mchid,
+            serial_no=self._serial_no,
+            private_key=self._key,
+            method="GET",
+            canonical_url=request.url.raw_path.decode("ascii"),
+            body=b"",
+        )
+        try:
+            response = await self._http.send(request)
+        except (TimeoutError, httpx.TransportError) as exc:
+            raise WeChatPayUnavailable(f"bill download: {exc!r}") from exc
+        if response.status_code >= 500:
+            raise WeChatPayUnavailable(f"bill download answered {response.status_code}")
+        if response.status_code != 200:
+            raise WeChatPayApiError(response.status_code, "DOWNLOAD_FAILED", response.text[:200])
+        return response.content, digest
 
     async def _call(
         self, method: str, path: str, body: dict[str, Any] | None

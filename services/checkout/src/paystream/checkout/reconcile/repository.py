@@ -7,6 +7,8 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Literal
 
+import asyncpg
+
 from paystream.shared.db import Connection
 
 CheckKind = Literal["order_sync", "order", "refund"]
@@ -114,3 +116,39 @@ async def set_outcome(
     conn: Connection, kind: CheckKind, subject_id: uuid.UUID, outcome: str
 ) -> None:
     await conn.execute(SET_OUTCOME, kind, subject_id, outcome)
+
+
+# What the reconciler is working on: pending orders and refunds it has asked about (or will),
+# for `GET /v1/admin/reconcile` (`paystream reconcile status`). Orders that cannot be asked
+# (no provider session, USDT: watched on chain) are not its work.
+UNDER_CHECK = """
+SELECT 'order' AS kind, o.id, o.provider, o.created_at, c.attempts, c.checked_at,
+       c.next_check_at, c.last_outcome
+FROM orders o
+LEFT JOIN provider_checks c ON c.subject_kind = 'order' AND c.subject_id = o.id
+WHERE o.status = 'pending' AND o.provider_session_id IS NOT NULL
+  AND o.provider IS NOT NULL AND o.provider <> 'usdt_trc20'
+UNION ALL
+SELECT 'refund', r.id, r.provider, r.created_at, c.attempts, c.checked_at, c.next_check_at,
+       c.last_outcome
+FROM refunds r
+LEFT JOIN provider_checks c ON c.subject_kind = 'refund' AND c.subject_id = r.id
+WHERE r.status = 'pending' AND r.provider <> 'usdt_trc20'
+ORDER BY created_at
+LIMIT $1
+"""
+
+COUNT_UNDER_CHECK = """
+SELECT
+    (SELECT count(*) FROM orders WHERE status = 'pending' AND provider_session_id IS NOT NULL
+        AND provider IS NOT NULL AND provider <> 'usdt_trc20') AS orders,
+    (SELECT count(*) FROM refunds WHERE status = 'pending' AND provider <> 'usdt_trc20')
+        AS refunds
+"""
+
+
+async def under_check(conn: Connection, *, limit: int) -> tuple[int, int, list[asyncpg.Record]]:
+    """(pending orders, pending refunds, the oldest `limit` of them with their checks)."""
+    counts = await conn.fetchrow(COUNT_UNDER_CHECK)
+    assert counts is not None
+    return counts["orders"], counts["refunds"], await conn.fetch(UNDER_CHECK, limit)
