@@ -13,8 +13,8 @@ from pydantic import ValidationError
 
 from paystream.cli import dlq as dlq_ops
 from paystream.cli import lag as lag_ops
-from paystream.cli import refunds as refund_ops
 from paystream.cli import reconcile as reconcile_ops
+from paystream.cli import refunds as refund_ops
 from paystream.cli import replay as replay_ops
 from paystream.cli import reprocess as reprocess_ops
 from paystream.cli import topics as topic_ops
