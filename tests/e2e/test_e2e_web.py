@@ -560,6 +560,8 @@ async def test_plans_and_quote_pages_fit_a_phone_and_every_field_has_a_label(pag
     await ask_price(page, "How many receives?", "7")
     await page.get_by_role("heading", name="Your price").wait_for()
     await fits_a_phone_with_labels(page, "the quote page")
+
+
 # ---- issue 15: the success page asks the provider (sync) ------------------------------------
 
 
