@@ -38,7 +38,7 @@ from paystream.ledger.lots.domain import (
 )
 from paystream.ledger.lots.repository import LotRow, NewLot
 from paystream.ledger.thresholds.service import after_change
-from paystream.shared.clock import Clock, SandboxClock
+from paystream.shared.clock import Clock, OffsetClock
 from paystream.shared.db import Connection, transaction
 from paystream.shared.events import DEFAULT_UNIT, InvalidEvent, OrderPaidV1
 from paystream.shared.outbox import enqueue_many
@@ -51,7 +51,7 @@ _CONTINUING = frozenset({"renewal", "allowance"})
 
 
 def sandbox_offset(clock: Clock) -> timedelta:
-    return clock.offset if isinstance(clock, SandboxClock) else timedelta(0)
+    return clock.offset if isinstance(clock, OffsetClock) else timedelta(0)
 
 
 @dataclass(frozen=True, slots=True)
