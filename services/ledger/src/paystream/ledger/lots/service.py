@@ -24,7 +24,7 @@ from paystream.ledger.errors import (
     LotNotFound,
     LotNotVoidable,
 )
-from paystream.ledger.expiry.service import EXPIRE_REASON
+from paystream.ledger.expiry.service import expiry_tx
 from paystream.ledger.journal import events
 from paystream.ledger.journal.events import Keyed
 from paystream.ledger.lots import repository
@@ -258,20 +258,7 @@ async def _roll_over(
         pair = (lot.user_id, lot.unit)
         if lot.effective_at <= now < lot.expires_at:
             running[pair] -= n
-        tx = Tx(
-            id=uuid.uuid4(),
-            kind="expire",
-            user_id=lot.user_id,
-            unit=lot.unit,
-            credits=n,
-            balance_after=running[pair],
-            at=now,
-            reason=EXPIRE_REASON,
-            lots=((lot.id, n),),
-            cost_minor=lot.cost_minor * n // lot.credits,
-            cost_currency=lot.cost_currency,
-        )
-        expiries.append((tx, lot.expires_at))
+        expiries.append((expiry_tx(lot, n, running[pair], now), lot.expires_at))
         left[key] = left.get(key, 0) + n
     carried: dict[int, NewLot] = {}
     for i, g, r in wanted:
