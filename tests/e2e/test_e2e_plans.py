@@ -307,7 +307,12 @@ async def test_pro_renewed_upgraded_downgraded_then_unpaid_drops_to_basic(
     down = await _post(h, user, "/change", plan_id="pro")
     assert down.status_code == 200, down.text
     assert (down.json()["effective"], down.json()["order"]) == ("period_end", None)
-    assert (await _sub(h, user))["plan"]["id"] == "vip"
+    after = await _sub(h, user)
+    assert (after["plan"]["id"], after["next_plan_id"]) == ("vip", "pro")
+    # The next period is Pro's: its renewal is priced at Pro, due at this period's end.
+    assert after["renewal"] is not None, after
+    assert (after["renewal"]["plan_id"], after["renewal"]["amount"]["value"]) == ("pro", "29.00")
+    assert datetime.fromisoformat(after["renewal"]["due_at"]) == period_end
 
     # That renewal is never paid: past due at the period's end, Basic after the grace period.
     now = datetime.fromisoformat((await _sub(h, user))["now"])
