@@ -3,8 +3,10 @@ PostgreSQL and stripe-mock of the test environment; tests talk to them over HTTP
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import AsyncIterator, Iterator
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,27 @@ import pytest
 from paystream.devtools.client import JWT_SECRET, WEBHOOK_SECRETS, Harness
 from paystream.devtools.sandbox import Sandbox
 from paystream.devtools.stack import Stack
+
+# The default catalog plus one plan with a rollover cap (the default catalog has none), so the
+# carry into the next month is exercised end to end; the other plans stay as shipped.
+ROLLOVER_PLAN = {
+    "id": "pro_rollover",
+    "name": "Pro (rollover)",
+    "unit": "receives",
+    "allowance": 20,
+    "prices": [{"value": "29.00", "currency": "CNY"}],
+    "rollover": {"cap": 10},
+}
+
+
+def _e2e_catalog(run_dir: Path) -> Path:
+    default = resources.files("paystream.checkout.catalog").joinpath("catalog.default.json")
+    catalog = json.loads(default.read_text("utf-8"))
+    catalog["plans"].append(ROLLOVER_PLAN)
+    path = run_dir / "e2e-catalog.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(catalog), "utf-8")
+    return path
 
 
 @pytest.fixture(scope="session")
@@ -45,6 +68,7 @@ def stack(infra_settings: object) -> Iterator[Stack]:
             "PAYSTREAM_RECONCILE_BACKOFF_S": "1",
             "PAYSTREAM_RECONCILE_BACKOFF_MAX_S": "2",
             "PAYSTREAM_ALIPAY_TIMEOUT_S": "3",
+            "PAYSTREAM_CATALOG_FILE": str(_e2e_catalog(run_dir).resolve()),
         },
     )
     s.start()

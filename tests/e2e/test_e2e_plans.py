@@ -4,9 +4,11 @@ a month later on the sandbox clock, upgraded to VIP mid-period (prorated charge 
 downgraded at the period's end, then an unpaid renewal: past due, then Basic.
 
 Alipay stands for the methods without recurring charges (a new order per period); a card plan
-renews through Stripe Subscriptions' signed webhooks. What the
-ledger of lots shows for quantities and custom amounts is the `receives` unit's balance; what it
-shows for plans' allowances (lots expiring at their month's end) is not checked here yet.
+renews through Stripe Subscriptions' signed webhooks. What the ledger of lots shows: the
+`receives` balance of quantities and custom amounts, and each plan period's allowance lot (its
+expiry at the period's end, expired once a renewal started the next one), the upgrade's prorated
+lot, and with a rollover plan the capped carry into the next month. All four services keep one
+sandbox time: an advance on any of them moves all.
 """
 
 from __future__ import annotations
@@ -83,6 +85,26 @@ async def _until(h: Harness, user: str, check: Any, timeout_s: float = 60.0) -> 
         return s if check(s) else None
 
     found: dict[str, Any] = await h.eventually(probe, timeout_s=timeout_s)
+    return found
+
+
+async def _lots(h: Harness, user: str) -> list[dict[str, Any]]:
+    """The user's `receives` lots as the ledger shows them, on its (the shared) clock."""
+    r = await h.http.get(
+        f"{h.urls['ledger']}/v1/lots",
+        headers=h.auth(user),
+        params={"unit": "receives", "limit": 100},
+    )
+    assert r.status_code == 200, r.text
+    items: list[dict[str, Any]] = r.json()["items"]
+    return items
+
+
+async def _lot_of(h: Harness, user: str, order_id: str) -> dict[str, Any]:
+    async def granted() -> dict[str, Any] | None:
+        return next((x for x in await _lots(h, user) if x["order_id"] == order_id), None)
+
+    found: dict[str, Any] = await h.eventually(granted, timeout_s=45)
     return found
 
 
@@ -246,6 +268,19 @@ async def test_pro_renewed_upgraded_downgraded_then_unpaid_drops_to_basic(
     sub = await _until(h, user, lambda s: _start(s) == end)
     assert (sub["plan"]["id"], sub["status"]) == ("pro", "active")
     assert (await _invoice(h, user, renewal_order["order_id"]))["amount"]["value"] == "29.00"
+    # The ledger, on the same sandbox time: the first month's allowance expired at its end, the
+    # renewal's is a new lot until the new period's end (no rollover: Pro has no cap).
+    new_end = datetime.fromisoformat(sub["current_period"]["end"])
+    renewed = await _lot_of(h, user, renewal_order["order_id"])
+    assert (renewed["source"], renewed["credits"], renewed["status"]) == (
+        "plan_allowance",
+        20,
+        "active",
+    )
+    assert datetime.fromisoformat(renewed["expires_at"]) == new_end
+    old = await _lot_of(h, user, first["order_id"])
+    assert (old["status"], datetime.fromisoformat(old["expires_at"])) == ("expired", end)
+    assert [x for x in await _lots(h, user) if x["source"] == "rollover"] == []
 
     # Mid-period, upgrade to VIP at a pinned preview: prorated charge and allowance, rounded down.
     await _advance(h, "P10D")
@@ -264,12 +299,20 @@ async def test_pro_renewed_upgraded_downgraded_then_unpaid_drops_to_basic(
     period_end = datetime.fromisoformat(sub["current_period"]["end"])
     assert period_end == datetime.fromisoformat(p["effective_at"]) + timedelta(seconds=left_s)
     assert (await _invoice(h, user, upgrade["order_id"]))["amount"] == p["charge"]
+    topped = await _lot_of(h, user, upgrade["order_id"])  # the prorated allowance, this period
+    assert (topped["credits"], topped["status"]) == (p["allowance_delta"], "active")
+    assert datetime.fromisoformat(topped["expires_at"]) == period_end
 
     # Downgrade: nothing charged now, Pro from the period's end.
     down = await _post(h, user, "/change", plan_id="pro")
     assert down.status_code == 200, down.text
     assert (down.json()["effective"], down.json()["order"]) == ("period_end", None)
-    assert (await _sub(h, user))["plan"]["id"] == "vip"
+    after = await _sub(h, user)
+    assert (after["plan"]["id"], after["next_plan_id"]) == ("vip", "pro")
+    # The next period is Pro's: its renewal is priced at Pro, due at this period's end.
+    assert after["renewal"] is not None, after
+    assert (after["renewal"]["plan_id"], after["renewal"]["amount"]["value"]) == ("pro", "29.00")
+    assert datetime.fromisoformat(after["renewal"]["due_at"]) == period_end
 
     # That renewal is never paid: past due at the period's end, Basic after the grace period.
     now = datetime.fromisoformat((await _sub(h, user))["now"])
@@ -349,3 +392,85 @@ async def test_a_card_plan_renews_fails_and_ends_through_stripe_s_signed_webhook
     assert (sub["status"], sub["billing"]) == ("active", "free")
     changes = [c["change"] for c in reversed(sub["history"])]
     assert changes[-2:] == ["past_due", "provider_ended"], changes
+
+
+async def _clock(h: Harness, service: str) -> dict[str, Any]:
+    r = await h.http.get(f"{h.urls[service]}/v1/sandbox/clock", headers=h.auth("e2e-admin"))
+    assert r.status_code == 200, (service, r.text)
+    body: dict[str, Any] = r.json()
+    return body
+
+
+SERVICES = ("checkout", "webhook-ingest", "ledger", "invoicing")
+
+
+async def test_the_four_services_keep_one_sandbox_time(harness: Harness) -> None:
+    h = harness
+    before = {s: (await _clock(h, s))["offset_seconds"] for s in SERVICES}
+    assert all(c["sandbox"] for c in [await _clock(h, s) for s in SERVICES])
+    # An advance on invoicing (any service will do) moves every service's clock.
+    r = await h.http.post(
+        f"{h.urls['invoicing']}/v1/sandbox/clock/advance",
+        headers=h.auth("e2e-admin", admin=True),
+        json={"by": "PT1H"},
+    )
+    assert r.status_code == 200, r.text
+    moved = r.json()["offset_seconds"]
+    assert moved >= max(before.values()) + 3600
+
+    async def agree() -> dict[str, float] | None:
+        now = {s: (await _clock(h, s))["offset_seconds"] for s in SERVICES}
+        return now if len(set(now.values())) == 1 else None
+
+    offsets = await h.eventually(agree, timeout_s=15)
+    assert set(offsets.values()) == {moved}
+    times = [datetime.fromisoformat((await _clock(h, s))["now"]) for s in SERVICES]
+    assert max(times) - min(times) < timedelta(seconds=5)
+
+
+async def test_a_rollover_plan_carries_what_the_month_left_up_to_its_cap(
+    harness: Harness, stack: Stack
+) -> None:
+    """`pro_rollover` (the e2e catalog's Pro with a rollover cap of 10): 5 of the month's 20
+    receives are spent, so more than the cap is left; at the renewal 10 carry into the new month
+    as a `rollover` lot that expires with the new allowance, and the old allowance expired."""
+    h, user = harness, _user()
+    r = await _post(h, user, "", plan_id="pro_rollover", payment_method="alipay_qr")
+    assert r.status_code == 201, r.text
+    first = r.json()["order"]
+    await _pay(h, stack, first)
+    sub = await _until(h, user, lambda s: s["plan"]["id"] == "pro_rollover")
+    plans = (await h.http.get(f"{h.urls['checkout']}/v1/plans")).json()["plans"]
+    assert {p["id"]: p["rollover_cap"] for p in plans}["pro_rollover"] == 10
+    await _lot_of(h, user, first["order_id"])
+    spent = await h.http.post(
+        f"{h.urls['ledger']}/v1/spend",
+        headers={**h.auth(user), "Idempotency-Key": uuid.uuid4().hex},
+        json={"credits": 5, "reason": "e2e:receive", "unit": "receives"},
+    )
+    assert spent.status_code == 201, spent.text
+
+    end = datetime.fromisoformat(sub["current_period"]["end"])
+    left = (end - datetime.fromisoformat(sub["now"])).total_seconds()
+    await _advance(h, f"PT{int(left) - 2 * 86400}S")
+    renewal = (await _post(h, user, "/renew")).json()["order"]
+    await _pay(h, stack, renewal)
+    await _until(h, user, lambda s: bool(s["renewal"] and s["renewal"]["paid"]))
+    await _advance(h, "P2DT1H")
+    sub = await _until(h, user, lambda s: _start(s) == end)
+    new_end = datetime.fromisoformat(sub["current_period"]["end"])
+
+    renewed = await _lot_of(h, user, renewal["order_id"])
+    assert (renewed["credits"], renewed["status"]) == (20, "active")
+
+    async def carried() -> dict[str, Any] | None:
+        return next((x for x in await _lots(h, user) if x["source"] == "rollover"), None)
+
+    carry = await h.eventually(carried, timeout_s=45)
+    assert (carry["credits"], carry["status"], carry["order_id"]) == (10, "active", None)
+    assert carry["expires_at"] == renewed["expires_at"]
+    assert datetime.fromisoformat(carry["expires_at"]) == new_end
+    old = await _lot_of(h, user, first["order_id"])
+    assert old["status"] == "expired"
+    assert old["consumed"] + old["expired"] == 20
+    assert old["expired"] >= 15  # what the month left: more than the cap, so the cap applies

@@ -415,6 +415,22 @@ class SubscriptionStatusV1(EventData):
     changed_at: datetime
 
 
+# ---- sandbox.clock: the one sandbox time -------------------------------------------------------
+
+
+class SandboxClockAdvancedV1(EventData):
+    """An admin moved the sandbox clock forward by `step_us` microseconds (sandbox mode only).
+    Every service's sandbox offset is the sum of the steps on `sandbox.clock`, read from its
+    beginning, so all of them keep one time (`paystream.shared.clock.SharedSandboxClock`)."""
+
+    TYPE: ClassVar[str] = "paystream.sandbox.clock_advanced.v1"
+    step_us: int = Field(gt=0)
+    actor: str = Field(min_length=1, max_length=200)
+    # The service whose endpoint the admin called, and the real (not the sandbox) time then.
+    via: str = Field(min_length=1, max_length=100)
+    advanced_at: datetime
+
+
 # ---- ledger.events: the ledger's journal ------------------------------------------------------
 #
 # Every change the ledger makes is published here, in the transaction that made it (outbox), with
@@ -694,6 +710,7 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         BalanceLowV1,
         BalanceThresholdSetV1,
         WebhookReceivedV1,
+        SandboxClockAdvancedV1,
     )
 }
 

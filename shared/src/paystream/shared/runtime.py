@@ -13,6 +13,7 @@ import asyncpg
 import structlog
 
 from paystream.shared import db
+from paystream.shared.clock import Clock, SharedSandboxClock, SystemClock, shared_clock_for
 from paystream.shared.events import EventData
 from paystream.shared.kafka import (
     BatchConsumer,
@@ -83,6 +84,9 @@ class ServiceRuntime:
         self._tasks: list[asyncio.Task[None]] = []
         self._lag_task: asyncio.Task[None] | None = None
         self._failed: dict[str, str] = {}
+        # The service's clock: the system clock, or in sandbox mode the shared sandbox clock
+        # (set by start(), before anything decides on time).
+        self.clock: Clock = SystemClock()
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -100,6 +104,14 @@ class ServiceRuntime:
         await ensure_topics(s.kafka_bootstrap, s.topics.specs())
         await until_kafka_answers(self.broker.connect)
         self._connected = True
+        self.clock = await shared_clock_for(
+            s.sandbox,
+            bootstrap=s.kafka_bootstrap,
+            topic=s.topics.sandbox_clock,
+            client_id=s.service_name,
+        )
+        if isinstance(self.clock, SharedSandboxClock):
+            self._spawn("sandbox-clock", self.clock.run)
 
     async def publish(self, records: Sequence[OutgoingRecord], *, timeout_s: float) -> None:
         """Publish `records` and wait for every ack (acks=all), within `timeout_s`: see
@@ -227,6 +239,8 @@ class ServiceRuntime:
         for c in self.consumers:
             await c.stop()
         await stop_tasks(self._tasks)
+        if isinstance(self.clock, SharedSandboxClock):
+            await self.clock.stop()
         if self._connected:
             await self.broker.stop()
         if self._pool is not None:

@@ -1,5 +1,5 @@
-"""The sandbox endpoints every service with a database mounts: read the service's clock, and
-(admin, sandbox mode only) move it forward."""
+"""The sandbox endpoints every service mounts: read the service's clock, and (admin, sandbox mode
+only) move it forward; the services share one sandbox time, so any of them moves it for all."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from paystream.shared.auth import AdminPrincipal, CurrentPrincipal
-from paystream.shared.clock import Clock, InvalidDuration, SandboxClock
-from paystream.shared.errors import Forbidden, Unprocessable
+from paystream.shared.clock import Clock, ClockNotFollowed, InvalidDuration, OffsetClock
+from paystream.shared.errors import Forbidden, ServiceUnavailable, Unprocessable
 
 router = APIRouter(prefix="/v1/sandbox", tags=["sandbox"])
 
@@ -21,6 +21,10 @@ class SandboxOnlyRefused(Forbidden):
 
 class InvalidDurationRefused(Unprocessable):
     code = "invalid_duration"
+
+
+class ClockBehind(ServiceUnavailable):
+    code = "clock_not_followed"
 
 
 class ClockOut(BaseModel):
@@ -49,8 +53,8 @@ def _clock(request: Request) -> Clock:
 
 
 def _out(clock: Clock) -> ClockOut:
-    offset = clock.offset.total_seconds() if isinstance(clock, SandboxClock) else 0.0
-    return ClockOut(sandbox=isinstance(clock, SandboxClock), now=clock.now(), offset_seconds=offset)
+    offset = clock.offset.total_seconds() if isinstance(clock, OffsetClock) else 0.0
+    return ClockOut(sandbox=isinstance(clock, OffsetClock), now=clock.now(), offset_seconds=offset)
 
 
 @router.get("/clock", response_model=ClockOut, summary="The service's clock")
@@ -61,18 +65,21 @@ async def get_clock(request: Request, _: CurrentPrincipal) -> ClockOut:
 @router.post(
     "/clock/advance",
     response_model=ClockOut,
-    summary="Move the service's clock forward (sandbox mode only)",
+    summary="Move the sandbox clock forward, for every service (sandbox mode only)",
     responses={
         403: {"description": "`forbidden` (not an admin) or `sandbox_only` (not in sandbox mode)"},
         422: {"description": "`invalid_duration` or `validation_error`"},
+        503: {"description": "`clock_not_followed`: the step was taken, not yet read back here"},
     },
 )
 async def advance_clock(request: Request, body: AdvanceIn, admin: AdminPrincipal) -> ClockOut:
     clock = _clock(request)
-    if not isinstance(clock, SandboxClock):
+    if not isinstance(clock, OffsetClock):
         raise SandboxOnlyRefused("time travel is refused outside sandbox mode")
     try:
         await clock.advance(body.by, actor=admin.user_id)
     except InvalidDuration as exc:
         raise InvalidDurationRefused(str(exc)) from None
+    except ClockNotFollowed as exc:
+        raise ClockBehind(str(exc)) from None
     return _out(clock)

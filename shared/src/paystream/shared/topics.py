@@ -35,6 +35,7 @@ from paystream.shared.events import (
     RefundFailedV1,
     RefundReportedV1,
     RefundSucceededV1,
+    SandboxClockAdvancedV1,
     SubscriptionChangedV1,
     SubscriptionInvoicePaidV1,
     SubscriptionPaymentFailedV1,
@@ -47,6 +48,8 @@ WEBHOOKS_RAW: Final = "webhooks.raw"
 PAYMENTS_EVENTS: Final = "payments.events"
 ORDERS_EVENTS: Final = "orders.events"
 LEDGER_EVENTS: Final = "ledger.events"
+# Sandbox mode only: the steps of the one sandbox clock every service follows.
+SANDBOX_CLOCK: Final = "sandbox.clock"
 
 
 # Which topic each event type is published to. Consumers subscribe to topics, so every event
@@ -78,6 +81,7 @@ EVENT_TOPICS: Final[Mapping[str, str]] = MappingProxyType(
         CreditsVoidedV1.TYPE: LEDGER_EVENTS,
         BalanceLowV1.TYPE: LEDGER_EVENTS,
         BalanceThresholdSetV1.TYPE: LEDGER_EVENTS,
+        SandboxClockAdvancedV1.TYPE: SANDBOX_CLOCK,
     }
 )
 
@@ -124,6 +128,9 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(dlq(PAYMENTS_EVENTS), 1, dict(_FOREVER)),
     TopicSpec(dlq(ORDERS_EVENTS), 1, dict(_FOREVER)),
     TopicSpec(dlq(LEDGER_EVENTS), 1, dict(_FOREVER)),
+    # The sandbox clock is the sum of every step ever taken: kept forever, one partition (its
+    # records also share one key, so a topic made with more partitions keeps them in order).
+    TopicSpec(SANDBOX_CLOCK, 1, dict(_FOREVER)),
 )
 
 # Kafka's own rule for topic names, applied to what a prefix may add.
@@ -163,6 +170,10 @@ class Topics:
     @property
     def ledger_events(self) -> str:
         return self.name(LEDGER_EVENTS)
+
+    @property
+    def sandbox_clock(self) -> str:
+        return self.name(SANDBOX_CLOCK)
 
     def specs(self) -> tuple[TopicSpec, ...]:
         """Every topic paystream uses, with its configuration, under this prefix."""

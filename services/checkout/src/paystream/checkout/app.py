@@ -41,7 +41,6 @@ from paystream.checkout.subscriptions.tasks import sweep_loop, sync_stripe_loop
 from paystream.checkout.usdt import endpoints as usdt_endpoints
 from paystream.shared import http
 from paystream.shared import sandbox as sandbox_endpoints
-from paystream.shared.clock import SandboxClock, clock_for
 from paystream.shared.events import (
     PaymentFailedV1,
     PaymentSucceededV1,
@@ -63,7 +62,7 @@ def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
         settings, database=settings.database, migrations_dir=settings.migrations_dir
     )
 
-    # Subscriptions decide on the clock, which needs the database: set in the lifespan, before
+    # Subscriptions decide on the clock, which the runtime starts: set in the lifespan, before
     # the consumer runs, and read by the handler from here.
     plans: list[Plans] = []
     # Declared on the broker now, started in the lifespan; the AsyncAPI document reads them.
@@ -84,7 +83,7 @@ def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
-        clock = await clock_for(settings.sandbox, runtime.pool)
+        clock = runtime.clock
         app.state.clock = clock
         relay = runtime.enable_outbox()
         built = build_providers(settings, runtime.pool)
@@ -136,8 +135,6 @@ def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
             asyncio.create_task(sweep, name="expiry-sweep"),
             *(asyncio.create_task(w, name="provider-worker") for w in built.workers),
         ]
-        if isinstance(clock, SandboxClock):
-            tasks.append(asyncio.create_task(clock.run(), name="sandbox-clock"))
         if catalog.plans:
             tasks += [
                 asyncio.create_task(

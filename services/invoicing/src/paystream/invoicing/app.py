@@ -13,6 +13,7 @@ from paystream.invoicing.endpoints import router
 from paystream.invoicing.settings import InvoicingSettings
 from paystream.invoicing.stats import endpoints as stats_api
 from paystream.shared import http
+from paystream.shared import sandbox as sandbox_endpoints
 from paystream.shared.runtime import ServiceRuntime
 
 
@@ -32,6 +33,9 @@ def create_app(settings: InvoicingSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
             await runtime.start()
+            # Invoicing only shows the shared sandbox time (GET /v1/sandbox/clock): it issues
+            # invoices on real time, and each shows its order's payment time.
+            app.state.clock = runtime.clock
             await documents_api.start(app, runtime.pool, s)
             await runtime.start_workers()
             yield
@@ -52,4 +56,5 @@ def create_app(settings: InvoicingSettings | None = None) -> FastAPI:
     app.include_router(router)
     app.include_router(documents_api.router)
     app.include_router(stats_api.router)
+    app.include_router(sandbox_endpoints.router)
     return app

@@ -23,7 +23,7 @@ from paystream.ledger.spending.batcher import SpendBatcher
 from paystream.ledger.thresholds import endpoints as thresholds_endpoints
 from paystream.shared import http
 from paystream.shared import sandbox as sandbox_endpoints
-from paystream.shared.clock import Clock, SandboxClock, clock_for
+from paystream.shared.clock import Clock
 from paystream.shared.runtime import ServiceRuntime, stop_tasks
 
 DESCRIPTION = """Double-entry credit ledger made of lots. Grants a lot per paid order line (from
@@ -39,8 +39,8 @@ def create_app(settings: LedgerSettings | None = None) -> FastAPI:
     runtime = ServiceRuntime(
         settings, database=settings.database, migrations_dir=settings.migrations_dir
     )
-    # The clock needs the database (a sandbox clock keeps its offset there): it is set in the
-    # lifespan, before the consumer runs, and the handler reads it from here.
+    # The clock is started by the runtime (the shared sandbox clock in sandbox mode): it is set in
+    # the lifespan, before the consumer runs, and the handler reads it from here.
     clocks: list[Clock] = []
     # Declared on the broker now, started in the lifespan; the AsyncAPI document reads them.
     runtime.add_consumer(
@@ -56,7 +56,7 @@ def create_app(settings: LedgerSettings | None = None) -> FastAPI:
         await runtime.start()
         tasks: list[asyncio.Task[None]] = []
         try:
-            clock = await clock_for(settings.sandbox, runtime.pool)
+            clock = runtime.clock
             clocks[:] = [clock]
             app.state.clock = clock
             relay = runtime.enable_outbox()
@@ -89,8 +89,6 @@ def create_app(settings: LedgerSettings | None = None) -> FastAPI:
                     name="ledger-jobs",
                 )
             )
-            if isinstance(clock, SandboxClock):
-                tasks.append(asyncio.create_task(clock.run(), name="sandbox-clock"))
             yield
         finally:
             await stop_tasks(tasks)

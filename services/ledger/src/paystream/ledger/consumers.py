@@ -61,11 +61,12 @@ async def apply_inputs(conn: Connection, inputs: Sequence[Input], clock: Clock) 
     Consecutive grants go set-based, as one run; a refund is applied between the run before it
     and the one after it. A batch without refunds (the usual one) is one `grant_orders` call.
     """
-    refunds = [i for i in inputs if isinstance(i, Refund)]
-    if refunds:
-        # Take the refunds' users' lot locks first, in the one lock order, before anything else
-        # this transaction locks: a spend batch waiting for them can never be waited for back.
-        await lots_repo.lock_with_credits(conn, [r.user_id for r in refunds])
+    # A refund revokes from its user's lots, a rollover ends its user's last allowance.
+    lockers = [i.user_id for i in inputs if isinstance(i, Refund) or i.rollover is not None]
+    if lockers:
+        # Take those users' lot locks first, in the one lock order, before anything else this
+        # transaction locks: a spend batch waiting for them can never be waited for back.
+        await lots_repo.lock_with_credits(conn, lockers)
     run: list[OrderGrant] = []
     for item in inputs:
         if isinstance(item, OrderGrant):

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from paystream.notifications.provider import Verifier
 from paystream.notifications.registry import PROVIDERS
+from paystream.shared import sandbox as sandbox_endpoints
 from paystream.shared.http import create_app as create_base_app
 from paystream.shared.kafka import create_producer, until_kafka_answers
 from paystream.shared.providers.settings import ProviderSettings
@@ -43,6 +44,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
+        app.state.clock = runtime.clock
         # The request path's own producer: see `publish` for why it is not the broker's.
         producer = create_producer(settings.kafka_bootstrap, settings.service_name)
         await until_kafka_answers(producer.start)
@@ -75,4 +77,8 @@ def create_app(
     app.state.runtime = runtime
     app.state.settings = settings
     mount(app, PROVIDERS, pipelines, max_body_bytes=settings.webhook_max_body_bytes)
+    if settings.sandbox:
+        # Only to show the one sandbox time: signatures are checked on real time, as the
+        # providers sign on it. Outside sandbox mode this service exposes webhooks only.
+        app.include_router(sandbox_endpoints.router)
     return app

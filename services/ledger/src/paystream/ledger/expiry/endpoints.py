@@ -12,7 +12,7 @@ from paystream.ledger.common import error
 from paystream.ledger.context import LedgerContext, ledger
 from paystream.ledger.expiry.service import run_jobs
 from paystream.shared.auth import AdminPrincipal
-from paystream.shared.clock import SandboxClock
+from paystream.shared.clock import OffsetClock
 from paystream.shared.sandbox import SandboxOnlyRefused
 
 router = APIRouter(prefix="/v1/sandbox", tags=["sandbox"])
@@ -31,7 +31,7 @@ class JobsOut(BaseModel):
     responses={403: error("forbidden (not an admin) or sandbox_only (not in sandbox mode)")},
 )
 async def run_now(_: AdminPrincipal, ctx: Annotated[LedgerContext, Depends(ledger)]) -> JobsOut:
-    if not isinstance(ctx.clock, SandboxClock):
+    if not isinstance(ctx.clock, OffsetClock):
         raise SandboxOnlyRefused("the jobs run on their own outside sandbox mode")
     done = await run_jobs(ctx.pool, ctx.clock)
     ctx.wake_outbox()

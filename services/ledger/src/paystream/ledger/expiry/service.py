@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Literal
+from datetime import datetime, timedelta
+from typing import Literal, Protocol
 
 import asyncpg
 
@@ -38,6 +38,41 @@ NOTICES: tuple[tuple[Literal["7d", "1d"], timedelta, timedelta], ...] = (
 )
 
 
+class Expiring(Protocol):
+    """What writing a lot's expiry reads of it (the job's lots and a rollover's ended ones)."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def user_id(self) -> str: ...
+    @property
+    def unit(self) -> str: ...
+    @property
+    def credits(self) -> int: ...
+    @property
+    def cost_minor(self) -> int: ...
+    @property
+    def cost_currency(self) -> str | None: ...
+
+
+def expiry_tx(lot: Expiring, n: int, balance_after: int, at: datetime) -> Tx:
+    """The transaction that writes the expiry of `n` credits of `lot`."""
+    return Tx(
+        id=uuid.uuid4(),
+        kind="expire",
+        user_id=lot.user_id,
+        unit=lot.unit,
+        credits=n,
+        balance_after=balance_after,
+        at=at,
+        reason=EXPIRE_REASON,
+        lots=((lot.id, n),),
+        # Breakage at cost basis: the share of what the lot cost that expired unused.
+        cost_minor=lot.cost_minor * n // lot.credits,
+        cost_currency=lot.cost_currency,
+    )
+
+
 async def expire_lots(pool: asyncpg.Pool, clock: Clock, *, limit: int = 500) -> int:
     """Write the expiry of up to `limit` lots whose time passed; returns how many."""
     async with transaction(pool) as conn:
@@ -49,21 +84,7 @@ async def expire_lots(pool: asyncpg.Pool, clock: Clock, *, limit: int = 500) -> 
         # Expired lots no longer count, so writing their expiry changes no available balance.
         available = await lots_repo.available_of(conn, pairs, now)
         txs = [
-            Tx(
-                id=uuid.uuid4(),
-                kind="expire",
-                user_id=lot.user_id,
-                unit=lot.unit,
-                credits=lot.remaining,
-                balance_after=available[(lot.user_id, lot.unit)],
-                at=now,
-                reason=EXPIRE_REASON,
-                lots=((lot.id, lot.remaining),),
-                # Breakage at cost basis: the share of what the lot cost that expired unused.
-                cost_minor=lot.cost_minor * lot.remaining // lot.credits,
-                cost_currency=lot.cost_currency,
-            )
-            for lot in lots
+            expiry_tx(lot, lot.remaining, available[(lot.user_id, lot.unit)], now) for lot in lots
         ]
         await books.write(conn, txs)
         await lots_repo.mark_expired(conn, [(t.lots[0][0], t.credits) for t in txs], now)

@@ -182,6 +182,14 @@ NO_EXPIRY: Final = "none"
 FIXED: Final = "fixed"
 
 
+def carry_of(cap: int, left: int) -> int:
+    """What a plan's rollover carries into the next period: what the ended period's allowance
+    left unused, up to the plan's cap."""
+    if cap < 0 or left < 0:
+        raise ValueError(f"cap {cap} and leftover {left} cannot be negative")
+    return min(cap, left)
+
+
 def expiry_of(
     start: datetime, *, validity: str | None, expires_at: datetime | None
 ) -> tuple[datetime | None, str]:

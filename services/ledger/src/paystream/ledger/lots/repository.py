@@ -347,6 +347,64 @@ def _expiring(r: asyncpg.Record) -> ExpiringLot:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class EndedAllowance:
+    """A plan's allowance lot that ends where a new period of the plan begins: what it had
+    left when it expired (`expired`, once the expiry was written) or has left now."""
+
+    id: uuid.UUID
+    user_id: str
+    unit: str
+    credits: int
+    remaining: int
+    held: int
+    effective_at: datetime
+    expires_at: datetime
+    expired_at: datetime | None
+    expired: int
+    cost_minor: int
+    cost_currency: str | None
+
+
+async def lock_ended_allowances(
+    conn: Connection, ends: Sequence[tuple[str, str, datetime]]
+) -> list[EndedAllowance]:
+    """The plan allowance lots (not voided) of these (user, unit) pairs that expire exactly at
+    the given time, locked in the one lock order."""
+    rows = await conn.fetch(
+        """
+        SELECT id, user_id, unit, credits, remaining, held, effective_at, expires_at, expired_at,
+               expired, cost_minor, cost_currency
+        FROM lots
+        WHERE (user_id, unit, expires_at) IN
+              (SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[]))
+          AND source = 'plan_allowance' AND voided_at IS NULL
+        ORDER BY user_id, id
+        FOR UPDATE
+        """,
+        [u for u, _, _ in ends],
+        [n for _, n, _ in ends],
+        [t for _, _, t in ends],
+    )
+    return [
+        EndedAllowance(
+            id=r["id"],
+            user_id=r["user_id"],
+            unit=r["unit"],
+            credits=r["credits"],
+            remaining=r["remaining"],
+            held=r["held"],
+            effective_at=r["effective_at"],
+            expires_at=r["expires_at"],
+            expired_at=r["expired_at"],
+            expired=r["expired"],
+            cost_minor=r["cost_minor"],
+            cost_currency=r["cost_currency"],
+        )
+        for r in rows
+    ]
+
+
 async def lock_expired(conn: Connection, at: datetime, limit: int) -> list[ExpiringLot]:
     """Lots whose expiry passed with credits left that the job has not expired, without credits
     held by open holds (those wait until the holds end), locked, skipping lots another writer

@@ -1,5 +1,5 @@
-"""Lots: granted for paid orders (once per order line), granted and voided by operators, and read
-as balances and lists.
+"""Lots: granted for paid orders (once per order line, with a plan's rollover), granted and voided
+by operators, and read as balances and lists.
 
 Grants run in the consumer's batch transaction (`grant_orders`); the operator use cases and the
 reads are handed the pool and open their own.
@@ -24,6 +24,7 @@ from paystream.ledger.errors import (
     LotNotFound,
     LotNotVoidable,
 )
+from paystream.ledger.expiry.service import expiry_tx
 from paystream.ledger.journal import events
 from paystream.ledger.journal.events import Keyed
 from paystream.ledger.lots import repository
@@ -32,20 +33,34 @@ from paystream.ledger.lots.domain import (
     Lot,
     UnitBalance,
     balance_of,
+    carry_of,
     expiry_of,
 )
 from paystream.ledger.lots.repository import LotRow, NewLot
 from paystream.ledger.thresholds.service import after_change
-from paystream.shared.clock import Clock, SandboxClock
+from paystream.shared.clock import Clock, OffsetClock
 from paystream.shared.db import Connection, transaction
 from paystream.shared.events import DEFAULT_UNIT, InvalidEvent, OrderPaidV1
 from paystream.shared.outbox import enqueue_many
 
 GRANT_REASON = "purchase"
+ROLLOVER_REASON = "rollover"
+# A plan's allowance for these periods follows an allowance of the same subscription, whose
+# leftover may carry over; a first period (`subscription`) or an upgrade follows none.
+_CONTINUING = frozenset({"renewal", "allowance"})
 
 
 def sandbox_offset(clock: Clock) -> timedelta:
-    return clock.offset if isinstance(clock, SandboxClock) else timedelta(0)
+    return clock.offset if isinstance(clock, OffsetClock) else timedelta(0)
+
+
+@dataclass(frozen=True, slots=True)
+class Rollover:
+    """A plan's new period may carry over what the period ending at `ended_at` left of its
+    allowance, up to `cap`."""
+
+    cap: int
+    ended_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,9 +82,21 @@ class OrderGrant:
     paid_minor: int
     paid_currency: str
     paid_at: datetime
+    rollover: Rollover | None = None
+
+
+def _rollover(paid: OrderPaidV1) -> Rollover | None:
+    plan = paid.plan
+    if plan is None or not plan.rollover_cap or plan.kind not in _CONTINUING:
+        return None
+    return Rollover(plan.rollover_cap, plan.period_start)
 
 
 def order_grants(event_id: uuid.UUID, paid: OrderPaidV1) -> list[OrderGrant]:
+    rollover = _rollover(paid)
+    first_allowance = next(
+        (i for i, g in enumerate(paid.grants) if g.source == "plan_allowance"), None
+    )
     return [
         OrderGrant(
             event_id=event_id,
@@ -87,6 +114,7 @@ def order_grants(event_id: uuid.UUID, paid: OrderPaidV1) -> list[OrderGrant]:
             paid_minor=paid.paid_minor,
             paid_currency=paid.paid_currency,
             paid_at=paid.paid_at,
+            rollover=rollover if i == first_allowance else None,
         )
         for i, g in enumerate(paid.grants)
     ]
@@ -144,35 +172,119 @@ async def grant_orders(conn: Connection, grants: Sequence[OrderGrant], clock: Cl
     await books.ensure_user_accounts(conn, [x.user_id for x in lots])
     pairs = sorted({(x.user_id, x.unit) for x in lots})
     running = await repository.available_of(conn, pairs, now)
-    txs: list[Tx] = []
-    for g, lot in zip(fresh, lots, strict=True):
-        key = (lot.user_id, lot.unit)
-        if lot.effective_at <= now and (lot.expires_at is None or now < lot.expires_at):
-            running[key] += lot.credits
-        txs.append(
-            Tx(
-                id=lot.transaction_id,
+    rolled = await _roll_over(conn, fresh, lots, running, now)
+    txs: list[Tx] = [tx for tx, _ in rolled.expiries]
+    out: list[Keyed] = [events.expired(tx, expires_at) for tx, expires_at in rolled.expiries]
+    new_lots: list[NewLot] = []
+    for i, (g, lot) in enumerate(zip(fresh, lots, strict=True)):
+        for new, reason in ((rolled.carried.get(i), ROLLOVER_REASON), (lot, None)):
+            if new is None:
+                continue
+            key = (new.user_id, new.unit)
+            if new.effective_at <= now and (new.expires_at is None or now < new.expires_at):
+                running[key] += new.credits
+            tx = Tx(
+                id=new.transaction_id,
                 kind="grant",
-                user_id=lot.user_id,
-                unit=lot.unit,
-                credits=lot.credits,
+                user_id=new.user_id,
+                unit=new.unit,
+                credits=new.credits,
                 balance_after=running[key],
                 at=now,
-                reason=GRANT_REASON if g.source == "purchase" else g.source,
+                reason=reason or (GRANT_REASON if g.source == "purchase" else g.source),
                 order_id=g.order_id,
                 event_id=g.event_id,
-                paid_minor=g.paid_minor,
+                # A carry is paid for by nobody: the credits were paid with the ended period.
+                paid_minor=g.paid_minor if reason is None else 0,
                 paid_currency=g.paid_currency,
             )
-        )
-    inserted = await repository.insert_lots(conn, lots)
-    if len(inserted) != len(lots):
-        raise ConcurrentGrant(f"{len(lots) - len(inserted)} order line(s) granted concurrently")
+            txs.append(tx)
+            new_lots.append(new)
+            out.append(events.granted(tx, new))
+    inserted = await repository.insert_lots(conn, new_lots)
+    if len(inserted) != len(new_lots):
+        raise ConcurrentGrant(f"{len(new_lots) - len(inserted)} order line(s) granted concurrently")
     await books.write(conn, txs)
-    out: list[Keyed] = [events.granted(tx, lot) for tx, lot in zip(txs, lots, strict=True)]
+    if rolled.expiries:
+        settled = [(tx.lots[0][0], tx.credits) for tx, _ in rolled.expiries]
+        await repository.mark_expired(conn, settled, now)
     out += await after_change(conn, running, now)
     await enqueue_many(conn, out)
-    return txs
+    return [tx for tx in txs if tx.kind == "grant"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Rolled:
+    # The ended allowance lots whose expiry this grant writes (with their expires_at).
+    expiries: list[tuple[Tx, datetime]]
+    # The rollover lot granted before the allowance lot of `fresh[i]`.
+    carried: dict[int, NewLot]
+
+
+async def _roll_over(
+    conn: Connection,
+    fresh: Sequence[OrderGrant],
+    lots: Sequence[NewLot],
+    running: dict[tuple[str, str], int],
+    now: datetime,
+) -> _Rolled:
+    """A plan's new allowance with a rollover cap ends the allowance of the period before it:
+    what those lots left carries over, up to the cap, as a `rollover` lot expiring with the new
+    allowance.
+
+    What they left is read from the lots, not guessed from the clock: the expired count once
+    the expiry job wrote it, else what is left now, whose expiry is then written here (the new
+    period began on checkout's clock, so the old allowance can no longer be spent, even if the
+    ledger's clock is a moment behind). The carry is the same however late the grant comes, and
+    a replayed grant is skipped with its order (`granted_order_lines`), so it never carries twice.
+    `running` is updated for the expiries.
+    """
+    wanted = [(i, g, g.rollover) for i, g in enumerate(fresh) if g.rollover is not None]
+    if not wanted:
+        return _Rolled([], {})
+    ended = await repository.lock_ended_allowances(
+        conn, sorted({(g.user_id, g.unit, r.ended_at) for _, g, r in wanted})
+    )
+    left: dict[tuple[str, str, datetime], int] = {}
+    expiries: list[tuple[Tx, datetime]] = []
+    for lot in ended:
+        key = (lot.user_id, lot.unit, lot.expires_at)
+        if lot.expired_at is not None:
+            left[key] = left.get(key, 0) + lot.expired
+            continue
+        n = lot.remaining - lot.held
+        if n <= 0:
+            continue
+        pair = (lot.user_id, lot.unit)
+        if lot.effective_at <= now < lot.expires_at:
+            running[pair] -= n
+        expiries.append((expiry_tx(lot, n, running[pair], now), lot.expires_at))
+        left[key] = left.get(key, 0) + n
+    carried: dict[int, NewLot] = {}
+    for i, g, r in wanted:
+        # pop: two grants ending the same period (never in practice) carry it once.
+        n = carry_of(r.cap, left.pop((g.user_id, g.unit, r.ended_at), 0))
+        if n == 0:
+            continue
+        base = lots[i]
+        carried[i] = NewLot(
+            id=uuid.uuid4(),
+            user_id=g.user_id,
+            unit=g.unit,
+            source="rollover",
+            credits=n,
+            effective_at=base.effective_at,
+            expires_at=base.expires_at,
+            validity_rule=base.validity_rule,
+            priority=base.priority,
+            cost_minor=0,
+            cost_currency=None,
+            order_id=None,
+            order_line=None,
+            transaction_id=uuid.uuid4(),
+            created_at=now,
+        )
+    return _Rolled(expiries, carried)
 
 
 # ---- operators -------------------------------------------------------------------------------

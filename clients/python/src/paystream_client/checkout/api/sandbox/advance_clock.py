@@ -63,6 +63,11 @@ def _parse_response(
 
         return response_422
 
+    if response.status_code == 503:
+        response_503 = ErrorResponse.from_dict(response.json())
+
+        return response_503
+
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
@@ -85,7 +90,7 @@ def sync_detailed(
     client: AuthenticatedClient,
     body: AdvanceIn,
 ) -> Response[ClockOut | ErrorResponse]:
-    """Move the service's clock forward (sandbox mode only)
+    """Move the sandbox clock forward, for every service (sandbox mode only)
 
     Args:
         body (AdvanceIn):
@@ -114,7 +119,7 @@ def sync(
     client: AuthenticatedClient,
     body: AdvanceIn,
 ) -> ClockOut | ErrorResponse | None:
-    """Move the service's clock forward (sandbox mode only)
+    """Move the sandbox clock forward, for every service (sandbox mode only)
 
     Args:
         body (AdvanceIn):
@@ -138,7 +143,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
     body: AdvanceIn,
 ) -> Response[ClockOut | ErrorResponse]:
-    """Move the service's clock forward (sandbox mode only)
+    """Move the sandbox clock forward, for every service (sandbox mode only)
 
     Args:
         body (AdvanceIn):
@@ -165,7 +170,7 @@ async def asyncio(
     client: AuthenticatedClient,
     body: AdvanceIn,
 ) -> ClockOut | ErrorResponse | None:
-    """Move the service's clock forward (sandbox mode only)
+    """Move the sandbox clock forward, for every service (sandbox mode only)
 
     Args:
         body (AdvanceIn):
