@@ -235,6 +235,12 @@ async def test_an_admin_sees_the_purchase_counted_on_the_dashboard(
         assert await ops.locator("figure.chart svg").count() >= 4
         assert "trial" in await ops.locator("#packages").inner_text()
         assert "alipay" in await ops.locator("#revenue").inner_text()
+        # Plan popularity: a user who opens the plans page holds Basic, and is counted.
+        await ops.goto("/plans")
+        await ops.goto("/admin")
+        basic = ops.locator("#plans tbody tr", has_text="basic")
+        assert int((await basic.locator("td").nth(1).inner_text()).replace(",", "")) >= 1
+        await ops.locator("#open-reviews").wait_for()
         assert await ops.locator("#dead-letters tbody tr").count() == 3
         await ops.locator("#lag").get_by_text("checkout").first.wait_for()
 

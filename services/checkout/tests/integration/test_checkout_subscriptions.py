@@ -536,3 +536,43 @@ async def test_a_plan_s_rollover_cap_rides_on_its_allowance(
         paid = _paid(await _events(c, user, 4))
         caps = [(p.package_id, p.plan.rollover_cap if p.plan else "-") for p in paid]
         assert caps == [("basic", None), ("pro", 10)], caps
+
+
+async def test_payment_stats_count_the_plans_held_and_bought(plans: CheckoutUnderTest) -> None:
+    """The dashboard's plan popularity: subscriptions held per plan now, and the plans' orders
+    (Basic's free allowances are not orders anyone bought)."""
+    c = plans
+    # The stats are per UTC day of the (sandbox) clock that dated the orders.
+    day = (await _get(c, _user()))["current_period"]["start"][:10]
+
+    async def stats() -> list[dict[str, Any]]:
+        r = await c.http.get(
+            "/v1/admin/stats/payments",
+            params={"since": day, "until": day},
+            headers=c.auth("ops", admin=True),
+        )
+        assert r.status_code == 200, r.text
+        rows: list[dict[str, Any]] = r.json()["plans"]
+        return rows
+
+    def moved(
+        after: list[dict[str, Any]], before: list[dict[str, Any]], plan: str
+    ) -> dict[str, int]:
+        zero = dict.fromkeys(("active", "past_due", "orders", "paid"), 0)
+        was = next((p for p in before if p["plan_id"] == plan), zero)
+        now = next((p for p in after if p["plan_id"] == plan), zero)
+        return {k: now[k] - was[k] for k in zero}
+
+    before = await stats()
+    await _get(c, _user())  # one more user, who stays on Basic
+    subscriber = _user()
+    r = await _post(c, subscriber, "", plan_id="pro", payment_method="usdt_trc20")
+    assert r.status_code == 201, r.text
+    await _pay(c, r.json()["order"])
+    await _until(c, subscriber, lambda s: s["plan"]["id"] == "pro", "subscribed to pro")
+    after = await stats()
+    assert moved(after, before, "pro") == {"active": 1, "past_due": 0, "orders": 1, "paid": 1}
+    # The subscriber was on Basic until it paid: Basic has one more (the other user) and no order.
+    assert moved(after, before, "basic") == {"active": 1, "past_due": 0, "orders": 0, "paid": 0}
+    held = [p["active"] for p in after]
+    assert held == sorted(held, reverse=True)  # the most held first

@@ -47,6 +47,7 @@ from .plan_brief import PlanBrief
 from .plan_brief_interval import PlanBriefInterval
 from .plan_out import PlanOut
 from .plan_out_interval import PlanOutInterval
+from .plan_stats import PlanStats
 from .plans_out import PlansOut
 from .preview_in import PreviewIn
 from .preview_out import PreviewOut
@@ -144,6 +145,7 @@ __all__ = (
     "PlanBriefInterval",
     "PlanOut",
     "PlanOutInterval",
+    "PlanStats",
     "PlansOut",
     "PreviewIn",
     "PreviewOut",

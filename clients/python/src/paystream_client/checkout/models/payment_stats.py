@@ -7,8 +7,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
-
 if TYPE_CHECKING:
     from ..models.day_stats import DayStats
     from ..models.failure_reason import FailureReason
@@ -16,6 +14,7 @@ if TYPE_CHECKING:
     from ..models.needs_review import NeedsReview
     from ..models.package_stats import PackageStats
     from ..models.paid_amount import PaidAmount
+    from ..models.plan_stats import PlanStats
 
 
 T = TypeVar("T", bound="PaymentStats")
@@ -31,9 +30,10 @@ class PaymentStats:
         by_day (list[DayStats]):
         paid_amounts (list[PaidAmount]):
         packages (list[PackageStats]):
+        plans (list[PlanStats]): subscriptions per plan now, and the plans' orders in the period; the most subscribed
+            first
         failure_reasons (list[FailureReason]):
         needs_review (NeedsReview):
-        plans (None | Unset): not available yet: checkout has no plans (GET /v1/plans)
     """
 
     since: datetime.date
@@ -42,9 +42,9 @@ class PaymentStats:
     by_day: list[DayStats]
     paid_amounts: list[PaidAmount]
     packages: list[PackageStats]
+    plans: list[PlanStats]
     failure_reasons: list[FailureReason]
     needs_review: NeedsReview
-    plans: Unset | None = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -72,14 +72,17 @@ class PaymentStats:
             packages_item = packages_item_data.to_dict()
             packages.append(packages_item)
 
+        plans = []
+        for plans_item_data in self.plans:
+            plans_item = plans_item_data.to_dict()
+            plans.append(plans_item)
+
         failure_reasons = []
         for failure_reasons_item_data in self.failure_reasons:
             failure_reasons_item = failure_reasons_item_data.to_dict()
             failure_reasons.append(failure_reasons_item)
 
         needs_review = self.needs_review.to_dict()
-
-        plans = self.plans
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -91,12 +94,11 @@ class PaymentStats:
                 "by_day": by_day,
                 "paid_amounts": paid_amounts,
                 "packages": packages,
+                "plans": plans,
                 "failure_reasons": failure_reasons,
                 "needs_review": needs_review,
             }
         )
-        if plans is not UNSET:
-            field_dict["plans"] = plans
 
         return field_dict
 
@@ -108,6 +110,7 @@ class PaymentStats:
         from ..models.needs_review import NeedsReview
         from ..models.package_stats import PackageStats
         from ..models.paid_amount import PaidAmount
+        from ..models.plan_stats import PlanStats
 
         d = dict(src_dict)
         since = datetime.date.fromisoformat(d.pop("since"))
@@ -142,6 +145,13 @@ class PaymentStats:
 
             packages.append(packages_item)
 
+        plans = []
+        _plans = d.pop("plans")
+        for plans_item_data in _plans:
+            plans_item = PlanStats.from_dict(plans_item_data)
+
+            plans.append(plans_item)
+
         failure_reasons = []
         _failure_reasons = d.pop("failure_reasons")
         for failure_reasons_item_data in _failure_reasons:
@@ -151,8 +161,6 @@ class PaymentStats:
 
         needs_review = NeedsReview.from_dict(d.pop("needs_review"))
 
-        plans = d.pop("plans", UNSET)
-
         payment_stats = cls(
             since=since,
             until=until,
@@ -160,9 +168,9 @@ class PaymentStats:
             by_day=by_day,
             paid_amounts=paid_amounts,
             packages=packages,
+            plans=plans,
             failure_reasons=failure_reasons,
             needs_review=needs_review,
-            plans=plans,
         )
 
         payment_stats.additional_properties = d

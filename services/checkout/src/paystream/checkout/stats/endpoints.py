@@ -23,6 +23,7 @@ from paystream.checkout.stats.schemas import (
     PackageStats,
     PaidAmount,
     PaymentStats,
+    PlanStats,
     UsdtReview,
 )
 from paystream.shared.auth import AdminPrincipal
@@ -88,6 +89,7 @@ async def payment_stats(
         days = await repo.by_day(conn, first, last)
         amounts = await repo.amounts(conn, first, last)
         packages = await repo.packages(conn, first, last)
+        plans = await repo.plans(conn, first, last)
         failures = await repo.failures(conn, first, last)
         mismatched = await repo.mismatched(conn, REVIEW_LIMIT)
         usdt = await repo.usdt_review(conn)
@@ -137,6 +139,7 @@ async def payment_stats(
             for a in amounts
         ],
         packages=[PackageStats(**p) for p in packages],
+        plans=[PlanStats(**p) for p in plans],
         failure_reasons=[FailureReason(**f) for f in failures],
         needs_review=NeedsReview(
             open_reviews=[OpenReviews(**r) for r in reviews],

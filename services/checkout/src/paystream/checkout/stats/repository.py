@@ -62,6 +62,28 @@ FROM orders WHERE {_PERIOD}
 GROUP BY package_id ORDER BY paid DESC, created DESC, package_id
 """
 
+# Subscriptions are counted as they are now (a plan is held, not bought on a day); the orders
+# that bought periods of a plan as they were created in the period. Basic needs no order.
+PLANS = """
+WITH held AS (
+    SELECT plan_id,
+           count(*) FILTER (WHERE status = 'active') AS active,
+           count(*) FILTER (WHERE status = 'past_due') AS past_due
+    FROM subscriptions GROUP BY plan_id
+), bought AS (
+    SELECT so.plan_id,
+           count(*) AS orders,
+           count(*) FILTER (WHERE o.status IN ('paid', 'partially_refunded', 'refunded')) AS paid
+    FROM subscription_orders so JOIN orders o ON o.id = so.order_id
+    WHERE o.created_at >= $1::date AND o.created_at < $2::date + 1 AND so.kind <> 'allowance'
+    GROUP BY so.plan_id
+)
+SELECT plan_id, coalesce(active, 0) AS active, coalesce(past_due, 0) AS past_due,
+       coalesce(orders, 0) AS orders, coalesce(paid, 0) AS paid
+FROM held FULL JOIN bought USING (plan_id)
+ORDER BY active DESC, paid DESC, plan_id
+"""
+
 FAILURES = f"""
 SELECT CASE status
            WHEN 'failed' THEN coalesce(failure_reason, 'failed (no reason given)')
@@ -117,6 +139,10 @@ async def amounts(conn: Connection, since: date, until: date) -> list[dict[str, 
 
 async def packages(conn: Connection, since: date, until: date) -> list[dict[str, Any]]:
     return await fetch(conn, PACKAGES, since, until)
+
+
+async def plans(conn: Connection, since: date, until: date) -> list[dict[str, Any]]:
+    return await fetch(conn, PLANS, since, until)
 
 
 async def failures(conn: Connection, since: date, until: date) -> list[dict[str, Any]]:

@@ -50,6 +50,16 @@ class PackageStats(BaseModel):
     credits: int = Field(description="credits sold by paid orders")
 
 
+class PlanStats(BaseModel):
+    plan_id: str
+    active: int = Field(description="subscriptions on this plan now, status active")
+    past_due: int = Field(description="subscriptions on this plan now whose renewal failed")
+    orders: int = Field(
+        description="orders for this plan (subscribe, renew, upgrade) created in the period"
+    )
+    paid: int = Field(description="of those, paid (refunded since or not)")
+
+
 class FailureReason(BaseModel):
     reason: str
     status: str = Field(description="failed, cancelled or expired")
@@ -93,8 +103,9 @@ class PaymentStats(BaseModel):
     by_day: list[DayStats]
     paid_amounts: list[PaidAmount]
     packages: list[PackageStats]
-    plans: None = Field(
-        default=None, description="not available yet: checkout has no plans (GET /v1/plans)"
+    plans: list[PlanStats] = Field(
+        description="subscriptions per plan now, and the plans' orders in the period; the most "
+        "subscribed first"
     )
     failure_reasons: list[FailureReason]
     needs_review: NeedsReview
