@@ -1,6 +1,10 @@
 """Contains all the data models used in inputs/outputs"""
 
 from .advance_in import AdvanceIn
+from .attempt_out import AttemptOut
+from .auto_recharge_in import AutoRechargeIn
+from .auto_recharge_list import AutoRechargeList
+from .auto_recharge_out import AutoRechargeOut
 from .billing import Billing
 from .change_in import ChangeIn
 from .change_in_payment_method_type_0 import ChangeInPaymentMethodType0
@@ -62,6 +66,7 @@ from .quote_in import QuoteIn
 from .quote_out import QuoteOut
 from .quote_out_kind import QuoteOutKind
 from .rate_out import RateOut
+from .recharge_status import RechargeStatus
 from .refund_out import RefundOut
 from .refund_page import RefundPage
 from .refund_state import RefundState
@@ -72,6 +77,9 @@ from .review_out import ReviewOut
 from .review_out_details import ReviewOutDetails
 from .review_page import ReviewPage
 from .review_status import ReviewStatus
+from .saved_method_list import SavedMethodList
+from .saved_method_out import SavedMethodOut
+from .setup_out import SetupOut
 from .status import Status
 from .subscribe_in import SubscribeIn
 from .subscribe_in_payment_method import SubscribeInPaymentMethod
@@ -79,6 +87,7 @@ from .subscription_out import SubscriptionOut
 from .sync_out import SyncOut
 from .tier_out import TierOut
 from .transfer_status import TransferStatus
+from .trigger_in import TriggerIn
 from .unit_out import UnitOut
 from .usdt_review import UsdtReview
 from .usdt_transfer_out import UsdtTransferOut
@@ -86,6 +95,10 @@ from .usdt_transfer_page import UsdtTransferPage
 
 __all__ = (
     "AdvanceIn",
+    "AttemptOut",
+    "AutoRechargeIn",
+    "AutoRechargeList",
+    "AutoRechargeOut",
     "Billing",
     "ChangeIn",
     "ChangeInPaymentMethodType0",
@@ -147,6 +160,7 @@ __all__ = (
     "QuoteOut",
     "QuoteOutKind",
     "RateOut",
+    "RechargeStatus",
     "RefundOut",
     "RefundPage",
     "RefundState",
@@ -157,6 +171,9 @@ __all__ = (
     "ReviewOutDetails",
     "ReviewPage",
     "ReviewStatus",
+    "SavedMethodList",
+    "SavedMethodOut",
+    "SetupOut",
     "Status",
     "SubscribeIn",
     "SubscribeInPaymentMethod",
@@ -164,6 +181,7 @@ __all__ = (
     "SyncOut",
     "TierOut",
     "TransferStatus",
+    "TriggerIn",
     "UnitOut",
     "UsdtReview",
     "UsdtTransferOut",
