@@ -162,6 +162,6 @@ class AutoRechargeList(BaseModel):
 
 
 class TriggerIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"unit": "credits"}]})
 
     unit: str = Field(default=DEFAULT_UNIT, pattern=UNIT_PATTERN)
