@@ -282,3 +282,20 @@ def group_offsets(kafka_bootstrap: str) -> GroupOffsets:
             await probe.stop()
 
     return read
+
+
+# --- the stateful fake Stripe (issue 12) -----------------------------------------------------
+
+
+@pytest.fixture
+async def fake_stripe() -> AsyncIterator[Any]:
+    """A fresh fake Stripe over HTTP (`paystream.devtools.fakes.stripe`): customers, saved
+    cards, SetupIntents, PaymentIntents that decline or ask for 3-D Secure, signed webhooks.
+    Yields a `RunningStripe` (`.url`, `.fake`, `.authenticate(...)`, `.add_webhook_endpoint`).
+    Where stripe-mock runs (`make test` sets PAYSTREAM_STRIPE_API_BASE), every request is
+    checked by stripe-mock first, and paths the fake does not implement are answered there."""
+    from paystream.devtools.fakes.stripe import FakeStripe, running
+
+    fake = FakeStripe(stripe_mock_url=os.environ.get("PAYSTREAM_STRIPE_API_BASE") or None)
+    async with running(fake) as handle:
+        yield handle

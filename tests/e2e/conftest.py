@@ -23,7 +23,8 @@ def stack(infra_settings: object) -> Iterator[Stack]:
     s = Stack(
         port_base=port_base,
         log_dir=run_dir / "logs" / "e2e",
-        # The provider fakes (Alipay, WeChat Pay, TronGrid) run as processes beside the services.
+        # The provider fakes (Alipay, WeChat Pay, TronGrid, Stripe) run as processes beside the
+        # services.
         sandbox=Sandbox.create(run_dir, port_base),
         # The web app too, in sandbox mode: the browser tests drive it.
         web=True,

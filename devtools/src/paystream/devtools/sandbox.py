@@ -11,6 +11,7 @@ ones an operator sets in production with the provider's real values.
 
 from __future__ import annotations
 
+import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,9 @@ FAKES: tuple[tuple[str, str, int], ...] = (
     ("fake-alipay", "paystream.devtools.fakes.alipay", 5),
     ("fake-wechatpay", "paystream.devtools.fakes.wechatpay", 6),
     ("fake-trongrid", "paystream.devtools.fakes.trongrid", 7),
+    # A Stripe that can decline and ask for 3-D Secure (issue 12). Checkout still calls
+    # stripe-mock unless PAYSTREAM_STRIPE_API_BASE is set to this fake's URL.
+    ("fake-stripe", "paystream.devtools.fakes.stripe", 8),
 )
 
 ALIPAY_APP_ID = "2021000000000001"
@@ -134,4 +138,9 @@ class Sandbox:
             # second instead of TRON's minute, so the demo and the tests do not wait.
             "TRONGRID_FAKE_BLOCK_INTERVAL": "0.3",
             "TRONGRID_FAKE_SOLID_LAG": "3",
+            # The Stripe fake delivers its events to webhook-ingest (signed with the first of
+            # PAYSTREAM_STRIPE_WEBHOOK_SECRETS, else ingest's default) and has stripe-mock, where
+            # one runs, check every request first.
+            "PAYSTREAM_FAKE_STRIPE_WEBHOOK_URL": f"{self.webhook_ingest_url}/webhooks/stripe",
+            "PAYSTREAM_FAKE_STRIPE_MOCK_URL": os.environ.get("PAYSTREAM_STRIPE_API_BASE", ""),
         }

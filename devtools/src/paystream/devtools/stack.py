@@ -3,8 +3,9 @@
 Used by `make run` (foreground until Ctrl-C) and by the end-to-end tests and benchmarks.
 Each service gets its port from `PAYSTREAM_HTTP_PORT`: port base + 1..4 (checkout, webhook-ingest,
 ledger, invoicing), so a test stack (base 18000) runs beside the dev stack (base 8000). With a
-`Sandbox`, the provider fakes (Alipay, WeChat Pay, TronGrid) start first at port base + 5..7, the
-services are configured to use them, and they run in sandbox mode (`PAYSTREAM_SANDBOX`: an admin
+`Sandbox`, the provider fakes (Alipay, WeChat Pay, TronGrid, Stripe) start first at port base +
+5..8, the services are configured to use them (Stripe's only where PAYSTREAM_STRIPE_API_BASE
+names it), and they run in sandbox mode (`PAYSTREAM_SANDBOX`: an admin
 can move their clocks forward over HTTP). With `web=True` the web app starts last, at the port
 base itself, pointed at the four services (and, with a sandbox, in sandbox mode); checkout's
 default return URL is its return page. The services always run in sandbox mode
@@ -101,7 +102,8 @@ class Stack:
                 self.fakes[name] = self._spawn(
                     name,
                     [sys.executable, "-m", module, "--port", str(self.port_base + off)],
-                    {**os.environ, **self.sandbox.fake_env()},
+                    # The stack's settings too: the Stripe fake signs with ingest's secret.
+                    {**os.environ, **self.env, **self.sandbox.fake_env()},
                 )
             _wait_listening({n: self.port_base + o for n, _, o in FAKES}, self.fakes, self.log_dir)
         for name, module, off in SERVICES:

@@ -1,4 +1,5 @@
-"""Local stand-ins for provider APIs that need the internet (Alipay, WeChat Pay, TronGrid).
+"""Local stand-ins for provider APIs that need the internet (Alipay, WeChat Pay, TronGrid, and a
+Stripe that can decline, which stripe-mock cannot).
 
 Each speaks its provider's documented wire format and signature scheme, so checkout and
 webhook-ingest talk to it exactly as they would to the provider. Tests start them with `serving`;
