@@ -20,6 +20,7 @@ from paystream.shared.events import (
     BalanceLowV1,
     Envelope,
     PaymentMethodChangedV1,
+    PaymentSucceededV1,
 )
 from paystream.shared.kafka import publish
 
@@ -388,3 +389,41 @@ async def test_the_monthly_cap_reached_charges_nothing_and_says_so(
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "skipped"
     assert r.json()["error_code"] == "monthly_cap_reached"
+
+
+async def test_a_payment_for_an_order_that_is_not_ours_does_not_hold_up_the_partition(
+    checkout: CheckoutUnderTest,
+) -> None:
+    """Auto-recharge looks at every paid order: one whose id is not even a UUID (another
+    deployment's) is reported by the orders' handler and must not fail the batch."""
+    c = checkout
+    user = _user()
+    customer = await customer_of(c, user)
+    foreign = Envelope.wrap(
+        PaymentSucceededV1(
+            order_id="ord_not_a_uuid",
+            user_id="someone",
+            credits=1,
+            amount_minor=100,
+            currency="USD",
+            provider="stripe",
+            provider_event_id=f"evt_{uuid.uuid4().hex}",
+            paid_at=datetime.now(UTC),
+        ),
+        source="test",
+    )
+    # The same key as the card's notification: one partition, in this order.
+    await c.publish_payment(foreign, customer)
+    await stripe_says(c, "attached", customer, "pm_after", type="card")
+
+    async def listed() -> bool:
+        return [m["id"] for m in await saved(c, user)] == ["pm_after"]
+
+    await c.eventually(listed, timeout_s=10, what="card listed")
+    # Handled, not dead-lettered: the orders' handler recorded it for an operator.
+    async with c.pool.acquire() as conn:
+        held = await conn.fetchval(
+            "SELECT count(*) FROM payment_reviews WHERE provider_event_id = $1",
+            foreign.data["provider_event_id"],
+        )
+    assert held == 1

@@ -131,7 +131,7 @@ def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
         ]
         stripe_saved = StripeSavedMethods(
             api_key=settings.stripe_secret_key.get_secret_value(),
-            api_base=settings.stripe_api_base,
+            api_base=settings.stripe_customers_api_base or settings.stripe_api_base,
             timeout_s=settings.stripe_timeout_s,
             max_network_retries=settings.stripe_max_network_retries,
         )

@@ -16,6 +16,7 @@ from paystream.checkout.auto_recharge.domain import (
     Setting,
     Usage,
 )
+from paystream.checkout.orders.domain import parse_id
 from paystream.shared.db import Connection
 from paystream.shared.money import Money
 
@@ -285,9 +286,14 @@ async def lock_attempt(conn: Connection, attempt_id: str) -> Attempt | None:
 
 
 async def attempt_of_order(conn: Connection, order_id: str) -> Attempt | None:
+    """The attempt an order was made for; None for other orders, and for an id that is not a
+    UUID (a notification naming someone else's order: the orders' handler reports it)."""
+    oid = parse_id(order_id)
+    if oid is None:
+        return None
     row = await conn.fetchrow(
         f"SELECT {_ATTEMPT_COLUMNS} FROM auto_recharge_attempts WHERE order_id = $1 FOR UPDATE",
-        uuid.UUID(order_id),
+        oid,
     )
     return None if row is None else _attempt(row)
 
