@@ -238,14 +238,15 @@ async def insert_attempt(
     at: datetime,
     error_code: str | None = None,
     error: str | None = None,
+    due_at: datetime | None = None,
 ) -> Attempt | None:
-    """The attempt for this crossing; None when the crossing already has one, or another
-    attempt is in flight (both unique keys say no)."""
+    """The attempt for this crossing, due at `due_at` (default `at`); None when the crossing
+    already has one, or another attempt is in flight (both unique keys say no)."""
     row = await conn.fetchrow(
         f"""
         INSERT INTO auto_recharge_attempts (id, user_id, unit, crossing_key, trigger, status,
             amount_minor, currency, next_try_at, error_code, error, created_at, updated_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $9, $9)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $12, $10, $11, $9, $9)
         ON CONFLICT DO NOTHING
         RETURNING {_ATTEMPT_COLUMNS}
         """,
@@ -260,6 +261,7 @@ async def insert_attempt(
         at,
         error_code,
         error,
+        at if due_at is None else due_at,
     )
     return None if row is None else _attempt(row)
 

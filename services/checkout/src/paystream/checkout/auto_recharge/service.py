@@ -358,6 +358,8 @@ async def _new_attempt(
         status="pending",
         amount=amount,
         at=now,
+        # The trigger charges it in its own request: the worker leaves it alone for a lease.
+        due_at=now + r.config.lease if trigger == "manual" else None,
     )
 
 

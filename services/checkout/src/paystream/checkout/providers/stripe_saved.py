@@ -256,6 +256,12 @@ class StripeSavedMethods:
             refused = _refused("stripe_off_session_failed", exc, key=idempotency_key)
             if isinstance(refused, ProviderUnavailable):
                 raise refused from exc
+            if isinstance(exc, stripe.IdempotencyError) or exc.http_status == 409:
+                # The same key is being answered elsewhere (two workers on one try): that
+                # request's outcome is the one recorded; this says nothing about the card.
+                raise ProviderUnavailable(
+                    f"a charge with key {idempotency_key} is in flight"
+                ) from exc
             return charge_outcome(
                 error_code=exc.code or "invalid_request",
                 http_status=exc.http_status,
