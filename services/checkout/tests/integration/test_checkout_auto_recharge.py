@@ -427,3 +427,32 @@ async def test_a_payment_for_an_order_that_is_not_ours_does_not_hold_up_the_part
             foreign.data["provider_event_id"],
         )
     assert held == 1
+
+
+async def test_a_purchase_can_save_its_card(checkout: CheckoutUnderTest) -> None:
+    c = checkout
+    user = _user()
+    r = await c.http.post(
+        "/v1/orders",
+        headers=c.auth(user),
+        json={
+            "package_id": "standard",
+            "payment_method": "stripe_payment_intent",
+            "currency": "USD",
+            "save_card": True,
+        },
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["payment_method_types"] == ["card"]
+    async with c.pool.acquire() as conn:
+        assert (
+            await conn.fetchval("SELECT count(*) FROM stripe_customers WHERE user_id = $1", user)
+            == 1
+        )
+    r = await c.http.post(
+        "/v1/orders",
+        headers=c.auth(user),
+        json={"package_id": "standard", "payment_method": "stripe_checkout", "save_card": True},
+    )
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["code"] == "validation_error"

@@ -174,3 +174,32 @@ def test_not_charging(setting_over: dict[str, object], why: str | None) -> None:
 )
 def test_charge_outcome(kwargs: dict[str, object], result: ChargeResult) -> None:
     assert charge_outcome(**kwargs).result is result  # type: ignore[arg-type]
+
+
+def test_a_purchase_that_saves_its_card_asks_stripe_for_an_off_session_card() -> None:
+    from paystream.checkout.providers import PaymentRequest
+    from paystream.checkout.providers.stripe import payment_intent_params
+
+    req = PaymentRequest(
+        order_id="o",
+        user_id="u",
+        package_id="standard",
+        package_name="Standard",
+        credits=1100,
+        amount=Money(10000, "CNY"),
+        payment_method="stripe_payment_intent",
+        return_url="https://shop.example/r",
+        expires_at=NOW,
+        save_for_customer="cus_1",
+    )
+    params = payment_intent_params(req)
+    assert params["allowed_payment_method_types"] == ["card"]  # no Alipay / WeChat Pay
+    assert (params["customer"], params["setup_future_usage"]) == ("cus_1", "off_session")
+    assert "payment_method_options" not in params
+    unsaved = payment_intent_params(replace_req(req))
+    assert "setup_future_usage" not in unsaved
+    assert "customer" not in unsaved
+
+
+def replace_req(req: object) -> object:
+    return replace(req, save_for_customer=None)  # type: ignore[type-var]
