@@ -586,3 +586,59 @@ async def test_many_concurrent_requests(sdk: stripe.StripeClient) -> None:
         if not isinstance(g, stripe.PaymentIntent):
             assert isinstance(g, stripe.StripeError)
             assert g.http_status == 409
+
+
+async def test_lists_by_customer(sdk: stripe.StripeClient) -> None:
+    alice, bob = await _customer(sdk), await _customer(sdk)
+    card = await _saved_card(sdk, alice.id, "pm_card_visa")
+    first = await sdk.v1.payment_intents.create_async(params=_off_session(alice.id, card))
+    second = await sdk.v1.payment_intents.create_async(params=_off_session(alice.id, card))
+    listed = await sdk.v1.payment_intents.list_async(params={"customer": alice.id, "limit": 1})
+    assert [p.id for p in listed.data] == [second.id]
+    assert listed.has_more is True
+    page = await sdk.v1.payment_intents.list_async(
+        params={"customer": alice.id, "starting_after": second.id}
+    )
+    assert [p.id for p in page.data] == [first.id]
+    assert (await sdk.v1.payment_intents.list_async(params={"customer": bob.id})).data == []
+    setis = await sdk.v1.setup_intents.list_async(params={"customer": alice.id})
+    assert [s.payment_method for s in setis.data] == [card]
+
+
+async def test_publishable_key_confirms_only_with_the_client_secret(
+    fake_stripe: RunningStripe,
+) -> None:
+    """What Stripe.js does with the publishable key: make a PaymentMethod and confirm the
+    intent whose client_secret it was given; nothing else."""
+    pk = {"Authorization": "Bearer pk_test_123"}
+    sk = {"Authorization": f"Bearer {API_KEY}"}
+    async with httpx.AsyncClient(base_url=fake_stripe.url) as http:
+        seti = (
+            await http.post("/v1/setup_intents", data={"usage": "off_session"}, headers=sk)
+        ).json()
+        pm = await http.post(
+            "/v1/payment_methods",
+            data={
+                "type": "card",
+                "card[number]": "4242424242424242",
+                "card[exp_month]": "4",
+                "card[exp_year]": "2032",
+            },
+            headers=pk,
+        )
+        assert pm.status_code == 200, pm.text
+        wrong = await http.post(
+            f"/v1/setup_intents/{seti['id']}/confirm",
+            data={"payment_method": pm.json()["id"], "client_secret": "seti_x_secret_y"},
+            headers=pk,
+        )
+        assert wrong.status_code == 401
+        ok = await http.post(
+            f"/v1/setup_intents/{seti['id']}/confirm",
+            data={"payment_method": pm.json()["id"], "client_secret": seti["client_secret"]},
+            headers=pk,
+        )
+        assert ok.status_code == 200, ok.text
+        assert ok.json()["status"] == "succeeded"
+        refused = await http.post("/v1/customers", data={"email": "a@example.com"}, headers=pk)
+        assert refused.status_code == 401

@@ -12,8 +12,8 @@ JSON objects with `object`, `livemode: false` and Stripe's id prefixes, and Stri
 
 API (`/v1`): customers (create, retrieve, update, delete, `GET /v1/customers/{id}/payment_methods`),
 payment_methods (create `type=card` with `card[number]`, retrieve, update, attach, detach, list by
-customer), setup_intents (create, retrieve, confirm, cancel), payment_intents (create with
-`confirm`, `off_session`, `setup_future_usage`, retrieve, update, confirm, cancel), charges
+customer), setup_intents (create, retrieve, list, confirm, cancel), payment_intents (create with
+`confirm`, `off_session`, `setup_future_usage`, retrieve, list, update, confirm, cancel), charges
 (retrieve), refunds (create, retrieve), events (list, retrieve). Anywhere a PaymentMethod id
 goes, Stripe's test tokens (`pm_card_visa`, `pm_card_chargeDeclined`, ...) make a new one.
 
@@ -448,6 +448,8 @@ class FakeStripe:
         self.numbers: dict[str, str] = {}
         # PaymentMethods authenticated for later off-session use (4000 0025 0000 3155).
         self.set_up_off_session: set[str] = set()
+        # Where the buyer goes after 3-D Secure, per intent (not a field of Stripe's objects).
+        self.return_urls: dict[str, str | None] = {}
         self.idempotency: dict[tuple[str, str], _Idem] = {}
         self._pending_events: list[dict[str, Any]] = []
 
@@ -975,7 +977,7 @@ class FakeStripe:
                 code="setup_intent_unexpected_state",
                 setup_intent=seti,
             )
-        seti["return_url"] = _str(call.params, "return_url")
+        self.return_urls[seti["id"]] = _str(call.params, "return_url")
         pm = self.payment_methods[seti["payment_method"]]
         card = self.card_of(pm)
         seti["latest_attempt"] = _new_id("setatt")
@@ -989,7 +991,9 @@ class FakeStripe:
             raise error
         if card.auth != "none":
             seti["status"] = "requires_action"
-            seti["next_action"] = _next_action(call.base_url, seti["id"], seti["return_url"])
+            seti["next_action"] = _next_action(
+                call.base_url, seti["id"], self.return_urls[seti["id"]]
+            )
             self._event("setup_intent.requires_action", seti, call=call)
             return seti
         return self._setup_succeeded(seti, call)
@@ -1003,6 +1007,14 @@ class FakeStripe:
             self.set_up_off_session.add(pm["id"])
         self._event("setup_intent.succeeded", seti, call=call)
         return seti
+
+    def list_setup_intents(self, call: Call) -> dict[str, Any]:
+        customer = _str(call.params, "customer")
+        data = _of_customer(self.setup_intents, customer)
+        pm = _str(call.params, "payment_method")
+        if pm is not None:
+            data = [d for d in data if d["payment_method"] == pm]
+        return _list(data, "/v1/setup_intents", call.params)
 
     def cancel_setup_intent(self, call: Call) -> dict[str, Any]:
         seti = self.retrieve_setup_intent(call)
@@ -1094,6 +1106,13 @@ class FakeStripe:
             self._confirm_payment(pi, call)
         return pi
 
+    def list_payment_intents(self, call: Call) -> dict[str, Any]:
+        return _list(
+            _of_customer(self.payment_intents, _str(call.params, "customer")),
+            "/v1/payment_intents",
+            call.params,
+        )
+
     def _check_pm_customer(self, pm: dict[str, Any], customer: str | None) -> None:
         if pm["customer"] is not None and pm["customer"] != customer:
             if customer is None:
@@ -1164,12 +1183,12 @@ class FakeStripe:
             raise StripeError(
                 400,
                 "You cannot confirm this PaymentIntent because it's missing a payment method. "
-                "To confirm the PaymentIntent with cus, provide a payment_method.",
+                "Provide a payment_method to confirm it.",
                 code="payment_intent_unexpected_state",
                 payment_intent=pi,
             )
         off_session = _flag(call.params, "off_session")
-        pi["return_url"] = _str(call.params, "return_url")
+        self.return_urls[pi["id"]] = _str(call.params, "return_url")
         pm = self.payment_methods[pi["payment_method"]]
         card = self.card_of(pm)
         needs_auth = card.auth == "always" or (
@@ -1184,7 +1203,7 @@ class FakeStripe:
             raise self._payment_failed(pi, pm, AUTH_REQUIRED, call)
         if needs_auth:
             pi["status"] = "requires_action"
-            pi["next_action"] = _next_action(call.base_url, pi["id"], pi["return_url"])
+            pi["next_action"] = _next_action(call.base_url, pi["id"], self.return_urls[pi["id"]])
             pi["last_payment_error"] = None
             self._event("payment_intent.requires_action", pi, call=call)
             return pi
@@ -1447,6 +1466,11 @@ def _changed(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _of_customer(store: dict[str, dict[str, Any]], customer: str | None) -> list[dict[str, Any]]:
+    """A store's objects, newest first, of one customer (all with None)."""
+    return [o for o in reversed(store.values()) if customer in (None, o["customer"])]
+
+
 def _card_error(decline: Decline, **extra: Any) -> StripeError:
     return StripeError(
         402,
@@ -1520,10 +1544,12 @@ ROUTES: Final[tuple[tuple[str, str, str, bool], ...]] = (
     ("POST", "/v1/payment_methods/{id}/attach", "attach_payment_method", False),
     ("POST", "/v1/payment_methods/{id}/detach", "detach_payment_method", False),
     ("POST", "/v1/setup_intents", "create_setup_intent", False),
+    ("GET", "/v1/setup_intents", "list_setup_intents", False),
     ("GET", "/v1/setup_intents/{id}", "retrieve_setup_intent", True),
     ("POST", "/v1/setup_intents/{id}/confirm", "confirm_setup_intent", True),
     ("POST", "/v1/setup_intents/{id}/cancel", "cancel_setup_intent", False),
     ("POST", "/v1/payment_intents", "create_payment_intent", False),
+    ("GET", "/v1/payment_intents", "list_payment_intents", False),
     ("GET", "/v1/payment_intents/{id}", "retrieve_payment_intent", True),
     ("POST", "/v1/payment_intents/{id}", "update_payment_intent", False),
     ("POST", "/v1/payment_intents/{id}/confirm", "confirm_payment_intent", True),
@@ -1738,7 +1764,7 @@ def create_app(fake: FakeStripe) -> Starlette:
         except StripeError as exc:
             return _error_response(exc, _new_id("req"))
         fake.flush_events()
-        return_url = intent.get("return_url")
+        return_url = fake.return_urls.get(iid)
         if b"ui=1" in await request.body() and return_url:
             sep = "&" if "?" in return_url else "?"
             kind = "payment_intent" if intent["object"] == "payment_intent" else "setup_intent"
@@ -1814,7 +1840,12 @@ def _client_secret(fake: FakeStripe, iid: str) -> str | None:
 
 def _forward_headers(request: Request) -> dict[str, str]:
     keep = ("authorization", "content-type", "stripe-version")
-    return {k: v for k, v in request.headers.items() if k.lower() in keep}
+    headers = {k: v for k, v in request.headers.items() if k.lower() in keep}
+    if _api_key(request).startswith("pk_test_"):
+        # stripe-mock takes secret keys only; who may call is this fake's decision, made
+        # already: stripe-mock checks the shape.
+        headers["authorization"] = "Bearer sk_test_123"
+    return headers
 
 
 async def _stripe_mock_refusal(fake: FakeStripe, request: Request, body: bytes) -> Response | None:
