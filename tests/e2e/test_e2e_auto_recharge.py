@@ -446,3 +446,33 @@ async def test_refused_methods_and_out_of_range_settings_get_a_clear_4xx(
     ):
         r = await _checkout(h, "PUT", "/v1/auto-recharge", user, {**base, **over})
         assert (r.status_code, r.json()["error"]["code"]) == (status, code), r.text
+
+
+async def test_a_transient_failure_retries_with_backoff_then_disables(
+    harness: Harness, fake: httpx.AsyncClient
+) -> None:
+    h, user = harness, _user()
+    card = await save_card(h, fake, user, "pm_card_visa")
+    # Saved fine; from now on the issuer answers processing_error (4000 0000 0000 0119).
+    r = await fake.post(f"/_fake/payment_methods/{card}/card", json={"number": "4000000000000119"})
+    assert r.status_code == 200, r.text
+    await buy(h, user)
+    await configure(h, user)
+    await spend(h, user, 700)
+
+    async def disabled() -> dict[str, Any] | None:
+        body = await state(h, user)
+        return body if body["items"][0]["status"] == "disabled" else None
+
+    # The e2e stack retries after 1 s, 2 s, 4 s (PAYSTREAM_AUTO_RECHARGE_BACKOFF_S=1), 4 tries.
+    body = await h.eventually(disabled, timeout_s=90)
+    (attempt,) = body["attempts"]
+    assert (attempt["status"], attempt["tries"]) == ("failed", 4)
+    assert "gave up after 4 tries" in body["items"][0]["last_error"]
+    assert len(await charges(fake, {card})) == 4  # one charge per try, each its own key
+    assert await h.balance(user) == 400
+    events = await orders_events(user)
+    failed = [e for e in events if e.type == AutoRechargeFailedV1.TYPE]
+    assert [e.data["retry_at"] is not None for e in failed] == [True, True, True, False]
+    (off,) = [e for e in events if e.type == AutoRechargeDisabledV1.TYPE]
+    assert off.data["code"] == "retries_exhausted"

@@ -456,3 +456,26 @@ async def test_a_purchase_can_save_its_card(checkout: CheckoutUnderTest) -> None
     )
     assert r.status_code == 422, r.text
     assert r.json()["error"]["code"] == "validation_error"
+
+
+async def test_an_unreachable_stripe_is_a_502_never_a_500(
+    make_checkout: Any, closed_port: int
+) -> None:
+    async with make_checkout(
+        stripe_api_base=f"http://127.0.0.1:{closed_port}", stripe_max_network_retries=0
+    ) as c:
+        user = _user()
+        r = await c.http.post("/v1/payment-methods/setup", headers=c.auth(user))
+        assert r.status_code == 502, r.text
+        assert r.json()["error"]["code"] == "upstream_error"
+        r = await c.http.post(
+            "/v1/orders",
+            headers=c.auth(user),
+            json={
+                "package_id": "standard",
+                "payment_method": "stripe_payment_intent",
+                "currency": "USD",
+                "save_card": True,
+            },
+        )
+        assert r.status_code == 502, r.text

@@ -28,9 +28,7 @@ _UPSTREAM = error_doc(502, "upstream_error", "Stripe refused or did not answer")
     responses={**error_doc(401, "unauthorized", "no or invalid bearer token"), **_UPSTREAM},
 )
 async def setup(principal: CurrentPrincipal, ctx: Context) -> SetupOut:
-    stripe = saved_methods(ctx)
-    customer = await service.ensure_customer(ctx.pool, stripe, principal.user_id)
-    started = await stripe.start_setup(customer, principal.user_id)
+    customer, started = await service.start_setup(ctx.pool, saved_methods(ctx), principal.user_id)
     return SetupOut(
         setup_intent_id=started.setup_intent_id,
         client_secret=started.client_secret,

@@ -9,14 +9,18 @@ against checkout's own table: another user's method is answered like an unknown 
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import asyncpg
 import structlog
 
 from paystream.checkout.payment_methods import repository as repo
 from paystream.checkout.payment_methods.repository import SavedMethod
+from paystream.checkout.providers import ProviderError
 from paystream.checkout.providers.stripe_saved import SetupStarted, StripeSavedMethods
 from paystream.shared.db import Connection, transaction
-from paystream.shared.errors import NotFound, Unprocessable
+from paystream.shared.errors import NotFound, Unprocessable, UpstreamError
 from paystream.shared.events import PaymentMethodChangedV1, utcnow
 
 log = structlog.get_logger(__name__)
@@ -30,6 +34,15 @@ class PaymentMethodNotSupported(Unprocessable):
     code = "payment_method_not_supported"
 
 
+@contextlib.contextmanager
+def _upstream() -> Iterator[None]:
+    """Stripe's refusal or silence is a 502 `upstream_error` to the caller, never a 500."""
+    try:
+        yield
+    except ProviderError as exc:
+        raise UpstreamError(f"Stripe did not do it: {exc}") from exc
+
+
 async def ensure_customer(pool: asyncpg.Pool, stripe: StripeSavedMethods, user_id: str) -> str:
     """The user's Stripe Customer, created on first need (the idempotency key per user makes a
     racing second create return the same customer)."""
@@ -37,14 +50,19 @@ async def ensure_customer(pool: asyncpg.Pool, stripe: StripeSavedMethods, user_i
         found = await repo.customer_of(conn, user_id)
     if found is not None:
         return found
-    created = await stripe.create_customer(user_id)
+    with _upstream():
+        created = await stripe.create_customer(user_id)
     async with transaction(pool) as conn:
         return await repo.insert_customer(conn, user_id, created, utcnow())
 
 
-async def start_setup(pool: asyncpg.Pool, stripe: StripeSavedMethods, user_id: str) -> SetupStarted:
+async def start_setup(
+    pool: asyncpg.Pool, stripe: StripeSavedMethods, user_id: str
+) -> tuple[str, SetupStarted]:
+    """The user's customer and a SetupIntent on it for Stripe.js to confirm."""
     customer = await ensure_customer(pool, stripe, user_id)
-    return await stripe.start_setup(customer, user_id)
+    with _upstream():
+        return customer, await stripe.start_setup(customer, user_id)
 
 
 async def list_saved(pool: asyncpg.Pool, user_id: str) -> list[SavedMethod]:
@@ -64,7 +82,8 @@ async def make_default(
 ) -> SavedMethod:
     async with pool.acquire() as conn:
         method = await owned(conn, user_id, method_id)
-    await stripe.set_default(method.customer_id, method.id)
+    with _upstream():
+        await stripe.set_default(method.customer_id, method.id)
     async with transaction(pool) as conn:
         await repo.lock_user(conn, user_id)
         if not await repo.set_default(conn, user_id, method_id):
@@ -77,7 +96,8 @@ async def remove(
 ) -> None:
     async with pool.acquire() as conn:
         method = await owned(conn, user_id, method_id)
-    await stripe.detach(method.id)
+    with _upstream():
+        await stripe.detach(method.id)
     async with transaction(pool) as conn:
         await repo.lock_user(conn, user_id)
         await repo.remove_method(conn, user_id, method_id)
