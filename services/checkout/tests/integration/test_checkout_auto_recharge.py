@@ -11,6 +11,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+import httpx
 import pytest
 
 from paystream.shared.events import (
@@ -479,3 +480,21 @@ async def test_an_unreachable_stripe_is_a_502_never_a_500(
             },
         )
         assert r.status_code == 502, r.text
+
+
+async def test_a_customer_deleted_at_stripe_is_replaced(
+    make_checkout: Any, fake_stripe: Any
+) -> None:
+    """A customer Stripe no longer knows (deleted in the dashboard): the next setup makes the
+    user a new one, and the cards of the old one are gone from the list."""
+    async with make_checkout(stripe_customers_api_base=fake_stripe.url) as c:
+        user = _user()
+        first = await customer_of(c, user)
+        async with httpx.AsyncClient(base_url=fake_stripe.url) as http:
+            r = await http.delete(
+                f"/v1/customers/{first}", headers={"Authorization": "Bearer sk_test_123"}
+            )
+            assert r.status_code == 200, r.text
+        second = await customer_of(c, user)
+        assert second != first
+        assert await customer_of(c, user) == second

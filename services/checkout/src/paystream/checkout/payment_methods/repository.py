@@ -64,6 +64,23 @@ async def insert_customer(conn: Connection, user_id: str, customer_id: str, at: 
     return stored
 
 
+async def replace_customer(
+    conn: Connection, user_id: str, old: str, new: str, at: datetime
+) -> None:
+    """The user's customer Stripe lost is replaced; the cards saved on it are gone with it."""
+    await conn.execute(
+        "UPDATE stripe_customers SET customer_id = $3, created_at = $4"
+        " WHERE user_id = $1 AND customer_id = $2",
+        user_id,
+        old,
+        new,
+        at,
+    )
+    await conn.execute(
+        "DELETE FROM saved_payment_methods WHERE user_id = $1 AND customer_id = $2", user_id, old
+    )
+
+
 async def list_methods(conn: Connection, user_id: str) -> list[SavedMethod]:
     rows = await conn.fetch(
         f"SELECT {_COLUMNS} FROM saved_payment_methods WHERE user_id = $1 ORDER BY attached_at, id",

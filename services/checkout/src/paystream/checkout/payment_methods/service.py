@@ -18,7 +18,11 @@ import structlog
 from paystream.checkout.payment_methods import repository as repo
 from paystream.checkout.payment_methods.repository import SavedMethod
 from paystream.checkout.providers import ProviderError
-from paystream.checkout.providers.stripe_saved import SetupStarted, StripeSavedMethods
+from paystream.checkout.providers.stripe_saved import (
+    CustomerGone,
+    SetupStarted,
+    StripeSavedMethods,
+)
 from paystream.shared.db import Connection, transaction
 from paystream.shared.errors import NotFound, Unprocessable, UpstreamError
 from paystream.shared.events import PaymentMethodChangedV1, utcnow
@@ -62,7 +66,15 @@ async def start_setup(
     """The user's customer and a SetupIntent on it for Stripe.js to confirm."""
     customer = await ensure_customer(pool, stripe, user_id)
     with _upstream():
-        return customer, await stripe.start_setup(customer, user_id)
+        try:
+            return customer, await stripe.start_setup(customer, user_id)
+        except CustomerGone:
+            # Deleted at Stripe: its saved cards went with it; the user gets a new customer.
+            log.warning("stripe_customer_gone", user_id=user_id, customer=customer)
+            created = await stripe.create_customer(user_id, replacing=customer)
+            async with transaction(pool) as conn:
+                await repo.replace_customer(conn, user_id, customer, created, utcnow())
+            return created, await stripe.start_setup(created, user_id)
 
 
 async def list_saved(pool: asyncpg.Pool, user_id: str) -> list[SavedMethod]:

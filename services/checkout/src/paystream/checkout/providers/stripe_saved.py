@@ -24,6 +24,10 @@ from paystream.shared.money import Money
 log = structlog.get_logger(__name__)
 
 
+class CustomerGone(ProviderError):
+    """Stripe no longer knows the customer (deleted in the dashboard, another account)."""
+
+
 @dataclass(frozen=True, slots=True)
 class CardDisplay:
     """What Stripe returns for display about a saved method; nothing else is kept."""
@@ -169,12 +173,13 @@ class StripeSavedMethods:
             max_network_retries=max_network_retries,
         )
 
-    async def create_customer(self, user_id: str) -> str:
+    async def create_customer(self, user_id: str, *, replacing: str | None = None) -> str:
+        # One customer per user even when two first requests race; a replacement of a customer
+        # Stripe lost has its own key (the first one's answer is the lost customer).
+        key = f"paystream-customer-{user_id}" + (f"-after-{replacing}" if replacing else "")
         try:
             customer = await self._client.v1.customers.create_async(
-                params={"metadata": {"user_id": user_id}},
-                # One customer per user even when two first requests race.
-                options={"idempotency_key": f"paystream-customer-{user_id}"},
+                params={"metadata": {"user_id": user_id}}, options={"idempotency_key": key}
             )
         except stripe.StripeError as exc:
             raise _refused("stripe_customer_failed", exc, user_id=user_id) from exc
@@ -190,6 +195,10 @@ class StripeSavedMethods:
         }
         try:
             intent = await self._client.v1.setup_intents.create_async(params=params)
+        except stripe.InvalidRequestError as exc:
+            if exc.code == "resource_missing" and getattr(exc, "param", None) == "customer":
+                raise CustomerGone(f"Stripe has no customer {customer_id}") from exc
+            raise _refused("stripe_setup_failed", exc, customer=customer_id) from exc
         except stripe.StripeError as exc:
             raise _refused("stripe_setup_failed", exc, customer=customer_id) from exc
         if not intent.client_secret:
