@@ -38,6 +38,8 @@ def test_a_consumer_documents_its_events_and_its_dead_letters() -> None:
     assert envelope["properties"]["type"]["enum"] == [
         "paystream.order.paid.v1",
         "paystream.refund.succeeded.v1",
+        # Checkout's auto-recharge settings set the user's low-balance threshold.
+        "paystream.auto_recharge.configured.v1",
     ]
 
 

@@ -43,12 +43,13 @@ def _e2e_catalog(run_dir: Path) -> Path:
 def stack(infra_settings: object) -> Iterator[Stack]:
     run_dir = Path(os.environ.get("PAYSTREAM_RUN_DIR", ".run/test"))
     port_base = int(os.environ.get("PAYSTREAM_PORT_BASE", "18000"))
+    sandbox = Sandbox.create(run_dir, port_base)
     s = Stack(
         port_base=port_base,
         log_dir=run_dir / "logs" / "e2e",
         # The provider fakes (Alipay, WeChat Pay, TronGrid, Stripe) run as processes beside the
         # services.
-        sandbox=Sandbox.create(run_dir, port_base),
+        sandbox=sandbox,
         # The web app too, in sandbox mode: the browser tests drive it.
         web=True,
         env={
@@ -69,6 +70,12 @@ def stack(infra_settings: object) -> Iterator[Stack]:
             "PAYSTREAM_RECONCILE_BACKOFF_MAX_S": "2",
             "PAYSTREAM_ALIPAY_TIMEOUT_S": "3",
             "PAYSTREAM_CATALOG_FILE": str(_e2e_catalog(run_dir).resolve()),
+            # Saved cards and auto-recharge (test_e2e_auto_recharge.py) on the stateful fake
+            # Stripe, which declines and asks for 3-D Secure; one-off payments stay on
+            # stripe-mock. The worker looks every half second, and retries after a second.
+            "PAYSTREAM_STRIPE_CUSTOMERS_API_BASE": sandbox.url("fake-stripe"),
+            "PAYSTREAM_AUTO_RECHARGE_POLL_S": "0.5",
+            "PAYSTREAM_AUTO_RECHARGE_BACKOFF_S": "1",
         },
     )
     s.start()

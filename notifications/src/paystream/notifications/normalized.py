@@ -10,6 +10,7 @@ from paystream.notifications.outgoing import OutgoingEvent
 from paystream.shared.events import (
     Envelope,
     PaymentFailedV1,
+    PaymentMethodChangedV1,
     PaymentSucceededV1,
     RefundFailedV1,
     RefundReportedV1,
@@ -53,6 +54,8 @@ class Outcome(enum.StrEnum):
     SUBSCRIPTION_INVOICE_PAID = "subscription_invoice_paid"
     SUBSCRIPTION_PAYMENT_FAILED = "subscription_payment_failed"
     SUBSCRIPTION_STATUS = "subscription_status"
+    # Stripe: a customer's saved payment methods changed.
+    PAYMENT_METHOD_CHANGED = "payment_method_changed"
     UNHANDLED_TYPE = "unhandled_type"
     NOT_OURS = "not_ours"
     # Names an order of ours but cannot be read (order facts, amount, currency, state).
@@ -127,6 +130,9 @@ class Normalized:
         for ev in self.events:
             if isinstance(ev.data, RefundReportedV1):
                 out.append((ev.data.kafka_key, ev))
+            if isinstance(ev.data, PaymentMethodChangedV1):
+                # Names no user: keyed by the customer (one user's), so its changes stay in order.
+                out.append((ev.data.customer_id or ev.data.payment_method_id or "", ev))
                 continue
             assert isinstance(ev.data, _KEYED), f"no user id on {type(ev.data).__name__}"
             out.append((ev.data.user_id, ev))

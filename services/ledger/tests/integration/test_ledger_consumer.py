@@ -17,7 +17,13 @@ from ledgerkit import envelope, paid_order
 
 from paystream.ledger.consumers import ledger_handler
 from paystream.shared.clock import SystemClock
-from paystream.shared.events import CreditsGrantedV1, Envelope, OrderStatusChangedV1
+from paystream.shared.events import (
+    AutoRechargeConfiguredV1,
+    BalanceLowV1,
+    CreditsGrantedV1,
+    Envelope,
+    OrderStatusChangedV1,
+)
 from paystream.shared.kafka import BatchConsumer, create_producer, publish
 from paystream.shared.outbox import OutboxRelay
 from paystream.shared.topics import Topics
@@ -143,3 +149,78 @@ async def test_consumer_applies_paid_orders_once_per_order_commits_and_relays_gr
         mine = [g.balance_after for g in grants if g.user_id == u]
         assert mine == sorted(mine)
         assert mine[-1] == expected[u]
+
+
+async def test_auto_recharge_settings_set_the_threshold_and_a_balance_below_is_announced(
+    kafka_bootstrap: str,
+    test_topics: Topics,
+    pool: asyncpg.Pool,
+    run_consumer: Callable[..., contextlib.AbstractAsyncContextManager[BatchConsumer]],
+    until: Callable[..., Awaitable[None]],
+    unique_suffix: str,
+) -> None:
+    """Checkout's AutoRechargeConfiguredV1 (orders.events) is the user's threshold: set, then
+    removed when auto-recharge is turned off; a balance already below is announced at once."""
+    orders = test_topics.orders_events
+    user = f"user-{unique_suffix}-ar"
+
+    def configured(threshold: int | None) -> Envelope:
+        return Envelope.wrap(
+            AutoRechargeConfiguredV1(
+                user_id=user,
+                unit="credits",
+                threshold=threshold,
+                actor=user,
+                configured_at=datetime.now(UTC),
+            ),
+            source="paystream/checkout/auto-recharge",
+        )
+
+    producer = create_producer(kafka_bootstrap, "ledger-test")
+    await producer.start()
+    try:
+        await publish(producer, orders, user, _paid(f"order-{unique_suffix}-ar", user, 30))
+        await publish(producer, orders, user, configured(100))
+        async with run_consumer(
+            service="ledger",
+            topics=[orders],
+            group_id=f"ledger.{unique_suffix}.ar",
+            pool=pool,
+            handler=ledger_handler(SystemClock),
+        ):
+
+            async def threshold_is(value: int | None) -> Callable[[], Awaitable[bool]]:
+                async def check() -> bool:
+                    found = await pool.fetchval(
+                        "SELECT threshold FROM balance_thresholds WHERE user_id = $1", user
+                    )
+                    return bool(found == value)
+
+                return check
+
+            await until(await threshold_is(100))
+            # 30 available under a threshold of 100: below at once, and announced.
+            assert await pool.fetchval(
+                "SELECT below FROM balance_thresholds WHERE user_id = $1", user
+            )
+            lows = await pool.fetchval(
+                "SELECT count(*) FROM outbox WHERE key = $1"
+                " AND convert_from(payload, 'UTF8') LIKE '%' || $2 || '%'",
+                user,
+                BalanceLowV1.TYPE,
+            )
+            assert lows == 1
+
+            await publish(producer, orders, user, configured(None))
+
+            async def removed() -> bool:
+                return (
+                    await pool.fetchval(
+                        "SELECT count(*) FROM balance_thresholds WHERE user_id = $1", user
+                    )
+                    == 0
+                )
+
+            await until(removed)
+    finally:
+        await producer.stop()

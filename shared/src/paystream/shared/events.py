@@ -682,6 +682,100 @@ class WebhookReceivedV1(EventData):
     received_at: datetime
 
 
+# --- saved payment methods and auto-recharge (issue 12) ------------------------------------
+
+
+class PaymentMethodChangedV1(EventData):
+    """Stripe says a customer's saved payment methods changed (webhook-ingest normalizes
+    `setup_intent.succeeded`, `payment_method.attached` / `detached` and `customer.updated`).
+
+    Only what Stripe returns for display travels: brand, last 4, expiry. The Kafka key is the
+    Stripe customer id (a PaymentMethod names no paystream user; checkout maps the customer to
+    its user), so one customer's changes stay in order."""
+
+    TYPE: ClassVar[str] = "paystream.payment_method.changed.v1"
+    provider: Literal["stripe"] = "stripe"
+    provider_event_id: str
+    change: Literal["attached", "detached", "default_changed", "setup_succeeded"]
+    customer_id: str | None = None
+    payment_method_id: str | None = None
+    type: str | None = None
+    brand: str | None = None
+    last4: str | None = Field(default=None, max_length=4)
+    exp_month: int | None = Field(default=None, ge=1, le=12)
+    exp_year: int | None = Field(default=None, ge=2000, le=9999)
+    changed_at: datetime
+
+
+class AutoRechargeConfiguredV1(EventData):
+    """A user's auto-recharge of a unit was set (or turned off: `threshold` None). The ledger
+    consumes it and keeps its low-balance threshold for the unit equal to `threshold`, so its
+    `paystream.balance.low.v1` events are what checkout's auto-recharge runs on."""
+
+    TYPE: ClassVar[str] = "paystream.auto_recharge.configured.v1"
+    user_id: str
+    unit: str = Field(pattern=UNIT_PATTERN)
+    threshold: int | None = Field(ge=0, le=MAX_CREDITS)
+    actor: str
+    configured_at: datetime
+
+
+AutoRechargeStatus = Literal["active", "requires_action", "disabled"]
+
+
+class AutoRechargeSucceededV1(EventData):
+    """An auto-recharge charge went through; its order is credited on the normal path."""
+
+    TYPE: ClassVar[str] = "paystream.auto_recharge.succeeded.v1"
+    user_id: str
+    unit: str
+    attempt_id: str
+    order_id: str
+    amount_minor: int = Field(ge=0, le=MAX_AMOUNT_MINOR)
+    currency: str
+    at: datetime
+
+
+class AutoRechargeRequiresActionV1(EventData):
+    """The bank asks the user to authenticate: nothing more is charged until they complete the
+    payment on-session at `action_url` (or change the settings)."""
+
+    TYPE: ClassVar[str] = "paystream.auto_recharge.requires_action.v1"
+    user_id: str
+    unit: str
+    attempt_id: str
+    order_id: str | None = None
+    reason: str
+    action_url: str | None = None
+    at: datetime
+
+
+class AutoRechargeFailedV1(EventData):
+    """An auto-recharge charged nothing: a transient failure (`retry_at` set), or a refusal
+    before any charge (a cap reached, no usable payment method)."""
+
+    TYPE: ClassVar[str] = "paystream.auto_recharge.failed.v1"
+    user_id: str
+    unit: str
+    attempt_id: str | None = None
+    order_id: str | None = None
+    code: str
+    reason: str
+    retry_at: datetime | None = None
+    at: datetime
+
+
+class AutoRechargeDisabledV1(EventData):
+    """Auto-recharge stopped: a hard decline, retries exhausted, or the user turned it off."""
+
+    TYPE: ClassVar[str] = "paystream.auto_recharge.disabled.v1"
+    user_id: str
+    unit: str
+    code: str
+    reason: str
+    at: datetime
+
+
 EVENT_TYPES: dict[str, type[EventData]] = {
     cls.TYPE: cls
     for cls in (
@@ -711,6 +805,12 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         BalanceThresholdSetV1,
         WebhookReceivedV1,
         SandboxClockAdvancedV1,
+        PaymentMethodChangedV1,
+        AutoRechargeConfiguredV1,
+        AutoRechargeSucceededV1,
+        AutoRechargeRequiresActionV1,
+        AutoRechargeFailedV1,
+        AutoRechargeDisabledV1,
     )
 }
 

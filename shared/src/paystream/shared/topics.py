@@ -15,6 +15,11 @@ from typing import Final
 
 from paystream.shared.events import (
     EVENT_TYPES,
+    AutoRechargeConfiguredV1,
+    AutoRechargeDisabledV1,
+    AutoRechargeFailedV1,
+    AutoRechargeRequiresActionV1,
+    AutoRechargeSucceededV1,
     BalanceLowV1,
     BalanceThresholdSetV1,
     CreditsCapturedV1,
@@ -31,6 +36,7 @@ from paystream.shared.events import (
     OrderPaidV1,
     OrderStatusChangedV1,
     PaymentFailedV1,
+    PaymentMethodChangedV1,
     PaymentSucceededV1,
     RefundFailedV1,
     RefundReportedV1,
@@ -82,6 +88,13 @@ EVENT_TOPICS: Final[Mapping[str, str]] = MappingProxyType(
         BalanceLowV1.TYPE: LEDGER_EVENTS,
         BalanceThresholdSetV1.TYPE: LEDGER_EVENTS,
         SandboxClockAdvancedV1.TYPE: SANDBOX_CLOCK,
+        # Saved payment methods and auto-recharge (issue 12).
+        PaymentMethodChangedV1.TYPE: PAYMENTS_EVENTS,
+        AutoRechargeConfiguredV1.TYPE: ORDERS_EVENTS,
+        AutoRechargeSucceededV1.TYPE: ORDERS_EVENTS,
+        AutoRechargeRequiresActionV1.TYPE: ORDERS_EVENTS,
+        AutoRechargeFailedV1.TYPE: ORDERS_EVENTS,
+        AutoRechargeDisabledV1.TYPE: ORDERS_EVENTS,
     }
 )
 

@@ -12,17 +12,28 @@ from datetime import timedelta
 import structlog
 from fastapi import FastAPI
 
+from paystream.checkout.auto_recharge import endpoints as auto_recharge_endpoints
+from paystream.checkout.auto_recharge.domain import AutoRechargeConfig
+from paystream.checkout.auto_recharge.service import Recharger
+from paystream.checkout.auto_recharge.tasks import recharge_loop
 from paystream.checkout.catalog import endpoints as catalog_endpoints
 from paystream.checkout.catalog.service import load_catalog
-from paystream.checkout.consumers import CONSUMES, payment_events_handler
+from paystream.checkout.consumers import (
+    CONSUMES,
+    LEDGER_CONSUMES,
+    ledger_events_handler,
+    payment_events_handler,
+)
 from paystream.checkout.context import CheckoutContext
 from paystream.checkout.orders import endpoints as orders_endpoints
 from paystream.checkout.orders.service import CheckoutConfig, OrderLimits
 from paystream.checkout.orders.tasks import expiry_sweep
+from paystream.checkout.payment_methods import endpoints as payment_methods_endpoints
 from paystream.checkout.plans import endpoints as plans_endpoints
 from paystream.checkout.pricing import endpoints as pricing_endpoints
 from paystream.checkout.providers.factory import build_providers, stripe_method_types
 from paystream.checkout.providers.registry import ProviderRegistry
+from paystream.checkout.providers.stripe_saved import StripeSavedMethods
 from paystream.checkout.quotes import endpoints as quotes_endpoints
 from paystream.checkout.quotes.signing import Signer, check_quote_key
 from paystream.checkout.reconcile import endpoints as reconcile_endpoints
@@ -65,12 +76,21 @@ def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
     # Subscriptions decide on the clock, which the runtime starts: set in the lifespan, before
     # the consumer runs, and read by the handler from here.
     plans: list[Plans] = []
+    # Auto-recharge's context, set in the lifespan like plans; the worker's wake-up.
+    rechargers: list[Recharger] = []
+    recharge_wake = asyncio.Event()
     # Declared on the broker now, started in the lifespan; the AsyncAPI document reads them.
     runtime.add_consumer(
         topics=[settings.topics.payments_events],
         group_id=settings.checkout_consumer_group,
-        handler=payment_events_handler(lambda: plans[0]),
+        handler=payment_events_handler(lambda: plans[0], lambda: plans[0].clock),
         event_types=CONSUMES,
+    )
+    runtime.add_consumer(
+        topics=[settings.topics.ledger_events],
+        group_id=f"{settings.checkout_consumer_group}-auto-recharge",
+        handler=ledger_events_handler(lambda: rechargers[0], recharge_wake.set),
+        event_types=LEDGER_CONSUMES,
     )
     runtime.add_publisher(settings.topics.orders_events)
     # Refunds, USDT payments found on chain and payments learned by asking the provider (sync,
@@ -111,6 +131,29 @@ def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
                 config=config,
             )
         ]
+        stripe_saved = StripeSavedMethods(
+            api_key=settings.stripe_secret_key.get_secret_value(),
+            api_base=settings.stripe_customers_api_base or settings.stripe_api_base,
+            timeout_s=settings.stripe_timeout_s,
+            max_network_retries=settings.stripe_max_network_retries,
+        )
+        signer = Signer(settings.quote_key.get_secret_value(), clock)
+        rechargers[:] = [
+            Recharger(
+                catalog=catalog,
+                signer=signer,
+                clock=clock,
+                config=AutoRechargeConfig(
+                    max_tries=settings.auto_recharge_max_tries,
+                    backoff=timedelta(seconds=settings.auto_recharge_backoff_s),
+                    backoff_max=timedelta(seconds=settings.auto_recharge_backoff_max_s),
+                    lease=timedelta(seconds=settings.auto_recharge_lease_s),
+                    action_url=str(settings.auto_recharge_action_url),
+                ),
+                checkout=config,
+                stripe=stripe_saved,
+            )
+        ]
         app.state.checkout = CheckoutContext(
             pool=runtime.pool,
             catalog=catalog,
@@ -119,9 +162,11 @@ def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
             wake_outbox=relay.wake,
             stripe_types=stripe_method_types,
             clock=clock,
-            signer=Signer(settings.quote_key.get_secret_value(), clock),
+            signer=signer,
             quote_ttl=timedelta(seconds=settings.quote_ttl_s),
             plans=plans[0],
+            stripe_saved=stripe_saved,
+            recharger=rechargers[0],
         )
         app.state.runtime = runtime
         await runtime.start_workers()
@@ -135,6 +180,18 @@ def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
             asyncio.create_task(sweep, name="expiry-sweep"),
             *(asyncio.create_task(w, name="provider-worker") for w in built.workers),
         ]
+        tasks.append(
+            asyncio.create_task(
+                recharge_loop(
+                    runtime.pool,
+                    rechargers[0],
+                    every_s=settings.auto_recharge_poll_s,
+                    wake=recharge_wake,
+                    on_work=relay.wake,
+                ),
+                name="auto-recharge",
+            )
+        )
         if catalog.plans:
             tasks += [
                 asyncio.create_task(
@@ -186,6 +243,7 @@ def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
             await stop_tasks(tasks)
             await runtime.stop()
             await providers.aclose()
+            await stripe_saved.aclose()
 
     app = http.create_app(
         title="paystream checkout",
@@ -210,6 +268,8 @@ def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
         # issue 15: the reconciler's status and the daily settlement (admin)
         reconcile_endpoints.router,
         settlement_endpoints.router,
+        payment_methods_endpoints.router,
+        auto_recharge_endpoints.router,
     ):
         app.include_router(router)
     return app

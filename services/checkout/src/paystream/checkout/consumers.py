@@ -1,5 +1,6 @@
-"""Kafka handlers: payments.events moves orders to paid, failed, refunded, and Stripe
-Subscriptions' notifications move subscriptions on.
+"""Kafka handlers: payments.events moves orders to paid, failed, refunded, Stripe
+Subscriptions' notifications move subscriptions on, and saved payment methods follow Stripe;
+ledger.events' balance.low starts auto-recharges.
 
 Thin: the shared BatchConsumer owns the batch's transaction, has dropped the events the inbox
 had seen, and hands this handler its connection; this parses each event and hands it, with that
@@ -11,13 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from paystream.checkout.auto_recharge import service as auto_recharge
 from paystream.checkout.orders import service as orders
+from paystream.checkout.payment_methods import service as payment_methods
 from paystream.checkout.refunds import service as refunds
 from paystream.checkout.subscriptions import renewals
 from paystream.checkout.subscriptions.service import Plans
+from paystream.shared.clock import Clock
 from paystream.shared.db import Connection
 from paystream.shared.events import (
+    BalanceLowV1,
     PaymentFailedV1,
+    PaymentMethodChangedV1,
     PaymentSucceededV1,
     RefundFailedV1,
     RefundReportedV1,
@@ -37,13 +43,16 @@ CONSUMES = (
     SubscriptionInvoicePaidV1,
     SubscriptionPaymentFailedV1,
     SubscriptionStatusV1,
+    PaymentMethodChangedV1,
 )
 HANDLED = frozenset(t.TYPE for t in CONSUMES)
 
 
-def payment_events_handler(plans: Callable[[], Plans]) -> BatchHandler:
-    """The handler of payments.events; `plans` gives what subscriptions decide with (a getter:
-    the consumer is declared before the app's context exists)."""
+def payment_events_handler(
+    plans: Callable[[], Plans], clock: Callable[[], Clock] | None = None
+) -> BatchHandler:
+    """The handler of payments.events; `plans` gives what subscriptions decide with, `clock`
+    checkout's clock (getters: the consumer is declared before the app's context exists)."""
 
     async def handle(conn: Connection, items: list[Consumed]) -> None:
         for item in items:
@@ -52,8 +61,14 @@ def payment_events_handler(plans: Callable[[], Plans]) -> BatchHandler:
             event = item.envelope.payload()
             if isinstance(event, PaymentSucceededV1):
                 await orders.apply_payment_succeeded(conn, event, plans=plans())
+                if clock is not None:
+                    await auto_recharge.order_paid(conn, event.order_id, clock())
             elif isinstance(event, PaymentFailedV1):
                 await orders.apply_payment_failed(conn, event)
+                if clock is not None:
+                    await auto_recharge.order_failed(conn, event.order_id, event.reason, clock())
+            elif isinstance(event, PaymentMethodChangedV1):
+                await payment_methods.apply_change(conn, event)
             elif isinstance(event, RefundSucceededV1):
                 await refunds.apply_refund_succeeded(conn, event)
             elif isinstance(event, RefundFailedV1):
@@ -66,5 +81,31 @@ def payment_events_handler(plans: Callable[[], Plans]) -> BatchHandler:
                 await renewals.apply_payment_failed(conn, event, plans())
             elif isinstance(event, SubscriptionStatusV1):
                 await renewals.apply_status(conn, event, plans())
+
+    return handle
+
+
+# ledger.events: what auto-recharge runs on.
+LEDGER_CONSUMES = (BalanceLowV1,)
+
+
+def ledger_events_handler(
+    recharger: Callable[[], auto_recharge.Recharger], wake: Callable[[], None]
+) -> BatchHandler:
+    """The handler of ledger.events: a balance that crossed below a threshold becomes (at most)
+    one recharge attempt, which the auto-recharge worker charges after this batch commits."""
+
+    async def handle(conn: Connection, items: list[Consumed]) -> None:
+        recorded = False
+        for item in items:
+            if item.envelope.type != BalanceLowV1.TYPE:
+                continue
+            event = item.envelope.payload_as(BalanceLowV1)
+            attempt = await auto_recharge.on_balance_low(conn, item.envelope.id, event, recharger())
+            recorded = recorded or (attempt is not None and attempt.status == "pending")
+        if recorded:
+            # Before the commit: the worker's round may find nothing yet, and then its timer
+            # brings it back.
+            wake()
 
     return handle

@@ -10,9 +10,11 @@ from typing import Annotated
 import asyncpg
 from fastapi import Depends, Request
 
+from paystream.checkout.auto_recharge.service import Recharger
 from paystream.checkout.catalog.domain import Catalog
 from paystream.checkout.orders.service import CheckoutConfig
 from paystream.checkout.providers.registry import ProviderRegistry
+from paystream.checkout.providers.stripe_saved import StripeSavedMethods
 from paystream.checkout.quotes.signing import Signer
 from paystream.checkout.subscriptions.service import Plans
 from paystream.shared.clock import Clock
@@ -34,6 +36,10 @@ class CheckoutContext:
     quote_ttl: timedelta
     # What subscriptions decide with (the catalog's plans, the clock, reminders and grace).
     plans: Plans
+    # Saved payment methods and auto-recharge (issue 12): Stripe customers and off-session
+    # charges, and what auto-recharge decides and charges with.
+    stripe_saved: StripeSavedMethods | None = None
+    recharger: Recharger | None = None
 
 
 def checkout_context(request: Request) -> CheckoutContext:
@@ -42,6 +48,18 @@ def checkout_context(request: Request) -> CheckoutContext:
 
 
 Context = Annotated[CheckoutContext, Depends(checkout_context)]
+
+
+def saved_methods(ctx: CheckoutContext) -> StripeSavedMethods:
+    if ctx.stripe_saved is None:
+        raise RuntimeError("saved payment methods need the Stripe client")
+    return ctx.stripe_saved
+
+
+def recharger(ctx: CheckoutContext) -> Recharger:
+    if ctx.recharger is None:
+        raise RuntimeError("auto-recharge needs its context")
+    return ctx.recharger
 
 
 def error_doc(status: int, code: str, description: str) -> dict[int | str, dict[str, object]]:

@@ -147,6 +147,22 @@ class CheckoutSettings(BaseServiceSettings):
     alipay_notify_url: str | None = None
     alipay_timeout_s: float = Field(default=10.0, gt=0)
 
+    # Auto-recharge (issue 12). A transient decline is charged again after backoff * 2^(tries-1),
+    # at most backoff_max apart, max_tries charges in all, then auto-recharge is disabled. The
+    # worker looks for due attempts every poll interval (and at once when the consumer records
+    # one); a claimed attempt whose worker died is taken again after the lease. The action URL
+    # is where a user completes a charge their bank wants to authenticate (`order_id` added).
+    auto_recharge_max_tries: int = Field(default=4, ge=1, le=20)
+    auto_recharge_backoff_s: float = Field(default=300.0, gt=0, le=7 * 86400)
+    auto_recharge_backoff_max_s: float = Field(default=6 * 3600.0, gt=0, le=30 * 86400)
+    auto_recharge_poll_s: float = Field(default=5.0, gt=0, le=3600)
+    auto_recharge_lease_s: float = Field(default=120.0, gt=0, le=3600)
+    auto_recharge_action_url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:3000/cards")
+    # Where the saved-card calls (customers, SetupIntents, PaymentMethods, off-session charges)
+    # go; unset: stripe_api_base. The end-to-end tests point it at the stateful fake Stripe
+    # (devtools) while one-off payments keep stripe-mock's fixtures; in production leave it unset.
+    stripe_customers_api_base: str | None = None
+
     def development_secrets(self) -> list[str]:
         found = super().development_secrets()
         if weak_secret(self.stripe_secret_key.get_secret_value(), "sk_test_123"):

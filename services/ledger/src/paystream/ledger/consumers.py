@@ -1,5 +1,6 @@
 """Kafka batch handler of the ledger's inputs: what paid orders grant (`orders.events`,
-OrderPaidV1) and refunds (`payments.events`, RefundSucceededV1), in record order.
+OrderPaidV1) and refunds (`payments.events`, RefundSucceededV1), in record order; and the
+thresholds checkout's auto-recharge sets (`orders.events`, AutoRechargeConfiguredV1).
 
 The shared BatchConsumer opens the batch's transaction, records the inbox, and passes only
 events never applied before; the grant's business key (one lot per order line) and the refund's
@@ -16,15 +17,16 @@ from paystream.ledger.lots.service import OrderGrant, grant_orders, order_grants
 from paystream.ledger.refunds import repository as refunds_repo
 from paystream.ledger.refunds.domain import Refund
 from paystream.ledger.refunds.service import apply_pending_refunds, revoke_for_refund
+from paystream.ledger.thresholds.service import put_threshold
 from paystream.shared.clock import Clock
 from paystream.shared.db import Connection
-from paystream.shared.events import OrderPaidV1, RefundSucceededV1
+from paystream.shared.events import AutoRechargeConfiguredV1, OrderPaidV1, RefundSucceededV1
 from paystream.shared.kafka import BatchHandler, Consumed
 
 Input = OrderGrant | Refund
 
 # What the handler applies (for the AsyncAPI document).
-CONSUMES = (OrderPaidV1, RefundSucceededV1)
+CONSUMES = (OrderPaidV1, RefundSucceededV1, AutoRechargeConfiguredV1)
 
 
 def inputs_from(items: list[Consumed]) -> list[Input]:
@@ -106,5 +108,27 @@ def ledger_handler(clock: Callable[[], Clock]) -> BatchHandler:
         inputs = inputs_from(items)
         if inputs:
             await apply_inputs(conn, inputs, clock())
+        await apply_auto_recharge_thresholds(conn, items, clock())
 
     return handle
+
+
+async def apply_auto_recharge_thresholds(
+    conn: Connection, items: list[Consumed], clock: Clock
+) -> None:
+    """Checkout's auto-recharge settings set the user's low-balance threshold (None removes it),
+    so the ledger announces the crossings auto-recharge runs on. After the batch's grants: a
+    setting and a grant of one user in one batch leave the flag as the grant left the balance
+    (at worst one balance.low fewer for a balance a grant already brought back above)."""
+    for c in items:
+        if c.envelope.type != AutoRechargeConfiguredV1.TYPE:
+            continue
+        e = c.envelope.payload_as(AutoRechargeConfiguredV1)
+        await put_threshold(
+            conn,
+            user_id=e.user_id,
+            unit=e.unit,
+            threshold=e.threshold,
+            actor=f"auto-recharge:{e.actor}",
+            at=clock.now(),
+        )

@@ -25,6 +25,8 @@ class CreateOrderIn:
         return_url (None | str | Unset): Where the payment page sends the customer back (http or https).
         currency (None | str | Unset): Pay the package's price in this currency; by default the first of the package's
             currencies that the payment method takes.
+        save_card (bool | Unset): stripe_payment_intent only: save the card that pays this order to the caller's saved
+            methods (Stripe `setup_future_usage=off_session`; card only) Default: False.
     """
 
     payment_method: CreateOrderInPaymentMethod
@@ -32,6 +34,7 @@ class CreateOrderIn:
     quote: str | Unset | None = UNSET
     return_url: str | Unset | None = UNSET
     currency: str | Unset | None = UNSET
+    save_card: bool | Unset = False
 
     def to_dict(self) -> dict[str, Any]:
         payment_method: str = self.payment_method
@@ -60,6 +63,8 @@ class CreateOrderIn:
         else:
             currency = self.currency
 
+        save_card = self.save_card
+
         field_dict: dict[str, Any] = {}
 
         field_dict.update(
@@ -75,6 +80,8 @@ class CreateOrderIn:
             field_dict["return_url"] = return_url
         if currency is not UNSET:
             field_dict["currency"] = currency
+        if save_card is not UNSET:
+            field_dict["save_card"] = save_card
 
         return field_dict
 
@@ -119,12 +126,15 @@ class CreateOrderIn:
 
         currency = _parse_currency(d.pop("currency", UNSET))
 
+        save_card = d.pop("save_card", UNSET)
+
         create_order_in = cls(
             payment_method=payment_method,
             package_id=package_id,
             quote=quote,
             return_url=return_url,
             currency=currency,
+            save_card=save_card,
         )
 
         return create_order_in

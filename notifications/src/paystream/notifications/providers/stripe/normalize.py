@@ -34,6 +34,7 @@ from paystream.notifications.outgoing import OutgoingEvent
 from paystream.shared.events import (
     MAX_AMOUNT_MINOR,
     PaymentFailedV1,
+    PaymentMethodChangedV1,
     PaymentSucceededV1,
     RefundFailedV1,
     RefundReportedV1,
@@ -65,6 +66,11 @@ INVOICE_PAID = "invoice.paid"
 INVOICE_PAYMENT_FAILED = "invoice.payment_failed"
 SUBSCRIPTION_UPDATED = "customer.subscription.updated"
 SUBSCRIPTION_DELETED = "customer.subscription.deleted"
+# Saved payment methods (checkout follows a customer's cards).
+SETUP_SUCCEEDED = "setup_intent.succeeded"
+PM_ATTACHED = "payment_method.attached"
+PM_DETACHED = "payment_method.detached"
+CUSTOMER_UPDATED = "customer.updated"
 
 _MAX_CREDITS_DIGITS = 18  # keeps credits inside a PostgreSQL bigint
 
@@ -77,6 +83,8 @@ class StripeEvent:
     type: str
     created: int | None
     obj: dict[str, Any]
+    # `data.previous_attributes`: what an update changed (a detached method's customer).
+    previous: dict[str, Any] | None = None
 
 
 def parse_event(body: bytes | str) -> StripeEvent:
@@ -95,7 +103,14 @@ def parse_event(body: bytes | str) -> StripeEvent:
     if not isinstance(data, dict) or not isinstance(data.get("object"), dict):
         raise MalformedPayload("event has no `data.object`")
     created = doc.get("created")
-    return StripeEvent(event_id, event_type, _as_int(created), data["object"])
+    previous = data.get("previous_attributes")
+    return StripeEvent(
+        event_id,
+        event_type,
+        _as_int(created),
+        data["object"],
+        previous if isinstance(previous, dict) else None,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +136,8 @@ class _Invalid(Exception):
 def normalize(event: StripeEvent, *, received_at: datetime) -> Normalized:
     """Map a Stripe event to the payment, refund or subscription events it means (if any); see
     the notifications README's table."""
+    if event.type in SAVED_METHOD_TYPES:
+        return _on_saved_method(event, _event_time(event, received_at))
     subscription_handler = _SUBSCRIPTION_HANDLERS.get(event.type)
     if subscription_handler is not None and not _names_an_order(event.obj):
         return _on_subscription(event, subscription_handler, _event_time(event, received_at))
@@ -680,6 +697,72 @@ _SUBSCRIPTION_OUTCOMES = {
 }
 SUBSCRIPTION_TYPES = frozenset(_SUBSCRIPTION_HANDLERS)
 HANDLED_TYPES = PAYMENT_TYPES | REFUND_TYPES | SUBSCRIPTION_TYPES
+
+
+# --- saved payment methods ------------------------------------------------------------------
+
+SAVED_METHOD_TYPES = frozenset({SETUP_SUCCEEDED, PM_ATTACHED, PM_DETACHED, CUSTOMER_UPDATED})
+
+
+def _on_saved_method(event: StripeEvent, at: datetime) -> Normalized:
+    """A customer's saved methods changed: only display fields travel (brand, last 4, expiry).
+    Checkout knows which customers are its users; others' are ignored there."""
+    obj = event.obj
+    change: Literal["attached", "detached", "default_changed", "setup_succeeded"]
+    pm: dict[str, Any] = {}
+    if event.type == CUSTOMER_UPDATED:
+        change = "default_changed"
+        settings = obj.get("invoice_settings")
+        default = settings.get("default_payment_method") if isinstance(settings, dict) else None
+        customer, method = _str(obj.get("id")), _id_of(default)
+        if method is None:
+            return Normalized(
+                event.id, event.type, Outcome.UNHANDLED_TYPE, detail="no default payment method"
+            )
+    elif event.type == SETUP_SUCCEEDED:
+        change = "setup_succeeded"
+        customer, method = _id_of(obj.get("customer")), _id_of(obj.get("payment_method"))
+        if isinstance(obj.get("payment_method"), dict):
+            pm = obj["payment_method"]
+    else:
+        change = "attached" if event.type == PM_ATTACHED else "detached"
+        customer, method, pm = _id_of(obj.get("customer")), _str(obj.get("id")), obj
+        if customer is None and event.previous is not None:
+            # A detached method names no customer any more; the event says which it had.
+            customer = _id_of(event.previous.get("customer"))
+    if method is None:
+        return Normalized(
+            event.id, event.type, Outcome.INVALID_METADATA, detail="no payment method id"
+        )
+    card = pm.get("card") if isinstance(pm.get("card"), dict) else {}
+    assert isinstance(card, dict)
+    last4 = _str(card.get("last4"))
+    month, year = _as_int(card.get("exp_month")), _as_int(card.get("exp_year"))
+    try:
+        data = PaymentMethodChangedV1(
+            provider_event_id=event.id,
+            change=change,
+            customer_id=customer,
+            payment_method_id=method,
+            type=_str(pm.get("type")),
+            brand=_str(card.get("brand")),
+            last4=last4 if last4 is not None and len(last4) <= 4 else None,
+            exp_month=month if month is not None and 1 <= month <= 12 else None,
+            exp_year=year if year is not None and 2000 <= year <= 9999 else None,
+            changed_at=at,
+        )
+    except ValidationError as exc:
+        return Normalized(
+            event.id, event.type, Outcome.INVALID_METADATA, detail=f"event model refused: {exc}"
+        )
+    out = OutgoingEvent(
+        data,
+        source=SOURCE,
+        id=deterministic_id(PROVIDER, event.id, "payment_method"),
+        time=at,
+        subject=customer or method,
+    )
+    return Normalized(event.id, event.type, Outcome.PAYMENT_METHOD_CHANGED, events=(out,))
 
 
 def _on_subscription(event: StripeEvent, handler: _SubscriptionHandler, at: datetime) -> Normalized:

@@ -31,7 +31,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
 
-from paystream.checkout.context import Context, error_doc
+from paystream.checkout.context import Context, error_doc, saved_methods
 from paystream.checkout.orders import qr, service, sync
 from paystream.checkout.orders.domain import OrderStatus
 from paystream.checkout.orders.schemas import (
@@ -41,6 +41,7 @@ from paystream.checkout.orders.schemas import (
     ProviderAnswerOut,
     SyncOut,
 )
+from paystream.checkout.payment_methods import service as payment_methods
 from paystream.shared.auth import CurrentPrincipal
 from paystream.shared.errors import NotFound
 from paystream.shared.pagination import CursorQuery
@@ -89,6 +90,11 @@ async def create_order(
         ),
     ] = None,
 ) -> OrderOut:
+    customer = None
+    if body.save_card:
+        customer = await payment_methods.ensure_customer(
+            ctx.pool, saved_methods(ctx), principal.user_id
+        )
     placed = await service.place_order(
         ctx.pool,
         service.PlaceOrder(
@@ -100,6 +106,7 @@ async def create_order(
             currency=None if body.currency is None else body.currency.upper(),
             client_ip=request.client.host if request.client else None,
             quote=body.quote,
+            save_card_customer=customer,
         ),
         catalog=ctx.catalog,
         providers=ctx.providers,

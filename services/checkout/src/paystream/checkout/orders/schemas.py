@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, UrlConstraints, model_validator
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    UrlConstraints,
+    model_validator,
+)
 
 from paystream.checkout.catalog.schemas import Currency
 from paystream.checkout.orders.domain import Order, OrderStatus
@@ -64,10 +72,19 @@ class CreateOrderIn(BaseModel):
         "package's currencies that the payment method takes.",
     )
 
+    # Saved payment methods (issue 12): the card paying this order is saved for later.
+    save_card: StrictBool = Field(
+        default=False,
+        description="stripe_payment_intent only: save the card that pays this order to the "
+        "caller's saved methods (Stripe `setup_future_usage=off_session`; card only)",
+    )
+
     @model_validator(mode="after")
     def _one_item(self) -> CreateOrderIn:
         if (self.package_id is None) == (self.quote is None):
             raise ValueError("give exactly one of package_id or quote")
+        if self.save_card and self.payment_method != "stripe_payment_intent":
+            raise ValueError("save_card needs payment_method stripe_payment_intent")
         return self
 
 

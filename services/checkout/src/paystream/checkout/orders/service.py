@@ -159,6 +159,8 @@ class PlaceOrder:
     currency: str | None = None
     client_ip: str | None = None
     quote: str | None = None
+    # The payer's Stripe Customer when the card paying is to be saved (issue 12).
+    save_card_customer: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +178,8 @@ def request_fingerprint(cmd: PlaceOrder) -> str:
             "return_url": cmd.return_url,
             "currency": cmd.currency,
             "quote": cmd.quote,
+            # Only when asked: the fingerprints of every other request stay what they were.
+            **({"save_card": True} if cmd.save_card_customer else {}),
         },
         option=orjson.OPT_SORT_KEYS,
     )
@@ -460,6 +464,7 @@ async def open_payment(
         expires_at=expires_at,
         client_ip=cmd.client_ip,
         recurring=recurring,
+        save_for_customer=cmd.save_card_customer,
     )
     try:
         instructions = await provider.create_payment(req)

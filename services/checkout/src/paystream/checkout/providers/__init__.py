@@ -64,6 +64,8 @@ class PaymentRequest:
     expires_at: datetime
     client_ip: str | None = None
     recurring: Recurring | None = None
+    # Save the card paying this order to this Stripe Customer (issue 12; Stripe only).
+    save_for_customer: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

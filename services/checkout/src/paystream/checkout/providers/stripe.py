@@ -214,6 +214,13 @@ def payment_intent_params(req: PaymentRequest) -> PaymentIntentCreateParams:
         "metadata": order_metadata(req),
         "description": req.package_name,
     }
+    if req.save_for_customer is not None:
+        # Saved for off-session charges (auto-recharge): cards only, on the payer's customer;
+        # Stripe attaches the card once paid (payment_method.attached tells checkout).
+        params["allowed_payment_method_types"] = ["card"]
+        params["customer"] = req.save_for_customer
+        params["setup_future_usage"] = "off_session"
+        return params
     if "wechat_pay" in types:
         # Stripe refuses to confirm a WeChat Pay payment without a client type; "web" (a QR code
         # on the page) is what a Stripe.js checkout shows. An app confirms with its own.

@@ -69,33 +69,49 @@ async def set_threshold(
     """Set (or remove) a threshold. A balance already under the new threshold is below at once,
     and announced."""
     async with transaction(pool) as conn:
-        pair = (user_id, unit)
-        await repository.lock_states(conn, [pair])
-        available = (await lots_repo.available_of(conn, [pair], at))[pair]
-        below = threshold is not None and is_below(available, threshold)
-        previous = (await repository.of_user(conn, user_id)).get(unit, ThresholdState(0, False))
-        await repository.put(conn, pair, threshold, below, actor=actor, at=at)
-        events: list[Keyed] = [
-            (
-                user_id,
-                Envelope.wrap(
-                    BalanceThresholdSetV1(
-                        user_id=user_id,
-                        unit=unit,
-                        threshold=threshold,
-                        below=below,
-                        actor=actor,
-                        set_at=at,
-                    ),
-                    source=SOURCE,
-                    subject=user_id,
-                    time=at,
+        return await put_threshold(
+            conn, user_id=user_id, unit=unit, threshold=threshold, actor=actor, at=at
+        )
+
+
+async def put_threshold(
+    conn: Connection,
+    *,
+    user_id: str,
+    unit: str,
+    threshold: int | None,
+    actor: str,
+    at: datetime,
+) -> ThresholdSet:
+    """`set_threshold` inside the caller's transaction (the consumer's, for checkout's
+    auto-recharge settings)."""
+    pair = (user_id, unit)
+    await repository.lock_states(conn, [pair])
+    available = (await lots_repo.available_of(conn, [pair], at))[pair]
+    below = threshold is not None and is_below(available, threshold)
+    previous = (await repository.of_user(conn, user_id)).get(unit, ThresholdState(0, False))
+    await repository.put(conn, pair, threshold, below, actor=actor, at=at)
+    events: list[Keyed] = [
+        (
+            user_id,
+            Envelope.wrap(
+                BalanceThresholdSetV1(
+                    user_id=user_id,
+                    unit=unit,
+                    threshold=threshold,
+                    below=below,
+                    actor=actor,
+                    set_at=at,
                 ),
-            )
-        ]
-        if below and not previous.below and threshold is not None:
-            events.append(balance_low(user_id, unit, threshold, available, at))
-        await enqueue_many(conn, events)
+                source=SOURCE,
+                subject=user_id,
+                time=at,
+            ),
+        )
+    ]
+    if below and not previous.below and threshold is not None:
+        events.append(balance_low(user_id, unit, threshold, available, at))
+    await enqueue_many(conn, events)
     return ThresholdSet(user_id, unit, threshold, available, below)
 
 

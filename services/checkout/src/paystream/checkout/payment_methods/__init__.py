@@ -1,0 +1,1 @@
+"""Saved payment methods: a Stripe Customer per user and the cards saved on it."""
