@@ -1,6 +1,10 @@
 """Contains all the data models used in inputs/outputs"""
 
 from .advance_in import AdvanceIn
+from .attempt_out import AttemptOut
+from .auto_recharge_in import AutoRechargeIn
+from .auto_recharge_list import AutoRechargeList
+from .auto_recharge_out import AutoRechargeOut
 from .billing import Billing
 from .change_in import ChangeIn
 from .change_in_payment_method_type_0 import ChangeInPaymentMethodType0
@@ -66,6 +70,7 @@ from .quote_in import QuoteIn
 from .quote_out import QuoteOut
 from .quote_out_kind import QuoteOutKind
 from .rate_out import RateOut
+from .recharge_status import RechargeStatus
 from .reconcile_item import ReconcileItem
 from .reconcile_item_kind import ReconcileItemKind
 from .reconcile_status import ReconcileStatus
@@ -79,10 +84,13 @@ from .review_out import ReviewOut
 from .review_out_details import ReviewOutDetails
 from .review_page import ReviewPage
 from .review_status import ReviewStatus
+from .saved_method_list import SavedMethodList
+from .saved_method_out import SavedMethodOut
 from .settlement_in import SettlementIn
 from .settlement_line_out import SettlementLineOut
 from .settlement_outcome import SettlementOutcome
 from .settlement_report import SettlementReport
+from .setup_out import SetupOut
 from .status import Status
 from .subscribe_in import SubscribeIn
 from .subscribe_in_payment_method import SubscribeInPaymentMethod
@@ -90,6 +98,7 @@ from .subscription_out import SubscriptionOut
 from .sync_out import SyncOut
 from .tier_out import TierOut
 from .transfer_status import TransferStatus
+from .trigger_in import TriggerIn
 from .unit_out import UnitOut
 from .unmatched_refund_out import UnmatchedRefundOut
 from .unmatched_refund_page import UnmatchedRefundPage
@@ -99,6 +108,10 @@ from .usdt_transfer_page import UsdtTransferPage
 
 __all__ = (
     "AdvanceIn",
+    "AttemptOut",
+    "AutoRechargeIn",
+    "AutoRechargeList",
+    "AutoRechargeOut",
     "Billing",
     "ChangeIn",
     "ChangeInPaymentMethodType0",
@@ -164,6 +177,7 @@ __all__ = (
     "QuoteOut",
     "QuoteOutKind",
     "RateOut",
+    "RechargeStatus",
     "ReconcileItem",
     "ReconcileItemKind",
     "ReconcileStatus",
@@ -177,10 +191,13 @@ __all__ = (
     "ReviewOutDetails",
     "ReviewPage",
     "ReviewStatus",
+    "SavedMethodList",
+    "SavedMethodOut",
     "SettlementIn",
     "SettlementLineOut",
     "SettlementOutcome",
     "SettlementReport",
+    "SetupOut",
     "Status",
     "SubscribeIn",
     "SubscribeInPaymentMethod",
@@ -188,6 +205,7 @@ __all__ = (
     "SyncOut",
     "TierOut",
     "TransferStatus",
+    "TriggerIn",
     "UnitOut",
     "UnmatchedRefundOut",
     "UnmatchedRefundPage",
