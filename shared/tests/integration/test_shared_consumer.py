@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 import pytest
 
 from paystream.shared.db import Connection
-from paystream.shared.events import CreditsSpentV1, Envelope
+from paystream.shared.events import CreditsGrantedV1, CreditsSpentV1, Envelope
 from paystream.shared.kafka import Consumed
 from paystream.shared.outbox import OutboxRelay, enqueue
 from paystream.shared.topics import Topics, dlq
@@ -151,3 +152,64 @@ async def _count(pool: asyncpg.Pool, n: int) -> bool:
 
 async def _is(value: bool) -> bool:
     return value
+
+
+async def test_a_consumer_of_some_types_passes_the_others_unparsed_and_out_of_the_inbox(
+    make_topics,
+    consumer_db,
+    spent_event,
+    run_consumer,
+    read_topic,
+    send_records,
+    group_offsets,
+    until,
+    unique_suffix: str,
+) -> None:
+    topic = f"t.only.{unique_suffix}"
+    await make_topics(topic, dlq(topic), partitions=1)
+    pool = await consumer_db(APPLIED)
+    wanted = [spent_event("u1", i) for i in range(3)]
+    other = Envelope.wrap(
+        CreditsGrantedV1(
+            user_id="u1",
+            transaction_id="t1",
+            order_id="o1",
+            credits=5,
+            balance_after=5,
+            granted_at=datetime.now(UTC),
+        ),
+        source="paystream/test",
+    )
+    await send_records(
+        topic,
+        ("u1", wanted[0]),
+        ("u1", other),  # passed by its ce_type header, never parsed
+        # A header naming another type on a body that is not even an envelope: passed too.
+        ("u1", b"not an envelope", [("ce_type", CreditsGrantedV1.TYPE.encode())]),
+        ("u1", wanted[1]),
+        ("u1", other.to_bytes()),  # no header: the envelope tells, then it is passed
+        ("u1", b"garbage without a header"),  # no header, no envelope: dead-lettered as ever
+        ("u1", wanted[2]),
+    )
+    group = f"g.{unique_suffix}"
+    async with run_consumer(
+        topics=[topic],
+        group_id=group,
+        pool=pool,
+        handler=_handler,
+        event_types=(CreditsSpentV1,),
+        only_listed=True,
+    ) as consumer:
+        await until(lambda: _count(pool, 3))
+        dead = await read_topic(dlq(topic), expect=1)
+        await until(lambda: _committed_to_end(group_offsets, group, topic))
+    assert consumer.applied == 3
+    assert await pool.fetchval("SELECT count(*) FROM inbox") == 3
+    assert {r["event_id"] for r in await pool.fetch("SELECT event_id FROM inbox")} == {
+        e.id for e in wanted
+    }
+    assert [r.value for r in dead] == [b"garbage without a header"]
+
+
+async def _committed_to_end(group_offsets: Any, group: str, topic: str) -> bool:
+    return all(c == end for c, end in (await group_offsets(group, topic, 1)).values())

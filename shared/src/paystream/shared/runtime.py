@@ -125,9 +125,11 @@ class ServiceRuntime:
         group_id: str,
         handler: BatchHandler,
         event_types: Sequence[type[EventData]] = (),
+        only_listed: bool = False,
     ) -> BatchConsumer:
         """Declare a batch consumer, before start() or after it; it consumes from
-        start_workers() on."""
+        start_workers() on. `only_listed`: records of other types than `event_types` are
+        passed without being parsed or kept in the inbox (see BatchConsumer)."""
         c = BatchConsumer(
             broker=self.broker,
             service=self.settings.service_name,
@@ -137,6 +139,7 @@ class ServiceRuntime:
             pool=lambda: self.pool,
             handler=handler,
             event_types=event_types,
+            only_listed=only_listed,
             batch_max=self.settings.consumer_batch_max,
             max_retries=self.settings.consumer_max_retries,
         )

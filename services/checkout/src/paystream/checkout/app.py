@@ -91,6 +91,8 @@ def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
         group_id=f"{settings.checkout_consumer_group}-auto-recharge",
         handler=ledger_events_handler(lambda: rechargers[0], recharge_wake.set),
         event_types=LEDGER_CONSUMES,
+        # Every spend and grant is on ledger.events; only balance.low matters here.
+        only_listed=True,
     )
     runtime.add_publisher(settings.topics.orders_events)
     # Refunds, USDT payments found on chain and payments learned by asking the provider (sync,
