@@ -130,6 +130,7 @@ class Normalized:
         for ev in self.events:
             if isinstance(ev.data, RefundReportedV1):
                 out.append((ev.data.kafka_key, ev))
+                continue
             if isinstance(ev.data, PaymentMethodChangedV1):
                 # Names no user: keyed by the customer (one user's), so its changes stay in order.
                 out.append((ev.data.customer_id or ev.data.payment_method_id or "", ev))
