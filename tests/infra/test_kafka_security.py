@@ -9,6 +9,12 @@ from `KafkaSecurity`: shared's producer, admin client, FastStream broker and bat
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime
@@ -16,12 +22,17 @@ from pathlib import Path
 from types import ModuleType
 
 import asyncpg
+import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaConnectionError, TopicAuthorizationFailedError
 from kafkasec import ADMIN, SecureKafka, load_acls, run_dir
 
+from paystream.devtools.fakes import free_port
 from paystream.devtools.orders import order_paid
+from paystream.devtools.payers import send_stripe_event
+from paystream.devtools.stripe_events import checkout_session_completed
+from paystream.notifications.providers.stripe.settings import DEV_WEBHOOK_SECRET
 from paystream.shared.db import Connection, create_pool
 from paystream.shared.events import Envelope, OrderPaidV1
 from paystream.shared.kafka import (
@@ -283,3 +294,85 @@ def test_the_acls_follow_the_topic_prefix(acls: ModuleType) -> None:
     for a in acls.acls("staging."):
         assert a.resource == "group" or a.name.startswith("staging.")
     assert ADMIN not in acls.service_users().values()
+
+
+@contextlib.contextmanager
+def _webhook_ingest(env: dict[str, str]) -> Iterator[str]:
+    """`python -m paystream.webhook_ingest` with these settings; yields its base URL once ready."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "paystream.webhook_ingest"],
+        env={
+            **os.environ,
+            **env,
+            "PAYSTREAM_HTTP_PORT": str(port),
+            "PAYSTREAM_SANDBOX": "true",
+            "PAYSTREAM_LOG_LEVEL": "WARNING",
+        },
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                    break
+            assert time.monotonic() < deadline, "webhook-ingest did not become ready"
+            time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+
+
+async def _paid_order_ids(kafka: SecureKafka, user: str, wait_s: float) -> set[str]:
+    """The order ids of the payments on payments.events, read as `user` (no group)."""
+    consumer = AIOKafkaConsumer(
+        PAYMENTS_EVENTS,
+        bootstrap_servers=kafka.bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+        **kafka.security(user).client_options(),
+    )
+    await consumer.start()
+    found: set[str] = set()
+    try:
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline:
+            for records in (await consumer.getmany(timeout_ms=500)).values():
+                for r in records:
+                    with contextlib.suppress(ValueError):
+                        found.add(json.loads(r.value or b"{}")["data"]["order_id"])
+    finally:
+        await consumer.stop()
+    return found
+
+
+@pytest.mark.parametrize("as_user", ["webhook-ingest", "ledger"])
+async def test_the_webhook_ingest_process_publishes_only_as_its_own_user(
+    secure_kafka: SecureKafka, users: dict[str, str], as_user: str
+) -> None:
+    """The real service, configured by the settings alone: as its own user a paid notification
+    reaches payments.events; given ledger's user instead, the broker refuses the payment and
+    webhook-ingest answers 5xx (the provider retries; nothing is forged, nothing is lost)."""
+    order = f"ord-{uuid.uuid4().hex[:8]}"
+    event = checkout_session_completed(
+        order_id=order, user_id="u1", credits=1100, amount_minor=10_000, currency="CNY"
+    )
+    with _webhook_ingest(secure_kafka.env(users[as_user])) as base:
+        async with httpx.AsyncClient(timeout=30) as http:
+            answer = await send_stripe_event(http, base, event, DEV_WEBHOOK_SECRET)
+    published = await _paid_order_ids(secure_kafka, users["checkout"], wait_s=3)
+    if as_user == "webhook-ingest":
+        assert answer.status_code == 200, answer.text
+        assert order in published
+    else:
+        assert answer.status_code == 503, answer.text
+        assert order not in published
