@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -20,6 +21,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import asyncpg
 import httpx
@@ -83,21 +85,17 @@ async def _produce(kafka: SecureKafka, security: KafkaSecurity, topic: str, valu
         await producer.stop()
 
 
-async def test_a_service_user_produces_and_another_consumes_over_sasl_ssl(
-    secure_kafka: SecureKafka, users: dict[str, str]
+async def _consume_and_commit(
+    kafka: SecureKafka, user: str, group: str, topic: str, value: bytes
 ) -> None:
-    value = f"payment {uuid.uuid4()}".encode()
-    await _produce(
-        secure_kafka, secure_kafka.security(users["webhook-ingest"]), PAYMENTS_EVENTS, value
-    )
-    checkout = secure_kafka.security(users["checkout"])
+    """Read `topic` with `group` as `user` until `value` arrives, then commit the group."""
     consumer = AIOKafkaConsumer(
-        PAYMENTS_EVENTS,
-        bootstrap_servers=secure_kafka.bootstrap,
-        group_id="checkout",
+        topic,
+        bootstrap_servers=kafka.bootstrap,
+        group_id=group,
         auto_offset_reset="earliest",
         enable_auto_commit=False,
-        **checkout.client_options(),
+        **kafka.security(user).client_options(),
     )
     await consumer.start()
     try:
@@ -106,9 +104,20 @@ async def test_a_service_user_produces_and_another_consumes_over_sasl_ssl(
             while value not in seen:
                 batch = await consumer.getmany(timeout_ms=500)
                 seen += [r.value for records in batch.values() for r in records if r.value]
-        await consumer.commit()  # the group's offsets: checkout may READ its own group
+        await consumer.commit()
     finally:
         await consumer.stop()
+
+
+async def test_a_service_user_produces_and_another_consumes_over_sasl_ssl(
+    secure_kafka: SecureKafka, users: dict[str, str]
+) -> None:
+    value = f"payment {uuid.uuid4()}".encode()
+    await _produce(
+        secure_kafka, secure_kafka.security(users["webhook-ingest"]), PAYMENTS_EVENTS, value
+    )
+    # checkout may READ payments.events and its own group (the commit).
+    await _consume_and_commit(secure_kafka, users["checkout"], "checkout", PAYMENTS_EVENTS, value)
 
 
 def _writers(acls: ModuleType) -> dict[tuple[str, str], bool]:
@@ -376,3 +385,65 @@ async def test_the_webhook_ingest_process_publishes_only_as_its_own_user(
     else:
         assert answer.status_code == 503, answer.text
         assert order not in published
+
+
+def _cli(kafka: SecureKafka, user: str, *args: str, password: str | None = None) -> Any:
+    """`paystream <args> --json` as `user`, configured by the settings alone."""
+    env = {**os.environ, **kafka.env(user)}
+    if password is not None:
+        env["PAYSTREAM_KAFKA_SASL_PASSWORD"] = password
+    return subprocess.run(
+        [str(Path(sys.executable).with_name("paystream")), *args, "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+async def test_the_operator_command_runs_as_the_operator_and_the_dashboard_reads_lag(
+    secure_kafka: SecureKafka, acls: ModuleType, users: dict[str, str]
+) -> None:
+    operator = acls.super_users()[0]
+    ensured = _cli(secure_kafka, operator, "topics", "ensure")
+    assert ensured.returncode == 0, ensured.stderr
+    listed = _cli(secure_kafka, operator, "topics")
+    assert listed.returncode == 0, listed.stderr
+    rows = json.loads(listed.stdout)["topics"]
+    assert {r["name"] for r in rows if r["exists"]} == {s.name for s in TOPICS}
+    # The web app's user reads consumer lag (the operator dashboard) with nothing more.
+    value = f"payment {uuid.uuid4()}".encode()
+    await _produce(
+        secure_kafka, secure_kafka.security(users["webhook-ingest"]), PAYMENTS_EVENTS, value
+    )
+    await _consume_and_commit(secure_kafka, users["checkout"], "checkout", PAYMENTS_EVENTS, value)
+    webhook_ingest = secure_kafka.security(users["webhook-ingest"])
+    await _produce(secure_kafka, webhook_ingest, PAYMENTS_EVENTS, b"not consumed yet")
+    lag = _cli(secure_kafka, users["web"], "lag", "--group", "checkout")
+    assert lag.returncode == 0, lag.stderr
+    (group,) = json.loads(lag.stdout)["groups"]
+    assert group["group"] == "checkout"
+    assert group["total_lag"] == 1
+    (behind,) = [p for p in group["partitions"] if p["lag"]]
+    assert behind["oldest_unconsumed_at"] is not None
+    refused = _cli(secure_kafka, operator, "topics", password="not-the-password")
+    assert refused.returncode != 0
+    assert "cannot reach Kafka" in refused.stdout + refused.stderr
+
+
+def test_the_security_doc_lists_the_acls_as_the_data_says(acls: ModuleType) -> None:
+    """docs/security.md shows deploy/kafka/acls.toml as a table: the two must not drift."""
+    rows: dict[str, list[str]] = {}
+    for line in (REPO / "docs" / "security.md").read_text().splitlines():
+        if line.startswith("| `paystream-"):
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            rows[cells[0].strip("`")] = cells[1:]
+    data = acls.load()
+    assert set(rows) == {u["user"] for u in data["users"].values()} | set(data["super_users"])
+    for u in data["users"].values():
+        writes, reads = rows[u["user"]]
+        assert sorted(re.findall(r"`([^`]+)`", writes)) == sorted(u.get("write", [])), u["user"]
+        named = set(re.findall(r"`([^`]+)`", reads))
+        for t in u.get("read", []):
+            assert t in named or (t.endswith(".dlq") and "`.dlq`" in reads), (u["user"], t)
+        assert set(u.get("groups", []) + u.get("describe_groups", [])) <= named, u["user"]
