@@ -30,9 +30,9 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaConnectionError, TopicAuthorizationFailedError
 from kafkasec import ADMIN, SecureKafka, load_acls, run_dir
 
-from paystream.devtools.fakes import free_port
 from paystream.devtools.orders import order_paid
 from paystream.devtools.payers import send_stripe_event
+from paystream.devtools.stack import Stack
 from paystream.devtools.stripe_events import checkout_session_completed
 from paystream.notifications.providers.stripe.settings import DEV_WEBHOOK_SECRET
 from paystream.shared.db import Connection, create_pool
@@ -306,39 +306,23 @@ def test_the_acls_follow_the_topic_prefix(acls: ModuleType) -> None:
 
 
 @contextlib.contextmanager
-def _webhook_ingest(env: dict[str, str]) -> Iterator[str]:
-    """`python -m paystream.webhook_ingest` with these settings; yields its base URL once ready."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "paystream.webhook_ingest"],
-        env={
-            **os.environ,
-            **env,
-            "PAYSTREAM_HTTP_PORT": str(port),
-            "PAYSTREAM_SANDBOX": "true",
-            "PAYSTREAM_LOG_LEVEL": "WARNING",
-        },
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+def _webhook_ingest(kafka: SecureKafka, env: dict[str, str]) -> Iterator[str]:
+    """`python -m paystream.webhook_ingest` with these settings (devtools' stack launcher, in
+    sandbox mode); yields its base URL once ready."""
+    # Ports of this test slot that the suite's own stacks leave free.
+    base = int(os.environ.get("PAYSTREAM_PORT_BASE", "18000")) + 500
+    stack = Stack(
+        port_base=base,
+        log_dir=kafka.home / "logs",
+        env={**env, "PAYSTREAM_LOG_LEVEL": "WARNING"},
+        only=("webhook-ingest",),
     )
-    base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            assert time.monotonic() < deadline, "webhook-ingest did not become ready"
-            time.sleep(0.2)
-        yield base
+        stack.start()
+        stack.wait_ready(60)
+        yield stack.urls["webhook-ingest"]
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
+        stack.stop()
 
 
 async def _paid_order_ids(kafka: SecureKafka, user: str, wait_s: float) -> set[str]:
@@ -375,7 +359,7 @@ async def test_the_webhook_ingest_process_publishes_only_as_its_own_user(
     event = checkout_session_completed(
         order_id=order, user_id="u1", credits=1100, amount_minor=10_000, currency="CNY"
     )
-    with _webhook_ingest(secure_kafka.env(users[as_user])) as base:
+    with _webhook_ingest(secure_kafka, secure_kafka.env(users[as_user])) as base:
         async with httpx.AsyncClient(timeout=30) as http:
             answer = await send_stripe_event(http, base, event, DEV_WEBHOOK_SECRET)
     published = await _paid_order_ids(secure_kafka, users["checkout"], wait_s=3)
