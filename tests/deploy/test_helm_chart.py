@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,16 @@ def by_kind(docs: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
     return {d["metadata"]["name"]: d for d in docs if d["kind"] == kind}
 
 
+# A production Kafka: TLS with the cluster's CA, and each service's own user (Strimzi's
+# KafkaUser Secrets, one per user).
+KAFKA_USERS = (*SERVICES, "operator")
+SASL_SSL = (
+    "kafka.security.protocol=SASL_SSL",
+    "kafka.security.caSecret=my-cluster-cluster-ca-cert",
+    *(f"kafka.security.users.{u}.passwordSecret=kafka-{u}" for u in KAFKA_USERS),
+)
+
+
 def test_the_chart_lints() -> None:
     r = subprocess.run([helm(), "lint", "--strict", str(CHART)], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
@@ -51,6 +62,8 @@ def test_the_chart_lints() -> None:
         (),
         ("secrets.existingSecret=paystream-prod",),
         ("services.ledger.autoscaling.enabled=false", "kafka.topicPrefix=staging."),
+        ("kafka.security.protocol=SSL", "kafka.security.caSecret=cluster-ca"),
+        SASL_SSL,
     ],
 )
 def test_every_rendered_manifest_is_valid_kubernetes(sets: tuple[str, ...]) -> None:
@@ -170,3 +183,61 @@ def test_monitoring_resources_carry_the_checked_rules_and_dashboard() -> None:
         if doc["apiVersion"].startswith("monitoring.coreos.com/"):
             continue  # the Prometheus Operator's CRDs: not in the Kubernetes schemas
         kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
+
+
+def _env(container: dict[str, Any]) -> dict[str, Any]:
+    return {e["name"]: e.get("value", e.get("valueFrom")) for e in container.get("env", [])}
+
+
+def test_with_sasl_ssl_each_service_connects_as_its_own_kafka_user() -> None:
+    docs = render(*SASL_SSL)
+    config = by_kind(docs, "ConfigMap")["pay-paystream-config"]["data"]
+    assert config["PAYSTREAM_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+    assert config["PAYSTREAM_KAFKA_SASL_MECHANISM"] == "SCRAM-SHA-512"
+    assert config["PAYSTREAM_KAFKA_SSL_CA_FILE"] == "/etc/paystream/kafka-ca/ca.crt"
+    acls = tomllib.loads((REPO / "deploy" / "kafka" / "acls.toml").read_text())
+    users = {name: u["user"] for name, u in acls["users"].items()}
+    for service in SERVICES:
+        pod = by_kind(docs, "Deployment")[f"pay-paystream-{service}"]["spec"]["template"]["spec"]
+        (c,) = pod["containers"]
+        env = _env(c)
+        # The user the ACLs of deploy/kafka/acls.toml are written for, and only its password.
+        assert env["PAYSTREAM_KAFKA_SASL_USERNAME"] == users[service]
+        assert env["PAYSTREAM_KAFKA_SASL_PASSWORD"] == {
+            "secretKeyRef": {"name": f"kafka-{service}", "key": "password"}
+        }
+        assert {"name": "kafka-ca", "mountPath": "/etc/paystream/kafka-ca", "readOnly": True} in c[
+            "volumeMounts"
+        ]
+        assert {"name": "kafka-ca", "secret": {"secretName": "my-cluster-cluster-ca-cert"}} in pod[
+            "volumes"
+        ]
+    jobs = by_kind(docs, "Job")
+    (topics,) = jobs["pay-paystream-topics"]["spec"]["template"]["spec"]["containers"]
+    # The topics are created by the operator, a super user of the ACLs; migrations need no Kafka.
+    assert _env(topics)["PAYSTREAM_KAFKA_SASL_USERNAME"] == acls["super_users"][0]
+    (migrate,) = jobs["pay-paystream-migrate-ledger"]["spec"]["template"]["spec"]["containers"]
+    assert "PAYSTREAM_KAFKA_SASL_USERNAME" not in _env(migrate)
+
+
+def test_sasl_ssl_without_a_users_password_secret_does_not_render() -> None:
+    r = subprocess.run(
+        [helm(), "template", "pay", str(CHART), "--set", "kafka.security.protocol=SASL_SSL"],
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode != 0
+    assert "passwordSecret is required with SASL_SSL" in r.stderr
+
+
+def test_plaintext_by_default_sets_no_kafka_user() -> None:
+    docs = render()
+    assert (
+        by_kind(docs, "ConfigMap")["pay-paystream-config"]["data"][
+            "PAYSTREAM_KAFKA_SECURITY_PROTOCOL"
+        ]
+        == "PLAINTEXT"
+    )
+    for d in by_kind(docs, "Deployment").values():
+        (c,) = d["spec"]["template"]["spec"]["containers"]
+        assert "PAYSTREAM_KAFKA_SASL_USERNAME" not in _env(c)

@@ -7,8 +7,6 @@ that refuses every connection without TLS. The services' pool (asyncpg) and the 
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
 import os
 import shutil
 import ssl
@@ -20,10 +18,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from tlskit import key_pem, make_ca, pem, server_cert
 
 from paystream.devtools.fakes import free_port
 from paystream.shared.db import create_pool
@@ -45,54 +40,6 @@ def _as_pg(cmd: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
 
 
-def _key() -> ec.EllipticCurvePrivateKey:
-    return ec.generate_private_key(ec.SECP256R1())
-
-
-def _ca(name: str) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
-    key = _key()
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    return key, cert
-
-
-def _server_cert(
-    ca_key: ec.EllipticCurvePrivateKey, ca: x509.Certificate
-) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
-    key = _key()
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
-        .issuer_name(ca.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    return key, cert
-
-
-def _pem(cert: x509.Certificate) -> bytes:
-    return cert.public_bytes(serialization.Encoding.PEM)
-
-
 @pytest.fixture(scope="module")
 def tls_server() -> Iterator[tuple[int, Path, Path]]:
     """(port, the CA file that signed its certificate, another CA's file)."""
@@ -108,16 +55,10 @@ def tls_server() -> Iterator[tuple[int, Path, Path]]:
         check=True,
         capture_output=True,
     )
-    ca_key, ca = _ca("paystream test CA")
-    key, cert = _server_cert(ca_key, ca)
-    (data / "server.crt").write_bytes(_pem(cert))
-    (data / "server.key").write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
+    ca_key, ca = make_ca("paystream test CA")
+    key, cert = server_cert(ca_key, ca)
+    (data / "server.crt").write_bytes(pem(cert))
+    (data / "server.key").write_bytes(key_pem(key))
     (data / "server.key").chmod(0o600)
     port = free_port()
     with (data / "postgresql.conf").open("a") as conf:
@@ -134,8 +75,8 @@ def tls_server() -> Iterator[tuple[int, Path, Path]]:
         for f in ("server.crt", "server.key", "postgresql.conf", "pg_hba.conf"):
             shutil.chown(data / f, "postgres")
     ca_file, other_file = home / "ca.pem", home / "other-ca.pem"
-    ca_file.write_bytes(_pem(ca))
-    other_file.write_bytes(_pem(_ca("someone else's CA")[1]))
+    ca_file.write_bytes(pem(ca))
+    other_file.write_bytes(pem(make_ca("someone else's CA")[1]))
     log = home / "postgres.log"
     subprocess.run(
         _as_pg([str(pg / "pg_ctl"), "-D", str(data), "-l", str(log), "-W", "start"]),

@@ -19,7 +19,7 @@ from aiokafka.errors import KafkaError
 
 from paystream.cli.errors import DatabaseUnreachable, KafkaUnreachable
 from paystream.cli.settings import OperatorSettings
-from paystream.shared.kafka import create_producer
+from paystream.shared.kafka import create_admin, create_producer
 
 # An operator waits for an answer: a broker that does not answer in this long is reported.
 KAFKA_TIMEOUT_MS = 10_000
@@ -45,9 +45,10 @@ async def _start(settings: OperatorSettings, client: object) -> None:
 
 @asynccontextmanager
 async def admin_client(settings: OperatorSettings) -> AsyncIterator[AIOKafkaAdminClient]:
-    client = AIOKafkaAdminClient(
-        bootstrap_servers=settings.kafka_bootstrap,
-        client_id="paystream-cli",
+    client = create_admin(
+        settings.kafka_bootstrap,
+        "paystream-cli",
+        security=settings.kafka_security(),
         request_timeout_ms=KAFKA_TIMEOUT_MS,
     )
     try:
@@ -73,6 +74,7 @@ async def consumer(
         isolation_level="read_committed",
         request_timeout_ms=KAFKA_TIMEOUT_MS + 5_000,
         fetch_max_wait_ms=100,
+        **settings.kafka_security().client_options(),
     )
     try:
         await _start(settings, c)
@@ -91,7 +93,10 @@ async def consumer(
 @asynccontextmanager
 async def producer(settings: OperatorSettings) -> AsyncIterator[AIOKafkaProducer]:
     p = create_producer(
-        settings.kafka_bootstrap, "paystream-cli", request_timeout_ms=KAFKA_TIMEOUT_MS
+        settings.kafka_bootstrap,
+        "paystream-cli",
+        security=settings.kafka_security(),
+        request_timeout_ms=KAFKA_TIMEOUT_MS,
     )
     try:
         await _start(settings, p)

@@ -36,3 +36,33 @@ app.kubernetes.io/component: {{ .name }}
 - secretRef:
     name: {{ include "paystream.secretName" . }}
 {{- end -}}
+
+{{/* A container's Kafka user (SASL_SSL only): its name, and its password from its own Secret.
+Called with (dict "root" $ "user" <a key of kafka.security.users>). */}}
+{{- define "paystream.kafkaUserEnv" -}}
+{{- $sec := .root.Values.kafka.security -}}
+{{- if eq $sec.protocol "SASL_SSL" -}}
+{{- $u := required (printf "kafka.security.users.%s is required with SASL_SSL" .user) (index $sec.users .user) -}}
+- name: PAYSTREAM_KAFKA_SASL_USERNAME
+  value: {{ $u.username | quote }}
+- name: PAYSTREAM_KAFKA_SASL_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ required (printf "kafka.security.users.%s.passwordSecret is required with SASL_SSL" .user) $u.passwordSecret | quote }}
+      key: {{ $u.passwordKey | default "password" | quote }}
+{{- end -}}
+{{- end -}}
+
+{{/* The brokers' CA, mounted where PAYSTREAM_KAFKA_SSL_CA_FILE points (when kafka.security.caSecret). */}}
+{{- define "paystream.kafkaCaMount" -}}
+{{- if .Values.kafka.security.caSecret -}}
+- {name: kafka-ca, mountPath: /etc/paystream/kafka-ca, readOnly: true}
+{{- end -}}
+{{- end -}}
+
+{{- define "paystream.kafkaCaVolume" -}}
+{{- if .Values.kafka.security.caSecret -}}
+- name: kafka-ca
+  secret: {secretName: {{ .Values.kafka.security.caSecret | quote }}}
+{{- end -}}
+{{- end -}}

@@ -61,6 +61,7 @@ from tenacity.stop import stop_base
 
 from paystream.shared.db import TRANSIENT_DB_ERRORS, Connection
 from paystream.shared.events import EVENT_TYPES, Envelope, EventData, InvalidEvent, envelope_of
+from paystream.shared.kafka_security import PLAINTEXT, KafkaSecurity
 from paystream.shared.observability import (
     BATCH_SECONDS,
     CONSUMER_LAG,
@@ -88,7 +89,11 @@ Headers = Sequence[tuple[str, bytes]]
 
 
 def create_broker(
-    bootstrap: str, client_id: str, *, request_timeout_ms: int = 10_000
+    bootstrap: str,
+    client_id: str,
+    *,
+    security: KafkaSecurity = PLAINTEXT,
+    request_timeout_ms: int = 10_000,
 ) -> KafkaBroker:
     """The service's FastStream broker, whose producer reports success only once every in-sync
     replica has the record.
@@ -106,6 +111,7 @@ def create_broker(
     return KafkaBroker(
         bootstrap,
         client_id=client_id,
+        security=security.broker_security(),
         acks="all",
         enable_idempotence=False,
         linger_ms=1,
@@ -123,7 +129,9 @@ def create_broker(
     )
 
 
-def create_producer(bootstrap: str, client_id: str, **overrides: object) -> AIOKafkaProducer:
+def create_producer(
+    bootstrap: str, client_id: str, *, security: KafkaSecurity = PLAINTEXT, **overrides: object
+) -> AIOKafkaProducer:
     """A bare aiokafka producer with the broker's settings (acks=all, not idempotent: see
     `create_broker`), for tools outside a service: the CLI, which republishes records with their
     headers byte for byte, benchmarks and tests that feed topics."""
@@ -135,6 +143,7 @@ def create_producer(bootstrap: str, client_id: str, **overrides: object) -> AIOK
         "linger_ms": 1,
         "request_timeout_ms": 10_000,
         "max_batch_size": 256 * 1024,
+        **security.client_options(),
     }
     opts.update(overrides)
     return AIOKafkaProducer(**opts)
@@ -153,9 +162,23 @@ async def until_kafka_answers(start: Callable[[], Awaitable[Any]], wait_s: float
             await start()
 
 
-async def ensure_topics(bootstrap: str, specs: Sequence[TopicSpec] = TOPICS) -> list[str]:
-    """Create missing topics from the shared configuration; returns the names created."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="paystream-admin")
+def create_admin(
+    bootstrap: str, client_id: str, *, security: KafkaSecurity = PLAINTEXT, **overrides: object
+) -> AIOKafkaAdminClient:
+    """An aiokafka admin client that connects like the rest (topic creation, offsets, lag)."""
+    opts: dict[str, Any] = {"bootstrap_servers": bootstrap, "client_id": client_id}
+    opts.update(security.client_options())
+    opts.update(overrides)
+    return AIOKafkaAdminClient(**opts)
+
+
+async def ensure_topics(
+    bootstrap: str, specs: Sequence[TopicSpec] = TOPICS, *, security: KafkaSecurity = PLAINTEXT
+) -> list[str]:
+    """Create missing topics from the shared configuration; returns the names created. Under
+    ACLs a topic counts as existing when this client may describe it (deploy/kafka/acls.toml
+    lets every service describe every paystream topic, and only the operator create one)."""
+    admin = create_admin(bootstrap, "paystream-admin", security=security)
     created: list[str] = []
     await until_kafka_answers(admin.start)
     try:

@@ -30,7 +30,13 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     settings = BaseServiceSettings()
     if args.what == "topics":
-        created = asyncio.run(ensure_topics(settings.kafka_bootstrap, settings.topics.specs()))
+        created = asyncio.run(
+            ensure_topics(
+                settings.kafka_bootstrap,
+                settings.topics.specs(),
+                security=settings.kafka_security(),
+            )
+        )
         print(f"topics created: {', '.join(created) or 'none (all existed)'}")
     else:
         upgrade_sync(args.migrations, settings.pg_dsn(args.database))

@@ -77,7 +77,9 @@ class ServiceRuntime:
         self._pool: asyncpg.Pool | None = None
         # Declared now, connected by start(): consumers and publishers can be declared on it
         # before the service starts, which is what its AsyncAPI document is generated from.
-        self.broker = create_broker(settings.kafka_bootstrap, settings.service_name)
+        self.broker = create_broker(
+            settings.kafka_bootstrap, settings.service_name, security=settings.kafka_security()
+        )
         self._connected = False
         self.consumers: list[BatchConsumer] = []
         self.relay: OutboxRelay | None = None
@@ -101,7 +103,7 @@ class ServiceRuntime:
             if self.migrations_dir:
                 await upgrade(self.migrations_dir, dsn)
             self._pool = await db.create_pool(dsn, min_size=s.pg_pool_min, max_size=s.pg_pool_max)
-        await ensure_topics(s.kafka_bootstrap, s.topics.specs())
+        await ensure_topics(s.kafka_bootstrap, s.topics.specs(), security=s.kafka_security())
         await until_kafka_answers(self.broker.connect)
         self._connected = True
         self.clock = await shared_clock_for(

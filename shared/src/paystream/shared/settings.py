@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import Any, Final, Literal, Self
 from urllib.parse import urlencode
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from paystream.shared.kafka_security import KafkaSecurity, SaslMechanism, SecurityProtocol
 from paystream.shared.topics import TOPIC_PREFIX_PATTERN, Topics
 
 DEV_JWT_SECRET: Final = "paystream-dev-jwt-secret-change-me-in-production"
@@ -39,6 +40,22 @@ class BaseServiceSettings(BaseSettings):
 
     # Kafka bootstrap servers, comma-separated host:port.
     kafka_bootstrap: str = "127.0.0.1:19092"
+    # How every Kafka client of this process connects (`paystream.shared.kafka_security`):
+    # PLAINTEXT (the local stack), SSL (TLS) or SASL_SSL (TLS and a SASL user). In production:
+    # SASL_SSL, each service with its own user, so the brokers' ACLs (deploy/kafka/acls.toml)
+    # let only webhook-ingest and checkout produce payments, and only checkout orders.
+    kafka_security_protocol: SecurityProtocol = "PLAINTEXT"
+    # The CA file (PEM) that signed the brokers' certificates; unset: the system's CAs.
+    kafka_ssl_ca_file: str | None = Field(default=None, min_length=1)
+    # A client certificate and its key (PEM), for brokers that require mutual TLS.
+    kafka_ssl_cert_file: str | None = Field(default=None, min_length=1)
+    kafka_ssl_key_file: str | None = Field(default=None, min_length=1)
+    kafka_ssl_key_password: SecretStr | None = None
+    # The SASL mechanism (SCRAM-SHA-512 preferred; PLAIN only where the brokers offer no SCRAM)
+    # and this service's user and password.
+    kafka_sasl_mechanism: SaslMechanism = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = Field(default=None, min_length=1)
+    kafka_sasl_password: SecretStr | None = None
     # The PostgreSQL server; each service uses its own database on it.
     pg_host: str = "127.0.0.1"
     pg_port: int = 15432
@@ -114,6 +131,30 @@ class BaseServiceSettings(BaseSettings):
                 f"{MIN_SECRET_LENGTH} characters (anyone could sign with it). Set real secrets, "
                 "or PAYSTREAM_SANDBOX=true for a development stack."
             )
+
+    @model_validator(mode="after")
+    def _kafka_security_is_whole(self) -> Self:
+        self.kafka_security()  # a SASL_SSL without a user fails here, at start, not at connect
+        return self
+
+    def kafka_security(self) -> KafkaSecurity:
+        key_pw, pw = self.kafka_ssl_key_password, self.kafka_sasl_password
+        return KafkaSecurity(
+            protocol=self.kafka_security_protocol,
+            ca_file=self.kafka_ssl_ca_file,
+            cert_file=self.kafka_ssl_cert_file,
+            key_file=self.kafka_ssl_key_file,
+            key_password=key_pw.get_secret_value() if key_pw else None,
+            sasl_mechanism=self.kafka_sasl_mechanism,
+            username=self.kafka_sasl_username,
+            password=pw.get_secret_value() if pw else None,
+        )
+
+    def kafka_settings(self) -> dict[str, Any]:
+        """The Kafka connection settings (bootstrap and security), to build another settings
+        class that reaches the same brokers the same way (the web app's operator reads)."""
+        names = [n for n in BaseServiceSettings.model_fields if n.startswith("kafka_")]
+        return {n: getattr(self, n) for n in names}
 
     def pg_dsn(self, database: str) -> str:
         pw = self.pg_password.get_secret_value()

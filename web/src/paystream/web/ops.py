@@ -17,7 +17,7 @@ DLQ_SHOWN = 10
 
 
 def _operator(s: WebSettings) -> OperatorSettings:
-    return OperatorSettings(kafka_bootstrap=s.kafka_bootstrap, topic_prefix=s.topic_prefix)
+    return OperatorSettings(**s.kafka_settings(), topic_prefix=s.topic_prefix)
 
 
 async def kafka_health(s: WebSettings) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from paystream.devtools.bench import invoicing_apply, ledger_apply, spends
 from paystream.devtools.bench.loadgen import order_plan, percentile
 from paystream.devtools.orders import SeedOrder, place_orders
 from paystream.devtools.stack import Stack
+from paystream.shared.kafka import create_admin
 from paystream.shared.settings import BaseServiceSettings
 from paystream.shared.topics import Topics
 
@@ -51,9 +52,10 @@ def _stack(only: tuple[str, ...] = (), extra_env: dict[str, str] | None = None) 
 
 
 async def _delete_topics(names: list[str]) -> None:
-    from aiokafka.admin import AIOKafkaAdminClient
-
-    admin = AIOKafkaAdminClient(bootstrap_servers=os.environ["PAYSTREAM_KAFKA_BOOTSTRAP"])
+    settings = BaseServiceSettings()
+    admin = create_admin(
+        settings.kafka_bootstrap, "bench-admin", security=settings.kafka_security()
+    )
     await admin.start()
     try:
         await admin.delete_topics(names)
@@ -109,7 +111,8 @@ async def _end_to_end(stack: Stack, rate: float, duration: float) -> dict[str, A
         BaseServiceSettings().pg_dsn("paystream_checkout"),
         (SeedOrder(o, u, 1100, 10000) for o, u in plan),
     )
-    watcher = GrantWatcher(os.environ["PAYSTREAM_KAFKA_BOOTSTRAP"], Topics())
+    kafka = BaseServiceSettings()
+    watcher = GrantWatcher(kafka.kafka_bootstrap, Topics(), kafka.kafka_security())
     await watcher.start()
     try:
         load = await _loadgen(

@@ -18,12 +18,19 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin import NewTopic
 
 from paystream.devtools.orders import order_paid
 from paystream.shared.db import create_pool
 from paystream.shared.events import Envelope
-from paystream.shared.kafka import BatchConsumer, BatchHandler, create_broker, create_producer
+from paystream.shared.kafka import (
+    BatchConsumer,
+    BatchHandler,
+    create_admin,
+    create_broker,
+    create_producer,
+)
+from paystream.shared.kafka_security import PLAINTEXT, KafkaSecurity
 from paystream.shared.migrations import upgrade
 from paystream.shared.settings import BaseServiceSettings
 from paystream.shared.topics import Topics
@@ -31,9 +38,11 @@ from paystream.shared.topics import Topics
 Check = Callable[[asyncpg.Pool], Awaitable[dict[str, Any]]]
 
 
-async def fill(bootstrap: str, topic: str, n: int, users: int) -> None:
+async def fill(
+    bootstrap: str, topic: str, n: int, users: int, *, security: KafkaSecurity = PLAINTEXT
+) -> None:
     """Publish `n` payments of distinct orders by `users` users."""
-    producer = create_producer(bootstrap, "bench-fill", linger_ms=20)
+    producer = create_producer(bootstrap, "bench-fill", security=security, linger_ms=20)
     await producer.start()
     try:
         now = datetime.now(UTC)
@@ -76,7 +85,8 @@ async def apply_from_topic(
     topic = Topics(f"bench.{suffix}.").payments_events
     dbname = f"bench_{name}_{suffix}"
     topics = [s.name for s in specs]
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    security = settings.kafka_security()
+    admin = create_admin(settings.kafka_bootstrap, "bench-admin", security=security)
     await admin.start()
     await admin.create_topics([NewTopic(s.name, s.partitions, 1) for s in specs])
     root = await asyncpg.connect(settings.pg_dsn("postgres"))
@@ -84,10 +94,10 @@ async def apply_from_topic(
     dsn = settings.pg_dsn(dbname)
     await upgrade(migrations_dir, dsn)
     pool = await create_pool(dsn, min_size=2, max_size=4)
-    broker = create_broker(settings.kafka_bootstrap, f"{name}-bench")
+    broker = create_broker(settings.kafka_bootstrap, f"{name}-bench", security=security)
     await broker.connect()
     try:
-        await fill(settings.kafka_bootstrap, topic, n, users)
+        await fill(settings.kafka_bootstrap, topic, n, users, security=security)
         consumer = BatchConsumer(
             broker=broker,
             service=f"{name}-bench",

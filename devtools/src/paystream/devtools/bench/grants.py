@@ -7,16 +7,18 @@ import asyncio
 from aiokafka import AIOKafkaConsumer
 
 from paystream.shared.events import CreditsGrantedV1, Envelope, InvalidEvent
+from paystream.shared.kafka_security import PLAINTEXT, KafkaSecurity
 from paystream.shared.topics import Topics
 
 
 class GrantWatcher:
-    def __init__(self, bootstrap: str, topics: Topics) -> None:
+    def __init__(self, bootstrap: str, topics: Topics, security: KafkaSecurity = PLAINTEXT) -> None:
         self.consumer = AIOKafkaConsumer(
             topics.ledger_events,
             bootstrap_servers=bootstrap,
             group_id=None,
             auto_offset_reset="latest",
+            **security.client_options(),
         )
         self.granted: dict[str, float] = {}
 

@@ -37,7 +37,9 @@ LOTS = (("P1M", 1100), ("P6M", 1100), (None, 1100))
 
 async def seed(settings: BaseServiceSettings, topics: Topics, users: int) -> int:
     """Publish LOTS paid orders per user; returns how many."""
-    producer = create_producer(settings.kafka_bootstrap, "bench-seed", linger_ms=20)
+    producer = create_producer(
+        settings.kafka_bootstrap, "bench-seed", security=settings.kafka_security(), linger_ms=20
+    )
     await producer.start()
     now = datetime.now(UTC)
     pending = []

@@ -46,7 +46,9 @@ def create_app(
         await runtime.start()
         app.state.clock = runtime.clock
         # The request path's own producer: see `publish` for why it is not the broker's.
-        producer = create_producer(settings.kafka_bootstrap, settings.service_name)
+        producer = create_producer(
+            settings.kafka_bootstrap, settings.service_name, security=settings.kafka_security()
+        )
         await until_kafka_answers(producer.start)
         app.state.producer = producer
         publisher = AckedPublisher(producer, ack_timeout_s=settings.kafka_ack_timeout_s)

@@ -481,6 +481,7 @@ async def restore(settings: LedgerSettings, *, batch: int = 500) -> Restored:
         enable_auto_commit=False,
         isolation_level="read_committed",
         client_id="ledger-restore",
+        **settings.kafka_security().client_options(),
     )
     restored = Restored()
     started = time.perf_counter()
