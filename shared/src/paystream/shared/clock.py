@@ -32,6 +32,7 @@ from paystream.shared.events import (
     utcnow,
 )
 from paystream.shared.kafka import create_producer, envelope_headers, until_kafka_answers
+from paystream.shared.kafka_security import PLAINTEXT, KafkaSecurity
 
 log = structlog.get_logger(__name__)
 
@@ -191,7 +192,15 @@ class SharedSandboxClock(OffsetClock):
     and a restart reads the same sum again: the topic is the clock's only state.
     """
 
-    def __init__(self, bootstrap: str, topic: str, *, client_id: str, poll_ms: int = 200) -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        topic: str,
+        *,
+        client_id: str,
+        security: KafkaSecurity = PLAINTEXT,
+        poll_ms: int = 200,
+    ) -> None:
         super().__init__()
         self._topic = topic
         self._client_id = client_id
@@ -202,8 +211,9 @@ class SharedSandboxClock(OffsetClock):
             group_id=None,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
+            **security.client_options(),
         )
-        self._producer = create_producer(bootstrap, f"{client_id}-clock")
+        self._producer = create_producer(bootstrap, f"{client_id}-clock", security=security)
         # The next offset to read, per partition, and a wake-up for advances waiting on it.
         self._read: dict[TopicPartition, int] = {}
         self._moved = asyncio.Condition()
@@ -273,20 +283,28 @@ class SharedSandboxClock(OffsetClock):
             return self._read.get(tp, 0) > offset
 
         try:
-            async with self._moved:
-                await asyncio.wait_for(self._moved.wait_for(read_back), timeout=15)
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can lose a cancellation.
+            async with asyncio.timeout(15), self._moved:
+                await self._moved.wait_for(read_back)
         except TimeoutError:
             raise ClockNotFollowed(f"step {offset} of {self._topic} not read back") from None
         log.info("sandbox_clock_advanced", by=str(step), offset=str(self._offset), actor=actor)
         return self.now()
 
 
-async def shared_clock_for(sandbox: bool, *, bootstrap: str, topic: str, client_id: str) -> Clock:
+async def shared_clock_for(
+    sandbox: bool,
+    *,
+    bootstrap: str,
+    topic: str,
+    client_id: str,
+    security: KafkaSecurity = PLAINTEXT,
+) -> Clock:
     """The clock a service runs on: the shared sandbox clock, started, in sandbox mode (stop it
     with the service; `run()` follows it), the system clock otherwise."""
     if not sandbox:
         return SystemClock()
-    clock = SharedSandboxClock(bootstrap, topic, client_id=client_id)
+    clock = SharedSandboxClock(bootstrap, topic, client_id=client_id, security=security)
     try:
         await clock.start()
     except BaseException:

@@ -111,6 +111,7 @@ class ServiceRuntime:
             bootstrap=s.kafka_bootstrap,
             topic=s.topics.sandbox_clock,
             client_id=s.service_name,
+            security=s.kafka_security(),
         )
         if isinstance(self.clock, SharedSandboxClock):
             self._spawn("sandbox-clock", self.clock.run)
