@@ -139,3 +139,12 @@ async def harness(stack: Stack) -> AsyncIterator[Harness]:
             yield h
         finally:
             await h.aclose()
+
+
+@pytest.fixture
+async def fake(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
+    """The stateful fake Stripe's API (saved cards): what Stripe.js would call to confirm a
+    SetupIntent (test_e2e_auto_recharge.py, the /cards page in test_e2e_web.py)."""
+    assert stack.sandbox is not None
+    async with httpx.AsyncClient(base_url=stack.sandbox.url("fake-stripe"), timeout=30) as http:
+        yield http

@@ -15,7 +15,6 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from paystream.devtools.client import Harness
-from paystream.devtools.stack import Stack
 from paystream.shared.events import (
     AutoRechargeDisabledV1,
     AutoRechargeFailedV1,
@@ -36,13 +35,6 @@ def _user() -> str:
     return f"ar-{uuid.uuid4().hex[:12]}"
 
 
-@pytest.fixture
-async def fake(stack: Stack) -> Any:
-    assert stack.sandbox is not None
-    async with httpx.AsyncClient(base_url=stack.sandbox.url("fake-stripe"), timeout=30) as http:
-        yield http
-
-
 async def _checkout(
     h: Harness, method: str, path: str, user: str, body: Any = None, **kw: Any
 ) -> httpx.Response:
@@ -59,36 +51,11 @@ async def _ledger(h: Harness, method: str, path: str, user: str, body: Any = Non
 
 
 async def save_card(h: Harness, fake: httpx.AsyncClient, user: str, token: str) -> str:
-    """Save a card as the web page does: a SetupIntent from checkout, confirmed by Stripe.js
-    (here: the fake's API), 3-D Secure completed when the card asks; checkout learns the card
-    from Stripe's webhooks. Returns the card's pm_ id."""
-    r = await _checkout(h, "POST", "/v1/payment-methods/setup", user)
-    assert r.status_code == 201, r.text
-    seti = r.json()["setup_intent_id"]
-    before = {m["id"] for m in await saved(h, user)}
-    r = await fake.post(
-        f"/v1/setup_intents/{seti}/confirm",
-        data={"payment_method": token, "return_url": "https://shop.example/cards"},
-        headers=SK,
-    )
-    assert r.status_code == 200, r.text
-    if r.json()["status"] == "requires_action":
-        done = await fake.post(f"/_fake/3ds/{seti}/complete")
-        assert done.status_code == 200, done.text
-
-    async def listed() -> str | None:
-        new = [m["id"] for m in await saved(h, user) if m["id"] not in before]
-        return new[0] if new else None
-
-    pm: str = await h.eventually(listed)
-    return pm
+    return await h.save_card(fake, user, token)
 
 
 async def saved(h: Harness, user: str) -> list[dict[str, Any]]:
-    r = await _checkout(h, "GET", "/v1/payment-methods/saved", user)
-    assert r.status_code == 200, r.text
-    items: list[dict[str, Any]] = r.json()["items"]
-    return items
+    return await h.saved_cards(user)
 
 
 async def buy(h: Harness, user: str) -> None:

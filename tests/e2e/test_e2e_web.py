@@ -269,7 +269,7 @@ async def test_pages_fit_a_phone_and_every_field_has_a_label(page: Any) -> None:
     await page.set_viewport_size({"width": 360, "height": 740})
     await sign_in(page, _user())
     order_id = await start_order(page, "USDT", "usdt_trc20")
-    for path in ("/account", "/buy", f"/orders/{order_id}/pay", "/history", "/billing"):
+    for path in ("/account", "/buy", f"/orders/{order_id}/pay", "/history", "/billing", "/cards"):
         await page.goto(path)
         await fits_a_phone_with_labels(page, path)
     # Keyboard: the skip link is the first stop and leads to the content.
@@ -590,3 +590,88 @@ async def test_the_return_page_finds_a_payment_whose_notification_was_lost(
     await page.wait_for_url(f"**/orders/{order_id}/return")
     await page.get_by_role("heading", name="Payment received").wait_for()
     assert "Payment pending" not in await page.content()
+
+
+# ---- saved cards and auto-recharge (issue 12's APIs on issue 13's /cards page) ---------------
+
+
+async def test_cards_page_default_remove_and_auto_recharge(
+    page: Any, harness: Harness, fake: Any
+) -> None:
+    user = _user()
+    await sign_in(page, user)
+    # Saved as Stripe.js would (the fake Stripe's API confirms checkout's SetupIntent).
+    visa = await harness.save_card(fake, user, "pm_card_visa")
+    mastercard = await harness.save_card(fake, user, "pm_card_mastercard")
+    # 1,100 credits first, so setting a threshold of 500 is no crossing: "Recharge now" below
+    # is the only recharge (one in flight at a time).
+    order = await harness.create_order(user, "standard")
+    assert (await harness.send_webhook(harness.paid_event(order, user))).status_code == 200
+
+    async def granted() -> bool:
+        return await harness.balance(user) >= 1100
+
+    await harness.eventually(granted)
+
+    await page.goto("/cards")
+    rows = page.locator("#cards tbody tr")
+    assert await rows.count() == 2
+    visa_row = page.locator(f"tr[data-card={visa}]")
+    mc_row = page.locator(f"tr[data-card={mastercard}]")
+    assert "Visa ending 4242" in await visa_row.inner_text()
+    assert "Default" in await visa_row.inner_text()
+    assert "Mastercard ending 4444" in await mc_row.inner_text()
+    assert re.search(r"\d\d/\d{4}", await mc_row.inner_text())
+
+    await page.get_by_role("button", name="Make Mastercard ending 4444 the default").click()
+    await page.get_by_text("That card is now your default.").wait_for()
+    assert "Default" in await mc_row.inner_text()
+    assert "Default" not in await visa_row.inner_text()
+
+    await page.get_by_role("button", name="Remove Visa ending 4242").click()
+    await page.get_by_text("The card was removed.").wait_for()
+    assert await rows.count() == 1
+    assert [m["id"] for m in await harness.saved_cards(user)] == [mastercard]
+
+    # A bad threshold is checkout's refusal, shown next to its field; what was typed is kept.
+    form = page.locator("#ar-credits form").first
+    await page.get_by_label("Recharge automatically").check()
+    await page.get_by_label("When my credits balance drops below", exact=True).fill("0")
+    await page.get_by_label("Buy", exact=True).select_option("package:standard")
+    await page.get_by_label("Currency", exact=True).select_option("USD")
+    await page.get_by_label(re.compile("At most this much a month")).fill("100.00")
+    await page.get_by_label("At most this many charges a day").fill("3")
+    await page.get_by_label(re.compile("I allow paystream to charge my saved card")).check()
+    await form.get_by_role("button", name="Save auto-recharge of credits").click()
+    error = page.get_by_test_id("ar-credits-threshold-error")
+    await error.wait_for()
+    field = page.locator("#ar-credits-threshold")
+    assert await field.get_attribute("aria-invalid") == "true"
+    assert await field.input_value() == "0"
+    assert "ar-credits-threshold-error" in (await field.get_attribute("aria-describedby") or "")
+
+    await field.fill("500")
+    await page.get_by_role("button", name="Save auto-recharge of credits").click()
+    await page.get_by_text("Auto-recharge saved.").wait_for()
+    assert await page.get_by_test_id("ar-credits-status").inner_text() == "Active"
+    [setting] = (
+        await harness.http.get(
+            f"{harness.urls['checkout']}/v1/auto-recharge", headers=harness.auth(user)
+        )
+    ).json()["items"]
+    assert (setting["threshold"], setting["package_id"], setting["daily_count_cap"]) == (
+        500,
+        "standard",
+        3,
+    )
+    assert setting["monthly_cap"] == {"value": "100.00", "currency": "USD"}
+
+    # Recharge now: checkout records the attempt and the page lists it.
+    await page.get_by_role("button", name="Recharge credits now").click()
+    await page.get_by_text("Recharge started").wait_for()
+    await page.locator("#attempts tbody tr").first.wait_for()
+
+    # A phone: no horizontal scroll, every field labelled.
+    await page.set_viewport_size({"width": 360, "height": 740})
+    await page.goto("/cards")
+    await fits_a_phone_with_labels(page, "/cards")

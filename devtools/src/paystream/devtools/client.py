@@ -200,6 +200,41 @@ class Harness:
             )
         )
 
+    async def saved_cards(self, user_id: str) -> list[dict[str, Any]]:
+        r = await self.http.get(
+            f"{self.urls['checkout']}/v1/payment-methods/saved", headers=self.auth(user_id)
+        )
+        assert r.status_code == 200, r.text
+        items: list[dict[str, Any]] = r.json()["items"]
+        return items
+
+    async def save_card(self, fake: httpx.AsyncClient, user_id: str, token: str) -> str:
+        """Save a card as the web page does: a SetupIntent from checkout, confirmed by Stripe.js
+        (here: the stateful fake Stripe's API, `fake`), 3-D Secure completed when the card asks;
+        checkout learns the card from Stripe's webhooks. Returns the card's pm_ id."""
+        r = await self.http.post(
+            f"{self.urls['checkout']}/v1/payment-methods/setup", headers=self.auth(user_id)
+        )
+        assert r.status_code == 201, r.text
+        seti = r.json()["setup_intent_id"]
+        before = {m["id"] for m in await self.saved_cards(user_id)}
+        r = await fake.post(
+            f"/v1/setup_intents/{seti}/confirm",
+            data={"payment_method": token, "return_url": "https://shop.example/cards"},
+            headers={"Authorization": "Bearer sk_test_123"},
+        )
+        assert r.status_code == 200, r.text
+        if r.json()["status"] == "requires_action":
+            done = await fake.post(f"/_fake/3ds/{seti}/complete")
+            assert done.status_code == 200, done.text
+
+        async def listed() -> str | None:
+            new = [m["id"] for m in await self.saved_cards(user_id) if m["id"] not in before]
+            return new[0] if new else None
+
+        pm: str = await self.eventually(listed)
+        return pm
+
     async def eventually(self, check: Any, timeout_s: float = 30.0) -> Any:
         """Poll an async check until it returns a truthy value."""
         deadline = time.monotonic() + timeout_s

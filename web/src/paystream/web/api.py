@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote as path_part
 
 import httpx
 
@@ -19,11 +20,15 @@ from paystream.web.settings import WebSettings
 class ApiError(Exception):
     """A service refused (4xx) or failed (5xx); `code` is its error code."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, details: list[dict[str, Any]] | None = None
+    ) -> None:
         super().__init__(f"{status} {code}: {message}")
         self.status = status
         self.code = code
         self.message = message
+        # A validation_error's fields (`loc`, `msg`): what lets a page say which field it was.
+        self.details = details or []
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,8 +45,6 @@ class Unavailable:
 WAITS_FOR = {
     "plans": "checkout GET /v1/plans",
     "lots": "ledger GET /v1/lots (balances per unit, validity and expiry)",
-    "cards": "checkout saved cards (GET /v1/payment-methods/saved)",
-    "auto_recharge": "checkout auto-recharge settings (GET /v1/auto-recharge)",
 }
 
 
@@ -78,12 +81,15 @@ class Api:
         except httpx.HTTPError as exc:
             raise ApiError(503, "service_unreachable", f"{url}: {exc!r}") from None
         if r.status_code >= 400:
+            details: list[dict[str, Any]] = []
             try:
                 err = r.json()["error"]
                 code, message = str(err["code"]), str(err["message"])
+                if isinstance(err.get("details"), list):
+                    details = [d for d in err["details"] if isinstance(d, dict)]
             except (ValueError, KeyError, TypeError):
                 code, message = "http_error", r.text[:200]
-            raise ApiError(r.status_code, code, message)
+            raise ApiError(r.status_code, code, message, details)
         return r
 
     async def _json(self, method: str, url: str, **kw: Any) -> dict[str, Any]:
@@ -262,11 +268,39 @@ class Api:
         )
         return r.content
 
-    async def saved_cards(self) -> dict[str, Any] | Unavailable:
-        return await self._optional("cards", f"{self.s.checkout_url}/v1/payment-methods/saved")
+    async def saved_cards(self) -> list[dict[str, Any]]:
+        """The caller's saved cards: id, brand, last4, exp_month, exp_year, default."""
+        body = await self._json("GET", f"{self.s.checkout_url}/v1/payment-methods/saved")
+        return list(body["items"])
 
-    async def auto_recharge(self) -> dict[str, Any] | Unavailable:
-        return await self._optional("auto_recharge", f"{self.s.checkout_url}/v1/auto-recharge")
+    async def start_card_setup(self) -> dict[str, Any]:
+        """A SetupIntent for Stripe.js to confirm: setup_intent_id, client_secret."""
+        return await self._json("POST", f"{self.s.checkout_url}/v1/payment-methods/setup")
+
+    async def make_default_card(self, method_id: str) -> dict[str, Any]:
+        return await self._json("POST", f"{self._saved_card_url(method_id)}/default")
+
+    async def remove_card(self, method_id: str) -> None:
+        await self._call("DELETE", self._saved_card_url(method_id))
+
+    def _saved_card_url(self, method_id: str) -> str:
+        return f"{self.s.checkout_url}/v1/payment-methods/saved/{path_part(method_id, safe='')}"
+
+    async def auto_recharge(self) -> dict[str, Any]:
+        """The settings per unit (`items`, with status, last_error, action_url) and the latest
+        `attempts`."""
+        return await self._json("GET", f"{self.s.checkout_url}/v1/auto-recharge")
+
+    async def set_auto_recharge(self, body: dict[str, Any]) -> dict[str, Any]:
+        return await self._json("PUT", f"{self.s.checkout_url}/v1/auto-recharge", json=body)
+
+    async def trigger_auto_recharge(self, unit: str, idempotency_key: str) -> dict[str, Any]:
+        return await self._json(
+            "POST",
+            f"{self.s.checkout_url}/v1/auto-recharge/trigger",
+            json={"unit": unit},
+            headers={"Idempotency-Key": idempotency_key},
+        )
 
     async def payment_stats(self) -> dict[str, Any]:
         return await self._json("GET", f"{self.s.checkout_url}/v1/admin/stats/payments")

@@ -506,18 +506,6 @@ async def billing_save(
     return see_other("/billing?saved=1")
 
 
-@pages.get("/cards")
-async def cards(request: Request, s: SessionDep) -> HTMLResponse:
-    api = api_for(request, s)
-    return render(
-        request,
-        "cards.html",
-        nav="cards",
-        cards=await api.saved_cards(),
-        auto_recharge=await api.auto_recharge(),
-    )
-
-
 # ---- operators -------------------------------------------------------------------------------
 
 
@@ -585,6 +573,10 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
 
     app.include_router(quotes.router)
     app.include_router(plans.router)
+    # Saved cards and auto-recharge (issue 12's APIs on issue 13's /cards page).
+    from paystream.web import cards
+
+    app.include_router(cards.router)
     app.include_router(ops_api)
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     _error_pages(app)

@@ -85,4 +85,26 @@
       }));
     });
   }
+
+  // Saving a card: Stripe's Payment Element confirms checkout's SetupIntent, when a publishable
+  // key is configured (the secret is asked for only then, so a visit makes no SetupIntent).
+  const se = $("#setup-element");
+  if (se) {
+    window.addEventListener("load", async () => {
+      if (!window.Stripe) return;
+      const said = $("#setup-said");
+      const r = await fetch("/cards/setup", { method: "POST", headers: { Accept: "application/json" } });
+      const body = await r.json();
+      if (!r.ok) { said.textContent = body.error || "Cards cannot be added just now."; return; }
+      const stripe = window.Stripe(se.dataset.publishableKey);
+      const elements = stripe.elements({ clientSecret: body.client_secret });
+      elements.create("payment").mount(se);
+      $("#stripe-save-card").addEventListener("click", async () => {
+        const { error } = await stripe.confirmSetup({
+          elements, confirmParams: { return_url: new URL(se.dataset.returnUrl, location.href).href },
+        });
+        if (error) said.textContent = error.message;
+      });
+    });
+  }
 })();
