@@ -157,7 +157,7 @@ class CheckoutSettings(BaseServiceSettings):
     auto_recharge_backoff_max_s: float = Field(default=6 * 3600.0, gt=0, le=30 * 86400)
     auto_recharge_poll_s: float = Field(default=5.0, gt=0, le=3600)
     auto_recharge_lease_s: float = Field(default=120.0, gt=0, le=3600)
-    auto_recharge_action_url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:3000/cards")
+    auto_recharge_action_url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:8000/cards")
     # Where the saved-card calls (customers, SetupIntents, PaymentMethods, off-session charges)
     # go; unset: stripe_api_base. The end-to-end tests point it at the stateful fake Stripe
     # (devtools) while one-off payments keep stripe-mock's fixtures; in production leave it unset.
