@@ -57,7 +57,7 @@ class AutoRechargeConfig:
     # A claimed attempt whose worker died is taken again after this (same try: same key).
     lease: timedelta = timedelta(minutes=2)
     # Where the user completes a charge the bank wants to authenticate (`order_id` is added).
-    action_url: str = "http://127.0.0.1:3000/cards"
+    action_url: str = "http://127.0.0.1:8000/cards"
 
 
 @dataclass(frozen=True, slots=True)
