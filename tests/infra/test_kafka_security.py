@@ -46,7 +46,7 @@ from paystream.shared.kafka import (
 )
 from paystream.shared.kafka_security import KafkaSecurity
 from paystream.shared.settings import BaseServiceSettings
-from paystream.shared.topics import ORDERS_EVENTS, PAYMENTS_EVENTS, SANDBOX_CLOCK, TOPICS
+from paystream.shared.topics import ORDERS_EVENTS, PAYMENTS_EVENTS, TOPICS
 
 pytestmark = pytest.mark.integration
 
@@ -121,13 +121,13 @@ async def test_a_service_user_produces_and_another_consumes_over_sasl_ssl(
 
 
 def _writers(acls: ModuleType) -> dict[tuple[str, str], bool]:
-    """(user, topic) -> may write, for every service user, the two topics that say what a
-    payment grants, and the sandbox clock's (whoever writes it moves every service's time)."""
+    """(user, topic) -> may write, for every service user and the two topics that say what a
+    payment grants."""
     allowed = {(a.user, a.name) for a in acls.acls() if a.operation == "Write"}
     return {
         (user, topic): (user, topic) in allowed
         for user in acls.service_users().values()
-        for topic in (PAYMENTS_EVENTS, ORDERS_EVENTS, SANDBOX_CLOCK)
+        for topic in (PAYMENTS_EVENTS, ORDERS_EVENTS)
     }
 
 
@@ -140,7 +140,6 @@ def test_only_webhook_ingest_and_checkout_may_write_payments_and_only_checkout_o
         users["checkout"],
     }
     assert {u for (u, t), ok in writers.items() if ok and t == ORDERS_EVENTS} == {users["checkout"]}
-    assert not {u for (u, t), ok in writers.items() if ok and t == SANDBOX_CLOCK}
 
 
 async def test_the_broker_enforces_who_may_write_payments_and_orders(
