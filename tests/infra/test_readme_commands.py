@@ -109,6 +109,12 @@ def test_a_readme_command_line_runs_as_written(
             # that reconcile with nothing (grants published without an order, for one), and
             # verify lists them and ends with its verdict.
             assert re.search(r"^NOT OK: \d+ difference\(s\)", r.stdout, re.MULTILINE), out
+        elif (
+            r.returncode == 1 and command[1:3] == ["refunds", "unmatched"] and not r.stderr.strip()
+        ):
+            # Its verdict too: exit 1 while a refund waits for an operator, and other tests of a
+            # full run leave some (a dashboard refund naming no order, for one).
+            assert re.search(r"^\d+ open: ", r.stdout, re.MULTILINE), out
         elif r.returncode == 1:
             assert r.stderr.strip(), out
             assert len(r.stderr.strip().splitlines()) <= 3, out
