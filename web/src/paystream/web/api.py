@@ -305,6 +305,13 @@ class Api:
     async def payment_stats(self) -> dict[str, Any]:
         return await self._json("GET", f"{self.s.checkout_url}/v1/admin/stats/payments")
 
+    async def unmatched_refunds(self, limit: int = 20) -> dict[str, Any]:
+        """Refunds a provider reported that checkout could not apply, newest first (`items`,
+        `next_cursor` when there are more)."""
+        return await self._json(
+            "GET", f"{self.s.checkout_url}/v1/admin/refunds/unmatched", params={"limit": limit}
+        )
+
     # ---- ledger ------------------------------------------------------------------------------
 
     async def balances(self) -> list[dict[str, Any]]:

@@ -514,12 +514,13 @@ async def admin_dashboard(request: Request, s: AdminDep) -> HTMLResponse:
     api = api_for(request, s)
     payments = await api.payment_stats()
     revenue = await api.revenue_stats()
+    unmatched = await api.unmatched_refunds()
     kafka = await ops.kafka_health(settings_of(request))
     return render(
         request,
         "admin.html",
         nav="admin",
-        **dashboard.build(payments, revenue, kafka),
+        **dashboard.build(payments, revenue, kafka, unmatched),
     )
 
 

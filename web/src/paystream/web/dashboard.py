@@ -26,9 +26,13 @@ def _day_series(
 
 
 def build(
-    payments: dict[str, Any], revenue: dict[str, Any], kafka: dict[str, Any]
+    payments: dict[str, Any],
+    revenue: dict[str, Any],
+    kafka: dict[str, Any],
+    unmatched_refunds: dict[str, Any],
 ) -> dict[str, Any]:
     methods = payments["by_method"]
+    review = payments["needs_review"]
     created = sum(m["created"] for m in methods)
     paid = sum(m["paid"] for m in methods)
     ended = created - sum(m["pending"] for m in methods)
@@ -36,8 +40,13 @@ def build(
         "orders": created,
         "paid": paid,
         "success_rate": percent(paid / ended if ended else None),
-        "needs_review": len(payments["needs_review"]["amount_mismatch"])
-        + sum(u["transfers"] for u in payments["needs_review"]["usdt_transfers"]),
+        # Everything an operator has to look at: each of them is listed below the figures.
+        "needs_review": len(review["amount_mismatch"])
+        + sum(u["transfers"] for u in review["usdt_transfers"])
+        + sum(r["reviews"] for r in review["open_reviews"]),
+        # The newest page of them (`more` when checkout has further pages).
+        "unmatched_refunds": len(unmatched_refunds["items"]),
+        "more_unmatched_refunds": unmatched_refunds.get("next_cursor") is not None,
         "dead_letters": sum(d["pending"] for d in kafka["dead_letters"]),
         "lag": sum(g["total_lag"] for g in kafka["groups"]),
     }
@@ -46,6 +55,7 @@ def build(
         "payments": payments,
         "revenue": revenue,
         "kafka": kafka,
+        "unmatched_refunds": unmatched_refunds["items"],
         "totals": totals,
         "percent": percent,
         "seconds": seconds,
