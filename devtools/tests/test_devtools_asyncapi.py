@@ -28,6 +28,7 @@ def test_a_consumer_documents_its_events_and_its_dead_letters() -> None:
         "payments.events",
         "payments.events.dlq",
         "ledger.events",
+        "sandbox.clock",
     }
     schemas = doc["components"]["schemas"]
     for event in ("OrderPaidV1", "RefundSucceededV1", "CreditsGrantedV1", "CreditsSpentV1"):
@@ -45,8 +46,16 @@ def test_a_consumer_documents_its_events_and_its_dead_letters() -> None:
 
 def test_webhook_ingest_documents_what_it_publishes() -> None:
     doc = json.loads(documents()["webhook-ingest"])
-    assert {c["address"] for c in doc["channels"].values()} == {"webhooks.raw", "payments.events"}
-    assert {op["action"] for op in doc["operations"].values()} == {"send"}
+    assert {c["address"] for c in doc["channels"].values()} == {
+        "webhooks.raw",
+        "payments.events",
+        "sandbox.clock",
+    }
+    # It consumes nothing but the sandbox clock (sandbox mode only).
+    received = {
+        op["channel"]["$ref"] for op in doc["operations"].values() if op["action"] == "receive"
+    }
+    assert received == {"#/channels/sandbox.clock"}
     schemas = doc["components"]["schemas"]
     for event in ("WebhookReceivedV1", "PaymentSucceededV1", "RefundSucceededV1"):
         assert event in schemas
@@ -59,3 +68,25 @@ def test_every_message_documents_its_key_and_cloudevents_headers() -> None:
             assert headers["content-type"]["const"] == "application/cloudevents+json", title
             assert {"ce_type", "ce_id"} <= set(headers), (name, title)
             assert message["bindings"]["kafka"]["key"]["type"] == "string", (name, title)
+
+
+def test_every_service_documents_the_sandbox_clock_it_reads_and_steps() -> None:
+    for name, text in documents().items():
+        doc = json.loads(text)
+        channel = doc["channels"]["sandbox.clock"]
+        assert channel["address"] == "sandbox.clock"
+        assert channel["description"].startswith("Sandbox mode only."), name
+        actions = {
+            op["action"]
+            for op in doc["operations"].values()
+            if op["channel"]["$ref"] == "#/channels/sandbox.clock"
+        }
+        assert actions == {"send", "receive"}, name
+        envelope = doc["components"]["schemas"]["SandboxClockEnvelope"]
+        assert envelope["properties"]["type"]["const"] == "paystream.sandbox.clock_advanced.v1"
+        assert envelope["properties"]["data"] == {
+            "$ref": "#/components/schemas/SandboxClockAdvancedV1"
+        }
+        assert "step_us" in doc["components"]["schemas"]["SandboxClockAdvancedV1"]["properties"]
+        message = doc["components"]["messages"]["sandbox.clock:Message"]
+        assert "one partition" in message["bindings"]["kafka"]["key"]["description"]

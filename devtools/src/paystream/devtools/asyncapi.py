@@ -77,8 +77,9 @@ def documents() -> dict[str, str]:
                 " and publishes. Every event is a CloudEvents envelope keyed by user id;"
                 " generated from the code by `make asyncapi`.",
             )
-            doc = _ordered(spec.to_specification().to_jsonable())
-            out[name] = json.dumps(_keys_and_headers(doc), indent=2)
+            doc = spec.to_specification().to_jsonable()
+            _sandbox_clock(doc, name)
+            out[name] = json.dumps(_keys_and_headers(_ordered(doc)), indent=2)
     return out
 
 
@@ -126,8 +127,56 @@ def _keys_and_headers(doc: dict[str, Any]) -> dict[str, Any]:
             )
         message["headers"] = headers
         message["contentType"] = "application/cloudevents+json"
-        message["bindings"] = {"kafka": {"key": RECORD_KEY, "bindingVersion": "0.5.0"}}
+        key = SANDBOX_CLOCK_KEY if name.startswith("sandbox.clock:") else RECORD_KEY
+        message["bindings"] = {"kafka": {"key": key, "bindingVersion": "0.5.0"}}
     return doc
+
+
+SANDBOX_CLOCK_KEY: dict[str, Any] = {
+    "type": "string",
+    "description": "One key for every step, so the steps stay in order on one partition.",
+}
+
+
+CLOCK_ADVANCE = "/v1/sandbox/clock/advance"
+
+
+def _sandbox_clock(doc: dict[str, Any], service: str) -> None:
+    """The sandbox clock's topic, which FastStream cannot show: in sandbox mode every service
+    reads it from the beginning with a plain aiokafka consumer (no group;
+    `paystream.shared.clock`) and writes a step when an admin calls its
+    `POST /v1/sandbox/clock/advance`."""
+    from paystream.shared.events import SandboxClockAdvancedV1, envelope_of
+    from paystream.shared.topics import SANDBOX_CLOCK
+
+    envelope = envelope_of("SandboxClockEnvelope", [SandboxClockAdvancedV1])
+    schema = envelope.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+    schemas.update(schema.pop("$defs", {}))
+    schemas["SandboxClockEnvelope"] = schema
+    message = f"{SANDBOX_CLOCK}:Message"
+    doc["components"].setdefault("messages", {})[message] = {
+        "title": message,
+        "payload": {"$ref": "#/components/schemas/SandboxClockEnvelope"},
+    }
+    doc.setdefault("channels", {})[SANDBOX_CLOCK] = {
+        "address": SANDBOX_CLOCK,
+        "description": f"Sandbox mode only. {service} reads every step of the shared sandbox"
+        " clock from the beginning (no consumer group: each process sums all steps) and writes"
+        f" one when an admin calls its `POST {CLOCK_ADVANCE}`. Outside sandbox mode it runs on"
+        " the system clock and does not use this topic.",
+        "servers": [{"$ref": "#/servers/development"}],
+        "messages": {"Message": {"$ref": f"#/components/messages/{message}"}},
+        "bindings": {"kafka": {"topic": SANDBOX_CLOCK, "bindingVersion": "0.4.0"}},
+    }
+    ref = {"$ref": f"#/channels/{SANDBOX_CLOCK}/messages/Message"}
+    operations = doc.setdefault("operations", {})
+    for action in ("send", "receive"):
+        operations[f"{service}:{SANDBOX_CLOCK}:{action}"] = {
+            "action": action,
+            "channel": {"$ref": f"#/channels/{SANDBOX_CLOCK}"},
+            "messages": [ref],
+        }
 
 
 def _ordered(doc: dict[str, Any]) -> dict[str, Any]:
