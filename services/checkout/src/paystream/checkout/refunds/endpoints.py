@@ -110,6 +110,7 @@ async def create_refund(
             reason=body.reason,
             requested_by=principal.user_id,
             idempotency_key=idempotency_key,
+            provider_payment_id=body.provider_payment_id,
         ),
         providers=ctx.providers,
     )
