@@ -84,31 +84,6 @@ async def _order(c: CheckoutUnderTest, order: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-async def _refund_events(c: CheckoutUnderTest, expect: int) -> list[RefundSucceededV1]:
-    from aiokafka import AIOKafkaConsumer
-
-    consumer = AIOKafkaConsumer(
-        c.settings.topics.payments_events,
-        bootstrap_servers=c.bootstrap,
-        auto_offset_reset="earliest",
-        group_id=None,
-    )
-    await consumer.start()
-    out: list[RefundSucceededV1] = []
-    try:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 10
-        while len(out) < expect and loop.time() < deadline:
-            for recs in (await consumer.getmany(timeout_ms=200)).values():
-                for r in recs:
-                    env = Envelope.from_bytes(r.value or b"")
-                    if env.type == RefundSucceededV1.TYPE:
-                        out.append(env.payload_as(RefundSucceededV1))
-    finally:
-        await consumer.stop()
-    return out
-
-
 async def test_a_second_payment_is_refunded_once_against_itself(
     make_checkout: MakeCheckout,
 ) -> None:
@@ -147,7 +122,7 @@ async def test_a_second_payment_is_refunded_once_against_itself(
         assert reviews[0]["provider_payment_id"] == pid
         assert reviews[0]["details"]["second_payment"] == {"policy": "refund", "action": "refund"}
 
-        events = await _refund_events(c, 1)
+        events = [e.payload_as(RefundSucceededV1) for e in await c.refund_events(1)]
         assert [(e.provider_payment_id, e.amount_minor) for e in events] == [(pid, 10_000)]
 
         # The order's own payment is still refundable in full: measured against itself.

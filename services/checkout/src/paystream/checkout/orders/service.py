@@ -312,24 +312,7 @@ async def open_order_for(
         existing = await repo.get_order_by_idempotency_key(conn, cmd.user_id, cmd.idempotency_key)
         assert existing is not None, "conflicting order vanished"
         return _same_request(existing, fingerprint), False
-    oid = uuid.UUID(created.id)
-    await repo.insert_status_change(
-        conn, oid, old=None, new=OrderStatus.PENDING, reason="created", at=now
-    )
-    await _announce(
-        conn,
-        created,
-        OrderCreatedV1(
-            order_id=created.id,
-            user_id=created.user_id,
-            package_id=created.package_id,
-            credits=created.credits,
-            amount_minor=created.amount.minor,
-            currency=created.amount.currency,
-            payment_method=created.payment_method,
-            created_at=created.created_at,
-        ),
-    )
+    await announce_created(conn, created, reason="created", now=now)
     log.info(
         "order_created",
         order_id=created.id,
@@ -338,6 +321,27 @@ async def open_order_for(
         item=facts.item_id,
     )
     return created, True
+
+
+async def announce_created(conn: Connection, order: Order, *, reason: str, now: datetime) -> None:
+    """A new pending order: its first status change, and OrderCreatedV1 through the outbox."""
+    await repo.insert_status_change(
+        conn, uuid.UUID(order.id), old=None, new=OrderStatus.PENDING, reason=reason, at=now
+    )
+    await _announce(
+        conn,
+        order,
+        OrderCreatedV1(
+            order_id=order.id,
+            user_id=order.user_id,
+            package_id=order.package_id,
+            credits=order.credits,
+            amount_minor=order.amount.minor,
+            currency=order.amount.currency,
+            payment_method=order.payment_method,
+            created_at=order.created_at,
+        ),
+    )
 
 
 async def _check_limits(conn: Connection, user_id: str, limits: OrderLimits, now: datetime) -> None:

@@ -33,13 +33,10 @@ from paystream.checkout.second_payments.domain import (
 from paystream.shared.db import Connection
 from paystream.shared.errors import UpstreamError
 from paystream.shared.events import (
-    Envelope,
-    OrderCreatedV1,
     PaymentSucceededV1,
     utcnow,
 )
 from paystream.shared.money import CURRENCY_EXPONENTS, Money
-from paystream.shared.outbox import enqueue
 
 if TYPE_CHECKING:
     from paystream.checkout.subscriptions.service import Plans
@@ -172,27 +169,7 @@ async def _credit(
     if created is None:
         return  # made before, by another of the provider's events about this payment
     oid = uuid.UUID(created.id)
-    await orders_repo.insert_status_change(
-        conn, oid, old=None, new=OrderStatus.PENDING, reason=f"second_payment_of:{order.id}", at=now
-    )
-    await enqueue(
-        conn,
-        created.user_id,
-        Envelope.wrap(
-            OrderCreatedV1(
-                order_id=created.id,
-                user_id=created.user_id,
-                package_id=created.package_id,
-                credits=created.credits,
-                amount_minor=created.amount.minor,
-                currency=created.amount.currency,
-                payment_method=created.payment_method,
-                created_at=created.created_at,
-            ),
-            source=SOURCE,
-            subject=created.id,
-        ),
-    )
+    await orders.announce_created(conn, created, reason=f"second_payment_of:{order.id}", now=now)
     recorded = await orders_repo.record_payment(
         conn,
         oid,
