@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from paystream.checkout.second_payments.domain import refund_id_for
+from paystream.checkout.settlement.repository import booked_between, booked_by_reference
 from paystream.shared.events import (
     Envelope,
     OrderPaidV1,
@@ -124,6 +125,17 @@ async def test_a_second_payment_is_refunded_once_against_itself(
 
         events = [e.payload_as(RefundSucceededV1) for e in await c.refund_events(1)]
         assert [(e.provider_payment_id, e.amount_minor) for e in events] == [(pid, 10_000)]
+
+        # The day's settlement finds both payments booked under the order, and the refund.
+        async with c.pool.acquire() as conn:
+            booked = await booked_by_reference(conn, "stripe", [pid], [])
+            day = await booked_between(
+                conn, "stripe", datetime.now(UTC) - timedelta(hours=1), datetime.now(UTC)
+            )
+        assert booked[("payment", pid)].order_id == order["order_id"]
+        assert booked[("payment", pid)].amount == Money(10_000, "CNY")
+        mine = [b for b in day if b.order_id == order["order_id"]]
+        assert sorted(b.kind for b in mine) == ["payment", "payment", "refund"]
 
         # The order's own payment is still refundable in full: measured against itself.
         r = await c.http.post(
