@@ -242,3 +242,39 @@ async def test_review_only_holds_it_and_an_admin_refunds_it_by_its_payment(
         )
         after = await _order(c, order)
         assert (after["status"], after["refunded"]["value"]) == ("paid", "0.00")
+
+
+async def test_a_payment_under_the_orders_own_trade_number_is_only_held(
+    checkout: CheckoutUnderTest,
+) -> None:
+    c = checkout
+    order = await _paid_order(c)
+    # An Alipay-style report: another trade_no, but the order's own out_trade_no (session id).
+    data = _second(order, "2026120422009999").payload_as(PaymentSucceededV1)
+    same = data.model_copy(
+        update={"provider": "alipay", "provider_session_id": order["provider_session_id"]}
+    )
+    await c.publish_payment(
+        Envelope.wrap(same, source="test", subject=order["order_id"]), order["user_id"]
+    )
+
+    async def reviewed() -> list[dict[str, Any]] | None:
+        return await _reviews(c, order) or None
+
+    [review] = await c.eventually(reviewed, what="second payment reviewed")
+    held = review["details"]["second_payment"]
+    assert (held["policy"], held["action"]) == ("refund", "review")
+    assert "trade number" in held["reason"]
+    await asyncio.sleep(0.5)
+    assert await _refunds(c, order) == []
+
+    r = await c.http.post(
+        "/v1/refunds",
+        headers={**c.auth("ops", admin=True), "Idempotency-Key": uuid.uuid4().hex},
+        json={
+            "order_id": order["order_id"],
+            "reason": "paid twice",
+            "provider_payment_id": "2026120422009999",
+        },
+    )
+    assert (r.status_code, r.json()["error"]["code"]) == (422, "payment_refund_ambiguous")

@@ -169,3 +169,17 @@ def test_each_payment_is_refunded_against_its_own_amount_and_refunds() -> None:
     assert refundable(order(), refunds[:1], payment=_payment(12_000)) == Money(12_000, "CNY")
     # Before: a refund of the first payment, alone, as it always was.
     assert refundable(order(), refunds[:1]) == Money(7_000, "CNY")
+
+
+@pytest.mark.parametrize("provider", ["alipay", "wechatpay"])
+def test_a_trade_refunded_by_the_orders_number_is_only_held(provider: str) -> None:
+    # Alipay and WeChat Pay refund by out_trade_no: under the order's own, the first payment
+    # would go back. Under another trade number (or on Stripe, by PaymentIntent) it is refunded.
+    same = second(provider=provider, provider_session_id="cs_1")
+    decision = decide(SecondPaymentPolicy.REFUND, order(), same)
+    assert decision.action is Action.REVIEW
+    assert "trade number" in (decision.reason or "")
+    other = second(provider=provider, provider_session_id="2026120400002")
+    assert decide(SecondPaymentPolicy.REFUND, order(), other).action is Action.REFUND
+    stripe = second(provider_session_id="cs_1")
+    assert decide(SecondPaymentPolicy.REFUND, order(), stripe).action is Action.REFUND

@@ -81,9 +81,10 @@ async def list_unmatched_refunds(
         **error_doc(
             422,
             "validation_error | amount_exceeds_refundable | currency_mismatch | "
-            "unknown_payment | idempotency_key_reused",
+            "unknown_payment | payment_refund_ambiguous | idempotency_key_reused",
             "bad body, more than is left to refund (of the payment named), another currency,"
-            " a provider_payment_id the order does not hold, or key reused",
+            " a provider_payment_id the order does not hold (or one the provider cannot refund"
+            " apart from the order's payment), or key reused",
         ),
         **error_doc(502, "upstream_error", "the provider refused; the refund is marked failed"),
     },

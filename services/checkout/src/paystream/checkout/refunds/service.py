@@ -57,7 +57,11 @@ from paystream.checkout.refunds.domain import (
     request_fingerprint,
 )
 from paystream.checkout.second_payments import repository as second_payments_repo
-from paystream.checkout.second_payments.domain import SecondPayment
+from paystream.checkout.second_payments.domain import (
+    AMBIGUOUS_REFUND,
+    SecondPayment,
+    refundable_apart,
+)
 from paystream.shared.auth import Principal
 from paystream.shared.db import Connection, transaction
 from paystream.shared.errors import Conflict, NotFound, Unprocessable, UpstreamError
@@ -92,6 +96,10 @@ class CurrencyMismatch(Unprocessable):
 
 class UnknownPayment(Unprocessable):
     code = "unknown_payment"
+
+
+class PaymentRefundAmbiguous(Unprocessable):
+    code = "payment_refund_ambiguous"
 
 
 class RefundNotManual(Conflict):
@@ -209,8 +217,11 @@ async def _second_payment_named(
     if provider_payment_id is None or provider_payment_id == order.provider_payment_id:
         return None
     for payment in await second_payments_repo.second_payments_of(conn, uuid.UUID(order.id)):
-        if payment.provider_payment_id == provider_payment_id:
-            return payment
+        if payment.provider_payment_id != provider_payment_id:
+            continue
+        if not refundable_apart(order, payment.provider, payment.provider_session_id):
+            raise PaymentRefundAmbiguous(AMBIGUOUS_REFUND)
+        return payment
     raise UnknownPayment(f"order {order.id} holds no payment {provider_payment_id!r}")
 
 

@@ -57,6 +57,10 @@ def decide(policy: SecondPaymentPolicy, order: Order, event: PaymentSucceededV1)
         return Decision(Action.REVIEW, f"paid in {currency}, a currency paystream does not know")
     if event.amount_minor == 0:
         return Decision(Action.REVIEW, "nothing was taken: nothing to refund or grant")
+    if policy is SecondPaymentPolicy.REFUND and not refundable_apart(
+        order, event.provider, event.provider_session_id
+    ):
+        return Decision(Action.REVIEW, AMBIGUOUS_REFUND)
     if policy is SecondPaymentPolicy.CREDIT:
         if order.kind in _PLAN_KINDS:
             return Decision(Action.REVIEW, "a plan's order is not bought twice: for an operator")
@@ -67,6 +71,24 @@ def decide(policy: SecondPaymentPolicy, order: Order, event: PaymentSucceededV1)
                 f" {order.amount.format()} {order.amount.currency}: not the same purchase",
             )
     return Decision(policy)
+
+
+# Alipay and WeChat Pay refunds name the trade by our out_trade_no (the session id).
+_REFUND_BY_SESSION = frozenset({"alipay", "wechatpay"})
+
+AMBIGUOUS_REFUND = (
+    "the provider refunds by the order's trade number, which names the order's first payment"
+    " too: refund it at the provider"
+)
+
+
+def refundable_apart(order: Order, provider: str, session_id: str | None) -> bool:
+    """Whether a refund of a second payment can name that payment alone at the provider. Stripe
+    refunds name the PaymentIntent; Alipay and WeChat Pay the trade number, and a second
+    payment under the order's own trade number cannot be told from the first there."""
+    if provider not in _REFUND_BY_SESSION:
+        return True
+    return session_id is not None and session_id != order.provider_session_id
 
 
 def refund_id_for(provider: str, provider_payment_id: str) -> uuid.UUID:
