@@ -185,6 +185,33 @@ async def test_credit_pays_a_new_order_of_the_same_content(make_checkout: MakeCh
         assert paid[order_paid_event_id(new["order_id"])].provider_payment_id == pid
         assert paid[order_paid_event_id(order["order_id"])].provider_payment_id != pid
 
+        # Refunded in Stripe's dashboard, the refund names the first order (the PaymentIntent's
+        # metadata): it is listed for an operator, not applied to either order.
+        refund = RefundSucceededV1(
+            order_id=order["order_id"],
+            user_id=order["user_id"],
+            provider="stripe",
+            provider_refund_id=f"re_{uuid.uuid4().hex[:12]}",
+            provider_payment_id=pid,
+            amount_minor=10_000,
+            currency="CNY",
+            refunded_at=datetime.now(UTC),
+        )
+        await c.publish_payment(
+            Envelope.wrap(refund, source="test", subject=order["order_id"]), order["user_id"]
+        )
+
+        async def listed() -> list[dict[str, Any]] | None:
+            r = await c.http.get("/v1/admin/refunds/unmatched", headers=c.auth("ops", admin=True))
+            items = [x for x in r.json()["items"] if x["provider_payment_id"] == pid]
+            return items or None
+
+        [unmatched] = await c.eventually(listed, what="credited payment's refund listed")
+        assert new["order_id"] in unmatched["reason"]
+        assert await _refunds(c, order) == []
+        assert (await _order(c, order))["status"] == "paid"
+        assert (await _order(c, new))["status"] == "paid"
+
 
 async def test_credit_holds_a_payment_that_is_not_the_same_purchase(
     make_checkout: MakeCheckout,

@@ -413,9 +413,21 @@ async def apply_refund_succeeded(conn: Connection, event: RefundSucceededV1) -> 
         await _list_unmatched(conn, event, "the refund names an order checkout does not have")
         return
     refund = await _find_refund(conn, event.refund_id, event.provider, event.provider_refund_id)
+    second = await _second_payment_refunded(conn, order, refund, event)
+    if refund is None and second is not None and second.credited_order_id is not None:
+        # Made at the provider, of a payment that paid another order (the credit policy): the
+        # event names this order (the payment's metadata), so neither order, nor the ledger,
+        # nor invoicing can take it as that order's refund. For an operator, never guessed.
+        await _list_unmatched(
+            conn,
+            event,
+            f"refunds payment {second.provider_payment_id}, which paid order"
+            f" {second.credited_order_id} (a second payment of this order, credited): that"
+            " order's credits and invoice still stand",
+        )
+        return
     now = utcnow()
     await repo.resolve_unmatched(conn, event.provider, event.provider_refund_id, now)
-    second = await _second_payment_refunded(conn, order, refund, event)
     if refund is None:
         await repo.insert_refund(
             conn,
