@@ -24,7 +24,7 @@ from paystream.checkout.providers.registry import ProviderRegistry
 from paystream.checkout.settings import CheckoutSettings
 from paystream.checkout.subscriptions.service import Plans
 from paystream.shared.auth import make_token
-from paystream.shared.events import Envelope, PaymentSucceededV1
+from paystream.shared.events import Envelope, PaymentSucceededV1, RefundSucceededV1
 from paystream.shared.kafka import create_producer, publish
 from paystream.shared.money import Money
 from paystream.shared.topics import Topics
@@ -124,6 +124,30 @@ class CheckoutUnderTest:
                         assert r.key is not None
                         assert r.key.decode() == env.data["user_id"], "Kafka key is the user id"
                         out.append(env)
+        finally:
+            await consumer.stop()
+        return out
+
+    async def refund_events(self, expect: int, *, timeout_s: float = 20.0) -> list[Envelope]:
+        """RefundSucceededV1 events checkout published to payments.events (through its outbox),
+        read from the start until `expect` arrived (or time is up)."""
+        consumer = AIOKafkaConsumer(
+            self.settings.topics.payments_events,
+            bootstrap_servers=self.bootstrap,
+            auto_offset_reset="earliest",
+            group_id=None,
+        )
+        await consumer.start()
+        out: list[Envelope] = []
+        try:
+            deadline = time.monotonic() + timeout_s
+            while len(out) < expect and time.monotonic() < deadline:
+                for recs in (await consumer.getmany(timeout_ms=200)).values():
+                    for r in recs:
+                        env = Envelope.from_bytes(r.value or b"")
+                        if env.type == RefundSucceededV1.TYPE:
+                            assert r.key == env.data["user_id"].encode()
+                            out.append(env)
         finally:
             await consumer.stop()
         return out

@@ -41,33 +41,6 @@ async def _status(c: CheckoutUnderTest, order: dict[str, Any]) -> dict[str, Any]
     return body
 
 
-async def _refund_events(c: CheckoutUnderTest, expect: int) -> list[Envelope]:
-    """RefundSucceededV1 events checkout published to payments.events (through its outbox)."""
-    from aiokafka import AIOKafkaConsumer
-
-    consumer = AIOKafkaConsumer(
-        c.settings.topics.payments_events,
-        bootstrap_servers=c.bootstrap,
-        auto_offset_reset="earliest",
-        group_id=None,
-    )
-    await consumer.start()
-    out: list[Envelope] = []
-    try:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 20
-        while len(out) < expect and loop.time() < deadline:
-            for recs in (await consumer.getmany(timeout_ms=200)).values():
-                for r in recs:
-                    env = Envelope.from_bytes(r.value or b"")
-                    if env.type == RefundSucceededV1.TYPE:
-                        assert r.key == env.data["user_id"].encode()
-                        out.append(env)
-    finally:
-        await consumer.stop()
-    return out
-
-
 async def test_partial_then_full_refund(checkout: CheckoutUnderTest) -> None:
     order = await _paid_order(checkout)
     r = await _refund(
@@ -101,7 +74,7 @@ async def test_partial_then_full_refund(checkout: CheckoutUnderTest) -> None:
     assert nothing_left.json()["error"]["code"] == "order_not_refundable"
 
     # Each refund is announced once, under the id every source uses for it.
-    events = await _refund_events(checkout, 2)
+    events = await checkout.refund_events(2)
     assert len(events) == 2
     for env in events:
         data = env.payload_as(RefundSucceededV1)

@@ -347,3 +347,40 @@ async def test_a_waiting_refund_is_found_among_many(
         await invoicing_pool.fetchval("SELECT count(*) FROM refunds WHERE status = 'pending'")
         == 1000
     )
+
+
+def _refunded_payment(order_id: str, amount: int, payment: str | None, re: str) -> Envelope:
+    env = refunded(order_id, amount, re=re)
+    refund = env.payload_as(RefundSucceededV1).model_copy(update={"provider_payment_id": payment})
+    return Envelope.wrap(refund, source="paystream/test", subject=env.subject, id=env.id)
+
+
+async def test_a_refund_of_a_second_payment_issues_no_credit_note(
+    invoicing_pool, apply_batch, make_paid, make_envelope
+) -> None:
+    # Checkout refunded a second payment of ord-a (issue 15); its invoice was paid by pi_ord-a.
+    await apply_batch([make_envelope(make_paid("ord-a"))])
+    await apply_batch([_refunded_payment("ord-a", 10_000, "pi_second", "re_second")])
+    assert await _notes(invoicing_pool) == []
+    assert await _invoice(invoicing_pool, "ord-a") == ("INV-2026-000001", "paid", 0)
+    row = await invoicing_pool.fetchrow(
+        "SELECT status, rejection FROM refunds WHERE refund_key = 'stripe:re_second'"
+    )
+    assert row["status"] == "rejected"
+    assert "pi_second" in row["rejection"]
+
+    # Waiting for its invoice, it is settled the same way when the invoice comes.
+    await apply_batch([_refunded_payment("ord-b", 10_000, "pi_second_b", "re_second_b")])
+    await apply_batch([make_envelope(make_paid("ord-b"))])
+    assert await _invoice(invoicing_pool, "ord-b") == ("INV-2026-000002", "paid", 0)
+    assert (await _refund_statuses(invoicing_pool))["stripe:re_second_b"] == "rejected"
+
+    # Refunds of the invoice's own payment, and events from before refunds named their
+    # payment, are credited as they always were.
+    await apply_batch([_refunded_payment("ord-a", 4_000, "pi_ord-a", "re_own")])
+    await apply_batch([_refunded_payment("ord-a", 6_000, None, "re_old")])
+    assert [n["refund_key"] for n in await _notes(invoicing_pool)] == [
+        "stripe:re_own",
+        "stripe:re_old",
+    ]
+    assert await _invoice(invoicing_pool, "ord-a") == ("INV-2026-000001", "refunded", 10_000)

@@ -492,3 +492,48 @@ async def test_a_refund_takes_its_orders_lot_first_then_the_next_in_consumption_
         [(lots["o2"][0], 50), (lots["o3"][0], 30)]
     )
     await _assert_books_balance(pool)
+
+
+def _paid_with(order: str, payment: str, credits: int = 1100, amount: int = 10_000) -> Consumed:
+    paid = paid_order(
+        order, "alice", GrantSpec(quantity=credits, cost_minor=amount), paid_minor=amount
+    )
+    return _consumed(paid.model_copy(update={"provider_payment_id": payment}))
+
+
+def _refunded_payment(order: str, amount: int, payment: str | None) -> Consumed:
+    env = _refunded(order, amount)
+    refund = env.envelope.payload_as(RefundSucceededV1)
+    return _consumed(refund.model_copy(update={"provider_payment_id": payment}), id=env.envelope.id)
+
+
+async def test_a_refund_of_a_second_payment_leaves_the_grant(pool: asyncpg.Pool) -> None:
+    # Checkout refunded a second payment of o1 (issue 15): o1's grant was paid by pi_first.
+    await _apply(pool, [_paid_with("o1", "pi_first")])
+    await _apply(pool, [_refunded_payment("o1", 10_000, "pi_second")])
+    [row] = await _refunds(pool)
+    assert (row["status"], row["transaction_id"]) == ("rejected", None)
+    assert "pi_second" in row["rejection"]
+    assert await _balance(pool, "user:alice") == 1100
+    assert await _revoked_events(pool) == []
+
+    # A refund of the order's own payment, and one from before refunds named their payment,
+    # take back as they always did.
+    await _apply(pool, [_refunded_payment("o1", 5_000, "pi_first")])
+    await _apply(pool, [_refunded_payment("o1", 5_000, None)])
+    assert [r["status"] for r in await _refunds(pool)] == ["rejected", "applied", "applied"]
+    assert await _balance(pool, "user:alice") == 0
+    await _assert_books_balance(pool)
+
+
+async def test_a_second_payments_refund_before_the_grant_waits_then_leaves_it(
+    pool: asyncpg.Pool,
+) -> None:
+    await _apply(pool, [_refunded_payment("o1", 10_000, "pi_second")])
+    [row] = await _refunds(pool)
+    assert row["status"] == "pending"
+    await _apply(pool, [_paid_with("o1", "pi_first")])
+    [row] = await _refunds(pool)
+    assert row["status"] == "rejected"
+    assert await _balance(pool, "user:alice") == 1100
+    await _assert_books_balance(pool)

@@ -87,6 +87,9 @@ class RefundSucceededV1(EventData):
     when its notification arrives), always under the envelope id `refund_event_id(...)`, so
     consumers apply it once. `refund_id` is paystream's refund, when it was made through
     `POST /v1/refunds` (absent for a refund made in the provider's dashboard).
+    `provider_payment_id` names the payment it returns when known; a refund of a second payment
+    of the order (not the one OrderPaidV1 recorded, `refunds_another_payment`) takes nothing back
+    from the order's grant or invoice.
     """
 
     TYPE: ClassVar[str] = "paystream.refund.succeeded.v1"
@@ -107,6 +110,25 @@ class RefundSucceededV1(EventData):
     @property
     def refund_key(self) -> str:
         return f"{self.provider}:{self.provider_refund_id}"
+
+
+def refunds_another_payment(refunded: str | None, paid: str | None) -> bool:
+    """Whether a refund of the payment `refunded` returns another payment than `paid`, the one
+    OrderPaidV1 recorded for its order: a second payment of the order (checkout's
+    second_payments), whose refund takes no credits back and issues no credit note.
+
+    False when either is unknown (events from before the refund named its payment) or when they
+    are different kinds of id for what may be one payment (Stripe's `ch_` charge of a `pi_`
+    PaymentIntent): then the refund is the order's, as it always was.
+    """
+    if not refunded or not paid or refunded == paid:
+        return False
+    return _id_kind(refunded) == _id_kind(paid)
+
+
+def _id_kind(payment_id: str) -> str:
+    head, sep, _ = payment_id.partition("_")
+    return head if sep else ""
 
 
 class RefundFailedV1(EventData):

@@ -41,6 +41,7 @@ from paystream.checkout.reconcile.service import ReconcileConfig
 from paystream.checkout.reconcile.tasks import reconciler
 from paystream.checkout.refunds import endpoints as refunds_endpoints
 from paystream.checkout.reviews import endpoints as reviews_endpoints
+from paystream.checkout.second_payments.tasks import refunder
 from paystream.checkout.settings import CheckoutSettings
 from paystream.checkout.settlement import endpoints as settlement_endpoints
 from paystream.checkout.settlement.tasks import daily_settlement
@@ -83,7 +84,9 @@ def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
     runtime.add_consumer(
         topics=[settings.topics.payments_events],
         group_id=settings.checkout_consumer_group,
-        handler=payment_events_handler(lambda: plans[0], lambda: plans[0].clock),
+        handler=payment_events_handler(
+            lambda: plans[0], lambda: plans[0].clock, settings.second_payment_policy
+        ),
         event_types=CONSUMES,
     )
     runtime.add_consumer(
@@ -182,6 +185,18 @@ def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
             asyncio.create_task(sweep, name="expiry-sweep"),
             *(asyncio.create_task(w, name="provider-worker") for w in built.workers),
         ]
+        # Refunds of second payments (the default policy), made once the consumer committed.
+        tasks.append(
+            asyncio.create_task(
+                refunder(
+                    runtime.pool,
+                    providers,
+                    every_s=settings.second_payment_refund_poll_s,
+                    on_work=relay.wake,
+                ),
+                name="second-payment-refunder",
+            )
+        )
         tasks.append(
             asyncio.create_task(
                 recharge_loop(

@@ -16,6 +16,7 @@ from paystream.checkout.auto_recharge import service as auto_recharge
 from paystream.checkout.orders import service as orders
 from paystream.checkout.payment_methods import service as payment_methods
 from paystream.checkout.refunds import service as refunds
+from paystream.checkout.second_payments.domain import SecondPaymentPolicy
 from paystream.checkout.subscriptions import renewals
 from paystream.checkout.subscriptions.service import Plans
 from paystream.shared.clock import Clock
@@ -49,10 +50,13 @@ HANDLED = frozenset(t.TYPE for t in CONSUMES)
 
 
 def payment_events_handler(
-    plans: Callable[[], Plans], clock: Callable[[], Clock] | None = None
+    plans: Callable[[], Plans],
+    clock: Callable[[], Clock] | None = None,
+    second_payment: SecondPaymentPolicy = SecondPaymentPolicy.REFUND,
 ) -> BatchHandler:
     """The handler of payments.events; `plans` gives what subscriptions decide with, `clock`
-    checkout's clock (getters: the consumer is declared before the app's context exists)."""
+    checkout's clock (getters: the consumer is declared before the app's context exists),
+    `second_payment` what becomes of a second payment for a paid order."""
 
     async def handle(conn: Connection, items: list[Consumed]) -> None:
         for item in items:
@@ -60,7 +64,9 @@ def payment_events_handler(
                 continue
             event = item.envelope.payload()
             if isinstance(event, PaymentSucceededV1):
-                await orders.apply_payment_succeeded(conn, event, plans=plans())
+                await orders.apply_payment_succeeded(
+                    conn, event, plans=plans(), second_payment=second_payment
+                )
                 if clock is not None:
                     await auto_recharge.order_paid(conn, event.order_id, clock())
             elif isinstance(event, PaymentFailedV1):

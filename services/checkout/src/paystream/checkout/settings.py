@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import AnyHttpUrl, Field, SecretStr
 
 from paystream.checkout.quotes.signing import DEV_QUOTE_KEY
+from paystream.checkout.second_payments.domain import SecondPaymentPolicy
 from paystream.shared.settings import BaseServiceSettings, weak_secret
 
 
@@ -158,6 +159,13 @@ class CheckoutSettings(BaseServiceSettings):
     auto_recharge_poll_s: float = Field(default=5.0, gt=0, le=3600)
     auto_recharge_lease_s: float = Field(default=120.0, gt=0, le=3600)
     auto_recharge_action_url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:8000/cards")
+    # A second payment for an order already paid (issue 15): `refund` it in full through the
+    # provider (the default), `credit` it as a new order of the same content (only when it paid
+    # exactly the order's price and the order is not a plan's; otherwise it is held), or only
+    # hold it for an operator's `review`. An operator's review records it whatever the policy.
+    # The refunder asks the providers for those refunds every interval.
+    second_payment_policy: SecondPaymentPolicy = SecondPaymentPolicy.REFUND
+    second_payment_refund_poll_s: float = Field(default=5.0, gt=0, le=3600)
     # Where the saved-card calls (customers, SetupIntents, PaymentMethods, off-session charges)
     # go; unset: stripe_api_base. The end-to-end tests point it at the stateful fake Stripe
     # (devtools) while one-off payments keep stripe-mock's fixtures; in production leave it unset.

@@ -52,7 +52,13 @@ from paystream.invoicing.repository import ReceivedRefund
 from paystream.shared.auth import Principal
 from paystream.shared.db import Connection, savepoint
 from paystream.shared.errors import Forbidden, NotFound
-from paystream.shared.events import InvoiceLine, OrderPaidV1, RefundSucceededV1, utcnow
+from paystream.shared.events import (
+    InvoiceLine,
+    OrderPaidV1,
+    RefundSucceededV1,
+    refunds_another_payment,
+    utcnow,
+)
 from paystream.shared.money import Money
 from paystream.shared.pagination import KeysetCursor, keyset_page
 
@@ -282,6 +288,18 @@ async def issue_credit_notes(
     rejected: list[tuple[str, str]] = []
     for c in candidates:
         inv = c.invoice
+        if refunds_another_payment(c.refund.provider_payment_id, inv.provider_payment_id):
+            # A second payment of the order went back: this invoice was paid by another payment
+            # and stands; the refund is recorded, settled, and credits nothing.
+            log.info("refund_of_another_payment", refund_key=c.refund.refund_key)
+            rejected.append(
+                (
+                    c.refund.refund_key,
+                    f"returns payment {c.refund.provider_payment_id}, not"
+                    f" {inv.provider_payment_id} that paid invoice {inv.number}",
+                )
+            )
+            continue
         try:
             credits = credit_note_credits(
                 credits=inv.credits,

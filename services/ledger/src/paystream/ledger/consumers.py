@@ -51,6 +51,7 @@ def inputs_from(items: list[Consumed]) -> list[Input]:
                     currency=r.currency,
                     reason=r.reason,
                     refunded_at=r.refunded_at,
+                    provider_payment_id=r.provider_payment_id,
                 )
             )
     return out
@@ -69,6 +70,15 @@ async def apply_inputs(conn: Connection, inputs: Sequence[Input], clock: Clock) 
         # Take those users' lot locks first, in the one lock order, before anything else this
         # transaction locks: a spend batch waiting for them can never be waited for back.
         await lots_repo.lock_with_credits(conn, lockers)
+    # Which payment each order was paid with, before any refund of the batch is weighed.
+    await refunds_repo.record_order_payments(
+        conn,
+        {
+            i.order_id: i.provider_payment_id
+            for i in inputs
+            if isinstance(i, OrderGrant) and i.provider_payment_id
+        },
+    )
     run: list[OrderGrant] = []
     for item in inputs:
         if isinstance(item, OrderGrant):

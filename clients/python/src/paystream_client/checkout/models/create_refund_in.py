@@ -21,11 +21,15 @@ class CreateRefundIn:
         order_id (str):
         reason (str):
         amount (MoneyIn | None | Unset): Part of the payment to return; all that is left by default.
+        provider_payment_id (None | str | Unset): The payment to return, when the order was paid twice (a second
+            payment: see the order's reviews); the order's own payment by default. Each payment is refunded against its own
+            amount.
     """
 
     order_id: str
     reason: str
     amount: MoneyIn | Unset | None = UNSET
+    provider_payment_id: str | Unset | None = UNSET
 
     def to_dict(self) -> dict[str, Any]:
         from ..models.money_in import MoneyIn
@@ -42,6 +46,12 @@ class CreateRefundIn:
         else:
             amount = self.amount
 
+        provider_payment_id: str | Unset | None
+        if isinstance(self.provider_payment_id, Unset):
+            provider_payment_id = UNSET
+        else:
+            provider_payment_id = self.provider_payment_id
+
         field_dict: dict[str, Any] = {}
 
         field_dict.update(
@@ -52,6 +62,8 @@ class CreateRefundIn:
         )
         if amount is not UNSET:
             field_dict["amount"] = amount
+        if provider_payment_id is not UNSET:
+            field_dict["provider_payment_id"] = provider_payment_id
 
         return field_dict
 
@@ -81,10 +93,20 @@ class CreateRefundIn:
 
         amount = _parse_amount(d.pop("amount", UNSET))
 
+        def _parse_provider_payment_id(data: object) -> str | Unset | None:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        provider_payment_id = _parse_provider_payment_id(d.pop("provider_payment_id", UNSET))
+
         create_refund_in = cls(
             order_id=order_id,
             reason=reason,
             amount=amount,
+            provider_payment_id=provider_payment_id,
         )
 
         return create_refund_in

@@ -8,6 +8,7 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.refund_state import RefundState, check_refund_state
+from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.money_out import MoneyOut
@@ -32,6 +33,8 @@ class RefundOut:
         payout_reference (None | str):
         created_at (datetime.datetime):
         succeeded_at (datetime.datetime | None):
+        provider_payment_id (None | str | Unset): The second payment of the order it returns; null: the order's own
+            payment.
     """
 
     refund_id: str
@@ -46,6 +49,7 @@ class RefundOut:
     payout_reference: str | None
     created_at: datetime.datetime
     succeeded_at: datetime.datetime | None
+    provider_payment_id: str | Unset | None = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -80,6 +84,12 @@ class RefundOut:
         else:
             succeeded_at = self.succeeded_at
 
+        provider_payment_id: str | Unset | None
+        if isinstance(self.provider_payment_id, Unset):
+            provider_payment_id = UNSET
+        else:
+            provider_payment_id = self.provider_payment_id
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -98,6 +108,8 @@ class RefundOut:
                 "succeeded_at": succeeded_at,
             }
         )
+        if provider_payment_id is not UNSET:
+            field_dict["provider_payment_id"] = provider_payment_id
 
         return field_dict
 
@@ -158,6 +170,15 @@ class RefundOut:
 
         succeeded_at = _parse_succeeded_at(d.pop("succeeded_at"))
 
+        def _parse_provider_payment_id(data: object) -> str | Unset | None:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        provider_payment_id = _parse_provider_payment_id(d.pop("provider_payment_id", UNSET))
+
         refund_out = cls(
             refund_id=refund_id,
             order_id=order_id,
@@ -171,6 +192,7 @@ class RefundOut:
             payout_reference=payout_reference,
             created_at=created_at,
             succeeded_at=succeeded_at,
+            provider_payment_id=provider_payment_id,
         )
 
         refund_out.additional_properties = d

@@ -41,6 +41,7 @@ from paystream.checkout.providers.registry import METHOD_PROVIDER, ProviderRegis
 from paystream.checkout.quotes import domain as quotes
 from paystream.checkout.quotes.signing import Signer, TokenInvalid
 from paystream.checkout.reviews import repository as reviews_repo
+from paystream.checkout.second_payments.domain import SecondPaymentPolicy
 from paystream.shared.auth import Principal
 from paystream.shared.db import Connection, transaction
 from paystream.shared.errors import (
@@ -311,24 +312,7 @@ async def open_order_for(
         existing = await repo.get_order_by_idempotency_key(conn, cmd.user_id, cmd.idempotency_key)
         assert existing is not None, "conflicting order vanished"
         return _same_request(existing, fingerprint), False
-    oid = uuid.UUID(created.id)
-    await repo.insert_status_change(
-        conn, oid, old=None, new=OrderStatus.PENDING, reason="created", at=now
-    )
-    await _announce(
-        conn,
-        created,
-        OrderCreatedV1(
-            order_id=created.id,
-            user_id=created.user_id,
-            package_id=created.package_id,
-            credits=created.credits,
-            amount_minor=created.amount.minor,
-            currency=created.amount.currency,
-            payment_method=created.payment_method,
-            created_at=created.created_at,
-        ),
-    )
+    await announce_created(conn, created, reason="created", now=now)
     log.info(
         "order_created",
         order_id=created.id,
@@ -337,6 +321,27 @@ async def open_order_for(
         item=facts.item_id,
     )
     return created, True
+
+
+async def announce_created(conn: Connection, order: Order, *, reason: str, now: datetime) -> None:
+    """A new pending order: its first status change, and OrderCreatedV1 through the outbox."""
+    await repo.insert_status_change(
+        conn, uuid.UUID(order.id), old=None, new=OrderStatus.PENDING, reason=reason, at=now
+    )
+    await _announce(
+        conn,
+        order,
+        OrderCreatedV1(
+            order_id=order.id,
+            user_id=order.user_id,
+            package_id=order.package_id,
+            credits=order.credits,
+            amount_minor=order.amount.minor,
+            currency=order.amount.currency,
+            payment_method=order.payment_method,
+            created_at=order.created_at,
+        ),
+    )
 
 
 async def _check_limits(conn: Connection, user_id: str, limits: OrderLimits, now: datetime) -> None:
@@ -560,17 +565,30 @@ async def _locked_order_for_event(
 
 
 async def apply_payment_succeeded(
-    conn: Connection, event: PaymentSucceededV1, *, plans: Plans | None = None
+    conn: Connection,
+    event: PaymentSucceededV1,
+    *,
+    plans: Plans | None = None,
+    second_payment: SecondPaymentPolicy = SecondPaymentPolicy.REFUND,
 ) -> None:
     """Money was taken: by the order's facts alone (`assess_payment`), grant as ordered
-    (OrderPaidV1), or hold it for an operator (a review), or record a second payment. A plan's
-    order is also held when its subscription moved on since it was placed (`plans`: what
-    subscriptions decide with)."""
+    (OrderPaidV1), or hold it for an operator (a review), or record a second payment (and
+    refund, credit or hold it by the `second_payment` policy). A plan's order is also held when
+    its subscription moved on since it was placed (`plans`: what subscriptions decide with)."""
     order = await _locked_order_for_event(conn, event.order_id, event.TYPE, event.provider_event_id)
     assessment = assess_payment(order, event)
     verdict = assessment.verdict
     if verdict is Verdict.REPEAT:
         return  # another event about the payment the order already recorded
+    if verdict is Verdict.DUPLICATE and order is not None:
+        from paystream.checkout.second_payments import service as second_payments
+
+        # Recorded once, reviewed, and refunded / credited / held by the policy.
+        if await second_payments.receive(
+            conn, order, event, assessment, policy=second_payment, plans=plans
+        ):
+            payment_outcome(order.payment_method, "held")
+        return
     if order is None or verdict in (Verdict.UNKNOWN_ORDER, Verdict.DUPLICATE, Verdict.UNSUPPORTED):
         await _open_review(conn, order, event, assessment, blocking=False)
         payment_outcome(order.payment_method if order else None, "held")

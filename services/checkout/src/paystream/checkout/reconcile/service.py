@@ -25,7 +25,7 @@ from paystream.checkout.providers.registry import ProviderRegistry
 from paystream.checkout.reconcile import repository as repo
 from paystream.checkout.refunds import repository as refunds_repo
 from paystream.checkout.refunds.domain import RefundState
-from paystream.checkout.refunds.service import record_outcome, refund_request
+from paystream.checkout.refunds.service import record_outcome, refund_request, refunded_payment
 from paystream.checkout.subscriptions.service import Plans
 from paystream.shared.db import transaction
 from paystream.shared.events import utcnow
@@ -134,6 +134,7 @@ async def _refunds(
             refund = await refunds_repo.get_refund(conn, rid)
             assert refund is not None
             order = await orders_repo.get_order(conn, uuid.UUID(refund.order_id))
+            payment = await refunded_payment(conn, refund)
         assert order is not None
         provider = providers.by_name(refund.provider)
         if provider is None:
@@ -141,7 +142,7 @@ async def _refunds(
             continue
         done.queried += 1
         try:
-            outcome = await provider.query_refund(refund_request(refund, order))
+            outcome = await provider.query_refund(refund_request(refund, order, payment))
         except ProviderError as exc:
             kind = "unavailable" if isinstance(exc, ProviderUnavailable) else "error"
             QUERIES.labels("refund", refund.provider, kind).inc()

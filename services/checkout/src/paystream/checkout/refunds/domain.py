@@ -21,6 +21,7 @@ from enum import StrEnum
 import orjson
 
 from paystream.checkout.orders.domain import Order, OrderStatus
+from paystream.checkout.second_payments.domain import SecondPayment
 from paystream.shared.money import Money
 
 # Only a paid order, one refunded in part, or one whose payment is held for review (refunding
@@ -57,6 +58,9 @@ class Refund:
     created_at: datetime
     updated_at: datetime
     succeeded_at: datetime | None
+    # The payment it returns when that is not the order's own: a second payment of the order
+    # (second_payments). None: the order's payment.
+    provider_payment_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,20 +82,31 @@ class UnmatchedRefund:
     resolved_at: datetime | None
 
 
-def refundable(order: Order, refunds: list[Refund]) -> Money:
-    """What can still be returned: what was taken minus refunds that hold or spent an amount."""
-    paid = order.paid_amount() or order.amount
-    held = sum(r.amount.minor for r in refunds if r.status in HOLDING)
+def refundable(
+    order: Order, refunds: list[Refund], *, payment: SecondPayment | None = None
+) -> Money:
+    """What can still be returned of one payment: what it took minus its refunds that hold or
+    spent an amount. The order's own payment unless `payment` (a second one) is named; each is
+    measured against its own amount and its own refunds."""
+    paid = payment.amount if payment is not None else order.paid_amount() or order.amount
+    pid = None if payment is None else payment.provider_payment_id
+    held = sum(
+        r.amount.minor for r in refunds if r.status in HOLDING and r.provider_payment_id == pid
+    )
     return Money(max(paid.minor - held, 0), paid.currency)
 
 
-def request_fingerprint(order_id: str, amount: Money | None, reason: str) -> str:
+def request_fingerprint(
+    order_id: str, amount: Money | None, reason: str, *, provider_payment_id: str | None = None
+) -> str:
     """What makes two refund requests "the same body" for an Idempotency-Key."""
     canonical = orjson.dumps(
         {
             "order_id": order_id,
             "amount": None if amount is None else [amount.minor, amount.currency],
             "reason": reason,
+            # Only when named: the fingerprints of every other request stay what they were.
+            **({"provider_payment_id": provider_payment_id} if provider_payment_id else {}),
         },
         option=orjson.OPT_SORT_KEYS,
     )

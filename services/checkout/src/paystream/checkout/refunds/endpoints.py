@@ -81,8 +81,10 @@ async def list_unmatched_refunds(
         **error_doc(
             422,
             "validation_error | amount_exceeds_refundable | currency_mismatch | "
-            "idempotency_key_reused",
-            "bad body, more than is left to refund, another currency, or key reused",
+            "unknown_payment | payment_refund_ambiguous | idempotency_key_reused",
+            "bad body, more than is left to refund (of the payment named), another currency,"
+            " a provider_payment_id the order does not hold (or one the provider cannot refund"
+            " apart from the order's payment), or key reused",
         ),
         **error_doc(502, "upstream_error", "the provider refused; the refund is marked failed"),
     },
@@ -110,6 +112,7 @@ async def create_refund(
             reason=body.reason,
             requested_by=principal.user_id,
             idempotency_key=idempotency_key,
+            provider_payment_id=body.provider_payment_id,
         ),
         providers=ctx.providers,
     )

@@ -15,7 +15,7 @@ from paystream.shared.pagination import KeysetCursor
 _REFUND_COLUMNS = """
     id, order_id, user_id, amount_minor, currency, reason, status, provider, provider_refund_id,
     requested_by, idempotency_key, request_fingerprint, failure_reason, payout_reference,
-    created_at, updated_at, succeeded_at
+    created_at, updated_at, succeeded_at, provider_payment_id
 """
 
 
@@ -37,6 +37,7 @@ def _refund(r: asyncpg.Record) -> Refund:
         created_at=r["created_at"],
         updated_at=r["updated_at"],
         succeeded_at=r["succeeded_at"],
+        provider_payment_id=r["provider_payment_id"],
     )
 
 
@@ -47,8 +48,9 @@ def _maybe(r: asyncpg.Record | None) -> Refund | None:
 INSERT_REFUND = f"""
 INSERT INTO refunds (
     id, order_id, user_id, amount_minor, currency, reason, status, provider, provider_refund_id,
-    requested_by, idempotency_key, request_fingerprint, created_at, updated_at, succeeded_at
-) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14)
+    requested_by, idempotency_key, request_fingerprint, created_at, updated_at, succeeded_at,
+    provider_payment_id
+) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15)
 ON CONFLICT DO NOTHING
 RETURNING {_REFUND_COLUMNS}
 """
@@ -69,6 +71,7 @@ async def insert_refund(
     idempotency_key: str | None,
     request_fingerprint: str | None,
     at: datetime,
+    provider_payment_id: str | None = None,
 ) -> Refund | None:
     """None when the (requester, key) or (provider, provider refund id) already exists."""
     row = await conn.fetchrow(
@@ -87,6 +90,7 @@ async def insert_refund(
         request_fingerprint,
         at,
         at if status is RefundState.SUCCEEDED else None,
+        provider_payment_id,
     )
     return _maybe(row)
 
@@ -171,6 +175,8 @@ SET_REFUNDED_MINOR = """
 UPDATE orders SET refunded_minor = (
     SELECT COALESCE(sum(amount_minor), 0) FROM refunds
     WHERE order_id = $1 AND status = 'succeeded'
+      -- Refunds of the order's own payment: a second payment's are measured against it.
+      AND provider_payment_id IS NULL
 ), updated_at = now()
 WHERE id = $1
 RETURNING refunded_minor

@@ -29,6 +29,14 @@ class CreateRefundIn(BaseModel):
         default=None, description="Part of the payment to return; all that is left by default."
     )
     reason: str = Field(min_length=1, max_length=500, examples=["requested_by_customer"])
+    provider_payment_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=255,
+        description="The payment to return, when the order was paid twice (a second payment:"
+        " see the order's reviews); the order's own payment by default. Each payment is"
+        " refunded against its own amount.",
+    )
 
     @field_validator("amount")
     @classmethod
@@ -83,6 +91,10 @@ class RefundOut(BaseModel):
     payout_reference: str | None
     created_at: datetime
     succeeded_at: datetime | None
+    provider_payment_id: str | None = Field(
+        default=None,
+        description="The second payment of the order it returns; null: the order's own payment.",
+    )
 
     @classmethod
     def of(cls, r: Refund) -> RefundOut:
@@ -99,6 +111,7 @@ class RefundOut(BaseModel):
             payout_reference=r.payout_reference,
             created_at=r.created_at,
             succeeded_at=r.succeeded_at,
+            provider_payment_id=r.provider_payment_id,
         )
 
 

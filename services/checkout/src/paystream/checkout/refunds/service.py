@@ -56,6 +56,12 @@ from paystream.checkout.refunds.domain import (
     refundable,
     request_fingerprint,
 )
+from paystream.checkout.second_payments import repository as second_payments_repo
+from paystream.checkout.second_payments.domain import (
+    AMBIGUOUS_REFUND,
+    SecondPayment,
+    refundable_apart,
+)
 from paystream.shared.auth import Principal
 from paystream.shared.db import Connection, transaction
 from paystream.shared.errors import Conflict, NotFound, Unprocessable, UpstreamError
@@ -88,6 +94,14 @@ class CurrencyMismatch(Unprocessable):
     code = "currency_mismatch"
 
 
+class UnknownPayment(Unprocessable):
+    code = "unknown_payment"
+
+
+class PaymentRefundAmbiguous(Unprocessable):
+    code = "payment_refund_ambiguous"
+
+
 class RefundNotManual(Conflict):
     code = "refund_not_awaiting_payout"
 
@@ -103,6 +117,9 @@ class RequestRefund:
     reason: str
     requested_by: str
     idempotency_key: str
+    # The payment to return when it is a second payment of the order (second_payments); None
+    # (or the order's own payment id): the order's payment.
+    provider_payment_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +136,9 @@ async def request_refund(
 ) -> Requested:
     """Open the refund (its own transaction), ask the provider (no transaction open), record the
     answer (a second transaction)."""
-    fingerprint = request_fingerprint(cmd.order_id, cmd.amount, cmd.reason)
+    fingerprint = request_fingerprint(
+        cmd.order_id, cmd.amount, cmd.reason, provider_payment_id=cmd.provider_payment_id
+    )
     oid = parse_id(cmd.order_id)
     if oid is None:
         raise NotFound("order not found")
@@ -141,7 +160,7 @@ async def request_refund(
         return Requested(refund, replayed=not created)
     # A pending refund the provider has not acknowledged: ours, or a replay of a request that
     # died between the two transactions. The provider call is idempotent on our refund id.
-    return Requested(await _ask_provider(pool, refund, providers), replayed=not created)
+    return Requested(await ask_provider(pool, refund, providers), replayed=not created)
 
 
 async def _open_refund(
@@ -152,7 +171,8 @@ async def _open_refund(
         raise NotFound("order not found")
     if order.status not in REFUNDABLE:
         raise OrderNotRefundable(f"only a paid order can be refunded; this one is {order.status}")
-    left = refundable(order, await repo.refunds_of_order(conn, oid))
+    payment = await _second_payment_named(conn, order, cmd.provider_payment_id)
+    left = refundable(order, await repo.refunds_of_order(conn, oid), payment=payment)
     amount = cmd.amount or left
     if amount.currency != left.currency:
         raise CurrencyMismatch(f"the order was paid in {left.currency}, not {amount.currency}")
@@ -168,12 +188,15 @@ async def _open_refund(
         amount=amount,
         reason=cmd.reason,
         status=RefundState.PENDING,
-        provider=order.provider or METHOD_PROVIDER.get(order.payment_method, "stripe"),
+        provider=payment.provider
+        if payment is not None
+        else order.provider or METHOD_PROVIDER.get(order.payment_method, "stripe"),
         provider_refund_id=None,
         requested_by=cmd.requested_by,
         idempotency_key=cmd.idempotency_key,
         request_fingerprint=fingerprint,
         at=utcnow(),
+        provider_payment_id=None if payment is None else payment.provider_payment_id,
     )
     # The (requester, key) pair is checked first under no lock; two concurrent requests with the
     # same key both get here, and the second one's INSERT waits for the first and finds it.
@@ -187,25 +210,55 @@ async def _open_refund(
     return refund
 
 
-def refund_request(refund: Refund, order: Order) -> RefundRequest:
-    """What a provider is told about `refund` (creating it, or asking about it)."""
+async def _second_payment_named(
+    conn: Connection, order: Order, provider_payment_id: str | None
+) -> SecondPayment | None:
+    """The second payment of `order` a refund request names; None for the order's own."""
+    if provider_payment_id is None or provider_payment_id == order.provider_payment_id:
+        return None
+    for payment in await second_payments_repo.second_payments_of(conn, uuid.UUID(order.id)):
+        if payment.provider_payment_id != provider_payment_id:
+            continue
+        if not refundable_apart(order, payment.provider, payment.provider_session_id):
+            raise PaymentRefundAmbiguous(AMBIGUOUS_REFUND)
+        return payment
+    raise UnknownPayment(f"order {order.id} holds no payment {provider_payment_id!r}")
+
+
+def refund_request(
+    refund: Refund, order: Order, payment: SecondPayment | None = None
+) -> RefundRequest:
+    """What a provider is told about `refund` (creating it, or asking about it): the payment it
+    returns is the order's, or `payment` (a second payment of the order) when it names one."""
     return RefundRequest(
         refund_id=refund.id,
         order_id=order.id,
         user_id=order.user_id,
         amount=refund.amount,
-        payment_amount=order.paid_amount() or order.amount,
+        payment_amount=payment.amount if payment else order.paid_amount() or order.amount,
         payment_method=order.payment_method,
-        provider_payment_id=order.provider_payment_id,
-        provider_session_id=order.provider_session_id,
+        provider_payment_id=payment.provider_payment_id if payment else order.provider_payment_id,
+        provider_session_id=payment.provider_session_id if payment else order.provider_session_id,
         reason=refund.reason,
         provider_refund_id=refund.provider_refund_id,
     )
 
 
-async def _ask_provider(pool: asyncpg.Pool, refund: Refund, providers: ProviderRegistry) -> Refund:
+async def refunded_payment(conn: Connection, refund: Refund) -> SecondPayment | None:
+    """The second payment `refund` returns; None for a refund of the order's own payment."""
+    if refund.provider_payment_id is None:
+        return None
+    return await second_payments_repo.get_by_payment(
+        conn, refund.provider, refund.provider_payment_id
+    )
+
+
+async def ask_provider(pool: asyncpg.Pool, refund: Refund, providers: ProviderRegistry) -> Refund:
+    """Ask the provider to make a pending refund (no transaction open), then record its answer
+    (a transaction of its own). Idempotent on the refund id: asking again is safe."""
     async with pool.acquire() as conn:
         order = await orders_repo.get_order(conn, uuid.UUID(refund.order_id))
+        payment = await refunded_payment(conn, refund)
     assert order is not None
     provider = providers.by_name(refund.provider)
     outcome: RefundOutcome | None = None
@@ -215,7 +268,7 @@ async def _ask_provider(pool: asyncpg.Pool, refund: Refund, providers: ProviderR
         error = f"provider {refund.provider} is not configured"
     else:
         try:
-            outcome = await provider.refund(refund_request(refund, order))
+            outcome = await provider.refund(refund_request(refund, order, payment))
         except ProviderUnavailable as exc:
             unknown = exc
         except ProviderError as exc:
@@ -297,6 +350,8 @@ async def announce_succeeded(conn: Connection, refund: Refund) -> Refund:
         refund_id=refund.id,
         provider=refund.provider,
         provider_refund_id=refund.provider_refund_id,
+        # Named only for a second payment's refund: the ledger and invoicing leave it alone.
+        provider_payment_id=refund.provider_payment_id,
         amount_minor=refund.amount.minor,
         currency=refund.amount.currency,
         reason=refund.reason,
@@ -358,6 +413,19 @@ async def apply_refund_succeeded(conn: Connection, event: RefundSucceededV1) -> 
         await _list_unmatched(conn, event, "the refund names an order checkout does not have")
         return
     refund = await _find_refund(conn, event.refund_id, event.provider, event.provider_refund_id)
+    second = await _second_payment_refunded(conn, order, refund, event)
+    if refund is None and second is not None and second.credited_order_id is not None:
+        # Made at the provider, of a payment that paid another order (the credit policy): the
+        # event names this order (the payment's metadata), so neither order, nor the ledger,
+        # nor invoicing can take it as that order's refund. For an operator, never guessed.
+        await _list_unmatched(
+            conn,
+            event,
+            f"refunds payment {second.provider_payment_id}, which paid order"
+            f" {second.credited_order_id} (a second payment of this order, credited): that"
+            " order's credits and invoice still stand",
+        )
+        return
     now = utcnow()
     await repo.resolve_unmatched(conn, event.provider, event.provider_refund_id, now)
     if refund is None:
@@ -375,6 +443,7 @@ async def apply_refund_succeeded(conn: Connection, event: RefundSucceededV1) -> 
             idempotency_key=None,
             request_fingerprint=None,
             at=event.refunded_at,
+            provider_payment_id=None if second is None else second.provider_payment_id,
         )
         log.info("refund_learned_from_provider", order_id=order.id, key=event.refund_key)
     elif refund.status is not RefundState.SUCCEEDED:
@@ -387,6 +456,11 @@ async def apply_refund_succeeded(conn: Connection, event: RefundSucceededV1) -> 
         )
     else:
         return  # already applied
+    if second is not None:
+        # A second payment went back: the order, its first payment and its status are as they
+        # were (the payment's own refunds are measured against it, `refundable`).
+        log.info("second_payment_refunded", order_id=order.id, key=event.refund_key)
+        return
     refunded = await repo.set_refunded_minor(conn, oid)
     paid = order.paid_amount() or order.amount
     target = status_after_refunds(paid.minor, refunded)
@@ -405,6 +479,18 @@ async def apply_refund_succeeded(conn: Connection, event: RefundSucceededV1) -> 
         reason=f"refund_succeeded:{event.refund_key}",
         now=now,
     )
+
+
+async def _second_payment_refunded(
+    conn: Connection, order: Order, refund: Refund | None, event: RefundSucceededV1
+) -> SecondPayment | None:
+    """The second payment of `order` this refund returns, by our refund's record or by the
+    payment the provider's event names; None for a refund of the order's own payment."""
+    pid = refund.provider_payment_id if refund is not None else event.provider_payment_id
+    if pid is None or pid == order.provider_payment_id:
+        return None
+    payment = await second_payments_repo.get_by_payment(conn, event.provider, pid)
+    return payment if payment is not None and payment.order_id == order.id else None
 
 
 async def apply_refund_reported(conn: Connection, event: RefundReportedV1) -> None:
@@ -464,9 +550,17 @@ async def _reported_order(conn: Connection, event: RefundReportedV1) -> Order | 
     if oid is not None:
         return await orders_repo.get_order_for_update(conn, oid)
     if event.order_id is None and event.provider_payment_id:
-        return await orders_repo.get_order_by_payment_for_update(
+        order = await orders_repo.get_order_by_payment_for_update(
             conn, event.provider, event.provider_payment_id
         )
+        if order is None:
+            # A second payment of an order is not the order's payment, but it is the order's.
+            second = await second_payments_repo.get_by_payment(
+                conn, event.provider, event.provider_payment_id
+            )
+            if second is not None:
+                order = await orders_repo.get_order_for_update(conn, uuid.UUID(second.order_id))
+        return order
     return None
 
 

@@ -9,8 +9,11 @@ What an operator may decide, by kind (the README has the table):
 - blocking (the order waits in needs_review): accept (grant as ordered, invoice what was paid)
   or refund (all that was paid);
 - overpaid (the order is paid): accept (keep the difference), refund (the difference), dismiss;
-- a second payment for a paid order, or a payment for no order of ours: dismiss (refund it in
-  the provider's dashboard; paystream follows that refund).
+- a payment for no order of ours: dismiss (refund it in the provider's dashboard; paystream
+  follows that refund);
+- a second payment for a paid order: dismiss, once the configured policy refunded or credited it
+  (`second_payments`), or once an operator refunded it by its payment (`POST /v1/refunds` with
+  `provider_payment_id`).
 
 Every decision records who made it, when and why.
 """

@@ -1,5 +1,6 @@
-"""The SQL of the daily settlement: what paystream booked (paid orders, refunds) by reference and
-by day, and each run's lines (a payment's provider fee among them)."""
+"""The SQL of the daily settlement: what paystream booked (paid orders and second payments of
+orders, refunds) by reference and by day, and each run's lines (a payment's provider fee among
+them)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,19 @@ from paystream.shared.db import Connection
 from paystream.shared.money import Money
 
 _PAYMENT = """
-SELECT id, provider_session_id, provider_payment_id, paid_at,
-       COALESCE(paid_amount_minor, amount_minor) AS minor,
-       COALESCE(paid_currency, currency) AS currency
-FROM orders
+SELECT * FROM (
+    SELECT id, provider, provider_session_id, provider_payment_id, paid_at,
+           COALESCE(paid_amount_minor, amount_minor) AS minor,
+           COALESCE(paid_currency, currency) AS currency
+    FROM orders
+    UNION ALL
+    -- A second payment of an order (second_payments) is money the provider took too: booked
+    -- under its order, so the day's report matches it (and its refund) instead of calling it
+    -- missing in paystream.
+    SELECT order_id, provider, provider_session_id, provider_payment_id, paid_at, amount_minor,
+           currency
+    FROM second_payments
+) AS payments
 """
 
 PAYMENTS_BY_REFERENCE = f"""

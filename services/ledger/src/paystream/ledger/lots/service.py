@@ -83,6 +83,8 @@ class OrderGrant:
     paid_currency: str
     paid_at: datetime
     rollover: Rollover | None = None
+    # The provider's payment OrderPaidV1 recorded: a refund of another one leaves the grant.
+    provider_payment_id: str | None = None
 
 
 def _rollover(paid: OrderPaidV1) -> Rollover | None:
@@ -115,6 +117,7 @@ def order_grants(event_id: uuid.UUID, paid: OrderPaidV1) -> list[OrderGrant]:
             paid_currency=paid.paid_currency,
             paid_at=paid.paid_at,
             rollover=rollover if i == first_allowance else None,
+            provider_payment_id=paid.provider_payment_id,
         )
         for i, g in enumerate(paid.grants)
     ]

@@ -32,6 +32,8 @@ class Refund:
     currency: str
     reason: str | None
     refunded_at: datetime
+    # The payment it returns, when the event named one (RefundSucceededV1.provider_payment_id).
+    provider_payment_id: str | None = None
 
 
 class RefundRefused(InvalidEvent):

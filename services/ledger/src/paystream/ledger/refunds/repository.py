@@ -114,7 +114,8 @@ async def pending_refund_orders(conn: Connection, order_ids: Sequence[str]) -> s
 _REFUND_COLUMNS = """
     seq, id, refund_key, event_id, order_id, user_id, refund_id, provider, provider_refund_id,
     amount_minor, currency, reason, refunded_at, received_at, status, credits_due,
-    credits_taken, shortfall, balance_after, transaction_id, applied_at, rejection, unit
+    credits_taken, shortfall, balance_after, transaction_id, applied_at, rejection, unit,
+    provider_payment_id
 """
 
 
@@ -151,6 +152,7 @@ class RefundRow:
                 currency=r["currency"],
                 reason=r["reason"],
                 refunded_at=r["refunded_at"],
+                provider_payment_id=r["provider_payment_id"],
             ),
             received_at=r["received_at"],
             status=r["status"],
@@ -208,9 +210,10 @@ async def insert_refund(
         INSERT INTO refunds (id, refund_key, event_id, order_id, user_id, refund_id, provider,
                              provider_refund_id, amount_minor, currency, reason, refunded_at,
                              status, credits_due, credits_taken, shortfall, balance_after,
-                             transaction_id, applied_at, rejection, unit, received_at)
+                             transaction_id, applied_at, rejection, unit, received_at,
+                             provider_payment_id)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-                $19, $20, $21, coalesce($22, clock_timestamp()))
+                $19, $20, $21, coalesce($22, clock_timestamp()), $23)
         ON CONFLICT (refund_key, unit) DO NOTHING
         RETURNING true
         """,
@@ -236,6 +239,7 @@ async def insert_refund(
         outcome.rejection,
         unit,
         received_at,
+        r.provider_payment_id,
     )
     return bool(inserted)
 
@@ -291,3 +295,27 @@ async def list_refunds(
         limit,
     )
     return [RefundRow.of(r) for r in rows]
+
+
+async def record_order_payments(conn: Connection, paid: dict[str, str]) -> None:
+    """The payment each order was paid with (order id -> provider payment id), as OrderPaidV1
+    said; the first word stands (OrderPaidV1 is announced once per order)."""
+    if not paid:
+        return
+    await conn.execute(
+        """
+        INSERT INTO order_payments (order_id, provider_payment_id)
+        SELECT * FROM unnest($1::text[], $2::text[])
+        ON CONFLICT (order_id) DO NOTHING
+        """,
+        list(paid),
+        list(paid.values()),
+    )
+
+
+async def order_payment(conn: Connection, order_id: str) -> str | None:
+    """The provider payment the order was paid with, when OrderPaidV1 named one."""
+    paid: str | None = await conn.fetchval(
+        "SELECT provider_payment_id FROM order_payments WHERE order_id = $1", order_id
+    )
+    return paid

@@ -27,7 +27,12 @@ from paystream.ledger.refunds.repository import PENDING, OrderFacts, Outcome, Re
 from paystream.ledger.thresholds.service import after_change
 from paystream.shared.clock import Clock
 from paystream.shared.db import Connection
-from paystream.shared.events import CreditsRevokedV1, Envelope, RefundFactsV1
+from paystream.shared.events import (
+    CreditsRevokedV1,
+    Envelope,
+    RefundFactsV1,
+    refunds_another_payment,
+)
 from paystream.shared.outbox import enqueue_many
 
 log = structlog.get_logger(__name__)
@@ -80,6 +85,28 @@ async def revoke_for_refund(conn: Connection, refund: Refund, clock: Clock) -> l
     return await _revoke(conn, order, refund, clock, pending=None)
 
 
+async def _leave_grant(
+    conn: Connection,
+    refund: Refund,
+    paid_with: str | None,
+    clock: Clock,
+    *,
+    pending: RefundRow | None,
+) -> None:
+    """A refund of a second payment of the order (checkout refunded a payment the order did not
+    need): the grant was paid by another payment and stands. Recorded, settled, for the record."""
+    why = (
+        f"returns payment {refund.provider_payment_id}, not {paid_with} that paid the order:"
+        " its grant stands"
+    )
+    log.info("refund_of_another_payment", refund_key=refund.refund_key, order_id=refund.order_id)
+    outcome = Outcome(status="rejected", rejection=why)
+    if pending is not None:
+        await repository.settle_refund(conn, pending.id, outcome)
+    else:
+        await repository.insert_refund(conn, uuid.uuid4(), refund, outcome, received_at=clock.now())
+
+
 async def apply_pending_refunds(conn: Connection, order_id: str, clock: Clock) -> list[Revoked]:
     """Apply the refunds that waited for this order's grant, in the order they arrived."""
     order = await repository.order_facts(conn, order_id)
@@ -112,6 +139,10 @@ async def _revoke(
     *,
     pending: RefundRow | None,
 ) -> list[Revoked]:
+    paid_with = await repository.order_payment(conn, refund.order_id)
+    if refunds_another_payment(refund.provider_payment_id, paid_with):
+        await _leave_grant(conn, refund, paid_with, clock, pending=pending)
+        return []
     if order.paid_minor is None or order.paid_currency is None:
         raise RefundRefused(
             f"order {refund.order_id} was granted before the ledger recorded payment amounts:"
