@@ -109,8 +109,7 @@ async def _load(request: Request, s: Session, order_id: uuid.UUID) -> dict[str, 
     }
 
 
-@router.get("/cards/recharge/{order_id}")
-async def recharge_page(request: Request, order_id: uuid.UUID, s: SessionDep) -> HTMLResponse:
+def _page(request: Request, shown: dict[str, Any]) -> HTMLResponse:
     cfg = settings_of(request)
     return render(
         request,
@@ -118,8 +117,13 @@ async def recharge_page(request: Request, order_id: uuid.UUID, s: SessionDep) ->
         nav="cards",
         stripe_publishable_key=cfg.stripe_publishable_key,
         sandbox=cfg.web_sandbox,
-        **await _load(request, s, order_id),
+        **shown,
     )
+
+
+@router.get("/cards/recharge/{order_id}")
+async def recharge_page(request: Request, order_id: uuid.UUID, s: SessionDep) -> HTMLResponse:
+    return _page(request, await _load(request, s, order_id))
 
 
 @router.get("/cards/recharge/{order_id}/status")
@@ -167,11 +171,4 @@ async def sandbox_confirm(
     }
     if "application/json" in request.headers.get("accept", ""):
         return JSONResponse(body, headers={"Cache-Control": "no-store"})
-    return render(
-        request,
-        "recharge.html",
-        nav="cards",
-        stripe_publishable_key=cfg.stripe_publishable_key,
-        sandbox=cfg.web_sandbox,
-        **(got | body),
-    )
+    return _page(request, got | body)
