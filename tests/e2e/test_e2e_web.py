@@ -682,3 +682,130 @@ async def test_cards_page_default_remove_and_auto_recharge(
     await page.set_viewport_size({"width": 360, "height": 740})
     await page.goto("/cards")
     await fits_a_phone_with_labels(page, "/cards")
+
+
+# ---- completing an auto-recharge the bank wants confirmed (checkout's action URL) -----------
+
+
+async def recharge_needing_the_bank(harness: Harness, fake: Any, user: str, card: str) -> str:
+    """A saved `card` that asks for 3-D Secure, 1,100 credits, auto-recharge below 500, then a
+    spend to 400: checkout's off-session charge needs the buyer. Returns the action URL."""
+    await harness.save_card(fake, user, card)
+    order = await harness.create_order(user, "standard")
+    assert (await harness.send_webhook(harness.paid_event(order, user))).status_code == 200
+
+    async def granted() -> bool:
+        return await harness.balance(user) >= 1100
+
+    await harness.eventually(granted)
+    checkout, ledger = harness.urls["checkout"], harness.urls["ledger"]
+    body = {
+        "enabled": True,
+        "unit": "credits",
+        "threshold": 500,
+        "package_id": "standard",
+        "currency": "USD",
+        "monthly_cap": {"value": "100.00", "currency": "USD"},
+        "daily_count_cap": 5,
+        "consent_text": "Top up 1,100 credits when I drop below 500.",
+    }
+    r = await harness.http.put(
+        f"{checkout}/v1/auto-recharge", json=body, headers=harness.auth(user)
+    )
+    assert r.status_code == 200, r.text
+
+    async def threshold_set() -> bool:
+        r = await harness.http.get(f"{ledger}/v1/balance-thresholds", headers=harness.auth(user))
+        return [i["threshold"] for i in r.json()["items"]] == [500]
+
+    await harness.eventually(threshold_set)
+    headers = {**harness.auth(user), "Idempotency-Key": uuid.uuid4().hex}
+    r = await harness.http.post(
+        f"{ledger}/v1/spend", json={"credits": 700, "reason": "work"}, headers=headers
+    )
+    assert r.status_code in (200, 201), r.text
+
+    async def waiting() -> str | None:
+        r = await harness.http.get(f"{checkout}/v1/auto-recharge", headers=harness.auth(user))
+        [setting] = r.json()["items"]
+        return setting["action_url"] if setting["status"] == "requires_action" else None
+
+    url: str = await harness.eventually(waiting, timeout_s=60)
+    return url
+
+
+async def test_an_auto_recharge_needing_the_bank_is_confirmed_on_the_page_and_credited(
+    page: Any, harness: Harness, fake: Any, stack: Stack
+) -> None:
+    user = _user()
+    await sign_in(page, user)
+    # 4000 0027 6000 3184: always asks for 3-D Secure, on- and off-session.
+    url = await recharge_needing_the_bank(harness, fake, user, "pm_card_authenticationRequired")
+    # Checkout's link (what its requires_action event and /cards carry) leads to the page.
+    assert url.startswith(f"{stack.web_url}/cards?order_id=")
+    await page.goto(url)
+    await page.wait_for_url(re.compile(r"/cards/recharge/[0-9a-f-]{36}$"))
+    assert await page.get_by_test_id("recharge-title").inner_text() == (
+        "Confirm this recharge with your bank"
+    )
+    assert "Nothing has been charged" in await page.get_by_test_id("recharge-said").inner_text()
+    balance = page.get_by_test_id("recharge-balance")
+    assert await balance.inner_text() == "400"
+    await page.evaluate("window.__notReloaded = true")
+
+    await page.get_by_role("button", name="Pass the bank's check (sandbox)").click()
+    # Stripe's webhook, the ledger's grant: the page follows without a reload.
+    await page.get_by_test_id("recharge-balance").filter(has_text="1,500").wait_for(timeout=60_000)
+    assert await page.evaluate("window.__notReloaded") is True
+    assert await page.get_by_test_id("recharge-title").inner_text() == (
+        "Recharge confirmed and credited"
+    )
+    said = await page.get_by_test_id("recharge-said").inner_text()
+    assert "1,100 credits are added" in said
+    assert await page.get_by_role("button", name="Pass the bank's check (sandbox)").is_hidden()
+    assert await harness.balance(user) == 1500
+
+    # /cards: active again, the attempt succeeded.
+    await page.goto("/cards")
+    assert await page.get_by_test_id("ar-credits-status").inner_text() == "Active"
+
+
+async def test_an_auto_recharge_declined_after_the_banks_check_says_so(
+    page: Any, harness: Harness, fake: Any
+) -> None:
+    user = _user()
+    await sign_in(page, user)
+    # 4000 0082 6000 3178: asks for 3-D Secure, then declines (insufficient funds).
+    card = "pm_card_authenticationRequiredChargeDeclinedInsufficientFunds"
+    url = await recharge_needing_the_bank(harness, fake, user, card)
+    await page.goto(url)
+    await page.get_by_role("button", name="Pass the bank's check (sandbox)").click()
+    title = page.get_by_test_id("recharge-title")
+    await title.filter(has_text="Your bank declined the payment").wait_for()
+    said = await page.get_by_test_id("recharge-said").inner_text()
+    assert "Your card has insufficient funds. Nothing was charged." in said
+    # The buyer may try again: the buttons stay; nothing was credited.
+    assert await page.get_by_role("button", name="Pass the bank's check (sandbox)").is_visible()
+    assert await page.get_by_test_id("recharge-balance").inner_text() == "400"
+    await page.wait_for_timeout(3000)  # a few polls: the decline stays said
+    assert "insufficient funds" in await page.get_by_test_id("recharge-said").inner_text()
+    assert await harness.balance(user) == 400
+    await page.set_viewport_size({"width": 360, "height": 740})
+    await fits_a_phone_with_labels(page, "recharge")
+
+
+async def test_the_recharge_page_of_someone_elses_order_is_not_found(
+    page: Any, harness: Harness
+) -> None:
+    other = _user()
+    order = await harness.create_order(other, "standard")
+    await sign_in(page, _user())
+    r = await page.goto(f"/cards/recharge/{order['order_id']}")
+    assert r.status == 404
+    # One's own order that is no auto-recharge: not found either, said so.
+    me = _user()
+    mine = await harness.create_order(me, "standard")
+    await sign_in(page, me)
+    r = await page.goto(f"/cards/recharge/{mine['order_id']}")
+    assert r.status == 404
+    assert "not one of your auto-recharges" in await page.content()

@@ -19,7 +19,9 @@ from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
-from paystream.devtools.client import JWT_SECRET, WEBHOOK_SECRETS
+import httpx
+
+from paystream.devtools.client import JWT_SECRET, WEBHOOK_SECRETS, Harness
 from paystream.devtools.sandbox import Sandbox
 from paystream.devtools.stack import Stack
 
@@ -89,6 +91,12 @@ async def run(out: Path) -> list[tuple[str, int, int, int]]:
             "PAYSTREAM_SELLER_EMAIL": "billing@example.com",
             "PAYSTREAM_TAX_NAME": "VAT",
             "PAYSTREAM_TAX_RATE_BP": "2000",
+            # Saved cards and auto-recharge on the stateful fake Stripe (which asks for 3-D
+            # Secure), so /cards and the page completing a recharge show real content.
+            "PAYSTREAM_STRIPE_CUSTOMERS_API_BASE": Sandbox.create(run_dir, port_base).url(
+                "fake-stripe"
+            ),
+            "PAYSTREAM_AUTO_RECHARGE_POLL_S": "0.5",
         },
     )
     stack.start()
@@ -113,7 +121,8 @@ async def run(out: Path) -> list[tuple[str, int, int, int]]:
 
             weights.append(("/signin", *await weigher.measure(page, "/signin")))
             await page.screenshot(path=str(out / "signin.png"))
-            await page.get_by_label("User id").fill(f"amy-{uuid.uuid4().hex[:4]}")
+            user = f"amy-{uuid.uuid4().hex[:4]}"
+            await page.get_by_label("User id").fill(user)
             await page.get_by_role("button", name="Sign in", exact=True).click()
             await page.wait_for_url("**/account")
             await page.goto("/billing")
@@ -169,6 +178,7 @@ async def run(out: Path) -> list[tuple[str, int, int, int]]:
             weights.append((f"{href} (PDF)", 1, size, size))
 
             await plans_and_quotes(page, weigher, out, weights)
+            await cards_and_recharge(page, stack, user, weigher, out, weights)
 
             admin = await browser.new_context(
                 base_url=stack.web_url, viewport={"width": 1200, "height": 900}
@@ -226,6 +236,67 @@ async def plans_and_quotes(
     await page.goto("/plans")
     await page.screenshot(path=str(out / "plans-phone.png"), full_page=True)
     await page.set_viewport_size({"width": 1100, "height": 800})
+
+
+async def cards_and_recharge(
+    page: Any,
+    stack: Stack,
+    user: str,
+    weigher: Weigher,
+    out: Path,
+    weights: list[tuple[str, int, int, int]],
+) -> None:
+    """/cards with real content: a Visa and a card that asks for 3-D Secure, saved at the fake
+    Stripe as Stripe.js would; auto-recharge set on the page to the second; a spend below its
+    threshold, whose off-session charge needs the buyer: /cards says so, with its link to the
+    page that completes it (shot too)."""
+    assert stack.sandbox is not None
+    async with (
+        httpx.AsyncClient(timeout=30) as http,
+        httpx.AsyncClient(base_url=stack.sandbox.url("fake-stripe"), timeout=30) as fake,
+    ):
+        h = Harness(stack.urls, http)
+        await h.save_card(fake, user, "pm_card_visa")
+        three_ds = await h.save_card(fake, user, "pm_card_authenticationRequired")
+        await page.goto("/cards")
+        await page.get_by_label("Recharge automatically").check()
+        await page.get_by_label("When my credits balance drops below", exact=True).fill("500")
+        await page.get_by_label("Buy", exact=True).select_option("package:standard")
+        await page.get_by_label("Currency", exact=True).select_option("USD")
+        await page.get_by_label("Card", exact=True).select_option(three_ds)
+        await page.get_by_label(re.compile("At most this much a month")).fill("100.00")
+        await page.get_by_label("At most this many charges a day").fill("3")
+        await page.get_by_label(re.compile("I allow paystream to charge my saved card")).check()
+        await page.get_by_role("button", name="Save auto-recharge of credits").click()
+        await page.get_by_text("Auto-recharge saved.").wait_for()
+        ledger = stack.urls["ledger"]
+
+        async def threshold_set() -> bool:
+            r = await http.get(f"{ledger}/v1/balance-thresholds", headers=h.auth(user))
+            return [i["threshold"] for i in r.json()["items"]] == [500]
+
+        await h.eventually(threshold_set)
+        spend = await h.balance(user) - 400
+        r = await http.post(
+            f"{ledger}/v1/spend",
+            json={"credits": spend, "reason": "work"},
+            headers={**h.auth(user), "Idempotency-Key": uuid.uuid4().hex},
+        )
+        r.raise_for_status()
+
+        async def waiting() -> str | None:
+            r = await http.get(f"{stack.urls['checkout']}/v1/auto-recharge", headers=h.auth(user))
+            [setting] = r.json()["items"]
+            return setting["action_url"] if setting["status"] == "requires_action" else None
+
+        action_url: str = await h.eventually(waiting, timeout_s=60)
+        await h.aclose()
+    weights.append(("/cards", *await weigher.measure(page, "/cards")))
+    await page.screenshot(path=str(out / "cards.png"), full_page=True)
+    await page.goto(action_url)
+    path = page.url.removeprefix(stack.web_url)
+    weights.append((path, *await weigher.measure(page, path)))
+    await page.screenshot(path=str(out / "recharge-confirm.png"), full_page=True)
 
 
 def write(out: Path, weights: list[tuple[str, int, int, int]]) -> None:

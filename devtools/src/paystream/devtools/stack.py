@@ -94,6 +94,8 @@ class Stack:
             # Where providers send the payer back when an order names no return URL.
             self.env = {
                 "PAYSTREAM_DEFAULT_RETURN_URL": f"{self.web_url}/checkout/return",
+                # Where an auto-recharge the bank wants confirmed is completed (`order_id` added).
+                "PAYSTREAM_AUTO_RECHARGE_ACTION_URL": f"{self.web_url}/cards",
                 **self.env,
             }
         if self.sandbox is not None:

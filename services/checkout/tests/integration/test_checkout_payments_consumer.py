@@ -126,7 +126,10 @@ async def test_failure_then_success_on_the_same_session(checkout: CheckoutUnderT
     declined = failed(order["order_id"], user)
     await c.publish_payment(declined, user)
     await c.eventually(lambda: _inbox_has(c, declined), what="failure consumed")
-    assert (await _status(c, user, order["order_id"]))["status"] == "failed"
+    failed_order = await _status(c, user, order["order_id"])
+    assert failed_order["status"] == "failed"
+    # Why, as the provider said it: the page completing a recharge shows it (web /cards/recharge).
+    assert failed_order["failure_reason"] == "card_declined"
 
     # The customer retried another card on the same page: money taken, the order is paid.
     await c.publish_payment(succeeded(order, user), user)

@@ -578,6 +578,10 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     from paystream.web import cards
 
     app.include_router(cards.router)
+    # Completing an auto-recharge the bank wants confirmed (checkout's action URL leads here).
+    from paystream.web import recharge
+
+    app.include_router(recharge.router)
     app.include_router(ops_api)
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     _error_pages(app)

@@ -136,8 +136,13 @@ def _as_form(setting: dict[str, Any] | None) -> dict[str, Any]:
     }
 
 
-@router.get("/cards")
-async def cards_page(request: Request, s: SessionDep, done: str = "") -> HTMLResponse:
+@router.get("/cards", response_model=None)
+async def cards_page(
+    request: Request, s: SessionDep, done: str = "", order_id: uuid.UUID | None = None
+) -> Response:
+    # Checkout's link for a recharge the bank wants confirmed (`auto_recharge_action_url`).
+    if order_id is not None:
+        return see_other(f"/cards/recharge/{order_id}")
     notice = {
         "default": "That card is now your default.",
         "removed": "The card was removed.",

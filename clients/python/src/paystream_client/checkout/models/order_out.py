@@ -8,6 +8,7 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.order_status import OrderStatus, check_order_status
+from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.deposit_out import DepositOut
@@ -46,6 +47,7 @@ class OrderOut:
         refunded (MoneyOut): An amount as the API shows it: `{"value": "100.00", "currency": "CNY"}`.
         lines (list[LineOut]): what the order charges, as the invoice shows it
         grants (list[GrantOut]): what it grants once paid
+        failure_reason (None | str | Unset):
     """
 
     order_id: str
@@ -71,6 +73,7 @@ class OrderOut:
     refunded: MoneyOut
     lines: list[LineOut]
     grants: list[GrantOut]
+    failure_reason: str | Unset | None = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -142,6 +145,12 @@ class OrderOut:
             grants_item = grants_item_data.to_dict()
             grants.append(grants_item)
 
+        failure_reason: str | Unset | None
+        if isinstance(self.failure_reason, Unset):
+            failure_reason = UNSET
+        else:
+            failure_reason = self.failure_reason
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -171,6 +180,8 @@ class OrderOut:
                 "grants": grants,
             }
         )
+        if failure_reason is not UNSET:
+            field_dict["failure_reason"] = failure_reason
 
         return field_dict
 
@@ -294,6 +305,15 @@ class OrderOut:
 
             grants.append(grants_item)
 
+        def _parse_failure_reason(data: object) -> str | Unset | None:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        failure_reason = _parse_failure_reason(d.pop("failure_reason", UNSET))
+
         order_out = cls(
             order_id=order_id,
             user_id=user_id,
@@ -318,6 +338,7 @@ class OrderOut:
             refunded=refunded,
             lines=lines,
             grants=grants,
+            failure_reason=failure_reason,
         )
 
         order_out.additional_properties = d

@@ -217,6 +217,8 @@ class OrderOut(BaseModel):
     paid_at: datetime | None
     # Money was taken but not the amount ordered: kept paid, flagged for an operator.
     amount_mismatch: bool
+    # Why a failed order failed, as the provider put it (a decline's message): a page can say it.
+    failure_reason: str | None = None
     refunded: MoneyOut
     lines: list[LineOut] = Field(description="what the order charges, as the invoice shows it")
     grants: list[GrantOut] = Field(description="what it grants once paid")
@@ -250,6 +252,7 @@ class OrderOut(BaseModel):
             created_at=o.created_at,
             paid_at=o.paid_at,
             amount_mismatch=o.amount_mismatch,
+            failure_reason=o.failure_reason,
             refunded=MoneyOut.of(Money(o.refunded_minor, currency)),
             kind=o.kind,
             lines=[LineOut.of(line, o.amount.currency) for line in o.lines],
