@@ -23,8 +23,8 @@ TEST_ENV := PAYSTREAM_RUN_DIR=$(TEST_RUN_DIR) \
 	PAYSTREAM_KAFKA_PORT=$(shell echo $$((29092 + 100 * $(TEST_SLOT)))) \
 	PAYSTREAM_KAFKA_CONTROLLER_PORT=$(shell echo $$((29093 + 100 * $(TEST_SLOT)))) \
 	PAYSTREAM_PG_PORT=$(shell echo $$((25432 + 100 * $(TEST_SLOT)))) \
-	PAYSTREAM_STRIPE_MOCK_PORT=$(shell echo $$((22111 + 100 * $(TEST_SLOT)))) \
-	PAYSTREAM_STRIPE_MOCK_HTTPS_PORT=$(shell echo $$((22112 + 100 * $(TEST_SLOT)))) \
+	PAYSTREAM_STRIPE_MOCK_PORT=$(shell echo $$((16111 + 100 * $(TEST_SLOT)))) \
+	PAYSTREAM_STRIPE_MOCK_HTTPS_PORT=$(shell echo $$((16112 + 100 * $(TEST_SLOT)))) \
 	PAYSTREAM_PORT_BASE=$(shell echo $$((18000 + 1000 * $(TEST_SLOT))))
 # BENCH_SLOT=N does the same for `make bench` (figures are only comparable on a quiet machine).
 BENCH_SLOT ?= 0

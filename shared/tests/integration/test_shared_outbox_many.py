@@ -13,7 +13,7 @@ from faststream.kafka import KafkaBroker
 
 from paystream.shared.db import OUTBOX_DDL
 from paystream.shared.events import CreditsSpentV1, Envelope
-from paystream.shared.outbox import OutboxRelay, enqueue_many
+from paystream.shared.outbox import OutboxRelay, batched, enqueue, enqueue_many
 from paystream.shared.topics import LEDGER_EVENTS, Topics
 
 pytestmark = pytest.mark.integration
@@ -57,3 +57,62 @@ async def test_enqueue_many_rows_are_published_by_the_relay(
     assert sorted(dict(r.headers)["ce_id"].decode() for r in got) == sorted(
         str(e.id) for e in events
     )
+
+
+def _spent(i: int) -> Envelope:
+    return Envelope.wrap(
+        CreditsSpentV1(
+            user_id=f"u{i}",
+            transaction_id=str(uuid.uuid4()),
+            credits=i + 1,
+            reason="test",
+            balance_after=0,
+            spent_at=datetime.now(UTC),
+        ),
+        source="paystream/test",
+    )
+
+
+async def test_batched_writes_the_block_s_rows_once_at_its_end_in_order(
+    fresh_database: Callable[..., Awaitable[str]],
+    pool_for: Callable[[str], Awaitable[asyncpg.Pool]],
+) -> None:
+    pool = await pool_for(await fresh_database("shared"))
+    await pool.execute(OUTBOX_DDL)
+    events = [_spent(i) for i in range(5)]
+    async with pool.acquire() as conn, conn.transaction():
+        async with batched(conn):
+            await enqueue(conn, "u0", events[0])
+            await enqueue_many(conn, [("u1", events[1]), ("u2", events[2])])
+            # Nothing is written before the block ends.
+            assert await conn.fetchval("SELECT count(*) FROM outbox") == 0
+            # Another connection's enqueue is not held back by this block.
+            async with pool.acquire() as other, other.transaction():
+                await enqueue(other, "u4", events[4])
+            await enqueue(conn, "u3", events[3])
+            await enqueue(conn, "u3", events[3])  # the same event twice: kept once
+        rows = await conn.fetch("SELECT key, headers FROM outbox ORDER BY id")
+    assert [r["headers"]["ce_id"] for r in rows] == [str(events[i].id) for i in (4, 0, 1, 2, 3)]
+    assert [r["key"] for r in rows] == ["u4", "u0", "u1", "u2", "u3"]
+
+
+async def test_batched_writes_nothing_when_its_block_fails(
+    fresh_database: Callable[..., Awaitable[str]],
+    pool_for: Callable[[str], Awaitable[asyncpg.Pool]],
+) -> None:
+    pool = await pool_for(await fresh_database("shared"))
+    await pool.execute(OUTBOX_DDL)
+
+    async def poisoned(conn: asyncpg.Connection) -> None:
+        async with batched(conn):
+            await enqueue(conn, "u0", _spent(0))
+            raise RuntimeError("poison")
+
+    async with pool.acquire() as conn:
+        with pytest.raises(RuntimeError, match="poison"):
+            await poisoned(conn)
+        # Outside any transaction: had the row been written, it would be there now.
+        assert await conn.fetchval("SELECT count(*) FROM outbox") == 0
+        # And the block is over: an enqueue now is written at once.
+        await enqueue(conn, "u1", _spent(1))
+        assert await conn.fetchval("SELECT count(*) FROM outbox") == 1

@@ -19,10 +19,12 @@ from paystream.checkout.refunds import service as refunds
 from paystream.checkout.second_payments.domain import SecondPaymentPolicy
 from paystream.checkout.subscriptions import renewals
 from paystream.checkout.subscriptions.service import Plans
+from paystream.shared import outbox
 from paystream.shared.clock import Clock
 from paystream.shared.db import Connection
 from paystream.shared.events import (
     BalanceLowV1,
+    EventData,
     PaymentFailedV1,
     PaymentMethodChangedV1,
     PaymentSucceededV1,
@@ -59,34 +61,46 @@ def payment_events_handler(
     `second_payment` what becomes of a second payment for a paid order."""
 
     async def handle(conn: Connection, items: list[Consumed]) -> None:
-        for item in items:
-            if item.envelope.type not in HANDLED:
-                continue
-            event = item.envelope.payload()
-            if isinstance(event, PaymentSucceededV1):
-                await orders.apply_payment_succeeded(
-                    conn, event, plans=plans(), second_payment=second_payment
-                )
-                if clock is not None:
-                    await auto_recharge.order_paid(conn, event.order_id, clock())
-            elif isinstance(event, PaymentFailedV1):
-                await orders.apply_payment_failed(conn, event)
-                if clock is not None:
-                    await auto_recharge.order_failed(conn, event.order_id, event.reason, clock())
-            elif isinstance(event, PaymentMethodChangedV1):
-                await payment_methods.apply_change(conn, event)
-            elif isinstance(event, RefundSucceededV1):
-                await refunds.apply_refund_succeeded(conn, event)
-            elif isinstance(event, RefundFailedV1):
-                await refunds.apply_refund_failed(conn, event)
-            elif isinstance(event, RefundReportedV1):
-                await refunds.apply_refund_reported(conn, event)
-            elif isinstance(event, SubscriptionInvoicePaidV1):
-                await renewals.apply_invoice_paid(conn, event, plans())
-            elif isinstance(event, SubscriptionPaymentFailedV1):
-                await renewals.apply_payment_failed(conn, event, plans())
-            elif isinstance(event, SubscriptionStatusV1):
-                await renewals.apply_status(conn, event, plans())
+        events = [item.envelope.payload() for item in items if item.envelope.type in HANDLED]
+        # The orders auto-recharge made, looked up once for the batch rather than per payment.
+        recharged = (
+            await auto_recharge.orders_with_attempts(
+                conn,
+                [e.order_id for e in events if isinstance(e, PaymentSucceededV1 | PaymentFailedV1)],
+            )
+            if clock is not None
+            else frozenset()
+        )
+        # The batch's outbox rows are written in one statement at its end, in order.
+        async with outbox.batched(conn):
+            for event in events:
+                await _apply(conn, event, recharged)
+
+    async def _apply(conn: Connection, event: EventData, recharged: frozenset[str]) -> None:
+        if isinstance(event, PaymentSucceededV1):
+            await orders.apply_payment_succeeded(
+                conn, event, plans=plans(), second_payment=second_payment
+            )
+            if clock is not None and event.order_id in recharged:
+                await auto_recharge.order_paid(conn, event.order_id, clock())
+        elif isinstance(event, PaymentFailedV1):
+            await orders.apply_payment_failed(conn, event)
+            if clock is not None and event.order_id in recharged:
+                await auto_recharge.order_failed(conn, event.order_id, event.reason, clock())
+        elif isinstance(event, PaymentMethodChangedV1):
+            await payment_methods.apply_change(conn, event)
+        elif isinstance(event, RefundSucceededV1):
+            await refunds.apply_refund_succeeded(conn, event)
+        elif isinstance(event, RefundFailedV1):
+            await refunds.apply_refund_failed(conn, event)
+        elif isinstance(event, RefundReportedV1):
+            await refunds.apply_refund_reported(conn, event)
+        elif isinstance(event, SubscriptionInvoicePaidV1):
+            await renewals.apply_invoice_paid(conn, event, plans())
+        elif isinstance(event, SubscriptionPaymentFailedV1):
+            await renewals.apply_payment_failed(conn, event, plans())
+        elif isinstance(event, SubscriptionStatusV1):
+            await renewals.apply_status(conn, event, plans())
 
     return handle
 

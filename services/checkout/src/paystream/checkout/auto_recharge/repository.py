@@ -287,6 +287,14 @@ async def lock_attempt(conn: Connection, attempt_id: str) -> Attempt | None:
     return None if row is None else _attempt(row)
 
 
+async def orders_with_attempts(conn: Connection, order_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of these orders an auto-recharge attempt made."""
+    rows = await conn.fetch(
+        "SELECT order_id FROM auto_recharge_attempts WHERE order_id = ANY($1::uuid[])", order_ids
+    )
+    return {r["order_id"] for r in rows}
+
+
 async def attempt_of_order(conn: Connection, order_id: str) -> Attempt | None:
     """The attempt an order was made for; None for other orders, and for an id that is not a
     UUID (a notification naming someone else's order: the orders' handler reports it)."""

@@ -42,7 +42,7 @@ from paystream.checkout.auto_recharge.repository import Attempt
 from paystream.checkout.catalog.domain import Catalog
 from paystream.checkout.orders import repository as orders_repo
 from paystream.checkout.orders import service as orders
-from paystream.checkout.orders.domain import OrderFacts, OrderStatus
+from paystream.checkout.orders.domain import OrderFacts, OrderStatus, parse_id
 from paystream.checkout.payment_methods import repository as methods_repo
 from paystream.checkout.payment_methods.service import PaymentMethodNotFound
 from paystream.checkout.providers import PaymentInstructions, PaymentRequest, ProviderUnavailable
@@ -617,6 +617,18 @@ async def run_due(pool: asyncpg.Pool, r: Recharger, *, limit: int = 20) -> int:
 
 
 # ---- following the order's payment (payments.events) ---------------------------------------
+
+
+async def orders_with_attempts(conn: Connection, order_ids: list[str]) -> frozenset[str]:
+    """Which of these order ids (as the events name them) belong to an auto-recharge attempt:
+    one query for a consumer's whole batch, so the payments of other orders skip `order_paid`
+    and `order_failed`. An attempt names its order before the order is charged, so it is
+    committed before any notification about the payment."""
+    parsed = {oid: uid for oid in order_ids if (uid := parse_id(oid)) is not None}
+    if not parsed:
+        return frozenset()
+    found = await repo.orders_with_attempts(conn, list(set(parsed.values())))
+    return frozenset(oid for oid, uid in parsed.items() if uid in found)
 
 
 async def order_paid(conn: Connection, order_id: str, r_clock: Clock) -> None:

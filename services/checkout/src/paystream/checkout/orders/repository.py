@@ -217,6 +217,46 @@ async def set_status(
     return _order(row)
 
 
+# The move and its line in the history, in one round trip: a payment event's handling is a chain
+# of statements, and on a busy machine each round trip waits for two processes to be scheduled.
+SET_STATUS_RECORDED = f"""
+WITH updated AS (
+    UPDATE orders
+    SET status = $2, failure_reason = COALESCE($3, failure_reason), updated_at = $4
+    WHERE id = $1
+    RETURNING {_COLUMNS}
+), recorded AS (
+    INSERT INTO order_status_changes (order_id, old_status, new_status, reason, changed_at)
+    SELECT id, $5, $2, $6, $4 FROM updated
+)
+SELECT * FROM updated
+"""
+
+
+async def set_status_recorded(
+    conn: Connection,
+    order_id: uuid.UUID,
+    *,
+    old: OrderStatus | None,
+    new: OrderStatus,
+    reason: str,
+    at: datetime,
+    failure_reason: str | None = None,
+) -> Order:
+    """`set_status` and `insert_status_change` in one statement."""
+    row = await conn.fetchrow(
+        SET_STATUS_RECORDED,
+        order_id,
+        new.value,
+        failure_reason,
+        at,
+        None if old is None else old.value,
+        reason,
+    )
+    assert row is not None, f"order {order_id} vanished inside its transaction"
+    return _order(row)
+
+
 # First facts win: a second event about the same payment (Stripe sends both
 # checkout.session.completed and payment_intent.succeeded) fills gaps, never overwrites.
 RECORD_PAYMENT = f"""

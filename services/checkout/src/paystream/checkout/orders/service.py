@@ -207,8 +207,15 @@ async def change_status(
     if not check_transition(order.status, target):
         return order
     oid = uuid.UUID(order.id)
-    updated = await repo.set_status(conn, oid, target, at=now, failure_reason=failure_reason)
-    await repo.insert_status_change(conn, oid, old=order.status, new=target, reason=reason, at=now)
+    updated = await repo.set_status_recorded(
+        conn,
+        oid,
+        old=order.status,
+        new=target,
+        reason=reason,
+        at=now,
+        failure_reason=failure_reason,
+    )
     await _announce(
         conn,
         order,
