@@ -165,6 +165,11 @@ async def checked_request(request: Request) -> None:
         raise refusal
 
 
+def body_refused(scope: Scope) -> bool:
+    """Whether the middleware kept this request's body from the app (a refusal pending)."""
+    return _DEFERRED in scope
+
+
 async def authenticate_first(request: Request) -> None:
     """Run the matched route's auth dependency now (its result is cached per token, so the
     route's own run of it costs a dict look-up): 401 / 403 before anything about the body."""
