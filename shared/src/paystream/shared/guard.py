@@ -106,16 +106,7 @@ class InputGuardMiddleware:
             scope[_DEFERRED] = exc
             body = b""
 
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()  # http.disconnect, for whoever waits for it
-
-        await self.app(scope, replay, send)
+        await self.app(scope, replaying(body, receive), send)
 
     async def _read_body(self, scope: Scope, receive: Receive) -> bytes:
         limit = self.max_body_bytes
@@ -141,6 +132,21 @@ class InputGuardMiddleware:
         except UnicodeDecodeError:
             raise BodyNotUtf8("body is not UTF-8") from None
         return body
+
+
+def replaying(body: bytes, receive: Receive) -> Receive:
+    """A receive that hands over `body` (already read) in one message, then defers to
+    `receive` (http.disconnect, for whoever waits for it)."""
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
 
 
 def refuse_declared_length(declared: str | bytes | None, limit: int) -> None:

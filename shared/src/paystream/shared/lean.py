@@ -20,9 +20,10 @@ from typing import Any
 
 from fastapi.routing import APIRoute
 from starlette._exception_handler import wrap_app_handling_exceptions
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from paystream.shared import auth, guard
 from paystream.shared.errors import PaystreamError
@@ -57,13 +58,13 @@ async def _handle(
         scope["method"] not in (route.methods or ())
         or guard.body_refused(scope)  # 413 / 422 of the input guard, after authentication
         or getattr(app, "dependency_overrides", None)  # tests that replace a dependency
-        or not _is_json(_header(scope, b"content-type"))
+        or not _is_json(Headers(scope=scope).get("content-type"))
     ):
         await full(route, scope, receive, send)
         return
     # The input guard has read the body already (it hands it over in one message).
     body = await _read(receive)
-    receive = _replay(body, receive)
+    receive = guard.replaying(body, receive)
     request = Request(scope, receive, send)
     call = None
     try:
@@ -85,18 +86,11 @@ async def _handle(
     await wrap_app_handling_exceptions(answer, request)(scope, receive, send)
 
 
-def _is_json(content_type: bytes | None) -> bool:
+def _is_json(content_type: str | None) -> bool:
     """`application/json` (parameters aside): a type FastAPI decodes as JSON too."""
     if content_type is None:
         return False
-    return content_type.split(b";", 1)[0].strip().lower() == b"application/json"
-
-
-def _header(scope: Scope, name: bytes) -> bytes | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            return bytes(value)
-    return None
+    return content_type.split(";", 1)[0].strip().lower() == "application/json"
 
 
 async def _read(receive: Receive) -> bytes:
@@ -109,16 +103,3 @@ async def _read(receive: Receive) -> bytes:
         if not message.get("more_body", False):
             break
     return b"".join(chunks)
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    replayed = False
-
-    async def replay() -> Message:
-        nonlocal replayed
-        if not replayed:
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay
