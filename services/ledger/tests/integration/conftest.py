@@ -65,6 +65,8 @@ async def ledger(
                 transport=httpx.ASGITransport(app=app), base_url="http://ledger", timeout=60
             ) as http,
         ):
-            yield LedgerApp(http, app.state.runtime.pool, settings, app.state.clock, producer)
+            yield LedgerApp(
+                http, app.state.runtime.pool, settings, app.state.clock, producer, app=app
+            )
     finally:
         await producer.stop()

@@ -14,6 +14,7 @@ from typing import Any
 import asyncpg
 import httpx
 from aiokafka import AIOKafkaProducer, ConsumerRecord
+from fastapi import FastAPI
 
 from paystream.ledger.consumers import ledger_handler
 from paystream.ledger.lots.service import grant_orders, order_grants
@@ -207,6 +208,7 @@ class LedgerApp:
     settings: LedgerSettings
     clock: Clock
     producer: AIOKafkaProducer | None = None
+    app: FastAPI | None = None  # the app itself, for tests about its routing
 
     def auth(self, user: str, *, admin: bool = False, key: str | None = None) -> dict[str, str]:
         token = make_token(user, JWT, role="admin" if admin else None)

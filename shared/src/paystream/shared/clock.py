@@ -14,6 +14,7 @@ to the month's last day (Jan 31 + P1M = Feb 28 or 29).
 from __future__ import annotations
 
 import asyncio
+import functools
 from datetime import UTC, datetime, timedelta
 from typing import Final, Protocol
 
@@ -56,6 +57,11 @@ class InvalidDuration(ValueError):
     """Not an ISO 8601 duration paystream accepts (positive, no fractions of months)."""
 
 
+# Cached: the ledger parses a lot's validity for every grant it applies (a handful of distinct
+# texts, `P6M`, `P1M`), and isodate's parse was the largest cost of working out an expiry. A
+# refused text raises, which lru_cache does not keep. The values are immutable (timedelta) or
+# never changed (isodate.Duration: its arithmetic returns new objects).
+@functools.lru_cache(maxsize=1024)
 def parse_duration(text: str) -> timedelta | isodate.Duration:
     """An ISO 8601 duration, `P6M` or `PT90S`; refuses zero, negative and malformed ones."""
     try:

@@ -106,16 +106,7 @@ class InputGuardMiddleware:
             scope[_DEFERRED] = exc
             body = b""
 
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()  # http.disconnect, for whoever waits for it
-
-        await self.app(scope, replay, send)
+        await self.app(scope, replaying(body, receive), send)
 
     async def _read_body(self, scope: Scope, receive: Receive) -> bytes:
         limit = self.max_body_bytes
@@ -143,6 +134,21 @@ class InputGuardMiddleware:
         return body
 
 
+def replaying(body: bytes, receive: Receive) -> Receive:
+    """A receive that hands over `body` (already read) in one message, then defers to
+    `receive` (http.disconnect, for whoever waits for it)."""
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
 def refuse_declared_length(declared: str | bytes | None, limit: int) -> None:
     """A declared Content-Length (only a claim: the reader still counts) that is not a number
     (400) or above `limit` (413), refused before anything is read."""
@@ -163,6 +169,11 @@ async def checked_request(request: Request) -> None:
     refusal: PaystreamError | None = request.scope.get(_DEFERRED)
     if refusal is not None:
         raise refusal
+
+
+def body_refused(scope: Scope) -> bool:
+    """Whether the middleware kept this request's body from the app (a refusal pending)."""
+    return _DEFERRED in scope
 
 
 async def authenticate_first(request: Request) -> None:
