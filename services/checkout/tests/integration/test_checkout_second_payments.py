@@ -12,8 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from paystream.checkout.second_payments.domain import refund_id_for
+from paystream.checkout.orders.sync import RECONCILER_SOURCE, apply_lookup
+from paystream.checkout.providers.stripe import session_lookup
+from paystream.checkout.second_payments.domain import SecondPaymentPolicy, refund_id_for
 from paystream.checkout.settlement.repository import booked_between, booked_by_reference
+from paystream.shared.db import transaction
 from paystream.shared.events import (
     Envelope,
     OrderPaidV1,
@@ -305,3 +308,31 @@ async def test_a_payment_under_the_orders_own_trade_number_is_only_held(
         },
     )
     assert (r.status_code, r.json()["error"]["code"]) == (422, "payment_refund_ambiguous")
+
+
+async def test_a_second_payment_a_sync_finds_follows_the_configured_policy(
+    make_checkout: MakeCheckout,
+) -> None:
+    # What the reconciler and POST /v1/orders/{id}/sync apply: the provider says the order's
+    # session was paid, by a payment other than the one the order recorded.
+    async with make_checkout(second_payment_policy="review") as c:
+        order = await _paid_order(c)
+        pid = f"pi_second_{uuid.uuid4().hex[:8]}"
+        lookup = session_lookup("complete", "paid", pid, 10000, "cny")
+        async with transaction(c.pool) as conn:
+            await apply_lookup(
+                conn,
+                uuid.UUID(order["order_id"]),
+                lookup,
+                source=RECONCILER_SOURCE,
+                plans=c.plans,
+                second_payment=SecondPaymentPolicy.REVIEW,
+            )
+
+        async def reviewed() -> list[dict[str, Any]] | None:
+            return await _reviews(c, order) or None
+
+        reviews = await c.eventually(reviewed, what="second payment reviewed")
+        assert reviews[0]["details"]["second_payment"] == {"policy": "review", "action": "review"}
+        await asyncio.sleep(0.5)
+        assert await _refunds(c, order) == []

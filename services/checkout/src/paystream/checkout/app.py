@@ -124,6 +124,7 @@ def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
                 window=timedelta(seconds=settings.order_rate_window_s),
             ),
             sync_min_interval=timedelta(seconds=settings.order_sync_min_interval_s),
+            second_payment=settings.second_payment_policy,
         )
         plans[:] = [
             Plans(
@@ -240,6 +241,7 @@ def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
                     backoff=timedelta(seconds=settings.reconcile_backoff_s),
                     backoff_max=timedelta(seconds=settings.reconcile_backoff_max_s),
                     batch=settings.reconcile_batch,
+                    second_payment=settings.second_payment_policy,
                 ),
                 plans[0],
                 every_s=settings.reconcile_interval_s,

@@ -230,6 +230,7 @@ async def sync_order(order_id: str, principal: CurrentPrincipal, ctx: Context) -
         plans=ctx.plans,
         min_interval=ctx.config.sync_min_interval,
         source=sync.SYNC_SOURCE,
+        second_payment=ctx.config.second_payment,
     )
     answer = None
     if lookup is not None:

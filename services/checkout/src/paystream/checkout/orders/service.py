@@ -135,6 +135,8 @@ class CheckoutConfig:
     limits: OrderLimits | None = None
     # POST /v1/orders/{id}/sync asks the provider at most this often per order.
     sync_min_interval: timedelta = timedelta(seconds=5)
+    # What a sync that finds a second payment for a paid order does (as the consumer would).
+    second_payment: SecondPaymentPolicy = SecondPaymentPolicy.REFUND
 
     def allows_return_to(self, url: str) -> bool:
         host = (urlsplit(url).hostname or "").lower()

@@ -35,6 +35,7 @@ from paystream.checkout.providers import (
 )
 from paystream.checkout.providers.registry import METHOD_PROVIDER, ProviderRegistry
 from paystream.checkout.reconcile import repository as checks
+from paystream.checkout.second_payments.domain import SecondPaymentPolicy
 from paystream.checkout.subscriptions.service import Plans
 from paystream.shared.auth import Principal
 from paystream.shared.db import Connection, transaction
@@ -82,6 +83,7 @@ async def sync_order(
     plans: Plans,
     min_interval: timedelta,
     source: str,
+    second_payment: SecondPaymentPolicy = SecondPaymentPolicy.REFUND,
 ) -> tuple[Order, PaymentLookup | None]:
     """Ask the provider about the caller's order and apply what it says (see the module
     docstring); the order as it is now, and the provider's answer (None: nothing to ask)."""
@@ -110,7 +112,12 @@ async def sync_order(
         lookup = await provider.query_payment(order.provider_session_id, order.payment_method)
         async with transaction(pool) as conn:
             current = await apply_lookup(
-                conn, uuid.UUID(order.id), lookup, source=source, plans=plans
+                conn,
+                uuid.UUID(order.id),
+                lookup,
+                source=source,
+                plans=plans,
+                second_payment=second_payment,
             )
     except ProviderError as exc:
         log.warning("order_sync_failed", order_id=order.id, error=str(exc))
@@ -119,11 +126,18 @@ async def sync_order(
 
 
 async def apply_lookup(
-    conn: Connection, order_id: uuid.UUID, lookup: PaymentLookup, *, source: str, plans: Plans
+    conn: Connection,
+    order_id: uuid.UUID,
+    lookup: PaymentLookup,
+    *,
+    source: str,
+    plans: Plans,
+    second_payment: SecondPaymentPolicy = SecondPaymentPolicy.REFUND,
 ) -> Order:
     """Announce and apply what the provider said about the order's payment (paid or failed;
     an open payment changes nothing). Runs in the caller's transaction. `plans` is what a
-    plan's order is settled with, as the consumer settles it (its subscription takes it in)."""
+    plan's order is settled with, as the consumer settles it (its subscription takes it in);
+    `second_payment` what a second payment for a paid order becomes, as the consumer decides."""
     order = await repo.get_order(conn, order_id)
     assert order is not None
     provider = cast(Provider, order.provider or METHOD_PROVIDER[order.payment_method])
@@ -139,7 +153,7 @@ async def apply_lookup(
             paid.paid_at,
             source,
         )
-        await apply_payment_succeeded(conn, paid, plans=plans)
+        await apply_payment_succeeded(conn, paid, plans=plans, second_payment=second_payment)
         log.info("order_payment_learned", order_id=order.id, provider=provider, source=source)
     elif lookup.state is PaymentState.FAILED and order.status is OrderStatus.PENDING:
         failed = _failed_event(order, provider, lookup, now)

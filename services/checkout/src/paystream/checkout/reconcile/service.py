@@ -26,6 +26,7 @@ from paystream.checkout.reconcile import repository as repo
 from paystream.checkout.refunds import repository as refunds_repo
 from paystream.checkout.refunds.domain import RefundState
 from paystream.checkout.refunds.service import record_outcome, refund_request, refunded_payment
+from paystream.checkout.second_payments.domain import SecondPaymentPolicy
 from paystream.checkout.subscriptions.service import Plans
 from paystream.shared.db import transaction
 from paystream.shared.events import utcnow
@@ -52,6 +53,8 @@ class ReconcileConfig:
     backoff: timedelta
     backoff_max: timedelta
     batch: int = 100
+    # What a second payment found for a paid order becomes (as the consumer decides it).
+    second_payment: SecondPaymentPolicy = SecondPaymentPolicy.REFUND
 
 
 @dataclass(slots=True)
@@ -112,7 +115,12 @@ async def _orders(
             lookup = await provider.query_payment(order.provider_session_id, order.payment_method)
             async with transaction(pool) as conn:
                 current = await apply_lookup(
-                    conn, oid, lookup, source=RECONCILER_SOURCE, plans=plans
+                    conn,
+                    oid,
+                    lookup,
+                    source=RECONCILER_SOURCE,
+                    plans=plans,
+                    second_payment=config.second_payment,
                 )
                 await repo.set_outcome(conn, "order", oid, lookup.state.value)
         except ProviderError as exc:
