@@ -57,6 +57,7 @@ def paid_order(
     paid_minor: int | None = None,
     currency: str = "CNY",
     paid_at: datetime | None = None,
+    provider_payment_id: str | None = None,
 ) -> OrderPaidV1:
     """An order's OrderPaidV1; an int grant is `credits` with no expiry costing 10 minor each."""
     specs = [
@@ -80,6 +81,7 @@ def paid_order(
         provider="stripe",
         payment_method="stripe_checkout",
         provider_event_id=f"evt_{order}",
+        provider_payment_id=provider_payment_id,
         paid_at=paid_at or datetime.now(UTC),
     )
 

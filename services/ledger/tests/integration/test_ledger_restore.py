@@ -42,6 +42,8 @@ DUMP = {
     "lot_notices": "SELECT lot_id, notice FROM lot_notices ORDER BY lot_id, notice",
     "balance_thresholds": "SELECT user_id, unit, threshold, below, updated_by"
     " FROM balance_thresholds ORDER BY user_id, unit",
+    # Which payment paid each order: a refund of another payment of it takes nothing back.
+    "order_payments": "SELECT order_id, provider_payment_id FROM order_payments ORDER BY order_id",
     "accounts": "SELECT id FROM accounts ORDER BY id",
     "units": "SELECT name FROM units ORDER BY name",
 }
@@ -82,9 +84,12 @@ async def test_a_lost_database_comes_back_identical_from_the_journal(
             GrantSpec(quantity=1000, validity="P1M", cost_minor=9000),
             GrantSpec(unit="receives", quantity=5, cost_minor=1000),
             paid_minor=10_000,
+            provider_payment_id="pi_r-o1",
         )
     )
-    await ledger.publish(paid_order("r-o2", bob, 300, paid_minor=3000))
+    await ledger.publish(
+        paid_order("r-o2", bob, 300, paid_minor=3000, provider_payment_id="pi_r-o2")
+    )
     await ledger.publish(paid_order("r-o3", alice, GrantSpec(quantity=50, cost_minor=500)))
 
     async def granted() -> bool:
@@ -142,6 +147,8 @@ async def test_a_lost_database_comes_back_identical_from_the_journal(
     await _until_published(ledger)
     await assert_books_balance(ledger.pool)
     before = await dump(ledger.pool)
+    # The payments OrderPaidV1 named are kept, and come back from the journal with the rest.
+    assert {("r-o1", "pi_r-o1"), ("r-o2", "pi_r-o2")} <= set(before["order_payments"])
     assert len(before["lot_notices"]) >= 1
     assert {r[6] for r in before["holds"]} == {"captured", "released", "expired"}
 

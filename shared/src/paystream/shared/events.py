@@ -511,6 +511,9 @@ class CreditsGrantedV1(EventData):
     actor: str | None = None
     idempotency_key: str | None = None
     request_hash: str | None = None
+    # The provider payment OrderPaidV1 named for the order: a refund of another payment of the
+    # same order (a second payment) takes nothing back, also in a ledger restored from here.
+    provider_payment_id: str | None = None
 
 
 class CreditsSpentV1(EventData):

@@ -57,7 +57,7 @@ def lot_v1(lot: NewLot) -> LotV1:
     )
 
 
-def granted(tx: Tx, lot: NewLot) -> Keyed:
+def granted(tx: Tx, lot: NewLot, *, provider_payment_id: str | None = None) -> Keyed:
     assert tx.kind in ("grant", "adjustment")
     return wrap(
         tx,
@@ -78,6 +78,7 @@ def granted(tx: Tx, lot: NewLot) -> Keyed:
             actor=tx.actor,
             idempotency_key=tx.idempotency_key,
             request_hash=tx.request_hash,
+            provider_payment_id=provider_payment_id,
         ),
     )
 

@@ -110,6 +110,9 @@ async def _granted(conn: Connection, env: Envelope, e: CreditsGrantedV1) -> bool
     tx_id = uuid.UUID(e.transaction_id)
     if not await _fresh(conn, tx_id):
         return False
+    if e.order_id is not None and e.provider_payment_id is not None:
+        # Which payment the order was paid with, as the consumer records it from OrderPaidV1.
+        await refunds_repo.record_order_payments(conn, {e.order_id: e.provider_payment_id})
     lot = e.lot
     if lot is not None:
         new = NewLot(

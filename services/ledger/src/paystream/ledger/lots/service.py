@@ -203,7 +203,7 @@ async def grant_orders(conn: Connection, grants: Sequence[OrderGrant], clock: Cl
             )
             txs.append(tx)
             new_lots.append(new)
-            out.append(events.granted(tx, new))
+            out.append(events.granted(tx, new, provider_payment_id=g.provider_payment_id))
     inserted = await repository.insert_lots(conn, new_lots)
     if len(inserted) != len(new_lots):
         raise ConcurrentGrant(f"{len(new_lots) - len(inserted)} order line(s) granted concurrently")
