@@ -196,27 +196,6 @@ async def attach_session(
     )
 
 
-SET_STATUS = f"""
-UPDATE orders
-SET status = $2, failure_reason = COALESCE($3, failure_reason), updated_at = $4
-WHERE id = $1
-RETURNING {_COLUMNS}
-"""
-
-
-async def set_status(
-    conn: Connection,
-    order_id: uuid.UUID,
-    status: OrderStatus,
-    *,
-    at: datetime,
-    failure_reason: str | None = None,
-) -> Order:
-    row = await conn.fetchrow(SET_STATUS, order_id, status.value, failure_reason, at)
-    assert row is not None, f"order {order_id} vanished inside its transaction"
-    return _order(row)
-
-
 # The move and its line in the history, in one round trip: a payment event's handling is a chain
 # of statements, and on a busy machine each round trip waits for two processes to be scheduled.
 SET_STATUS_RECORDED = f"""
@@ -243,7 +222,7 @@ async def set_status_recorded(
     at: datetime,
     failure_reason: str | None = None,
 ) -> Order:
-    """`set_status` and `insert_status_change` in one statement."""
+    """Move the order to `new` and add the move to its history, in one statement."""
     row = await conn.fetchrow(
         SET_STATUS_RECORDED,
         order_id,
