@@ -19,6 +19,20 @@ from paystream.shared.topics import LEDGER_EVENTS, Topics
 pytestmark = pytest.mark.integration
 
 
+def _spent(i: int) -> Envelope:
+    return Envelope.wrap(
+        CreditsSpentV1(
+            user_id=f"u{i}",
+            transaction_id=str(uuid.uuid4()),
+            credits=i + 1,
+            reason="test",
+            balance_after=0,
+            spent_at=datetime.now(UTC),
+        ),
+        source="paystream/test",
+    )
+
+
 async def test_enqueue_many_rows_are_published_by_the_relay(
     kafka_broker: KafkaBroker,
     read_topic: Callable[..., Awaitable[list[ConsumerRecord[bytes, bytes]]]],
@@ -30,20 +44,7 @@ async def test_enqueue_many_rows_are_published_by_the_relay(
     topic = test_topics.ledger_events  # the topic of CreditsSpentV1
     pool = await pool_for(await fresh_database("shared"))
     await pool.execute(OUTBOX_DDL)
-    events = [
-        Envelope.wrap(
-            CreditsSpentV1(
-                user_id=f"u{i}",
-                transaction_id=str(uuid.uuid4()),
-                credits=i + 1,
-                reason="test",
-                balance_after=0,
-                spent_at=datetime.now(UTC),
-            ),
-            source="paystream/test",
-        )
-        for i in range(5)
-    ]
+    events = [_spent(i) for i in range(5)]
     async with pool.acquire() as conn, conn.transaction():
         await enqueue_many(conn, [(f"u{i}", env) for i, env in enumerate(events)])
     rows = await pool.fetch("SELECT topic, headers FROM outbox ORDER BY id")
@@ -56,20 +57,6 @@ async def test_enqueue_many_rows_are_published_by_the_relay(
     got = await read_topic(topic, expect=5)
     assert sorted(dict(r.headers)["ce_id"].decode() for r in got) == sorted(
         str(e.id) for e in events
-    )
-
-
-def _spent(i: int) -> Envelope:
-    return Envelope.wrap(
-        CreditsSpentV1(
-            user_id=f"u{i}",
-            transaction_id=str(uuid.uuid4()),
-            credits=i + 1,
-            reason="test",
-            balance_after=0,
-            spent_at=datetime.now(UTC),
-        ),
-        source="paystream/test",
     )
 
 
