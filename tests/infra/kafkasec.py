@@ -66,6 +66,15 @@ def _kafka_home() -> Path:
     return home
 
 
+def _cluster_id() -> str:
+    """A random cluster id as Kafka's own `Uuid.randomUuid` makes one: never starting with "-",
+    which StorageTool's argument parser would take for an option (one id in 64 did)."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 def _java(home: Path) -> list[str]:
     return ["java", "-Xms128m", "-Xmx384m", "-XX:+UseG1GC", "-cp", str(home / "libs" / "*")]
 
@@ -161,13 +170,13 @@ num.network.threads=2
 num.io.threads=2
 """
         )
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        cluster_id = _cluster_id()
         scram = [
             arg
             for u, pw in self.passwords.items()
             for arg in ("--add-scram", f"SCRAM-SHA-512=[name={u},password={pw}]")
         ]
-        subprocess.run(
+        formatted = subprocess.run(
             [
                 *_java(kafka),
                 "kafka.tools.StorageTool",
@@ -179,9 +188,15 @@ num.io.threads=2
                 str(config),
                 *scram,
             ],
-            check=True,
+            check=False,
             capture_output=True,
+            text=True,
         )
+        if formatted.returncode != 0:
+            raise RuntimeError(
+                f"kafka StorageTool format failed ({formatted.returncode}): "
+                f"{formatted.stdout[-2000:]}{formatted.stderr[-2000:]}"
+            )
         log = (self.home / "kafka.log").open("ab")
         self.process = subprocess.Popen(
             [*_java(kafka), "kafka.Kafka", str(config)],
