@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from aiokafka.structs import ConsumerRecord
 
+from paystream.checkout.consumers import payment_events_handler
+from paystream.checkout.metrics import PAYMENT_OUTCOMES
 from paystream.checkout.orders import service
+from paystream.checkout.second_payments.domain import SecondPaymentPolicy
+from paystream.shared import outbox
+from paystream.shared.db import Connection
 from paystream.shared.events import (
     Envelope,
+    EventData,
     PaymentFailedV1,
     PaymentSucceededV1,
     order_paid_event_id,
 )
+from paystream.shared.kafka import Consumed
 
 if TYPE_CHECKING:
     from conftest import CheckoutUnderTest
@@ -336,3 +345,174 @@ async def test_overdue_pending_orders_expire_and_a_late_payment_still_counts(
         ("pending", "expired"),
         ("expired", "paid"),
     ]
+
+
+# ---- a batch applied set-based equals its events applied one by one -------------------------
+# The consumer locks and pays a batch's plain payments (pending package orders paid as ordered)
+# together and sends everything else through `apply_payment_succeeded` one event at a time. One
+# batch mixing both is applied each way on the real database, each inside a transaction that is
+# then rolled back, and the rows, outbox events and payment metrics they leave are compared.
+
+# Values that differ between two runs of the same effects: the moment of a move, and the
+# random ids of rows and of OrderStatusChangedV1 events.
+_VOLATILE = frozenset({"id", "created_at", "updated_at", "changed_at", "time"})
+_TABLES = ("orders", "order_status_changes", "payment_reviews", "second_payments", "refunds")
+
+
+def _stable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _stable(v) for k, v in value.items() if k not in _VOLATILE}
+    if isinstance(value, list):
+        return [_stable(v) for v in value]
+    return value
+
+
+async def _effects(conn: Connection, outbox_after: int) -> dict[str, Any]:
+    """What the batch left: every row of the tables it writes (in insertion order where the
+    table has one), and the outbox rows after `outbox_after`, envelopes parsed."""
+    got: dict[str, Any] = {}
+    for table in _TABLES:
+        rows = await conn.fetch(f"SELECT to_jsonb(t) AS row FROM {table} t")
+        parsed = [json.loads(r["row"]) if isinstance(r["row"], str) else r["row"] for r in rows]
+        if table == "order_status_changes":
+            parsed.sort(key=lambda r: r["id"])
+            got[table] = [_stable(r) for r in parsed]
+        else:
+            got[table] = sorted((_stable(r) for r in parsed), key=lambda r: json.dumps(r))
+    rows = await conn.fetch(
+        "SELECT topic, key, payload, headers FROM outbox WHERE id > $1 ORDER BY id", outbox_after
+    )
+    got["outbox"] = [
+        {
+            "topic": r["topic"],
+            "key": r["key"],
+            "envelope": _stable(json.loads(r["payload"])),
+            # Trace context is per batch; the rest of the headers must agree.
+            "headers": {
+                k: v
+                for k, v in (r["headers"] or {}).items()
+                if k not in ("traceparent", "tracestate", "ce_id", "ce_time")
+            },
+        }
+        for r in rows
+    ]
+    return got
+
+
+def _outcomes() -> dict[tuple[str, str], float]:
+    return {
+        (s.labels["method"], s.labels["outcome"]): s.value
+        for metric in PAYMENT_OUTCOMES.collect()
+        for s in metric.samples
+        if s.name.endswith("_total")
+    }
+
+
+def _delta(before: dict[tuple[str, str], float]) -> dict[tuple[str, str], float]:
+    after = _outcomes()
+    return {k: v - before.get(k, 0.0) for k, v in after.items() if v != before.get(k, 0.0)}
+
+
+def _consumed(env: Envelope, n: int) -> Consumed:
+    record: ConsumerRecord[bytes, bytes] = ConsumerRecord(
+        topic="payments.events",
+        partition=0,
+        offset=n,
+        timestamp=0,
+        timestamp_type=0,
+        key=b"k",
+        value=env.to_bytes(),
+        checksum=None,
+        serialized_key_size=1,
+        serialized_value_size=0,
+        headers=[],
+    )
+    return Consumed(record=record, envelope=env)
+
+
+async def test_a_mixed_batch_applied_set_based_equals_one_by_one(
+    checkout: CheckoutUnderTest,
+) -> None:
+    c = checkout
+    users = {name: _user() for name in "ABCDEFGHI"}
+    orders = {name: (await c.create_order(user, "standard")).json() for name, user in users.items()}
+    # H was paid before the batch: the batch brings a second payment for it.
+    await c.pay(orders["H"], payment_id="pi_h_first")
+    ghost = dict(orders["A"], order_id=str(uuid.uuid4()))
+
+    def pay(name: str, **over: Any) -> Envelope:
+        over.setdefault("provider_payment_id", f"pi_{name.lower()}")
+        return succeeded(orders[name], users[name], **over)
+
+    batch = [
+        pay("A"),
+        pay("B"),
+        failed(orders["F"]["order_id"], users["F"]),
+        pay("C"),
+        succeeded(ghost, users["A"]),  # an order checkout never issued
+        pay("D"),
+        pay("D"),  # the same order twice in one batch: another event about its payment
+        pay("E", amount_minor=10001),  # more than asked: paid, and listed for an operator
+        pay("G", credits=1),  # not what was ordered: held for review
+        pay("H", provider_payment_id="pi_h_second"),  # a second payment
+        pay("I"),
+    ]
+    events: list[EventData] = [env.payload() for env in batch]
+
+    async def classified() -> list[bool]:
+        async with c.pool.acquire() as conn, conn.transaction():
+            plain = await service.plain_payments(conn, events)
+            return [p is not None for p in plain]
+
+    # The set-based path is taken for the plain payments only (else this test compares the
+    # one-by-one path with itself).
+    assert await classified() == [
+        True, True, False, True, False, False, False, False, False, False, True
+    ]  # fmt: skip
+
+    handle = payment_events_handler(lambda: c.plans, None, SecondPaymentPolicy.REFUND)
+
+    async def batched(conn: Connection) -> None:
+        await handle(conn, [_consumed(env, n) for n, env in enumerate(batch)])
+
+    async def one_by_one(conn: Connection) -> None:
+        # The consumer's path before it applied payments set-based.
+        async with outbox.batched(conn):
+            for event in events:
+                if isinstance(event, PaymentSucceededV1):
+                    await service.apply_payment_succeeded(
+                        conn, event, plans=c.plans, second_payment=SecondPaymentPolicy.REFUND
+                    )
+                else:
+                    assert isinstance(event, PaymentFailedV1)
+                    await service.apply_payment_failed(conn, event)
+
+    results = []
+    for apply in (batched, one_by_one):
+        async with c.pool.acquire() as conn:
+            tx = conn.transaction()
+            await tx.start()
+            try:
+                outbox_after = await conn.fetchval("SELECT coalesce(max(id), 0) FROM outbox")
+                before = await _effects(conn, outbox_after)
+                counted = _outcomes()
+                await apply(conn)
+                results.append((before, await _effects(conn, outbox_after), _delta(counted)))
+            finally:
+                await tx.rollback()
+
+    (before_a, after_a, counted_a), (before_b, after_b, counted_b) = results
+    assert before_a == before_b, "each run starts from the same committed state"
+    assert after_a != before_a, "the batch changed something"
+    assert after_a == after_b
+    assert counted_a == counted_b
+    assert counted_a == {
+        ("stripe_checkout", "paid"): 5.0,  # A, B, C, D, I
+        ("stripe_checkout", "overpaid"): 1.0,  # E
+        ("stripe_checkout", "needs_review"): 1.0,  # G
+        ("stripe_checkout", "held"): 1.0,  # H's second payment
+        ("unknown", "held"): 1.0,  # the order checkout never issued
+        ("stripe_checkout", "failed"): 1.0,  # F
+    }
+    paid_types = [o["envelope"]["type"] for o in after_a["outbox"]]
+    assert paid_types.count("paystream.order.paid.v1") == 6  # A, B, C, D, E, I

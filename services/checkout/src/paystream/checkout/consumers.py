@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from paystream.checkout.auto_recharge import service as auto_recharge
 from paystream.checkout.orders import service as orders
+from paystream.checkout.orders.domain import Order
 from paystream.checkout.payment_methods import service as payment_methods
 from paystream.checkout.refunds import service as refunds
 from paystream.checkout.second_payments.domain import SecondPaymentPolicy
@@ -71,10 +72,20 @@ def payment_events_handler(
             if clock is not None
             else frozenset()
         )
+        # Plain payments (most of them) are locked together and applied in runs, one statement
+        # per run; every other event one by one, in batch order, between the runs.
+        plain = await orders.plain_payments(conn, events, excluded=recharged)
         # The batch's outbox rows are written in one statement at its end, in order.
         async with outbox.batched(conn):
-            for event in events:
+            run: list[tuple[PaymentSucceededV1, Order]] = []
+            for event, order in zip(events, plain, strict=True):
+                if order is not None and isinstance(event, PaymentSucceededV1):
+                    run.append((event, order))
+                    continue
+                await orders.apply_plain_payments(conn, run)
+                run = []
                 await _apply(conn, event, recharged)
+            await orders.apply_plain_payments(conn, run)
 
     async def _apply(conn: Connection, event: EventData, recharged: frozenset[str]) -> None:
         if isinstance(event, PaymentSucceededV1):

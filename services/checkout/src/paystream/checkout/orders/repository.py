@@ -236,6 +236,84 @@ async def set_status_recorded(
     return _order(row)
 
 
+# The orders a batch of payment notifications names, locked in one statement. In id order:
+# two transactions locking several orders this way never wait on each other in a cycle.
+GET_ORDERS_FOR_UPDATE = (
+    f"SELECT {_COLUMNS} FROM orders WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE"
+)
+
+
+async def get_orders_for_update(
+    conn: Connection, order_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, Order]:
+    rows = await conn.fetch(GET_ORDERS_FOR_UPDATE, list(order_ids))
+    return {r["id"]: _order(r) for r in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class PendingPayment:
+    """A payment that settles a pending order as ordered, and the status move it makes."""
+
+    order_id: uuid.UUID
+    paid_at: datetime
+    provider_payment_id: str | None
+    provider_session_id: str | None
+    paid_amount_minor: int
+    paid_currency: str
+    reason: str
+    at: datetime
+
+
+# `record_payment` then `set_status_recorded` for many pending orders in one statement: the same
+# columns end up with the same values (first facts win, updated_at is the move's time), and the
+# history rows are added in the payments' order.
+PAY_PENDING_ORDERS = f"""
+WITH paid AS (
+    UPDATE orders
+    SET paid_at = COALESCE(paid_at, p.p_paid_at),
+        provider_payment_id = COALESCE(provider_payment_id, p.p_payment_id),
+        provider_session_id = COALESCE(provider_session_id, p.p_session_id),
+        paid_amount_minor = COALESCE(paid_amount_minor, p.p_paid_minor),
+        paid_currency = COALESCE(paid_currency, p.p_paid_currency),
+        status = 'paid',
+        updated_at = p.p_at
+    FROM unnest(
+        $1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::bigint[], $6::text[],
+        $7::text[], $8::timestamptz[]
+    ) WITH ORDINALITY
+        AS p(p_id, p_paid_at, p_payment_id, p_session_id, p_paid_minor, p_paid_currency,
+             p_reason, p_at, p_n)
+    WHERE orders.id = p.p_id AND orders.status = 'pending'
+    RETURNING {_COLUMNS}, p.p_reason, p.p_at, p.p_n
+), recorded AS (
+    INSERT INTO order_status_changes (order_id, old_status, new_status, reason, changed_at)
+    SELECT id, 'pending', 'paid', p_reason, p_at FROM paid ORDER BY p_n
+)
+SELECT * FROM paid ORDER BY p_n
+"""
+
+
+async def pay_pending_orders(conn: Connection, payments: Sequence[PendingPayment]) -> list[Order]:
+    """Record each payment on its pending order and move the order to paid, with its history
+    row; the paid orders in the payments' order. Raises if an order was not pending."""
+    rows = await conn.fetch(
+        PAY_PENDING_ORDERS,
+        [p.order_id for p in payments],
+        [p.paid_at for p in payments],
+        [p.provider_payment_id for p in payments],
+        [p.provider_session_id for p in payments],
+        [p.paid_amount_minor for p in payments],
+        [p.paid_currency for p in payments],
+        [p.reason for p in payments],
+        [p.at for p in payments],
+    )
+    if len(rows) != len(payments):
+        # The caller locked these orders pending; anything else is a bug, and the batch's
+        # transaction is rolled back rather than half applied.
+        raise RuntimeError(f"{len(payments) - len(rows)} of the orders to pay were not pending")
+    return [_order(r) for r in rows]
+
+
 # First facts win: a second event about the same payment (Stripe sends both
 # checkout.session.completed and payment_intent.succeeded) fills gaps, never overwrites.
 RECORD_PAYMENT = f"""
