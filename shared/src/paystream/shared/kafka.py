@@ -345,8 +345,12 @@ class BatchConsumer:
         max_retries: int = 5,
         retry_base_s: float = 0.05,
         retry_max_s: float = 5.0,
+        on_applied: Callable[[], None] | None = None,
     ) -> None:
         self.service = service
+        # Called once a batch's transaction committed (the outbox relay's wake-up: what the
+        # batch enqueued is published now, not at the relay's next idle poll).
+        self.on_applied = on_applied
         self.topics = list(topics)
         self.group_id = group_id
         self._pool = pool
@@ -487,6 +491,8 @@ class BatchConsumer:
             await asyncio.sleep(1.0)
             return
         self.failure = None
+        if self.on_applied is not None:
+            self.on_applied()
         await self._commit(message)
 
     # ---- retry policies ---------------------------------------------------------------------

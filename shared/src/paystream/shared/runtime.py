@@ -145,6 +145,7 @@ class ServiceRuntime:
             only_listed=only_listed,
             batch_max=self.settings.consumer_batch_max,
             max_retries=self.settings.consumer_max_retries,
+            on_applied=self._wake_relay,
         )
         self.consumers.append(c)
         return c
@@ -160,6 +161,12 @@ class ServiceRuntime:
             event_types or types_on(logical),
             f"{self.settings.service_name} publishes these events here.",
         )
+
+    def _wake_relay(self) -> None:
+        # A batch applied by a consumer may have enqueued events: one hop less of waiting for
+        # the relay's idle poll (`idle_s`) on the way through the services.
+        if self.relay is not None:
+            self.relay.wake()
 
     def enable_outbox(self) -> OutboxRelay:
         self.relay = OutboxRelay(
