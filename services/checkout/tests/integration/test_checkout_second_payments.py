@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from prometheus_client import REGISTRY
 
 from paystream.checkout.orders.sync import RECONCILER_SOURCE, apply_lookup
 from paystream.checkout.providers.stripe import session_lookup
@@ -83,6 +84,12 @@ async def _reviews(c: CheckoutUnderTest, order: dict[str, Any]) -> list[dict[str
     return items
 
 
+def _counted(policy: str, action: str) -> float:
+    """`paystream_second_payments_total` for Stripe, as /metrics shows it."""
+    labels = {"provider": "stripe", "policy": policy, "action": action}
+    return REGISTRY.get_sample_value("paystream_second_payments_total", labels) or 0.0
+
+
 async def _order(c: CheckoutUnderTest, order: dict[str, Any]) -> dict[str, Any]:
     body: dict[str, Any] = (await c.order(order["user_id"], order["order_id"])).json()
     return body
@@ -94,6 +101,7 @@ async def test_a_second_payment_is_refunded_once_against_itself(
     async with make_checkout(second_payment_refund_poll_s=0.2) as c:
         order = await _paid_order(c)
         pid = f"pi_second_{uuid.uuid4().hex[:8]}"
+        counted = _counted("refund", "refund")
         # The same payment told three times: twice the same event, once another of its events.
         first = _second(order, pid)
         for env in (first, first, _second(order, pid)):
@@ -125,6 +133,8 @@ async def test_a_second_payment_is_refunded_once_against_itself(
         assert reviews[0]["blocking"] is False
         assert reviews[0]["provider_payment_id"] == pid
         assert reviews[0]["details"]["second_payment"] == {"policy": "refund", "action": "refund"}
+        # The operator's metric counts the payment once, not each time it was told.
+        assert _counted("refund", "refund") == counted + 1
 
         events = [e.payload_as(RefundSucceededV1) for e in await c.refund_events(1)]
         assert [(e.provider_payment_id, e.amount_minor) for e in events] == [(pid, 10_000)]
@@ -241,6 +251,7 @@ async def test_review_only_holds_it_and_an_admin_refunds_it_by_its_payment(
     async with make_checkout(second_payment_policy="review") as c:
         order = await _paid_order(c)
         pid = f"pi_second_{uuid.uuid4().hex[:8]}"
+        counted = _counted("review", "review")
         await c.publish_payment(_second(order, pid, value="150.00"), order["user_id"])
 
         async def reviewed() -> list[dict[str, Any]] | None:
@@ -248,6 +259,7 @@ async def test_review_only_holds_it_and_an_admin_refunds_it_by_its_payment(
 
         reviews = await c.eventually(reviewed, what="second payment reviewed")
         assert reviews[0]["details"]["second_payment"] == {"policy": "review", "action": "review"}
+        assert _counted("review", "review") == counted + 1
         await asyncio.sleep(0.5)
         assert await _refunds(c, order) == []
 

@@ -17,3 +17,19 @@ PAYMENT_OUTCOMES = Counter(
 
 def payment_outcome(method: str | None, outcome: str) -> None:
     PAYMENT_OUTCOMES.labels(method or "unknown", outcome).inc()
+
+
+# A second payment for an already paid order (second_payments): what the policy did with it.
+# action: refund (a refund was opened), credit (a new order was paid with it), review (held for an
+# operator, whatever the policy: see its review's details). Counted when the payment is first
+# recorded (one in a currency paystream does not know cannot be, and counts each time it is
+# told); as for payment outcomes, a batch retried after a failure counts again.
+SECOND_PAYMENTS = Counter(
+    "paystream_second_payments_total",
+    "Second payments for already paid orders, by provider, configured policy and what was done",
+    ["provider", "policy", "action"],
+)
+
+
+def second_payment(provider: str, policy: str, action: str) -> None:
+    SECOND_PAYMENTS.labels(provider, policy, action).inc()

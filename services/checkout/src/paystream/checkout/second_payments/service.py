@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import asyncpg
 import structlog
 
+from paystream.checkout.metrics import second_payment
 from paystream.checkout.orders import repository as orders_repo
 from paystream.checkout.orders.domain import Assessment, Order, OrderStatus
 from paystream.checkout.providers import ProviderError
@@ -68,6 +69,7 @@ async def receive(
         await orders._open_review(
             conn, order, event, _with(assessment, policy, decision), blocking=False
         )
+        second_payment(event.provider, policy.value, decision.action.value)
         return None
     payment = await repo.insert_second_payment(
         conn,
@@ -94,6 +96,7 @@ async def receive(
         await _open_refund(conn, order, payment)
     elif decision.action is Action.CREDIT:
         await _credit(conn, order, payment, plans=plans)
+    second_payment(event.provider, policy.value, decision.action.value)
     log.warning(
         "second_payment",
         order_id=order.id,
