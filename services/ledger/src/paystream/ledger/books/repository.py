@@ -244,17 +244,31 @@ async def _with_lots(conn: Connection, rows: Sequence[asyncpg.Record]) -> list[T
     return [TransactionRow.of(r, tuple(by_tx.get(r["id"], ()))) for r in rows]
 
 
+# One probe of the unique index per key, whatever the planner's statistics say. Written as
+# a join (`(user_id, idempotency_key) IN (SELECT * FROM unnest(...))`), the planner trusted
+# statistics taken while no transaction had a key yet (grants have none), estimated the
+# partial index at one row, and walked all of it for every batch: PostgreSQL at 105% CPU,
+# spends down from ~2,200/s to ~750/s and p99 at 500/s from 14 ms to 2.6 s in `make bench`.
+# OFFSET 0 keeps the LATERAL subquery from being flattened into such a join, so it runs per
+# key, as an index lookup.
+FIND_BY_KEYS = f"""
+SELECT t.* FROM unnest($1::text[], $2::text[]) AS k(user_id, idempotency_key)
+CROSS JOIN LATERAL (
+    SELECT {_TX_COLUMNS} FROM transactions
+    WHERE transactions.user_id = k.user_id
+      AND transactions.idempotency_key = k.idempotency_key
+      AND transactions.idempotency_key IS NOT NULL AND transactions.actor IS NULL
+    OFFSET 0
+) t
+"""
+
+
 async def find_by_keys(
     conn: Connection, keys: Sequence[tuple[str, str]]
 ) -> dict[tuple[str, str], TransactionRow]:
     """Users' transactions by (user_id, idempotency_key) (their spends), with their lots."""
     rows = await conn.fetch(
-        f"""
-        SELECT {_TX_COLUMNS} FROM transactions t
-        WHERE (t.user_id, t.idempotency_key) IN (
-            SELECT * FROM unnest($1::text[], $2::text[])
-        ) AND t.idempotency_key IS NOT NULL AND t.actor IS NULL
-        """,
+        FIND_BY_KEYS,
         [u for u, _ in keys],
         [k for _, k in keys],
     )
