@@ -332,55 +332,6 @@ async def test_a_card_requiring_authentication_waits_for_the_user_and_then_compl
     assert types.count(AutoRechargeSucceededV1.TYPE) == 1
 
 
-async def test_a_failed_authentication_fails_the_attempt_and_disables_auto_recharge(
-    harness: Harness, fake: httpx.AsyncClient
-) -> None:
-    h, user = harness, _user()
-    card = await save_card(h, fake, user, "pm_card_authenticationRequired")
-    await buy(h, user)
-    await configure(h, user)
-    await spend(h, user, 700)
-
-    async def waiting() -> dict[str, Any] | None:
-        body = await state(h, user)
-        return body if body["items"][0]["status"] == "requires_action" else None
-
-    (attempt,) = (await h.eventually(waiting, timeout_s=60))["attempts"]
-    order = (await h.order(user, attempt["order_id"])).json()
-    pi = order["provider_session_id"]
-    r = await fake.post(
-        f"/v1/payment_intents/{pi}/confirm", data={"payment_method": card}, headers=SK
-    )
-    assert r.status_code == 200, r.text
-    # The buyer's bank refuses the challenge: Stripe says payment_intent.payment_failed.
-    r = await fake.post(f"/_fake/3ds/{pi}/fail")
-    assert r.status_code == 200, r.text
-
-    async def disabled() -> dict[str, Any] | None:
-        body = await state(h, user)
-        return body if body["items"][0]["status"] == "disabled" else None
-
-    body = await h.eventually(disabled, timeout_s=60)
-    setting = body["items"][0]
-    assert "authentication" in setting["last_error"].lower()
-    assert setting["action_url"] is None
-    assert body["attempts"][0]["status"] == "failed"
-    assert (await h.order(user, attempt["order_id"])).json()["status"] == "failed"
-    assert await h.balance(user) == 400  # nothing was charged, nothing granted
-    events = await orders_events(user)
-    (failed,) = [e for e in events if e.type == AutoRechargeFailedV1.TYPE]
-    assert failed.data["code"] == "payment_failed"
-    assert [e.data["code"] for e in events if e.type == AutoRechargeDisabledV1.TYPE] == [
-        "payment_failed"
-    ]
-    # Not in flight any more: the user turns it on again and a new charge runs at once.
-    await configure(h, user)
-    r = await _checkout(h, "POST", "/v1/auto-recharge/trigger", user, {})
-    assert r.status_code == 200, r.text
-    assert r.json()["attempt_id"] != attempt["attempt_id"]
-    assert len(await charges(fake, {card})) == 2
-
-
 async def test_a_declined_card_disables_auto_recharge_and_says_so(
     harness: Harness, fake: httpx.AsyncClient
 ) -> None:

@@ -664,23 +664,10 @@ async def order_paid(conn: Connection, order_id: str, r_clock: Clock) -> None:
     await _event(conn, attempt, "succeeded", at=now)
 
 
-# The failure reason of a Stripe payment is "<error code>: <message>" (the normalizer's); an
-# off-session charge the bank wants authenticated fails with this code, and Stripe says so with
-# payment_intent.payment_failed while the buyer is being asked.
-_ASKS_FOR_AUTHENTICATION = "authentication_required"
-
-
 async def order_failed(conn: Connection, order_id: str, reason: str, r_clock: Clock) -> None:
-    """A charge Stripe was still processing failed, or the buyer's bank refused the payment the
-    buyer was asked to authenticate (3-D Secure failed, or declined after it): the attempt
-    fails, loudly, and auto-recharge stops until the user turns it on again. Without this an
-    attempt waiting for authentication stayed in flight for good and no recharge ever ran."""
+    """A charge Stripe was still processing failed: loud, and auto-recharge stops."""
     attempt = await repo.attempt_of_order(conn, order_id)
-    if attempt is None or attempt.status not in ("processing", "requires_action"):
-        return
-    if attempt.status == "requires_action" and reason.startswith(_ASKS_FOR_AUTHENTICATION):
-        # Stripe's own notice of the off-session charge that needs the buyer: what made the
-        # attempt wait for them, not the outcome of their authentication.
+    if attempt is None or attempt.status != "processing":
         return
     now = r_clock.now()
     await repo.finish_try(
