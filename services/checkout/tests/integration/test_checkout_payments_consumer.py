@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from aiokafka.structs import ConsumerRecord
 
 from paystream.checkout.consumers import payment_events_handler
 from paystream.checkout.metrics import PAYMENT_OUTCOMES
 from paystream.checkout.orders import service
 from paystream.checkout.second_payments.domain import SecondPaymentPolicy
+from paystream.devtools.records import consumed
 from paystream.shared import outbox
 from paystream.shared.db import Connection
 from paystream.shared.events import (
@@ -23,7 +23,6 @@ from paystream.shared.events import (
     PaymentSucceededV1,
     order_paid_event_id,
 )
-from paystream.shared.kafka import Consumed
 
 if TYPE_CHECKING:
     from conftest import CheckoutUnderTest
@@ -413,23 +412,6 @@ def _delta(before: dict[tuple[str, str], float]) -> dict[tuple[str, str], float]
     return {k: v - before.get(k, 0.0) for k, v in after.items() if v != before.get(k, 0.0)}
 
 
-def _consumed(env: Envelope, n: int) -> Consumed:
-    record: ConsumerRecord[bytes, bytes] = ConsumerRecord(
-        topic="payments.events",
-        partition=0,
-        offset=n,
-        timestamp=0,
-        timestamp_type=0,
-        key=b"k",
-        value=env.to_bytes(),
-        checksum=None,
-        serialized_key_size=1,
-        serialized_value_size=0,
-        headers=[],
-    )
-    return Consumed(record=record, envelope=env)
-
-
 async def test_a_mixed_batch_applied_set_based_equals_one_by_one(
     checkout: CheckoutUnderTest,
 ) -> None:
@@ -473,7 +455,7 @@ async def test_a_mixed_batch_applied_set_based_equals_one_by_one(
     handle = payment_events_handler(lambda: c.plans, None, SecondPaymentPolicy.REFUND)
 
     async def batched(conn: Connection) -> None:
-        await handle(conn, [_consumed(env, n) for n, env in enumerate(batch)])
+        await handle(conn, [consumed(env) for env in batch])
 
     async def one_by_one(conn: Connection) -> None:
         # The consumer's path before it applied payments set-based.

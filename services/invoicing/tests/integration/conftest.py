@@ -12,16 +12,16 @@ from typing import Any, Literal
 import asyncpg
 import httpx
 import pytest
-from aiokafka import ConsumerRecord
 from fastapi import FastAPI
 
+from paystream.devtools.records import consumed
 from paystream.invoicing.app import create_app
 from paystream.invoicing.consumers import handle_payment_events
 from paystream.invoicing.domain import describe
 from paystream.invoicing.settings import InvoicingSettings
 from paystream.shared.auth import make_token
 from paystream.shared.events import Envelope, EventData, GrantSpec, InvoiceLine, OrderPaidV1
-from paystream.shared.kafka import Consumed, record_inbox
+from paystream.shared.kafka import record_inbox
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -90,28 +90,6 @@ def envelope(data: EventData, *, user_id: str = "alice") -> Envelope:
 @pytest.fixture
 def make_envelope() -> Callable[..., Envelope]:
     return envelope
-
-
-_offsets = iter(range(10**9))
-
-
-def consumed(env: Envelope, topic: str = "payments.events") -> Consumed:
-    """A record as the broker would hand it to the consumer."""
-    value = env.to_bytes()
-    record: ConsumerRecord[bytes, bytes] = ConsumerRecord(
-        topic=topic,
-        partition=0,
-        offset=next(_offsets),
-        timestamp=0,
-        timestamp_type=0,
-        key=(env.subject or "").encode(),
-        value=value,
-        checksum=None,
-        serialized_key_size=0,
-        serialized_value_size=len(value),
-        headers=[],
-    )
-    return Consumed(record, env)
 
 
 ApplyBatch = Callable[[list[Envelope]], Awaitable[int]]

@@ -12,36 +12,16 @@ from typing import Any
 
 import asyncpg
 import pytest
-from aiokafka import ConsumerRecord
 
+from paystream.devtools.records import consumed
 from paystream.invoicing.consumers import handle_payment_events
 from paystream.invoicing.domain import RefundRefused, format_credit_note_number
 from paystream.shared.events import Envelope, RefundSucceededV1, refund_event_id
-from paystream.shared.kafka import Consumed, record_inbox
+from paystream.shared.kafka import record_inbox
 
 pytestmark = pytest.mark.integration
 
 REFUNDED_AT = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
-
-_offsets = iter(range(10**9))
-
-
-def consumed(env: Envelope) -> Consumed:
-    value = env.to_bytes()
-    record: ConsumerRecord[bytes, bytes] = ConsumerRecord(
-        topic="payments.events",
-        partition=0,
-        offset=next(_offsets),
-        timestamp=0,
-        timestamp_type=0,
-        key=(env.subject or "").encode(),
-        value=value,
-        checksum=None,
-        serialized_key_size=0,
-        serialized_value_size=len(value),
-        headers=[],
-    )
-    return Consumed(record, env)
 
 
 def refunded(

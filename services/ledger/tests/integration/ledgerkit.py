@@ -8,14 +8,14 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from itertools import count
 from typing import Any
 
 import asyncpg
 import httpx
-from aiokafka import AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 
+from paystream.devtools import records
 from paystream.ledger.consumers import ledger_handler
 from paystream.ledger.lots.service import grant_orders, order_grants
 from paystream.ledger.settings import LedgerSettings
@@ -32,8 +32,6 @@ from paystream.shared.events import (
     refund_event_id,
 )
 from paystream.shared.kafka import Consumed, publish, record_inbox
-
-_offsets = count()
 
 
 @dataclass
@@ -117,20 +115,7 @@ def envelope(data: EventData) -> Envelope:
 
 def consumed(data: EventData | Envelope, topic: str = "orders.events") -> Consumed:
     env = data if isinstance(data, Envelope) else envelope(data)
-    rec: ConsumerRecord[bytes, bytes] = ConsumerRecord(
-        topic=topic,
-        partition=0,
-        offset=next(_offsets),
-        timestamp=0,
-        timestamp_type=0,
-        key=None,
-        value=env.to_bytes(),
-        checksum=None,
-        serialized_key_size=0,
-        serialized_value_size=0,
-        headers=[],
-    )
-    return Consumed(rec, env)
+    return records.consumed(env, topic=topic)
 
 
 async def apply(pool: asyncpg.Pool, clock: Clock, items: Sequence[Consumed | EventData]) -> None:

@@ -12,9 +12,9 @@ from typing import Any
 
 import asyncpg
 import pytest
-from aiokafka import ConsumerRecord
 from ledgerkit import MovableClock, assert_books_balance, paid_order
 
+from paystream.devtools.records import consumed
 from paystream.ledger.consumers import ledger_handler
 from paystream.ledger.refunds import service
 from paystream.ledger.refunds.domain import Refund, RefundRefused
@@ -32,27 +32,13 @@ from paystream.shared.kafka import Consumed, record_inbox
 
 pytestmark = pytest.mark.integration
 
-_offsets = iter(range(10**9))
 CLOCK = MovableClock(datetime.now(UTC))
 handle = ledger_handler(lambda: CLOCK)
 
 
 def _consumed(data: EventData, *, id: uuid.UUID | None = None) -> Consumed:
     env = Envelope.wrap(data, source="test", subject=getattr(data, "user_id", None), id=id)
-    rec: ConsumerRecord[bytes, bytes] = ConsumerRecord(
-        topic="payments.events",
-        partition=0,
-        offset=next(_offsets),
-        timestamp=0,
-        timestamp_type=0,
-        key=None,
-        value=env.to_bytes(),
-        checksum=None,
-        serialized_key_size=0,
-        serialized_value_size=0,
-        headers=[],
-    )
-    return Consumed(rec, env)
+    return consumed(env)
 
 
 def _paid(order: str, user: str = "alice", credits: int = 1100, amount: int = 10_000) -> Consumed:

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from aiokafka import ConsumerRecord
-
+from paystream.devtools.records import consumed
 from paystream.ledger.consumers import inputs_from
 from paystream.ledger.lots.service import OrderGrant
 from paystream.shared.events import (
@@ -31,20 +30,7 @@ def _consumed(data: EventData, offset: int) -> Consumed:
         source="test",
         id=order_paid_event_id(data.order_id) if isinstance(data, OrderPaidV1) else None,
     )
-    rec: ConsumerRecord[bytes, bytes] = ConsumerRecord(
-        topic="orders.events",
-        partition=0,
-        offset=offset,
-        timestamp=0,
-        timestamp_type=0,
-        key=b"u",
-        value=env.to_bytes(),
-        checksum=None,
-        serialized_key_size=1,
-        serialized_value_size=0,
-        headers=[],
-    )
-    return Consumed(rec, env)
+    return consumed(env, topic="orders.events", offset=offset, key=b"u")
 
 
 def order_paid(order: str, user: str, *grants: GrantSpec) -> OrderPaidV1:

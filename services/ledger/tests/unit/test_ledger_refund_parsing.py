@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from aiokafka import ConsumerRecord
-
+from paystream.devtools.records import consumed
 from paystream.ledger.consumers import inputs_from
 from paystream.ledger.lots.service import OrderGrant
 from paystream.ledger.refunds.domain import Refund
@@ -24,21 +23,7 @@ NOW = datetime(2026, 3, 1, tzinfo=UTC)
 
 
 def _consumed(data: EventData, offset: int) -> Consumed:
-    env = Envelope.wrap(data, source="test")
-    rec: ConsumerRecord[bytes, bytes] = ConsumerRecord(
-        topic="payments.events",
-        partition=0,
-        offset=offset,
-        timestamp=0,
-        timestamp_type=0,
-        key=b"u",
-        value=env.to_bytes(),
-        checksum=None,
-        serialized_key_size=1,
-        serialized_value_size=0,
-        headers=[],
-    )
-    return Consumed(rec, env)
+    return consumed(Envelope.wrap(data, source="test"), offset=offset, key=b"u")
 
 
 def test_paid_orders_and_refunds_keep_their_record_order_failed_refunds_are_ignored() -> None:
