@@ -78,9 +78,9 @@ def payment_events_handler(
         # The batch's outbox rows are written in one statement at its end, in order.
         async with outbox.batched(conn):
             run: list[tuple[PaymentSucceededV1, Order]] = []
-            for event, order in zip(events, plain, strict=True):
-                if order is not None and isinstance(event, PaymentSucceededV1):
-                    run.append((event, order))
+            for event, payment in zip(events, plain, strict=True):
+                if payment is not None:
+                    run.append(payment)
                     continue
                 await orders.apply_plain_payments(conn, run)
                 run = []

@@ -668,9 +668,9 @@ async def apply_payment_succeeded(
 
 async def plain_payments(
     conn: Connection, events: Sequence[EventData], *, excluded: frozenset[str] = frozenset()
-) -> list[Order | None]:
-    """For each event of a batch, its order, locked, when the event is a plain payment; None
-    for every other event.
+) -> list[tuple[PaymentSucceededV1, Order] | None]:
+    """For each event of a batch, the event and its order, locked, when the event is a plain
+    payment; None for every other event.
 
     Plain: a PaymentSucceededV1 whose order is the only one of its kind in the batch (no other
     event of the batch names it, so applying it apart from them changes nothing they see), is
@@ -682,19 +682,21 @@ async def plain_payments(
         if oid is not None:
             named[oid] = named.get(oid, 0) + 1
     candidates = {
-        i: oid
+        i: (event, oid)
         for i, event in enumerate(events)
         if isinstance(event, PaymentSucceededV1)
         and event.order_id not in excluded
         and (oid := parse_id(event.order_id)) is not None
         and named[oid] == 1
     }
-    locked = await repo.get_orders_for_update(conn, list(candidates.values())) if candidates else {}
-    plain: list[Order | None] = [None] * len(events)
-    for i, oid in candidates.items():
+    locked = (
+        await repo.get_orders_for_update(conn, [oid for _, oid in candidates.values()])
+        if candidates
+        else {}
+    )
+    plain: list[tuple[PaymentSucceededV1, Order] | None] = [None] * len(events)
+    for i, (event, oid) in candidates.items():
         order = locked.get(oid)
-        event = events[i]
-        assert isinstance(event, PaymentSucceededV1)
         if (
             order is not None
             and order.status is OrderStatus.PENDING
@@ -702,7 +704,7 @@ async def plain_payments(
             and order.id not in excluded
             and assess_payment(order, event).verdict is Verdict.MATCHED
         ):
-            plain[i] = order
+            plain[i] = (event, order)
     return plain
 
 
