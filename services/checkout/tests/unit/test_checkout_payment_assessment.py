@@ -3,68 +3,19 @@ facts alone (every case of issue 10's list, and the ordinary ones)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import UTC, datetime
-
 import pytest
+from orderkit import order
+from orderkit import payment as paid
 
 from paystream.checkout.catalog.domain import Package
 from paystream.checkout.orders.domain import (
-    Order,
     OrderStatus,
     Verdict,
     assess_payment,
     describe,
     package_facts,
 )
-from paystream.shared.events import PaymentSucceededV1
 from paystream.shared.money import Money
-
-NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
-
-
-def order(**over: object) -> Order:
-    base = Order(
-        id="6d1f6a3e-1d1b-4b6f-8a55-0a0f1a2b3c4d",
-        user_id="alice",
-        package_id="standard",
-        credits=1100,
-        amount=Money(10_000, "CNY"),
-        payment_method="stripe_checkout",
-        status=OrderStatus.PENDING,
-        return_url=None,
-        idempotency_key=None,
-        request_fingerprint=None,
-        provider_session_id="cs_1",
-        payment_url=None,
-        provider_payment_id=None,
-        paid_amount_minor=None,
-        paid_currency=None,
-        amount_mismatch=False,
-        failure_reason=None,
-        expires_at=NOW,
-        paid_at=None,
-        created_at=NOW,
-        updated_at=NOW,
-    )
-    return replace(base, **over)  # type: ignore[arg-type]
-
-
-def paid(**over: object) -> PaymentSucceededV1:
-    fields: dict[str, object] = {
-        "order_id": "6d1f6a3e-1d1b-4b6f-8a55-0a0f1a2b3c4d",
-        "user_id": "alice",
-        "package_id": "standard",
-        "credits": 1100,
-        "amount_minor": 10_000,
-        "currency": "CNY",
-        "provider": "stripe",
-        "provider_event_id": "evt_1",
-        "provider_payment_id": "pi_1",
-        "paid_at": NOW,
-    }
-    fields.update(over)
-    return PaymentSucceededV1.model_validate(fields)
 
 
 def test_the_order_s_amount_currency_and_facts_are_granted() -> None:

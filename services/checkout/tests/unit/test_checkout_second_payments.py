@@ -3,10 +3,9 @@ refunds measured against the payment they return (`refundable`)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import UTC, datetime
-
+import orderkit
 import pytest
+from orderkit import NOW, OID
 
 from paystream.checkout.orders.domain import Order, OrderStatus
 from paystream.checkout.refunds.domain import Refund, RefundState, refundable
@@ -21,52 +20,27 @@ from paystream.checkout.second_payments.domain import (
 from paystream.shared.events import PaymentSucceededV1
 from paystream.shared.money import Money
 
-NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
-OID = "6d1f6a3e-1d1b-4b6f-8a55-0a0f1a2b3c4d"
-
 
 def order(**over: object) -> Order:
-    base = Order(
-        id=OID,
-        user_id="alice",
-        package_id="standard",
-        credits=1100,
-        amount=Money(10_000, "CNY"),
-        payment_method="stripe_checkout",
-        status=OrderStatus.PAID,
-        return_url=None,
-        idempotency_key=None,
-        request_fingerprint=None,
-        provider_session_id="cs_1",
-        payment_url=None,
-        provider_payment_id="pi_first",
-        paid_amount_minor=10_000,
-        paid_currency="CNY",
-        amount_mismatch=False,
-        failure_reason=None,
-        expires_at=NOW,
-        paid_at=NOW,
-        created_at=NOW,
-        updated_at=NOW,
-    )
-    return replace(base, **over)  # type: ignore[arg-type]
+    """The standard order, already paid by its first payment."""
+    paid: dict[str, object] = {
+        "status": OrderStatus.PAID,
+        "provider_payment_id": "pi_first",
+        "paid_amount_minor": 10_000,
+        "paid_currency": "CNY",
+        "paid_at": NOW,
+    }
+    return orderkit.order(**{**paid, **over})
 
 
 def second(**over: object) -> PaymentSucceededV1:
-    fields: dict[str, object] = {
-        "order_id": OID,
-        "user_id": "alice",
-        "package_id": "standard",
-        "credits": 1100,
-        "amount_minor": 10_000,
-        "currency": "CNY",
-        "provider": "stripe",
+    """Another payment for it: the price again, under another payment and session."""
+    another: dict[str, object] = {
         "provider_event_id": "evt_2",
         "provider_payment_id": "pi_second",
         "provider_session_id": "cs_2",
-        "paid_at": NOW,
     }
-    return PaymentSucceededV1.model_validate({**fields, **over})
+    return orderkit.payment(**{**another, **over})
 
 
 @pytest.mark.parametrize("policy", list(SecondPaymentPolicy))
