@@ -701,7 +701,6 @@ async def plain_payments(
             order is not None
             and order.status is OrderStatus.PENDING
             and order.kind not in PLAN_KINDS
-            and order.id not in excluded
             and assess_payment(order, event).verdict is Verdict.MATCHED
         ):
             plain[i] = (event, order)
