@@ -370,6 +370,7 @@ class BatchConsumer:
         self._stopping = asyncio.Event()
         self.applied = 0  # events whose effect was applied
         self.duplicates = 0  # events the inbox had already seen
+        self.passed = 0  # records of types the consumer does not want (`only_listed`)
         self.dead_lettered = 0
         self.last_batch_at: float | None = None
         self.failure: str | None = None  # the last batch failed unexpectedly (for /readyz)
@@ -559,6 +560,7 @@ class BatchConsumer:
                 continue
             parsed.append(consumed)
         if passed:
+            self.passed += passed
             EVENTS_CONSUMED.labels(self.service, records[0].topic, "passed").inc(passed)
         if not parsed:
             return

@@ -27,6 +27,9 @@ def create_app(settings: InvoicingSettings | None = None) -> FastAPI:
             group_id=s.invoicing_consumer_group,
             handler=handle_payment_events,
             event_types=CONSUMES,
+            # Only paid orders and refunds make invoices and credit notes: the rest of these
+            # topics is passed by its header, not parsed or kept in the inbox.
+            only_listed=True,
         )
 
     @asynccontextmanager

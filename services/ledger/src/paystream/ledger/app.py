@@ -48,6 +48,9 @@ def create_app(settings: LedgerSettings | None = None) -> FastAPI:
         group_id=settings.ledger_consumer_group,
         handler=ledger_handler(lambda: clocks[0]),
         event_types=CONSUMES,
+        # Four of a payment's five events on these topics (succeeded, status changes) mean
+        # nothing to the ledger: passed by their header, not parsed or kept in the inbox.
+        only_listed=True,
     )
     runtime.add_publisher(settings.topics.ledger_events)
 
