@@ -428,6 +428,17 @@ class Deployment:
         proc.wait(timeout=10)
         stack.stop()
 
+    def pause(self, *names: str) -> None:
+        """SIGSTOP the services' process groups: alive (sockets, group membership) but doing
+        nothing, as under a long GC pause or a starved host, until `resume`. Kafka's session
+        timeout (10 s) is longer than any pause the tests make."""
+        for name in names:
+            os.killpg(self.stacks[name].procs[name.split("#")[0]].pid, signal.SIGSTOP)
+
+    def resume(self, *names: str) -> None:
+        for name in names:
+            os.killpg(self.stacks[name].procs[name.split("#")[0]].pid, signal.SIGCONT)
+
     async def stop(self, name: str) -> None:
         """SIGTERM: a clean stop (the consumer leaves its group)."""
         await asyncio.to_thread(self.stacks.pop(name).stop)

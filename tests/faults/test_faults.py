@@ -127,12 +127,28 @@ async def test_a_postgres_restart_under_the_consumers_is_recovered_without_dead_
         return len(await d.grants()) >= 300
 
     await until(mid_stream, 60, "300 grants")
-    fault_at = time.monotonic()
+    # The consumers must have work of their own when the database goes: checkout, which makes
+    # the paid orders they act on, shares that database and stops making them. So both are
+    # paused while checkout pays a few hundred more orders, and resumed with that backlog
+    # once the database is gone.
+    consumers = ("ledger", "invoicing")
+    before = sum((await d.end_offsets(d.orders_topic)).values())
+    d.pause(*consumers)
     try:
-        stop_s = await infra("stop", "postgres")
-        await asyncio.sleep(3.0)  # consumers keep failing to reach the database meanwhile
+
+        async def backlog_made() -> bool:
+            return sum((await d.end_offsets(d.orders_topic)).values()) >= before + 300
+
+        await until(backlog_made, 30, "a backlog of paid orders")
+        fault_at = time.monotonic()
+        try:
+            stop_s = await infra("stop", "postgres")
+            d.resume(*consumers)
+            await asyncio.sleep(3.0)  # consumers keep failing to reach the database meanwhile
+        finally:
+            start_s = await infra("start", "postgres")
     finally:
-        start_s = await infra("start", "postgres")
+        d.resume(*consumers)  # SIGCONT to a running process does nothing
     back_at = time.monotonic()
     backlog = set(traffic.client.delivery.acknowledged)
     await d.wait_applied(backlog)
