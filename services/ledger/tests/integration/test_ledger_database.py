@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any
 
 import asyncpg
 import pytest
 
+from paystream.devtools.explain import explain_analyze, rows_read
 from paystream.ledger.books import repository as books
+from paystream.ledger.lots import repository as lots_repository
 from paystream.shared.db import Connection
 
 pytestmark = pytest.mark.integration
@@ -193,20 +194,6 @@ async def test_lot_entries_are_append_only_and_a_lot_expires_once(pool: asyncpg.
 # ---- the spend batch's idempotency lookup stays an index lookup ------------------------------
 
 
-def _rows_read(plan: dict[str, Any], relation: str) -> float:
-    """Rows the plan read from `relation`: produced plus filtered out, over all loops."""
-    own = 0.0
-    if plan.get("Relation Name") == relation:
-        loops = plan.get("Actual Loops", 1)
-        removed = plan.get("Rows Removed by Filter", 0) + plan.get(
-            "Rows Removed by Index Recheck", 0
-        )
-        own = (plan.get("Actual Rows", 0) + removed) * loops
-    # A join that filters what a scan of `relation` produced read those rows too.
-    own += plan.get("Rows Removed by Join Filter", 0)
-    return own + sum(_rows_read(p, relation) for p in plan.get("Plans", []))
-
-
 async def test_looking_up_spends_by_key_reads_one_row_per_key_whatever_the_statistics(
     pool: asyncpg.Pool,
 ) -> None:
@@ -231,12 +218,74 @@ async def test_looking_up_spends_by_key_reads_one_row_per_key_whatever_the_stati
     async with pool.acquire() as conn:
         found = await books.find_by_keys(conn, keys)
         assert sorted(found) == sorted(keys[:3])
-        explained = await conn.fetchval(
-            f"EXPLAIN (ANALYZE, FORMAT JSON) {books.FIND_BY_KEYS}",
-            [u for u, _ in keys],
-            [k for _, k in keys],
+        plan = await explain_analyze(
+            conn, books.FIND_BY_KEYS, [u for u, _ in keys], [k for _, k in keys]
         )
-    # The pool decodes json itself; a bare connection would hand back the text.
-    doc = json.loads(explained) if isinstance(explained, str) else explained
-    plan = doc[0]["Plan"]
-    assert _rows_read(plan, "transactions") <= len(keys), json.dumps(plan, indent=1)
+    assert rows_read(plan, "transactions") <= len(keys), json.dumps(plan, indent=1)
+
+
+async def _seqrows_read(conn: Connection, table: str) -> int:
+    """Rows this transaction has read from `table` by sequential scans so far."""
+    n = await conn.fetchval(
+        "SELECT seq_tup_read FROM pg_stat_xact_user_tables WHERE relname = $1", table
+    )
+    return int(n or 0)
+
+
+async def test_the_postings_check_is_planned_on_the_tables_as_they_are_now(
+    pool: asyncpg.Pool,
+) -> None:
+    # One connection, as a consumer holds one: its first batch is checked while `transactions`
+    # is empty, then the table grows. A plan kept from that first batch (PL/pgSQL keeps the
+    # plan of a statement without parameters for the session) hashed all of `transactions`
+    # for every later batch.
+    async with pool.acquire() as conn:
+        await conn.execute("INSERT INTO accounts (id) VALUES ('user:u')")
+        async with conn.transaction():
+            tx = await _transaction(conn)
+            await conn.execute(
+                "INSERT INTO postings VALUES ($1, 'user:u', 10), ($1, 'system:issuance', -10)",
+                tx,
+            )
+        await conn.execute(
+            "INSERT INTO transactions (id, kind, user_id, order_id, event_id, reason, credits,"
+            " balance_after, paid_minor, paid_currency)"
+            " SELECT gen_random_uuid(), 'grant', 'u', 'o-' || i, gen_random_uuid(),"
+            " 'test', 10, 10, 100, 'CNY' FROM generate_series(1, 3000) AS i"
+        )
+        async with conn.transaction():
+            tx = await _transaction(conn)
+            before = await _seqrows_read(conn, "transactions")
+            await conn.execute(
+                "INSERT INTO postings VALUES ($1, 'user:u', 10), ($1, 'system:issuance', -10)",
+                tx,
+            )
+            assert await _seqrows_read(conn, "transactions") - before < 100
+        # Still checked: a posting for a transaction that does not exist is refused.
+        with pytest.raises(asyncpg.ForeignKeyViolationError, match="unknown transaction"):
+            await conn.execute(
+                "INSERT INTO postings VALUES ($1, 'user:u', 10), ($1, 'system:issuance', -10)",
+                uuid.uuid4(),
+            )
+
+
+async def test_looking_up_granted_orders_reads_one_row_per_order_whatever_the_statistics(
+    pool: asyncpg.Pool,
+) -> None:
+    # 3,000 lots and no statistics yet (a young ledger, before autovacuum's first ANALYZE): as
+    # `order_id = ANY($1)` the lookup of a grant batch's orders read every lot.
+    await pool.execute(
+        "INSERT INTO lots (id, user_id, unit, source, credits, remaining, effective_at,"
+        " validity_rule, order_id, order_line, transaction_id, created_at)"
+        " SELECT gen_random_uuid(), 'u' || (i % 500), 'credits', 'purchase', 10, 10, now(),"
+        " 'none', 'o-' || i, 0, gen_random_uuid(), now() FROM generate_series(1, 3000) AS i"
+    )
+    orders = ["o-7", "o-1200", "o-2999", "o-none"]
+    async with pool.acquire() as conn:
+        assert await lots_repository.granted_order_lines(conn, orders) == set(orders[:3])
+        # Planned for these orders, and as a plan cached for any orders would be.
+        for mode in ("auto", "force_generic_plan"):
+            await conn.execute(f"SET plan_cache_mode = {mode}")
+            plan = await explain_analyze(conn, lots_repository.GRANTED_ORDERS, orders)
+            assert rows_read(plan, "lots") <= len(orders), (mode, json.dumps(plan, indent=1))
+        await conn.execute("RESET plan_cache_mode")

@@ -1,0 +1,32 @@
+"""What a query's plan read, from `EXPLAIN (ANALYZE, FORMAT JSON)`: for tests that pin a lookup
+to index probes, whatever the planner's statistics say."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from paystream.shared.db import Connection
+
+
+async def explain_analyze(conn: Connection, sql: str, *args: object) -> dict[str, Any]:
+    """The top plan node of `sql` run with `args` (the query is executed)."""
+    explained = await conn.fetchval(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}", *args)
+    # A pool with the services' codecs decodes json itself; a bare connection hands back text.
+    doc = json.loads(explained) if isinstance(explained, str) else explained
+    plan: dict[str, Any] = doc[0]["Plan"]
+    return plan
+
+
+def rows_read(plan: dict[str, Any], relation: str) -> float:
+    """Rows the plan read from `relation`: produced plus filtered out, over all loops."""
+    own = 0.0
+    if plan.get("Relation Name") == relation:
+        loops = plan.get("Actual Loops", 1)
+        removed = plan.get("Rows Removed by Filter", 0) + plan.get(
+            "Rows Removed by Index Recheck", 0
+        )
+        own = float((plan.get("Actual Rows", 0) + removed) * loops)
+    # A join that filters what a scan of `relation` produced read those rows too.
+    own += float(plan.get("Rows Removed by Join Filter", 0))
+    return own + sum(rows_read(p, relation) for p in plan.get("Plans", []))
