@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import asyncpg
 import pytest
 
+from paystream.devtools.explain import explain_analyze, rows_read
 from paystream.invoicing import repository as repo
 from paystream.invoicing import service
 from paystream.invoicing.domain import NewInvoice, format_invoice_number
@@ -502,3 +503,42 @@ async def test_a_duplicate_does_not_queue_behind_the_years_counter(
         "ord-a": "INV-2026-000001",
         "ord-b": "INV-2026-000002",
     }
+
+
+async def test_looking_up_invoiced_orders_reads_one_row_per_order_as_the_table_grows(
+    invoicing_pool, apply_batch, make_paid, make_envelope
+) -> None:
+    # A connection that looked orders up while the table held one invoice, as a consumer's
+    # does at its first batches, then the table grows to 3,000 before any ANALYZE. A plan
+    # kept from those first lookups read every invoice for each later batch.
+    await apply_batch([make_envelope(make_paid("ord-0"))])
+    orders = ["ord-7", "ord-1200", "ord-2999", "ord-none"]
+    async with invoicing_pool.acquire() as conn:
+        for _ in range(6):
+            assert await repo.invoiced_orders(conn, orders) == set()
+        await conn.execute(
+            "INSERT INTO invoices (id, number, order_id, user_id, package_id, description,"
+            " credits, amount_minor, currency, provider, provider_payment_id, status, paid_at,"
+            " issued_at, payment_event_id, ordered_minor, lines)"
+            " SELECT gen_random_uuid(), 'T-' || i, 'ord-' || i, user_id, package_id,"
+            " description, credits, amount_minor, currency, provider, provider_payment_id,"
+            " status, paid_at, issued_at, gen_random_uuid(), ordered_minor, lines"
+            " FROM invoices, generate_series(1, 3000) AS i WHERE order_id = 'ord-0'"
+        )
+        async with conn.transaction():
+            before = await _seq_rows_read(conn, "invoices")
+            assert await repo.invoiced_orders(conn, orders) == set(orders[:3])
+            assert await _seq_rows_read(conn, "invoices") - before < 100
+        # And as a plan made now for any orders would be.
+        await conn.execute("SET plan_cache_mode = force_generic_plan")
+        plan = await explain_analyze(conn, repo.INVOICED_ORDERS, orders)
+        await conn.execute("RESET plan_cache_mode")
+        assert rows_read(plan, "invoices") <= len(orders), plan
+
+
+async def _seq_rows_read(conn: asyncpg.Connection, table: str) -> int:
+    """Rows this transaction has read from `table` by sequential scans so far."""
+    n = await conn.fetchval(
+        "SELECT seq_tup_read FROM pg_stat_xact_user_tables WHERE relname = $1", table
+    )
+    return int(n or 0)
