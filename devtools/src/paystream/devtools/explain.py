@@ -30,3 +30,13 @@ def rows_read(plan: dict[str, Any], relation: str) -> float:
     # A join that filters what a scan of `relation` produced read those rows too.
     own += float(plan.get("Rows Removed by Join Filter", 0))
     return own + sum(rows_read(p, relation) for p in plan.get("Plans", []))
+
+
+async def seq_rows_read(conn: Connection, table: str) -> int:
+    """Rows the transaction open on `conn` has read from `table` by sequential scans so far:
+    what a statement whose cached plan EXPLAIN cannot show (a trigger's, a prepared
+    statement's) read, as the difference around it."""
+    n = await conn.fetchval(
+        "SELECT seq_tup_read FROM pg_stat_xact_user_tables WHERE relname = $1", table
+    )
+    return int(n or 0)

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import asyncpg
 import pytest
 
-from paystream.devtools.explain import explain_analyze, rows_read
+from paystream.devtools.explain import explain_analyze, rows_read, seq_rows_read
 from paystream.invoicing import repository as repo
 from paystream.invoicing import service
 from paystream.invoicing.domain import NewInvoice, format_invoice_number
@@ -526,19 +526,11 @@ async def test_looking_up_invoiced_orders_reads_one_row_per_order_as_the_table_g
             " FROM invoices, generate_series(1, 3000) AS i WHERE order_id = 'ord-0'"
         )
         async with conn.transaction():
-            before = await _seq_rows_read(conn, "invoices")
+            before = await seq_rows_read(conn, "invoices")
             assert await repo.invoiced_orders(conn, orders) == set(orders[:3])
-            assert await _seq_rows_read(conn, "invoices") - before < 100
+            assert await seq_rows_read(conn, "invoices") - before < 100
         # And as a plan made now for any orders would be.
         await conn.execute("SET plan_cache_mode = force_generic_plan")
         plan = await explain_analyze(conn, repo.INVOICED_ORDERS, orders)
         await conn.execute("RESET plan_cache_mode")
         assert rows_read(plan, "invoices") <= len(orders), plan
-
-
-async def _seq_rows_read(conn: asyncpg.Connection, table: str) -> int:
-    """Rows this transaction has read from `table` by sequential scans so far."""
-    n = await conn.fetchval(
-        "SELECT seq_tup_read FROM pg_stat_xact_user_tables WHERE relname = $1", table
-    )
-    return int(n or 0)

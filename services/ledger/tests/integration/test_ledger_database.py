@@ -11,7 +11,7 @@ import uuid
 import asyncpg
 import pytest
 
-from paystream.devtools.explain import explain_analyze, rows_read
+from paystream.devtools.explain import explain_analyze, rows_read, seq_rows_read
 from paystream.ledger.books import repository as books
 from paystream.ledger.lots import repository as lots_repository
 from paystream.shared.db import Connection
@@ -224,14 +224,6 @@ async def test_looking_up_spends_by_key_reads_one_row_per_key_whatever_the_stati
     assert rows_read(plan, "transactions") <= len(keys), json.dumps(plan, indent=1)
 
 
-async def _seqrows_read(conn: Connection, table: str) -> int:
-    """Rows this transaction has read from `table` by sequential scans so far."""
-    n = await conn.fetchval(
-        "SELECT seq_tup_read FROM pg_stat_xact_user_tables WHERE relname = $1", table
-    )
-    return int(n or 0)
-
-
 async def test_the_postings_check_is_planned_on_the_tables_as_they_are_now(
     pool: asyncpg.Pool,
 ) -> None:
@@ -255,12 +247,12 @@ async def test_the_postings_check_is_planned_on_the_tables_as_they_are_now(
         )
         async with conn.transaction():
             tx = await _transaction(conn)
-            before = await _seqrows_read(conn, "transactions")
+            before = await seq_rows_read(conn, "transactions")
             await conn.execute(
                 "INSERT INTO postings VALUES ($1, 'user:u', 10), ($1, 'system:issuance', -10)",
                 tx,
             )
-            assert await _seqrows_read(conn, "transactions") - before < 100
+            assert await seq_rows_read(conn, "transactions") - before < 100
         # Still checked: a posting for a transaction that does not exist is refused.
         with pytest.raises(asyncpg.ForeignKeyViolationError, match="unknown transaction"):
             await conn.execute(
