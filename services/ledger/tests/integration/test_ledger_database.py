@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime
 
 import asyncpg
 import pytest
@@ -281,3 +282,30 @@ async def test_looking_up_granted_orders_reads_one_row_per_order_whatever_the_st
             plan = await explain_analyze(conn, lots_repository.GRANTED_ORDERS, orders)
             assert rows_read(plan, "lots") <= len(orders), (mode, json.dumps(plan, indent=1))
         await conn.execute("RESET plan_cache_mode")
+
+
+async def test_available_credits_are_summed_from_the_users_lots_as_the_table_grows(
+    pool: asyncpg.Pool,
+) -> None:
+    # A connection that read balances while the ledger held one lot, as a consumer's does at
+    # its first batches, then 3,000 lots arrive before any ANALYZE.
+    at = datetime.now(UTC)
+    pairs = [("u7", "credits"), ("u123", "credits"), ("nobody", "credits")]
+    insert = (
+        "INSERT INTO lots (id, user_id, unit, source, credits, remaining, effective_at,"
+        " validity_rule, order_id, order_line, transaction_id, created_at)"
+        " SELECT gen_random_uuid(), 'u' || (i % 500), 'credits', 'purchase', 10, 10,"
+        " now() - interval '1 hour', 'none', 'o-' || i, 0, gen_random_uuid(), now()"
+        " FROM generate_series($1::int, $2::int) AS i"
+    )
+    async with pool.acquire() as conn:
+        await conn.execute(insert, 0, 0)
+        for _ in range(6):
+            await lots_repository.available_of(conn, pairs, at)
+        await conn.execute(insert, 1, 3000)
+        async with conn.transaction():
+            before = await seq_rows_read(conn, "lots")
+            available = await lots_repository.available_of(conn, pairs, at)
+            read = await seq_rows_read(conn, "lots") - before
+        assert available == {pairs[0]: 60, pairs[1]: 60, pairs[2]: 0}
+        assert read < 100

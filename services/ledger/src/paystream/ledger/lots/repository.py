@@ -180,12 +180,20 @@ async def available_of(
     conn: Connection, pairs: Sequence[tuple[str, str]], at: datetime
 ) -> dict[tuple[str, str], int]:
     """Available credits (live, not held) per (user, unit)."""
+    # One index probe per pair (a per-row sub-plan), whatever the statistics say. As a join
+    # (`(user_id, unit) IN (SELECT * FROM unnest(...))`), the plan a connection cached while
+    # the table was young read every lot for each batch.
     rows = await conn.fetch(
         """
-        SELECT user_id, unit, sum(remaining - held)::bigint AS available FROM lots
-        WHERE (user_id, unit) IN (SELECT * FROM unnest($1::text[], $2::text[]))
-          AND has_credits AND effective_at <= $3 AND (expires_at IS NULL OR expires_at > $3)
-        GROUP BY user_id, unit
+        SELECT k.user_id, k.unit, a.available
+        FROM unnest($1::text[], $2::text[]) AS k(user_id, unit)
+        CROSS JOIN LATERAL (
+            SELECT sum(remaining - held)::bigint AS available FROM lots
+            WHERE lots.user_id = k.user_id AND lots.unit = k.unit AND has_credits
+              AND effective_at <= $3 AND (expires_at IS NULL OR expires_at > $3)
+            OFFSET 0
+        ) a
+        WHERE a.available IS NOT NULL
         """,
         [u for u, _ in pairs],
         [n for _, n in pairs],
