@@ -432,12 +432,14 @@ class Deployment:
         """SIGSTOP the services' process groups: alive (sockets, group membership) but doing
         nothing, as under a long GC pause or a starved host, until `resume`. Kafka's session
         timeout (10 s) is longer than any pause the tests make."""
-        for name in names:
-            os.killpg(self.stacks[name].procs[name.split("#")[0]].pid, signal.SIGSTOP)
+        self._signal(signal.SIGSTOP, names)
 
     def resume(self, *names: str) -> None:
+        self._signal(signal.SIGCONT, names)
+
+    def _signal(self, sig: signal.Signals, names: tuple[str, ...]) -> None:
         for name in names:
-            os.killpg(self.stacks[name].procs[name.split("#")[0]].pid, signal.SIGCONT)
+            os.killpg(self.stacks[name].procs[name.split("#")[0]].pid, sig)
 
     async def stop(self, name: str) -> None:
         """SIGTERM: a clean stop (the consumer leaves its group)."""
