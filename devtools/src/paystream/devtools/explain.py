@@ -9,9 +9,19 @@ from typing import Any
 from paystream.shared.db import Connection
 
 
-async def explain_analyze(conn: Connection, sql: str, *args: object) -> dict[str, Any]:
-    """The top plan node of `sql` run with `args` (the query is executed)."""
-    explained = await conn.fetchval(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}", *args)
+async def explain_analyze(
+    conn: Connection, sql: str, *args: object, plan_cache_mode: str | None = None
+) -> dict[str, Any]:
+    """The top plan node of `sql` run with `args` (the query is executed). `plan_cache_mode`
+    `force_generic_plan` shows the plan a connection would cache for any arguments."""
+    if plan_cache_mode is None:
+        explained = await conn.fetchval(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}", *args)
+    else:
+        await conn.execute(f"SET plan_cache_mode = {plan_cache_mode}")
+        try:
+            explained = await conn.fetchval(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}", *args)
+        finally:
+            await conn.execute("RESET plan_cache_mode")
     # A pool with the services' codecs decodes json itself; a bare connection hands back text.
     doc = json.loads(explained) if isinstance(explained, str) else explained
     plan: dict[str, Any] = doc[0]["Plan"]

@@ -530,7 +530,7 @@ async def test_looking_up_invoiced_orders_reads_one_row_per_order_as_the_table_g
             assert await repo.invoiced_orders(conn, orders) == set(orders[:3])
             assert await seq_rows_read(conn, "invoices") - before < 100
         # And as a plan made now for any orders would be.
-        await conn.execute("SET plan_cache_mode = force_generic_plan")
-        plan = await explain_analyze(conn, repo.INVOICED_ORDERS, orders)
-        await conn.execute("RESET plan_cache_mode")
+        plan = await explain_analyze(
+            conn, repo.INVOICED_ORDERS, orders, plan_cache_mode="force_generic_plan"
+        )
         assert rows_read(plan, "invoices") <= len(orders), plan

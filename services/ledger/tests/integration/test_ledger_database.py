@@ -267,21 +267,16 @@ async def test_looking_up_granted_orders_reads_one_row_per_order_whatever_the_st
 ) -> None:
     # 3,000 lots and no statistics yet (a young ledger, before autovacuum's first ANALYZE): as
     # `order_id = ANY($1)` the lookup of a grant batch's orders read every lot.
-    await pool.execute(
-        "INSERT INTO lots (id, user_id, unit, source, credits, remaining, effective_at,"
-        " validity_rule, order_id, order_line, transaction_id, created_at)"
-        " SELECT gen_random_uuid(), 'u' || (i % 500), 'credits', 'purchase', 10, 10, now(),"
-        " 'none', 'o-' || i, 0, gen_random_uuid(), now() FROM generate_series(1, 3000) AS i"
-    )
     orders = ["o-7", "o-1200", "o-2999", "o-none"]
     async with pool.acquire() as conn:
+        await _add_lots(conn, 1, 3000)
         assert await lots_repository.granted_order_lines(conn, orders) == set(orders[:3])
         # Planned for these orders, and as a plan cached for any orders would be.
         for mode in ("auto", "force_generic_plan"):
-            await conn.execute(f"SET plan_cache_mode = {mode}")
-            plan = await explain_analyze(conn, lots_repository.GRANTED_ORDERS, orders)
+            plan = await explain_analyze(
+                conn, lots_repository.GRANTED_ORDERS, orders, plan_cache_mode=mode
+            )
             assert rows_read(plan, "lots") <= len(orders), (mode, json.dumps(plan, indent=1))
-        await conn.execute("RESET plan_cache_mode")
 
 
 async def test_available_credits_are_summed_from_the_users_lots_as_the_table_grows(
@@ -291,21 +286,28 @@ async def test_available_credits_are_summed_from_the_users_lots_as_the_table_gro
     # its first batches, then 3,000 lots arrive before any ANALYZE.
     at = datetime.now(UTC)
     pairs = [("u7", "credits"), ("u123", "credits"), ("nobody", "credits")]
-    insert = (
-        "INSERT INTO lots (id, user_id, unit, source, credits, remaining, effective_at,"
-        " validity_rule, order_id, order_line, transaction_id, created_at)"
-        " SELECT gen_random_uuid(), 'u' || (i % 500), 'credits', 'purchase', 10, 10,"
-        " now() - interval '1 hour', 'none', 'o-' || i, 0, gen_random_uuid(), now()"
-        " FROM generate_series($1::int, $2::int) AS i"
-    )
     async with pool.acquire() as conn:
-        await conn.execute(insert, 0, 0)
+        await _add_lots(conn, 0, 0)
         for _ in range(6):
             await lots_repository.available_of(conn, pairs, at)
-        await conn.execute(insert, 1, 3000)
+        await _add_lots(conn, 1, 3000)
         async with conn.transaction():
             before = await seq_rows_read(conn, "lots")
             available = await lots_repository.available_of(conn, pairs, at)
             read = await seq_rows_read(conn, "lots") - before
         assert available == {pairs[0]: 60, pairs[1]: 60, pairs[2]: 0}
         assert read < 100
+
+
+async def _add_lots(conn: Connection, first: int, last: int) -> None:
+    """Lots `o-<i>` of 10 live credits for users `u<i % 500>`, i from first to last, written
+    straight to the table (no statistics are taken)."""
+    await conn.execute(
+        "INSERT INTO lots (id, user_id, unit, source, credits, remaining, effective_at,"
+        " validity_rule, order_id, order_line, transaction_id, created_at)"
+        " SELECT gen_random_uuid(), 'u' || (i % 500), 'credits', 'purchase', 10, 10,"
+        " now() - interval '1 hour', 'none', 'o-' || i, 0, gen_random_uuid(), now()"
+        " FROM generate_series($1::int, $2::int) AS i",
+        first,
+        last,
+    )
