@@ -11,9 +11,9 @@ transaction the shared consumer owns. Repositories take a connection and never c
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import TypeAlias
+from typing import TypeAlias, TypeVar
 
 import asyncpg
 import orjson
@@ -102,6 +102,36 @@ async def savepoint(conn: Connection) -> AsyncIterator[None]:
         raise RuntimeError("savepoint() needs the caller's transaction")
     async with conn.transaction():
         yield
+
+
+T = TypeVar("T")
+U = TypeVar("U")
+
+
+async def overlapping(statements: Awaitable[T], work: Callable[[], U]) -> tuple[T, U]:
+    """Run `statements` (queries on one connection) and, while PostgreSQL executes them, `work`:
+    CPU work of this process that needs neither the connection nor their result. Returns both
+    results.
+
+    A consumer's batch statement keeps PostgreSQL busy for tens of milliseconds while the
+    consumer only waits; what does not depend on it (building the events it publishes, say) is
+    done in that wait instead of after it. One turn of the event loop sends the first query
+    before `work` starts (asyncpg encodes and writes it, then waits for the answer) if the
+    connection prepared it before (asyncpg's statement cache: a consumer's statements from its
+    second batch on); a query new to the connection is prepared first, and only that round trip
+    overlaps. The connection is idle again when this returns, whichever of the two fails: if
+    `work` raises, the statements are awaited first and `work`'s error is raised.
+    """
+    task = asyncio.ensure_future(statements)
+    await asyncio.sleep(0)
+    try:
+        done = work()
+    except BaseException:
+        await asyncio.wait([task])
+        if not task.cancelled():
+            task.exception()  # retrieved: the caller hears `work`'s error
+        raise
+    return await task, done
 
 
 async def ping(pool: asyncpg.Pool) -> None:

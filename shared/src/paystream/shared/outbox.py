@@ -72,10 +72,20 @@ async def enqueue_many(conn: Connection, rows: list[tuple[str, Envelope]]) -> No
     The row keeps the LOGICAL topic of the event's type; the relay puts its deployment's prefix
     in front when it publishes.
     """
+    await enqueue_prepared(conn, prepare(rows))
+
+
+# Outbox rows made by `prepare`.
+Prepared = list[_Row]
+
+
+def prepare(rows: list[tuple[str, Envelope]]) -> Prepared:
+    """The outbox rows of (key, envelope) pairs, serialized: the CPU half of `enqueue_many`, for
+    a caller that does it while a statement of its transaction runs (`db.overlapping`)."""
     if not rows:
-        return
+        return []
     trace = inject_headers()  # one trace context for the whole batch
-    prepared: list[_Row] = [
+    return [
         (
             env.id,
             topic_of(env.type),
@@ -85,6 +95,12 @@ async def enqueue_many(conn: Connection, rows: list[tuple[str, Envelope]]) -> No
         )
         for k, env in rows
     ]
+
+
+async def enqueue_prepared(conn: Connection, prepared: Prepared) -> None:
+    """`enqueue_many` of rows made by `prepare`, in their order."""
+    if not prepared:
+        return
     buffer = _BUFFER.get()
     if buffer is not None and buffer.conn is conn:
         buffer.rows.extend(prepared)

@@ -38,8 +38,9 @@ from paystream.ledger.lots.domain import (
 )
 from paystream.ledger.lots.repository import LotRow, NewLot
 from paystream.ledger.thresholds.service import after_change
+from paystream.shared import outbox
 from paystream.shared.clock import Clock, OffsetClock
-from paystream.shared.db import Connection, transaction
+from paystream.shared.db import Connection, overlapping, transaction
 from paystream.shared.events import DEFAULT_UNIT, InvalidEvent, OrderPaidV1
 from paystream.shared.outbox import enqueue_many
 
@@ -179,6 +180,7 @@ async def grant_orders(conn: Connection, grants: Sequence[OrderGrant], clock: Cl
     txs: list[Tx] = [tx for tx, _ in rolled.expiries]
     out: list[Keyed] = [events.expired(tx, expires_at) for tx, expires_at in rolled.expiries]
     new_lots: list[NewLot] = []
+    granted: list[tuple[Tx, NewLot, str | None]] = []
     for i, (g, lot) in enumerate(zip(fresh, lots, strict=True)):
         for new, reason in ((rolled.carried.get(i), ROLLOVER_REASON), (lot, None)):
             if new is None:
@@ -203,16 +205,24 @@ async def grant_orders(conn: Connection, grants: Sequence[OrderGrant], clock: Cl
             )
             txs.append(tx)
             new_lots.append(new)
-            out.append(events.granted(tx, new, provider_payment_id=g.provider_payment_id))
-    inserted = await repository.insert_lots(conn, new_lots)
+            granted.append((tx, new, g.provider_payment_id))
+    # The events are built while PostgreSQL inserts the lots, and serialized while it writes the
+    # transactions: a batch's grant events cost the consumer about as much CPU as those
+    # statements take, and depend only on what was decided above.
+    inserted, granted_events = await overlapping(
+        repository.insert_lots(conn, new_lots),
+        lambda: [events.granted(tx, new, provider_payment_id=p) for tx, new, p in granted],
+    )
     if len(inserted) != len(new_lots):
         raise ConcurrentGrant(f"{len(new_lots) - len(inserted)} order line(s) granted concurrently")
-    await books.write(conn, txs)
+    _, prepared = await overlapping(
+        books.write(conn, txs), lambda: outbox.prepare(out + granted_events)
+    )
     if rolled.expiries:
         settled = [(tx.lots[0][0], tx.credits) for tx, _ in rolled.expiries]
         await repository.mark_expired(conn, settled, now)
-    out += await after_change(conn, running, now)
-    await enqueue_many(conn, out)
+    low = await after_change(conn, running, now)
+    await outbox.enqueue_prepared(conn, prepared + outbox.prepare(low))
     return [tx for tx in txs if tx.kind == "grant"]
 
 
