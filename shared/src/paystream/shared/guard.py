@@ -109,22 +109,10 @@ class InputGuardMiddleware:
         await self.app(scope, replaying(body, receive), send)
 
     async def _read_body(self, scope: Scope, receive: Receive) -> bytes:
-        limit = self.max_body_bytes
-        refuse_declared_length(_header(scope, b"content-length"), limit)
-        chunks: list[bytes] = []
-        size = 0
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":
-                break  # the client left: the app sees an empty body and its disconnect
-            chunk: bytes = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                raise PayloadTooLarge(f"body is larger than {limit} bytes")
-            chunks.append(chunk)
-            more = message.get("more_body", False)
-        body = b"".join(chunks)
+        # A client that left: the app sees what arrived and its disconnect.
+        body, _ = await read_limited_body(
+            receive, _header(scope, b"content-length"), self.max_body_bytes
+        )
         if _BODY_CONTROL.search(body):
             raise BodyControlCharacter("control characters are not accepted in the body")
         try:
@@ -160,6 +148,29 @@ def refuse_declared_length(declared: str | bytes | None, limit: int) -> None:
         raise BadRequest("Content-Length is not a number") from None
     if too_large:
         raise PayloadTooLarge(f"body is larger than {limit} bytes")
+
+
+async def read_limited_body(
+    receive: Receive, declared_length: str | bytes | None, limit: int
+) -> tuple[bytes, bool]:
+    """A request's body from its ASGI `receive`, refused (413) as soon as it is larger than
+    `limit` bytes: a declared Content-Length is checked before reading (it is only a claim), a
+    streamed or chunked body while reading. Returns the body and whether it is whole (False: the
+    client left before its end, and the body is what had arrived)."""
+    refuse_declared_length(declared_length, limit)
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"".join(chunks), False
+        chunk: bytes = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"body is larger than {limit} bytes")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks), True
 
 
 async def checked_request(request: Request) -> None:

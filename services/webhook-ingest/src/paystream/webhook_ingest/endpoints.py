@@ -4,23 +4,23 @@ middleware (server span, metrics) and error handlers, each handing its requests 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+import inspect
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.routing import APIRoute
-from starlette.routing import request_response
+from starlette.requests import ClientDisconnect
+from starlette.types import Receive, Scope, Send
 
 from paystream.notifications.provider import NotificationProvider
-from paystream.shared.errors import PayloadTooLarge, PaystreamError
-from paystream.shared.guard import refuse_declared_length
+from paystream.shared.errors import PaystreamError
+from paystream.shared.guard import read_limited_body
 from paystream.webhook_ingest.pipeline import Pipeline
 
 log = structlog.get_logger(__name__)
-
-Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 def mount(
@@ -35,7 +35,7 @@ def mount(
         doc = provider.doc
         app.router.add_api_route(
             provider.path,
-            _endpoint(provider.name, pipelines, max_body_bytes),
+            WebhookEndpoint(provider.name, pipelines, max_body_bytes),
             methods=["POST"],
             tags=["webhooks"],
             route_class_override=WebhookRoute,
@@ -61,50 +61,70 @@ def mount(
 
 
 class WebhookRoute(APIRoute):
-    """A route whose endpoint takes the Request itself and answers a Response, run the way any
-    Starlette route runs its endpoint (`starlette.routing.request_response`). FastAPI's own
-    machinery around an endpoint (dependency solving, exit stacks for dependencies with yield,
-    body and response models) has nothing to do for it, and cost more per webhook than
-    verifying one. A custom route class is FastAPI's documented hook for changing what a route
-    runs (https://fastapi.tiangolo.com/how-to/custom-request-and-route/); the route stays in the
-    app's routing, OpenAPI, middleware and error handlers."""
+    """A route FastAPI documents and routes like any other, whose requests its endpoint (a
+    WebhookEndpoint, an ASGI app) answers itself. FastAPI's machinery around an endpoint
+    (dependency solving, exit stacks, body and response models) and Starlette's Request and
+    Response objects have nothing to do for a body that is read as bytes and an answer the
+    provider's module has already encoded, and cost more per webhook than verifying one. A custom
+    route class is FastAPI's documented hook for changing what a route runs
+    (https://fastapi.tiangolo.com/how-to/custom-request-and-route/); the route stays in the app's
+    routing, OpenAPI, middleware and error handlers (what the endpoint raises is answered by
+    them, as on any route)."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         super().__init__(path, endpoint, **kwargs)
-        self.app = request_response(endpoint)
+        assert isinstance(endpoint, WebhookEndpoint)
+        self.app = endpoint
 
 
-def _endpoint(name: str, pipelines: Mapping[str, Pipeline], max_body_bytes: int) -> Endpoint:
-    async def receive(request: Request) -> Response:
-        pipeline = pipelines.get(name)
+class WebhookEndpoint:
+    """One provider's webhook route: the body read (413 past `max_body_bytes`), handed to the
+    pipeline, and its answer sent."""
+
+    def __init__(self, name: str, pipelines: Mapping[str, Pipeline], max_body_bytes: int) -> None:
+        self._name = name
+        self._pipelines = pipelines
+        self._limit = max_body_bytes
+        # What FastAPI reads to document the route (its operation id and its one parameter, the
+        # request itself, which adds nothing to the document).
+        self.__name__ = f"{name}_notification"
+        self.__signature__ = _DECLARED
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        pipeline = self._pipelines.get(self._name)
         if pipeline is None:
-            log.error("webhook_pipeline_not_started", provider=name)
+            log.error("webhook_pipeline_not_started", provider=self._name)
             raise PaystreamError("internal error")  # 500 internal_error, the shared body
+        # As Starlette's Headers.get reads them: names are lower case, the first of a repeated
+        # header wins.
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in reversed(scope["headers"])}
         try:
             pipeline.check_configured()
-            body = await read_body(request, max_body_bytes)
-            answer = await pipeline.ingest(body, request.headers)
+            # Refused (413) past the limit, even while a chunked body streams in.
+            body, whole = await read_limited_body(
+                receive, headers.get("content-length"), self._limit
+            )
+            if not whole:
+                raise ClientDisconnect()  # nobody is there to answer
+            answer = await pipeline.ingest(body, headers)
         except PaystreamError as exc:
             failed = pipeline.failed(exc)
             if failed is None:
                 raise  # the shared error body
             answer = failed
-        return Response(answer.body, status_code=answer.status, media_type=answer.media_type)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": answer.status,
+                "headers": [
+                    (b"content-length", str(len(answer.body)).encode()),
+                    (b"content-type", answer.media_type.encode("latin-1")),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": answer.body})
 
-    receive.__name__ = f"{name}_notification"
-    return receive
 
-
-async def read_body(request: Request, limit: int) -> bytes:
-    """A notification's body, refused (413) as soon as it is larger than `limit` bytes: a declared
-    Content-Length is checked before reading (it is only a claim), a streamed or chunked body
-    while reading."""
-    refuse_declared_length(request.headers.get("content-length"), limit)
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"body is larger than {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+_DECLARED = inspect.Signature(
+    [inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request)]
+)
