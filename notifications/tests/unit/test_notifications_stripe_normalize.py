@@ -10,16 +10,21 @@ from typing import Any
 
 import orjson
 import pytest
+from pydantic import SecretStr
 
+from paystream.devtools.fakes.signing import sign_stripe_payload
 from paystream.notifications.errors import MalformedPayload
 from paystream.notifications.normalized import Normalized, Outcome
 from paystream.notifications.providers.stripe.normalize import (
     PAYMENT_TYPES,
     SOURCE,
+    StripeEvent,
     normalize,
     normalize_raw,
     parse_event,
 )
+from paystream.notifications.providers.stripe.provider import StripeProvider
+from paystream.notifications.providers.stripe.settings import StripeSettings
 from paystream.shared.events import (
     MAX_AMOUNT_MINOR,
     Envelope,
@@ -353,6 +358,39 @@ def test_rerunning_over_a_raw_record_gives_the_same_payment_event() -> None:
     assert live_env is not None
     assert replayed_env is not None
     assert replayed_env.to_bytes() == live_env.to_bytes()
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        event("checkout.session.completed", session()),
+        event("checkout.session.completed", session(payment_status="unpaid")),
+        event("payment_intent.payment_failed", payment_intent(status="requires_payment_method")),
+        event("checkout.session.completed", session(metadata={})),
+        event("customer.created", {"id": "cus_1", "object": "customer"}),
+    ],
+    ids=["paid", "unpaid", "failed", "not-ours", "unhandled"],
+)
+def test_the_live_path_normalizes_what_the_verifier_read_as_reprocessing_reads_the_record(
+    doc: dict[str, Any],
+) -> None:
+    provider = StripeProvider()
+    verifier = provider.verifier(StripeSettings(webhook_secrets=SecretStr("whsec_test")))
+    body = orjson.dumps(doc, option=orjson.OPT_INDENT_2)
+    now = RECEIVED_AT.timestamp()
+    received = verifier.verify(
+        body, {"stripe-signature": sign_stripe_payload(body, "whsec_test", int(now))}, now=now
+    )
+    assert isinstance(received.parsed, StripeEvent)
+    raw = WebhookReceivedV1(
+        provider="stripe",
+        provider_event_id=received.event_id,
+        provider_event_type=received.event_type,
+        content_type=received.content_type,
+        body=received.body,
+        received_at=RECEIVED_AT,
+    )
+    assert provider.normalize_received(raw, received) == provider.normalize(raw)
 
 
 # ---- absurd values (issue 10) -----------------------------------------------------------------

@@ -33,6 +33,9 @@ class Received:
     subject: str  # of the raw record; also its Kafka key when no user is known
     content_type: str
     body: str  # kept verbatim (or, for WeChat Pay, with its decrypted resource)
+    # The body as the verifier read it (a provider's own type), for `normalize_received`; None
+    # if the verifier did not read it.
+    parsed: object = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +136,12 @@ class NotificationProvider(ABC, Generic[S]):
     def normalize(self, raw: WebhookReceivedV1) -> Normalized:
         """What a `webhooks.raw` record of this provider means (pure; the same on every run).
         Raises MalformedPayload if the record cannot be read."""
+
+    def normalize_received(self, raw: WebhookReceivedV1, received: Received) -> Normalized:
+        """`normalize(raw)` of the record just made of `received`, on the live path. A provider
+        whose verifier already read the body (`received.parsed`) may normalize that instead of
+        reading it again; the result must be `normalize(raw)`'s."""
+        return self.normalize(raw)
 
     @abstractmethod
     def accepted(self, result: Accepted) -> Answer:

@@ -94,7 +94,7 @@ class Pipeline:
             received_at=received_at,
         )
         # Normalized from the very record webhooks.raw keeps: reprocessing it gives the same.
-        normalized = self.provider.normalize(raw)
+        normalized = self.provider.normalize_received(raw, received)
         keyed = [
             (
                 normalized.user_id or received.subject,

@@ -15,9 +15,10 @@ from paystream.notifications.provider import (
     ErrorBody,
     LogNames,
     NotificationProvider,
+    Received,
     RouteDoc,
 )
-from paystream.notifications.providers.stripe.normalize import normalize_raw
+from paystream.notifications.providers.stripe.normalize import StripeEvent, normalize, normalize_raw
 from paystream.notifications.providers.stripe.settings import StripeSettings
 from paystream.notifications.providers.stripe.verify import StripeSignatureVerifier, StripeVerifier
 from paystream.shared.events import WebhookReceivedV1
@@ -94,6 +95,12 @@ class StripeProvider(NotificationProvider[StripeSettings]):
 
     def normalize(self, raw: WebhookReceivedV1) -> Normalized:
         return normalize_raw(raw)
+
+    def normalize_received(self, raw: WebhookReceivedV1, received: Received) -> Normalized:
+        # The verifier parsed the body `raw.body` was decoded from: the same event, read once.
+        if isinstance(received.parsed, StripeEvent):
+            return normalize(received.parsed, received_at=raw.received_at)
+        return self.normalize(raw)
 
     def accepted(self, result: Accepted) -> Answer:
         content: dict[str, Any] = {

@@ -126,4 +126,5 @@ class StripeVerifier:
             content_type=headers.get("content-type") or CONTENT_TYPE,
             # parse_event succeeded, so the body is valid UTF-8 (orjson refuses anything else).
             body=body.decode("utf-8"),
+            parsed=event,
         )
