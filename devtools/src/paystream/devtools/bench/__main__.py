@@ -3,7 +3,7 @@
 1. ingest: verified Stripe webhooks accepted per second (acks=all), with p50/p99, from a load
    generator in a separate process (closed loop).
 2. end to end: webhook -> credits granted, p50/p99, at a fixed open-loop rate.
-3. ledger: payment events applied per second from a pre-filled topic.
+3. ledger: paid orders granted per second from a pre-filled topic.
 4. invoicing: invoices issued per second from a pre-filled topic (numbers checked gap-free).
 5. spend: `POST /v1/spend` per second (closed loop) and p50/p99 at a fixed rate (open loop), from
    a load generator in a separate process, 1,000 users with several lots each.
@@ -229,7 +229,7 @@ def write_report(results: dict[str, Any], path: Path) -> str:
         )
     if led:
         lines.append(
-            f"| ledger payment events applied/s from a pre-filled topic "
+            f"| ledger: paid orders granted/s from a pre-filled topic "
             f"({led['events']:,} events, {led['users']:,} users) | >= 5,000/s | "
             f"**{led['per_s']:,.0f}/s** ({led['elapsed_s']} s) |"
         )
@@ -274,9 +274,11 @@ def write_report(results: dict[str, Any], path: Path) -> str:
         "  after). The warm-up also makes the figure one of the databases' steady state: in the",
         "  first minute a service's tables grow from empty, before any ANALYZE.",
         "  `e2e-latency.json` in the bench logs has every payment's send time and latency.",
-        "- **ledger**: the topic is filled first with `paystream.payment.succeeded.v1` events,",
-        "  then the ledger's own consumer and batch handler apply them into a fresh database;",
-        "  the figure is events / time from the group's join to the last commit.",
+        "- **ledger**: the topic is filled first with `paystream.order.paid.v1` events (one",
+        "  package of credits each), then the ledger's own consumer and batch handler apply them",
+        "  into a fresh database, in this process, with the garbage collector settled as a",
+        "  service settles it before it serves (`shared.http.settle_collector`); the figure is",
+        "  events / time from the group's join to the last commit.",
         "- **invoicing**: the same method with the invoicing handler; the highest invoice number",
         "  must equal the number of events (gap-free numbering).",
         "- **spend**: only the ledger runs, on topics of its own. 1,000 users first get three",
