@@ -8,9 +8,19 @@ from collections.abc import Iterable, Sequence
 
 import structlog
 from opentelemetry import propagate, trace
+from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.sampling import (
+    ALWAYS_ON,
+    Decision,
+    ParentBased,
+    Sampler,
+    SamplingResult,
+)
+from opentelemetry.trace import Link, SpanKind, TraceState
+from opentelemetry.util.types import Attributes
 from prometheus_client import Counter, Gauge, Histogram
 
 KafkaHeaders = Sequence[tuple[str, bytes]]
@@ -39,10 +49,62 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     structlog.contextvars.bind_contextvars(service=service)
 
 
+class ServiceTracerProvider(TracerProvider):
+    """The SDK's tracer provider, whose spans are recorded only once it has a span processor,
+    i.e. somewhere to send them (the OTLP exporter, a test's in-memory exporter).
+
+    Until then every span is non-recording (OpenTelemetry's DROP decision): it still has a trace
+    id, continues an incoming traceparent, is current while the request runs and is propagated
+    in Kafka headers, but none of a recorded span's bookkeeping (attributes kept under a lock,
+    name, status, timestamps) is done for a span nobody will read. That bookkeeping was ~12 us of
+    the ~200 us of CPU a verified webhook costs (a span 18.6-19.0 us recorded, 6.8-7.5 us not,
+    OpenTelemetry 1.45 on this machine). A span propagated from a service that records nothing
+    is marked not sampled; consumers link to it rather than continue it, so a downstream service
+    that exports still records its own spans.
+    """
+
+    def __init__(self, resource: Resource) -> None:
+        self.exporting = False
+        super().__init__(sampler=_RecordWhenExporting(self), resource=resource)
+
+    def add_span_processor(self, span_processor: SpanProcessor) -> None:
+        super().add_span_processor(span_processor)
+        self.exporting = True
+
+
+class _RecordWhenExporting(Sampler):
+    """The SDK's default (`ParentBased(ALWAYS_ON)`) once `provider` exports, DROP before."""
+
+    def __init__(self, provider: ServiceTracerProvider) -> None:
+        self._provider = provider
+        self._exporting = ParentBased(ALWAYS_ON)
+
+    def should_sample(
+        self,
+        parent_context: Context | None,
+        trace_id: int,
+        name: str,
+        kind: SpanKind | None = None,
+        attributes: Attributes = None,
+        links: Sequence[Link] | None = None,
+        trace_state: TraceState | None = None,
+    ) -> SamplingResult:
+        if self._provider.exporting:
+            return self._exporting.should_sample(
+                parent_context, trace_id, name, kind, attributes, links, trace_state
+            )
+        parent = trace.get_current_span(parent_context).get_span_context()
+        return SamplingResult(Decision.DROP, None, parent.trace_state if parent.is_valid else None)
+
+    def get_description(self) -> str:
+        return "RecordWhenExporting{ParentBased(ALWAYS_ON)}"
+
+
 def configure_tracing(service: str, endpoint: str | None) -> TracerProvider:
-    """Install a tracer provider; spans are exported only when an OTLP endpoint is configured."""
+    """Install a tracer provider; spans are recorded and exported only when an OTLP endpoint is
+    configured (`ServiceTracerProvider`)."""
     global _configured
-    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    provider = ServiceTracerProvider(resource=Resource.create({"service.name": service}))
     if endpoint:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
