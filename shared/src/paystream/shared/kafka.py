@@ -24,6 +24,7 @@ import contextlib
 import logging
 import time
 import traceback
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -590,11 +591,14 @@ class BatchConsumer:
             fresh = await record_inbox(conn, items)
             if fresh:
                 await self.handler(conn, fresh)
-        # By identity: `c in fresh` compares whole records, quadratic in the batch size.
+        # By identity: `c in fresh` compares whole records, quadratic in the batch size. Counted
+        # per (topic, outcome), not per event: labels() takes a lock and builds a key each call.
         applied = {id(c) for c in fresh}
-        for c in items:
-            outcome = "applied" if id(c) in applied else "duplicate"
-            EVENTS_CONSUMED.labels(self.service, c.record.topic, outcome).inc()
+        counts = Counter(
+            (c.record.topic, "applied" if id(c) in applied else "duplicate") for c in items
+        )
+        for (topic, outcome), n in counts.items():
+            EVENTS_CONSUMED.labels(self.service, topic, outcome).inc(n)
         self.applied += len(fresh)
         self.duplicates += len(items) - len(fresh)
         return len(fresh)
