@@ -5,63 +5,26 @@ signs with PyCryptodome: an independent implementation of the same scheme."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl
 
 import pytest
-from alipay import AliPay
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from paystream.checkout.providers import alipay_client as client
+from paystream.devtools.fakes.alipay_sdk import (
+    APP_ID,
+    Keys,
+    alipay_side_sdk,
+    merchant_sdk,
+    new_keys,
+)
 from paystream.devtools.fakes.signing import signed_response, verify_request
 from paystream.shared.providers import alipay as ali
-from paystream.shared.providers import keys as provider_keys
-
-APP_ID = "2021000000000001"
-
-
-@dataclass(frozen=True)
-class Keys:
-    merchant: rsa.RSAPrivateKey  # the application's key: signs requests
-    alipay: rsa.RSAPrivateKey  # Alipay's key: signs responses and notifications
-    other: rsa.RSAPrivateKey  # an attacker's
-
-    def pem(self, key: rsa.RSAPrivateKey) -> str:
-        return provider_keys.private_key_pem(key)
-
-    def pub(self, key: rsa.RSAPrivateKey) -> str:
-        return provider_keys.public_key_pem(key)
 
 
 @pytest.fixture(scope="module")
 def keys() -> Keys:
-    def gen() -> rsa.RSAPrivateKey:
-        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-    return Keys(gen(), gen(), gen())
-
-
-def merchant_sdk(keys: Keys) -> AliPay:
-    """The SDK as a merchant uses it: its key signs, Alipay's public key verifies."""
-    return AliPay(
-        appid=APP_ID,
-        app_notify_url=None,
-        app_private_key_string=keys.pem(keys.merchant),
-        alipay_public_key_string=keys.pub(keys.alipay),
-        sign_type="RSA2",
-    )
-
-
-def alipay_side_sdk(keys: Keys) -> AliPay:
-    """The SDK turned around to play Alipay: Alipay's key signs, the merchant's verifies."""
-    return AliPay(
-        appid=APP_ID,
-        app_notify_url=None,
-        app_private_key_string=keys.pem(keys.alipay),
-        alipay_public_key_string=keys.pub(keys.merchant),
-        sign_type="RSA2",
-    )
+    return new_keys()
 
 
 # --- requests -------------------------------------------------------------------------------
