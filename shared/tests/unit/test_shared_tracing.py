@@ -1,3 +1,4 @@
+import pytest
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
@@ -54,3 +55,15 @@ def test_once_it_has_a_span_processor_spans_are_recorded_and_exported() -> None:
     assert finished.context is not None
     assert finished.context.trace_flags.sampled
     assert dict(finished.attributes or {}) == {"http.route": "/webhooks/stripe"}
+
+
+def test_once_exporting_it_samples_as_otel_traces_sampler_says(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER", "always_off")
+    provider = ServiceTracerProvider(resource=Resource.create({"service.name": "test"}))
+    exporter = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    with provider.get_tracer("test").start_as_current_span("webhook") as span:
+        assert not span.is_recording()
+    assert exporter.get_finished_spans() == ()

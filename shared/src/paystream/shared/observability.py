@@ -12,13 +12,7 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
-from opentelemetry.sdk.trace.sampling import (
-    ALWAYS_ON,
-    Decision,
-    ParentBased,
-    Sampler,
-    SamplingResult,
-)
+from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
 from opentelemetry.trace import Link, SpanKind, TraceState
 from opentelemetry.util.types import Attributes
 from prometheus_client import Counter, Gauge, Histogram
@@ -73,11 +67,13 @@ class ServiceTracerProvider(TracerProvider):
 
 
 class _RecordWhenExporting(Sampler):
-    """The SDK's default (`ParentBased(ALWAYS_ON)`) once `provider` exports, DROP before."""
+    """Once `provider` exports, the sampler the SDK would have chosen (OTEL_TRACES_SAMPLER, by
+    default `ParentBased(ALWAYS_ON)`); DROP before."""
 
     def __init__(self, provider: ServiceTracerProvider) -> None:
         self._provider = provider
-        self._exporting = ParentBased(ALWAYS_ON)
+        # The SDK's choice, read the SDK's way (a provider made without a sampler).
+        self._exporting: Sampler = TracerProvider(shutdown_on_exit=False).sampler
 
     def should_sample(
         self,
@@ -97,7 +93,7 @@ class _RecordWhenExporting(Sampler):
         return SamplingResult(Decision.DROP, None, parent.trace_state if parent.is_valid else None)
 
     def get_description(self) -> str:
-        return "RecordWhenExporting{ParentBased(ALWAYS_ON)}"
+        return f"RecordWhenExporting{{{type(self._exporting).__name__}}}"
 
 
 def configure_tracing(service: str, endpoint: str | None) -> TracerProvider:
