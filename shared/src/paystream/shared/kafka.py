@@ -61,7 +61,14 @@ from tenacity import (
 from tenacity.stop import stop_base
 
 from paystream.shared.db import TRANSIENT_DB_ERRORS, Connection
-from paystream.shared.events import EVENT_TYPES, Envelope, EventData, InvalidEvent, envelope_of
+from paystream.shared.events import (
+    EVENT_TYPES,
+    Encoded,
+    Envelope,
+    EventData,
+    InvalidEvent,
+    envelope_of,
+)
 from paystream.shared.kafka_security import PLAINTEXT, KafkaSecurity
 from paystream.shared.observability import (
     BATCH_SECONDS,
@@ -205,7 +212,7 @@ CLOUDEVENTS_CONTENT_TYPE: Final = ("content-type", b"application/cloudevents+jso
 
 
 def envelope_headers(
-    env: Envelope, trace: list[tuple[str, bytes]] | None = None
+    env: Envelope | Encoded, trace: list[tuple[str, bytes]] | None = None
 ) -> list[tuple[str, bytes]]:
     """The record headers of an event: the structured-mode content type, `ce_type` and `ce_id`
     (so tools can route and find a record without parsing its value), then the trace context;

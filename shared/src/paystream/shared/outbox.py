@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
@@ -16,7 +16,7 @@ from aiokafka.errors import KafkaError
 from faststream.kafka import KafkaBroker
 
 from paystream.shared.db import TRANSIENT_DB_ERRORS, Connection
-from paystream.shared.events import Envelope
+from paystream.shared.events import Encoded, Envelope
 from paystream.shared.kafka import OutgoingRecord, envelope_headers, publish_all
 from paystream.shared.observability import (
     OUTBOX_BACKLOG,
@@ -79,9 +79,10 @@ async def enqueue_many(conn: Connection, rows: list[tuple[str, Envelope]]) -> No
 Prepared = list[_Row]
 
 
-def prepare(rows: list[tuple[str, Envelope]]) -> Prepared:
+def prepare(rows: Sequence[tuple[str, Envelope | Encoded]]) -> Prepared:
     """The outbox rows of (key, envelope) pairs, serialized: the CPU half of `enqueue_many`, for
-    a caller that does it while a statement of its transaction runs (`db.overlapping`)."""
+    a caller that does it while a statement of its transaction runs (`db.overlapping`). An
+    event may come already serialized (`Encoded`)."""
     if not rows:
         return []
     trace = inject_headers()  # one trace context for the whole batch

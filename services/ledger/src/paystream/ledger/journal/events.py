@@ -22,15 +22,20 @@ from paystream.shared.events import (
     CreditsReleasedV1,
     CreditsSpentV1,
     CreditsVoidedV1,
+    Encoded,
     Envelope,
     EventData,
     LotAmount,
     LotV1,
+    encode_data,
+    json_time,
 )
 
 SOURCE = "paystream/ledger"
 
 Keyed = tuple[str, Envelope]
+# What the outbox takes: an envelope, or one already serialized (`granted_encoded`).
+Outgoing = tuple[str, Envelope | Encoded]
 
 
 def wrap(tx: Tx, data: EventData) -> Keyed:
@@ -80,6 +85,48 @@ def granted(tx: Tx, lot: NewLot, *, provider_payment_id: str | None = None) -> K
             request_hash=tx.request_hash,
             provider_payment_id=provider_payment_id,
         ),
+    )
+
+
+def granted_encoded(tx: Tx, lot: NewLot, *, provider_payment_id: str | None = None) -> Outgoing:
+    """`granted(...)`, serialized without building its three models: the consumer's grant path
+    publishes one per paid order, and the models cost it about a fifth of its CPU per grant.
+    The same bytes (a unit test pins them over grants of every shape); its values are the
+    ones this service just decided and is writing, which the models would only copy."""
+    assert tx.kind == "grant"
+    data = {
+        "user_id": tx.user_id,
+        "transaction_id": str(tx.id),
+        "order_id": tx.order_id,
+        "credits": tx.credits,
+        "balance_after": tx.balance_after,
+        "granted_at": json_time(tx.at),
+        "unit": tx.unit,
+        "kind": "grant",
+        "lot": {
+            "id": str(lot.id),
+            "source": lot.source,
+            "credits": lot.credits,
+            "effective_at": json_time(lot.effective_at),
+            "expires_at": None if lot.expires_at is None else json_time(lot.expires_at),
+            "validity_rule": lot.validity_rule,
+            "priority": lot.priority,
+            "cost_minor": lot.cost_minor,
+            "cost_currency": lot.cost_currency,
+            "order_id": lot.order_id,
+            "order_line": lot.order_line,
+        },
+        "paid_minor": tx.paid_minor,
+        "paid_currency": tx.paid_currency,
+        "cause_event_id": None if tx.event_id is None else str(tx.event_id),
+        "reason": tx.reason,
+        "actor": tx.actor,
+        "idempotency_key": tx.idempotency_key,
+        "request_hash": tx.request_hash,
+        "provider_payment_id": provider_payment_id,
+    }
+    return tx.user_id, encode_data(
+        CreditsGrantedV1.TYPE, data, source=SOURCE, id=tx.id, time=tx.at, subject=tx.user_id
     )
 
 

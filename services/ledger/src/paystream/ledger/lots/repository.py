@@ -14,6 +14,7 @@ from datetime import datetime
 
 import asyncpg
 
+from paystream.ledger.books.domain import ISSUANCE, Tx, user_account
 from paystream.ledger.lots.domain import Lot
 from paystream.shared.db import Connection
 
@@ -102,6 +103,111 @@ async def insert_lots(conn: Connection, lots: Sequence[NewLot]) -> set[uuid.UUID
         [x.order_line for x in lots],
         [x.transaction_id for x in lots],
         [x.created_at for x in lots],
+    )
+    return {r["id"] for r in rows}
+
+
+_UNWRITTEN = (None,) * 7
+
+
+def _whole_grant(lot: NewLot, tx: Tx, at: datetime) -> bool:
+    """Whether `insert_granted` writes all of `tx`: the grant of `lot`, at `at`."""
+    return (
+        tx.kind == "grant"
+        and tx.id == lot.transaction_id
+        and tx.at == lot.created_at == at
+        and (tx.user_id, tx.unit, tx.credits) == (lot.user_id, lot.unit, lot.credits)
+        and not tx.lots
+        and (
+            tx.idempotency_key,
+            tx.request_hash,
+            tx.refund_key,
+            tx.hold_id,
+            tx.actor,
+            tx.cost_minor,
+            tx.cost_currency,
+        )
+        == _UNWRITTEN
+    )
+
+
+async def insert_granted(conn: Connection, granted: Sequence[tuple[NewLot, Tx]]) -> set[uuid.UUID]:
+    """Insert lots with their grant transactions and those transactions' postings, in ONE
+    statement: what `insert_lots` and then `books.write` write for grants (a grant moves no
+    lot entry: it is its lot), in one round trip and without sending the postings, which
+    follow from the transactions (`Tx.postings`: the user's account +credits, issuance
+    -credits). A lot of an order line already granted is skipped with its transaction and
+    postings. Returns the ids of the lots inserted."""
+    if not granted:
+        return set()
+    at = granted[0][1].at
+    if not all(_whole_grant(lot, tx, at) for lot, tx in granted):
+        raise ValueError("insert_granted writes new lots' grant transactions, of one time, only")
+    lots = [lot for lot, _ in granted]
+    txs = [tx for _, tx in granted]
+    rows = await conn.fetch(
+        """
+        WITH g AS (
+            SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bigint[],
+                                 $6::timestamptz[], $7::timestamptz[], $8::text[],
+                                 $9::smallint[], $10::bigint[], $11::text[], $12::text[],
+                                 $13::int[], $14::uuid[], $15::bigint[], $16::text[],
+                                 $17::uuid[], $18::bigint[], $19::text[], $23::text[])
+                 WITH ORDINALITY AS g (id, user_id, unit, source, credits, effective_at,
+                                       expires_at, validity_rule, priority, cost_minor,
+                                       cost_currency, order_id, order_line, transaction_id,
+                                       balance_after, reason, event_id, paid_minor,
+                                       paid_currency, tx_order_id, n)
+        ), l AS (
+            INSERT INTO lots (id, user_id, unit, source, credits, remaining, effective_at,
+                              expires_at, validity_rule, priority, cost_minor, cost_currency,
+                              order_id, order_line, transaction_id, created_at)
+            SELECT id, user_id, unit, source, credits, credits, effective_at, expires_at,
+                   validity_rule, priority, cost_minor, cost_currency, order_id, order_line,
+                   transaction_id, $20
+            FROM g ORDER BY n
+            ON CONFLICT (order_id, order_line) WHERE order_id IS NOT NULL DO NOTHING
+            RETURNING id
+        ), t AS (
+            INSERT INTO transactions (id, kind, user_id, unit, credits, balance_after,
+                                      created_at, reason, order_id, event_id, paid_minor,
+                                      paid_currency)
+            SELECT g.transaction_id, 'grant', g.user_id, g.unit, g.credits, g.balance_after,
+                   $20, g.reason, g.tx_order_id, g.event_id, g.paid_minor, g.paid_currency
+            FROM g JOIN l ON l.id = g.id ORDER BY g.n
+            RETURNING id, user_id, credits
+        ), p AS (
+            INSERT INTO postings (transaction_id, account_id, amount)
+            SELECT id, $21 || user_id, credits FROM t
+            UNION ALL
+            SELECT id, $22, -credits FROM t
+        )
+        SELECT id FROM l
+        """,
+        [x.id for x in lots],
+        [x.user_id for x in lots],
+        [x.unit for x in lots],
+        [x.source for x in lots],
+        [x.credits for x in lots],
+        [x.effective_at for x in lots],
+        [x.expires_at for x in lots],
+        [x.validity_rule for x in lots],
+        [x.priority for x in lots],
+        [x.cost_minor for x in lots],
+        [x.cost_currency for x in lots],
+        [x.order_id for x in lots],
+        [x.order_line for x in lots],
+        [x.transaction_id for x in lots],
+        [t.balance_after for t in txs],
+        [t.reason for t in txs],
+        [t.event_id for t in txs],
+        [t.paid_minor for t in txs],
+        [t.paid_currency for t in txs],
+        at,
+        user_account(""),
+        ISSUANCE,
+        # A rollover lot belongs to no order line; its transaction names the order.
+        [t.order_id for t in txs],
     )
     return {r["id"] for r in rows}
 

@@ -206,18 +206,24 @@ async def grant_orders(conn: Connection, grants: Sequence[OrderGrant], clock: Cl
             txs.append(tx)
             new_lots.append(new)
             granted.append((tx, new, g.provider_payment_id))
-    # The events are built while PostgreSQL inserts the lots, and serialized while it writes the
-    # transactions: a batch's grant events cost the consumer about as much CPU as those
-    # statements take, and depend only on what was decided above.
-    inserted, granted_events = await overlapping(
-        repository.insert_lots(conn, new_lots),
-        lambda: [events.granted(tx, new, provider_payment_id=p) for tx, new, p in granted],
+    if rolled.expiries:
+        # The ended allowances' expiries first (their entries move those lots), as they come
+        # first in the history.
+        await books.write(conn, [tx for tx, _ in rolled.expiries])
+    # One statement writes the lots, their transactions and postings; the events are built and
+    # serialized while PostgreSQL runs it: they cost the consumer about as much CPU as the
+    # statement takes, and depend only on what was decided above.
+    inserted, prepared = await overlapping(
+        repository.insert_granted(conn, [(new, tx) for tx, new, _ in granted]),
+        lambda: outbox.prepare(
+            [
+                *out,
+                *(events.granted_encoded(tx, new, provider_payment_id=p) for tx, new, p in granted),
+            ]
+        ),
     )
     if len(inserted) != len(new_lots):
         raise ConcurrentGrant(f"{len(new_lots) - len(inserted)} order line(s) granted concurrently")
-    _, prepared = await overlapping(
-        books.write(conn, txs), lambda: outbox.prepare(out + granted_events)
-    )
     if rolled.expiries:
         settled = [(tx.lots[0][0], tx.credits) for tx, _ in rolled.expiries]
         await repository.mark_expired(conn, settled, now)
