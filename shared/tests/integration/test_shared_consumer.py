@@ -124,6 +124,69 @@ async def test_poison_event_goes_to_dlq_and_the_rest_of_the_batch_is_applied(
     assert await pool.fetchval("SELECT count(*) FROM inbox WHERE event_id = $1", poison.id) == 0
 
 
+LANED = (
+    "CREATE TABLE applied (event_id uuid, user_id text, credits int, n bigserial,"
+    " tx bigint DEFAULT txid_current())"
+)
+
+
+async def test_lanes_apply_a_batch_in_transactions_by_key_in_order_and_once_despite_poison(
+    make_topics,
+    consumer_db,
+    spent_event,
+    run_consumer,
+    read_topic,
+    send_records,
+    until,
+    unique_suffix: str,
+) -> None:
+    topic = f"t.lanes.{unique_suffix}"
+    await make_topics(topic, dlq(topic), partitions=1)
+    pool = await consumer_db(LANED)
+    users = [f"u{i}" for i in range(12)]
+    first = [spent_event(users[i % 12], i) for i in range(360)]
+    second = [spent_event(users[i % 12], i) for i in range(360, 600)]
+    poison = spent_event("u5", 1000, reason="poison")
+    options: dict[str, Any] = {
+        "topics": [topic],
+        "group_id": f"g.{unique_suffix}",
+        "pool": pool,
+        "handler": _handler,
+        "batch_max": 1000,
+        "lanes": 3,
+        "max_retries": 0,
+        "retry_base_s": 0.01,
+    }
+    # Sent before the consumer starts, so its first fetch is one batch of them all.
+    await send_records(topic, *((env.subject or "", env) for env in first))
+    async with run_consumer(**options):
+        await until(lambda: _count(pool, 360))
+    # One batch, three lanes: three transactions, a user's events all in one of them.
+    rows = await pool.fetch("SELECT user_id, tx FROM applied")
+    tx_of: dict[str, set[int]] = {}
+    for r in rows:
+        tx_of.setdefault(r["user_id"], set()).add(r["tx"])
+    assert all(len(txs) == 1 for txs in tx_of.values())
+    assert len({tx for txs in tx_of.values() for tx in txs}) == 3
+
+    # A poison event fails its lane, so the batch; the other lanes committed, and the batch
+    # applied again (halved to find the poison) finds their events in the inbox.
+    await send_records(topic, *((env.subject or "", env) for env in [*second, poison]))
+    async with run_consumer(**options) as consumer:
+        await until(lambda: _count(pool, 600))
+        dead = await read_topic(dlq(topic), expect=1)
+    assert [Envelope.from_bytes(r.value).id for r in dead] == [poison.id]  # type: ignore[arg-type]
+    assert consumer.applied == 240
+    assert consumer.duplicates > 0
+    rows = await pool.fetch("SELECT user_id, credits FROM applied ORDER BY n")
+    assert sorted(r["credits"] for r in rows) == list(range(600))
+    # Each user's events were applied in their record order.
+    by_user: dict[str, list[int]] = {}
+    for r in rows:
+        by_user.setdefault(r["user_id"], []).append(r["credits"])
+    assert all(seen == sorted(seen) for seen in by_user.values())
+
+
 async def test_outbox_relay_publishes_then_deletes(
     kafka_broker, test_topics: Topics, consumer_db, spent_event, read_topic
 ) -> None:

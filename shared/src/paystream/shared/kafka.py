@@ -6,6 +6,11 @@ fetches and commits, and paystream code on top keeps the guarantees:
 - each batch is applied in ONE database transaction together with its inbox rows, and offsets
   are committed (`ack`) only after that transaction committed;
 - the inbox drops events already applied (redelivery, replay), before the handler sees them;
+- with `lanes` > 1, a large batch is split by record key into that many lanes, each applied in
+  its own transaction on its own connection, at once: a key's records (a user's events) stay
+  in one lane in their order, and the batch is acknowledged once every lane committed. A lane
+  that fails fails the batch, which is applied again: the lanes that committed are in the
+  inbox, so their events are not applied twice;
 - transient failures (database or broker away) are retried without end, with capped exponential
   backoff and jitter: the partition waits, nothing is dead-lettered because a dependency is down;
   stopping ends the wait and leaves the batch uncommitted;
@@ -24,6 +29,7 @@ import contextlib
 import logging
 import time
 import traceback
+import zlib
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -315,6 +321,9 @@ class Consumed:
 
 
 BatchHandler = Callable[[Connection, list[Consumed]], Awaitable[None]]
+# A batch is split into lanes only where each gets at least this many records: a lane is a
+# transaction (and a connection) of its own, worth it for a backlog, not for a few events.
+MIN_LANE: Final = 64
 Records = Sequence[ConsumerRecord[bytes, bytes]]
 
 
@@ -354,8 +363,14 @@ class BatchConsumer:
         retry_base_s: float = 0.05,
         retry_max_s: float = 5.0,
         on_applied: Callable[[], None] | None = None,
+        lanes: int = 1,
     ) -> None:
+        if lanes < 1:
+            raise ValueError("lanes must be at least 1")
         self.service = service
+        # While one lane's statements run in PostgreSQL, this process prepares another's: the
+        # consumer's CPU and the database's overlap (see `_lanes_of`).
+        self.lanes = lanes
         # Called once a batch's transaction committed (the outbox relay's wake-up: what the
         # batch enqueued is published now, not at the relay's next idle poll).
         self.on_applied = on_applied
@@ -593,11 +608,46 @@ class BatchConsumer:
         BATCH_SECONDS.labels(self.service, topic).observe(time.perf_counter() - started)
         self.last_batch_at = time.time()
 
-    async def _apply(self, items: list[Consumed]) -> int:
+    def _lanes_of(self, items: list[Consumed]) -> list[list[Consumed]]:
+        """The batch split by record key into at most `lanes` lanes of at least `MIN_LANE`
+        records, each in record order; records without a key go to the first lane."""
+        n = min(self.lanes, len(items) // MIN_LANE)
+        if n <= 1:
+            return [items]
+        lanes: list[list[Consumed]] = [[] for _ in range(n)]
+        for c in items:
+            key = c.record.key
+            lanes[zlib.crc32(key) % n if key is not None else 0].append(c)
+        return [lane for lane in lanes if lane]
+
+    async def _apply_lane(self, items: list[Consumed]) -> list[Consumed]:
         async with self.pool.acquire() as conn, conn.transaction():
             fresh = await record_inbox(conn, items)
             if fresh:
                 await self.handler(conn, fresh)
+        return fresh
+
+    async def _apply(self, items: list[Consumed]) -> int:
+        lanes = self._lanes_of(items)
+        if len(lanes) == 1:
+            fresh = await self._apply_lane(items)
+        else:
+            # Every lane runs to its end (commit or rollback) before a failure is raised: the
+            # batch is then applied again, and a lane still running would race that.
+            results = await asyncio.gather(
+                *(self._apply_lane(lane) for lane in lanes), return_exceptions=True
+            )
+            fresh = [c for r in results if not isinstance(r, BaseException) for c in r]
+            failed = next((r for r in results if isinstance(r, BaseException)), None)
+            if failed is not None:
+                # What the other lanes committed is counted now: applied again, it is a
+                # duplicate the inbox drops.
+                self._count(fresh, fresh)
+                raise failed
+        self._count(items, fresh)
+        return len(fresh)
+
+    def _count(self, items: list[Consumed], fresh: list[Consumed]) -> None:
         # By identity: `c in fresh` compares whole records, quadratic in the batch size. Counted
         # per (topic, outcome), not per event: labels() takes a lock and builds a key each call.
         applied = {id(c) for c in fresh}
@@ -608,7 +658,6 @@ class BatchConsumer:
             EVENTS_CONSUMED.labels(self.service, topic, outcome).inc(n)
         self.applied += len(fresh)
         self.duplicates += len(items) - len(fresh)
-        return len(fresh)
 
     async def _apply_until_up(self, items: list[Consumed]) -> None:
         """Apply a batch; transient errors are retried without end, others are raised."""

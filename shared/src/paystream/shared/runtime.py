@@ -146,6 +146,7 @@ class ServiceRuntime:
             batch_max=self.settings.consumer_batch_max,
             max_retries=self.settings.consumer_max_retries,
             on_applied=self._wake_relay,
+            lanes=self.settings.consumer_lanes,
         )
         self.consumers.append(c)
         return c

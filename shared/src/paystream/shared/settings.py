@@ -107,6 +107,10 @@ class BaseServiceSettings(BaseSettings):
     # goes to its dead-letter topic.
     consumer_batch_max: int = Field(default=500, ge=1)
     consumer_max_retries: int = Field(default=5, ge=0)
+    # A large batch is applied in this many lanes at once, split by record key (a user's events
+    # stay in one lane, in order), each in its own transaction on its own pool connection: the
+    # consumer prepares one lane while PostgreSQL writes another. 1: one transaction per batch.
+    consumer_lanes: int = Field(default=1, ge=1, le=8)
 
     def accepts_hs256(self) -> bool:
         return self.jwt_jwks_url is None or self.sandbox

@@ -94,7 +94,7 @@ async def apply_from_topic(
     await root.execute(f'CREATE DATABASE "{dbname}"')
     dsn = settings.pg_dsn(dbname)
     await upgrade(migrations_dir, dsn)
-    pool = await create_pool(dsn, min_size=2, max_size=4)
+    pool = await create_pool(dsn, min_size=2, max_size=2 + settings.consumer_lanes)
     broker = create_broker(settings.kafka_bootstrap, f"{name}-bench", security=security)
     await broker.connect()
     try:
@@ -107,6 +107,7 @@ async def apply_from_topic(
             pool=pool,
             handler=handler,
             batch_max=settings.consumer_batch_max,
+            lanes=settings.consumer_lanes,
         )
         # The collector as the service has it when it serves (`shared.http.serve`): what this
         # process built so far (imports, the filled topic's producer) is frozen out of its
@@ -135,6 +136,7 @@ async def apply_from_topic(
         "events": n,
         "users": users,
         "batch_max": settings.consumer_batch_max,
+        "lanes": settings.consumer_lanes,
         "elapsed_s": round(elapsed, 2),
         "per_s": round(n / elapsed, 1),
         # CPU seconds of this process (consumer, handler, Kafka client) in the same window: on

@@ -19,6 +19,9 @@ class LedgerSettings(BaseServiceSettings):
     # Larger than the shared default: a backlog of payments is applied in fewer, bigger
     # set-based transactions; when the topic is quiet, batches are as small as what arrived.
     consumer_batch_max: int = Field(default=2000, ge=1)
+    # A backlog's batch is granted in three lanes at once (by user): while PostgreSQL writes one
+    # lane's lots, the consumer builds the next one's (`make bench`, ledger: see the README).
+    consumer_lanes: int = Field(default=3, ge=1, le=8)
 
     # A setting so tests (and a staging replay) can use their own group.
     ledger_consumer_group: str = "ledger"
