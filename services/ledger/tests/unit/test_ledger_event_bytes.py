@@ -1,9 +1,11 @@
 """The grant path's events are serialized without their models (`events.granted_encoded`): the
 bytes must be exactly those of the models (`events.granted(...)`), which consumers, the restore
-from `ledger.events` and inboxes read."""
+from `ledger.events` and inboxes read. Its rows go in one statement (`insert_granted`), which
+refuses, before any I/O, a transaction it would not write whole."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -12,7 +14,7 @@ from pydantic import TypeAdapter
 
 from paystream.ledger.books.domain import Tx
 from paystream.ledger.journal import events
-from paystream.ledger.lots.repository import NewLot
+from paystream.ledger.lots.repository import NewLot, insert_granted
 from paystream.shared import outbox
 from paystream.shared.events import CreditsGrantedV1, Envelope
 
@@ -110,3 +112,32 @@ def test_the_outbox_rows_of_an_encoded_event_are_those_of_its_envelope() -> None
     slow = outbox.prepare([events.granted(tx, lot)])
     fast = outbox.prepare([events.granted_encoded(tx, lot)])
     assert fast == slow
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"kind": "adjustment"},
+        {"transaction_id": uuid.uuid4()},
+        {"credits": 1},
+        {"idempotency_key": "k"},
+        {"actor": "ops@example.com"},
+        {"cost_minor": 5},
+        {"lots": ((uuid.uuid4(), 1500),)},
+        {"at": TIMES[0] + timedelta(seconds=1)},
+    ],
+    ids=lambda change: next(iter(change)),
+)
+async def test_insert_granted_refuses_a_transaction_it_would_not_write_whole(
+    change: dict[str, object],
+) -> None:
+    tx, lot = _grant(
+        TIMES[0], expires=True, order="ord_1", reason="purchase", paid=1, cost_currency="CNY"
+    )
+    if "transaction_id" in change:
+        lot = dataclasses.replace(lot, transaction_id=change["transaction_id"])  # type: ignore[arg-type]
+    else:
+        tx = dataclasses.replace(tx, **change)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="insert_granted writes"):
+        # Refused before the connection is used: there is none.
+        await insert_granted(None, [(lot, tx)])  # type: ignore[arg-type]
