@@ -66,6 +66,27 @@ async def known_units(conn: Connection) -> set[str]:
     return {r["name"] for r in await conn.fetch("SELECT name FROM units")}
 
 
+def _lot_columns(lots: Sequence[NewLot]) -> list[list[object]]:
+    """The columns `insert_lots` and `insert_granted` send of new lots, as their first 14
+    parameters ($1..$14), in this order."""
+    return [
+        [x.id for x in lots],
+        [x.user_id for x in lots],
+        [x.unit for x in lots],
+        [x.source for x in lots],
+        [x.credits for x in lots],
+        [x.effective_at for x in lots],
+        [x.expires_at for x in lots],
+        [x.validity_rule for x in lots],
+        [x.priority for x in lots],
+        [x.cost_minor for x in lots],
+        [x.cost_currency for x in lots],
+        [x.order_id for x in lots],
+        [x.order_line for x in lots],
+        [x.transaction_id for x in lots],
+    ]
+
+
 async def insert_lots(conn: Connection, lots: Sequence[NewLot]) -> set[uuid.UUID]:
     """Insert lots; an order line already granted is skipped. Returns the ids inserted."""
     rows = await conn.fetch(
@@ -88,20 +109,7 @@ async def insert_lots(conn: Connection, lots: Sequence[NewLot]) -> set[uuid.UUID
         ON CONFLICT (order_id, order_line) WHERE order_id IS NOT NULL DO NOTHING
         RETURNING id
         """,
-        [x.id for x in lots],
-        [x.user_id for x in lots],
-        [x.unit for x in lots],
-        [x.source for x in lots],
-        [x.credits for x in lots],
-        [x.effective_at for x in lots],
-        [x.expires_at for x in lots],
-        [x.validity_rule for x in lots],
-        [x.priority for x in lots],
-        [x.cost_minor for x in lots],
-        [x.cost_currency for x in lots],
-        [x.order_id for x in lots],
-        [x.order_line for x in lots],
-        [x.transaction_id for x in lots],
+        *_lot_columns(lots),
         [x.created_at for x in lots],
     )
     return {r["id"] for r in rows}
@@ -184,20 +192,7 @@ async def insert_granted(conn: Connection, granted: Sequence[tuple[NewLot, Tx]])
         )
         SELECT id FROM l
         """,
-        [x.id for x in lots],
-        [x.user_id for x in lots],
-        [x.unit for x in lots],
-        [x.source for x in lots],
-        [x.credits for x in lots],
-        [x.effective_at for x in lots],
-        [x.expires_at for x in lots],
-        [x.validity_rule for x in lots],
-        [x.priority for x in lots],
-        [x.cost_minor for x in lots],
-        [x.cost_currency for x in lots],
-        [x.order_id for x in lots],
-        [x.order_line for x in lots],
-        [x.transaction_id for x in lots],
+        *_lot_columns(lots),
         [t.balance_after for t in txs],
         [t.reason for t in txs],
         [t.event_id for t in txs],
