@@ -450,38 +450,43 @@ async def test_database_refuses_a_second_invoice_with_a_number_or_an_order(
         "status": "paid",
         "paid_at": PAID_AT,
         "payment_event_id": uuid.uuid4(),
+        "user_id": "alice",
     }
     async with invoicing_pool.acquire() as conn:
+        # A counter that lost its row would hand out 000001 again: the number is refused.
+        await conn.execute("DELETE FROM invoice_sequences WHERE year = 2026")
         with pytest.raises(asyncpg.UniqueViolationError, match="invoices_number_key"):
-            await repo.insert_invoices(
-                conn,
-                [
-                    NewInvoice(
-                        id=uuid.uuid4(),
-                        number="INV-2026-000001",
-                        order_id="ord-b",
-                        user_id="alice",
-                        **fields,
-                    )
-                ],
+            await repo.issue_numbered(
+                conn, 2026, [NewInvoice(id=uuid.uuid4(), order_id="ord-b", **fields)]
             )
         # The same order is not an error: the insert does nothing and says so.
         assert (
-            await repo.insert_invoices(
-                conn,
-                [
-                    NewInvoice(
-                        id=uuid.uuid4(),
-                        number="INV-2026-000099",
-                        order_id="ord-a",
-                        user_id="alice",
-                        **fields,
-                    )
-                ],
+            await repo.issue_numbered(
+                conn, 2026, [NewInvoice(id=uuid.uuid4(), order_id="ord-a", **fields)]
             )
             == {}
         )
     assert await _numbers(invoicing_pool) == {"ord-a": "INV-2026-000001"}
+
+
+async def test_the_statement_numbers_invoices_as_the_domain_formats_them_past_six_digits(
+    invoicing_pool, apply_batch, make_paid, make_envelope
+) -> None:
+    # ISSUE_INVOICES writes the numbers in SQL; they are format_invoice_number's, in batch order,
+    # and widen past 999,999 instead of wrapping or truncating.
+    await invoicing_pool.execute(
+        "INSERT INTO invoice_sequences (year, last_number) VALUES (2026, 999998)"
+    )
+    await apply_batch([make_envelope(make_paid(f"ord-{i}")) for i in range(3)])
+    assert await _numbers(invoicing_pool) == {
+        f"ord-{i}": format_invoice_number(2026, 999_999 + i) for i in range(3)
+    }
+    assert [format_invoice_number(2026, 999_999 + i) for i in range(3)] == [
+        "INV-2026-999999",
+        "INV-2026-1000000",
+        "INV-2026-1000001",
+    ]
+    assert await _last_number(invoicing_pool, 2026) == 1_000_001
 
 
 async def test_a_duplicate_does_not_queue_behind_the_years_counter(

@@ -54,10 +54,10 @@ class Invoice:
 
 @dataclass(frozen=True, slots=True)
 class NewInvoice:
-    """An invoice with its number, before the database stamps the moment it is issued."""
+    """An invoice before it is issued: the statement that inserts it gives it its number (from
+    its year's counter) and the moment it is issued."""
 
     id: uuid.UUID
-    number: str
     order_id: str
     user_id: str
     package_id: str | None
@@ -75,10 +75,10 @@ class NewInvoice:
     ordered_minor: int | None = None
     lines: tuple[InvoiceLine, ...] = ()
 
-    def issued(self, at: datetime) -> Invoice:
+    def issued(self, number: str, at: datetime) -> Invoice:
         return Invoice(
             id=self.id,
-            number=self.number,
+            number=number,
             order_id=self.order_id,
             user_id=self.user_id,
             package_id=self.package_id,
@@ -112,12 +112,18 @@ def invoicing_year(paid_at: datetime) -> int:
 
 def format_invoice_number(year: int, sequence: int, prefix: str = INVOICE_PREFIX) -> str:
     """`INV-2026-000001`. Six digits hold 999,999 invoices a year; beyond that the number widens
-    rather than refusing to invoice an order that was paid."""
-    if not 1 <= year <= 9999:
-        raise ValueError(f"year out of range: {year}")
+    rather than refusing to invoice an order that was paid. (The statement that issues invoices
+    writes the same numbers in SQL after `number_prefix`; a test pins the two together.)"""
     if sequence < 1:
         raise ValueError(f"invoice sequence starts at 1, got {sequence}")
-    return f"{prefix}-{year:04d}-{sequence:06d}"
+    return f"{number_prefix(year, prefix)}{sequence:06d}"
+
+
+def number_prefix(year: int, prefix: str = INVOICE_PREFIX) -> str:
+    """`INV-2026-`: what comes before a year's sequence number."""
+    if not 1 <= year <= 9999:
+        raise ValueError(f"year out of range: {year}")
+    return f"{prefix}-{year:04d}-"
 
 
 def format_credit_note_number(year: int, sequence: int) -> str:

@@ -1,8 +1,8 @@
 """Invoice SQL: plain, named, parameterized queries on a connection the caller owns.
 
 Nothing here commits: the transaction belongs to the consumed batch or the HTTP request. Issuing
-is set-based: a batch's invoices go in with one statement of parallel arrays (`unnest`), its
-numbers with one statement per year.
+is set-based: a year's invoices of a batch are numbered and go in with one statement of parallel
+arrays (`unnest`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from datetime import datetime
 import asyncpg
 import orjson
 
-from paystream.invoicing.domain import CreditNote, Invoice, NewInvoice
+from paystream.invoicing.domain import CreditNote, Invoice, NewInvoice, number_prefix
 from paystream.shared.db import Connection
 from paystream.shared.events import InvoiceLine
 from paystream.shared.pagination import KeysetCursor
@@ -34,38 +34,46 @@ SELECT k.order_id FROM unnest($1::text[]) AS k(order_id)
 WHERE EXISTS (SELECT 1 FROM invoices WHERE invoices.order_id = k.order_id OFFSET 0)
 """
 
-# Takes a block of `$2` numbers of the year in one statement and returns its last number (the
-# block is last - $2 + 1 .. last). The counter row stays locked until the transaction ends:
-# issuers of one year queue here, and a rollback gives the whole block back to the next in line.
-TAKE_INVOICE_NUMBERS = """
-INSERT INTO invoice_sequences (year, last_number) VALUES ($1, $2)
-ON CONFLICT (year) DO UPDATE SET last_number = invoice_sequences.last_number + EXCLUDED.last_number
-RETURNING last_number
-"""
-
-# A whole batch in one statement. ORDER BY the position and clock_timestamp() (evaluated row by
-# row, not once like now()): invoices issued in one batch keep their issuing order in time.
-INSERT_INVOICES = """
+# A year's invoices, numbered and inserted in ONE statement. The CTE takes the year's block of
+# `$17` numbers (one per invoice) and locks its counter row until the transaction ends: issuers of
+# one year queue here, and a rollback gives the whole block back to the next in line. Everything
+# else a batch does for its invoices (drafting them, encoding these arguments) comes before this
+# statement, so a batch applied beside it (a consumer lane) waits for the counter only while
+# PostgreSQL inserts and the batch commits. Numbers follow the position: an earlier event gets
+# the smaller number; six digits, widening past 999,999 (`domain.format_invoice_number`). ORDER
+# BY the position and clock_timestamp() (evaluated row by row, not once like now()): invoices
+# issued in one batch keep their issuing order in time.
+ISSUE_INVOICES = """
+WITH block AS (
+    INSERT INTO invoice_sequences (year, last_number) VALUES ($16, $17)
+    ON CONFLICT (year)
+    DO UPDATE SET last_number = invoice_sequences.last_number + EXCLUDED.last_number
+    RETURNING last_number - $17 AS taken_before
+)
 INSERT INTO invoices (
     id, number, order_id, user_id, package_id, description, credits, amount_minor, currency,
     provider, provider_payment_id, status, paid_at, issued_at, payment_event_id, ordered_minor,
     lines
 )
-SELECT i.id, i.number, i.order_id, i.user_id, i.package_id, i.description, i.credits,
-       i.amount_minor, i.currency, i.provider, i.provider_payment_id, i.status, i.paid_at,
-       clock_timestamp(), i.payment_event_id, i.ordered_minor, i.lines::jsonb
+SELECT i.id,
+       $18 || CASE WHEN s.seq < 1000000 THEN lpad(s.seq::text, 6, '0') ELSE s.seq::text END,
+       i.order_id, i.user_id, i.package_id, i.description, i.credits, i.amount_minor,
+       i.currency, i.provider, i.provider_payment_id, i.status, i.paid_at, clock_timestamp(),
+       i.payment_event_id, i.ordered_minor, i.lines::jsonb
 FROM unnest(
-    $1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[],
-    $8::bigint[], $9::text[], $10::text[], $11::text[], $12::text[], $13::timestamptz[],
-    $14::uuid[], $15::bigint[], $16::text[]
+    $1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[],
+    $8::text[], $9::text[], $10::text[], $11::text[], $12::timestamptz[], $13::uuid[],
+    $14::bigint[], $15::text[]
 ) WITH ORDINALITY AS i (
-    id, number, order_id, user_id, package_id, description, credits, amount_minor, currency,
+    id, order_id, user_id, package_id, description, credits, amount_minor, currency,
     provider, provider_payment_id, status, paid_at, payment_event_id, ordered_minor, lines,
     position
 )
+CROSS JOIN block
+CROSS JOIN LATERAL (SELECT block.taken_before + i.position AS seq) AS s
 ORDER BY i.position
 ON CONFLICT (order_id) DO NOTHING
-RETURNING order_id, issued_at
+RETURNING order_id, number, issued_at
 """
 
 GET_INVOICE = f"""
@@ -116,24 +124,21 @@ async def invoiced_orders(conn: Connection, order_ids: Sequence[str]) -> set[str
     return {r["order_id"] for r in rows}
 
 
-async def take_invoice_numbers(conn: Connection, year: int, count: int) -> int:
-    """Take `count` numbers of the year; returns the last one of the block."""
-    last: int = await conn.fetchval(TAKE_INVOICE_NUMBERS, year, count)
-    return last
+async def issue_numbered(
+    conn: Connection, year: int, invoices: Sequence[NewInvoice]
+) -> dict[str, tuple[str, datetime]]:
+    """Number `invoices` (all of `year`, in the order given) from the year's counter and insert
+    them; returns order id -> (number, issued_at) of those inserted.
 
-
-async def insert_invoices(conn: Connection, invoices: Sequence[NewInvoice]) -> dict[str, datetime]:
-    """Insert the invoices in the order given; returns order id -> issued_at of those inserted.
-
-    An order that already has an invoice is skipped (and missing from the answer); a number
-    already used is refused (UniqueViolationError).
+    An order that already has an invoice is skipped (and missing from the answer): its number
+    was taken all the same, so the caller rolls back to give the block back. A number already
+    used is refused (UniqueViolationError).
     """
     if not invoices:
         return {}
     rows = await conn.fetch(
-        INSERT_INVOICES,
+        ISSUE_INVOICES,
         [i.id for i in invoices],
-        [i.number for i in invoices],
         [i.order_id for i in invoices],
         [i.user_id for i in invoices],
         [i.package_id for i in invoices],
@@ -152,8 +157,11 @@ async def insert_invoices(conn: Connection, invoices: Sequence[NewInvoice]) -> d
             orjson.dumps([line.model_dump(mode="json") for line in i.lines]).decode()
             for i in invoices
         ],
+        year,
+        len(invoices),
+        number_prefix(year),
     )
-    return {r["order_id"]: r["issued_at"] for r in rows}
+    return {r["order_id"]: (r["number"], r["issued_at"]) for r in rows}
 
 
 async def get_invoice(conn: Connection, invoice_id: uuid.UUID) -> Invoice | None:

@@ -44,7 +44,6 @@ from paystream.invoicing.domain import (
     credit_note_credits,
     describe_lines,
     format_credit_note_number,
-    format_invoice_number,
     invoicing_year,
     number_blocks,
 )
@@ -100,7 +99,7 @@ async def issue_invoices(conn: Connection, paid: Sequence[PaidOrder]) -> list[In
     Runs inside the caller's transaction. Several payments of one order (Stripe's
     checkout.session.completed then payment_intent.succeeded, in one batch or in different ones)
     give one invoice: the first one seen. Set-based: one query finds the orders already
-    invoiced, one statement per year takes that year's numbers, one statement inserts.
+    invoiced, one statement per year takes that year's numbers and inserts its invoices.
     """
     if not paid:
         return []
@@ -139,35 +138,37 @@ async def issue_invoices(conn: Connection, paid: Sequence[PaidOrder]) -> list[In
 
 
 async def _issue(conn: Connection, drafts: list[_Draft]) -> list[Invoice]:
-    counts = Counter(d.year for d in drafts)
-    last_numbers = {
-        # Counters in year order, the same for every batch: two batches that both span a New
-        # Year cannot each hold the lock the other waits for.
-        year: await repo.take_invoice_numbers(conn, year, counts[year])
-        for year in sorted(counts)
-    }
-    sequences = number_blocks([d.year for d in drafts], last_numbers)
-    new = [_numbered(d, sequence) for d, sequence in zip(drafts, sequences, strict=True)]
-    issued_at = await repo.insert_invoices(conn, new)
-    if len(issued_at) != len(new):
-        raise _LostRace
-    for year in sorted(counts):
+    # Drafted in full before the first counter is locked: the statement that takes a year's
+    # numbers holds its counter until the batch commits, and a batch in another lane waits for
+    # it meanwhile (`repo.ISSUE_INVOICES`).
+    by_year: dict[int, list[NewInvoice]] = {}
+    for d in drafts:
+        by_year.setdefault(d.year, []).append(_new_invoice(d))
+    issued: dict[str, Invoice] = {}
+    # Counters in year order, the same for every batch: two batches that both span a New Year
+    # cannot each hold the lock the other waits for.
+    for year in sorted(by_year):
+        new = by_year[year]
+        numbered = await repo.issue_numbered(conn, year, new)
+        if len(numbered) != len(new):
+            raise _LostRace
+        for n in new:
+            issued[n.order_id] = n.issued(*numbered[n.order_id])
         log.info(
             "invoices_issued",
             year=year,
-            count=counts[year],
-            first=format_invoice_number(year, last_numbers[year] - counts[year] + 1),
-            last=format_invoice_number(year, last_numbers[year]),
+            count=len(new),
+            first=issued[new[0].order_id].number,
+            last=issued[new[-1].order_id].number,
         )
-    return [n.issued(issued_at[n.order_id]) for n in new]
+    return [issued[d.paid.payment.order_id] for d in drafts]
 
 
-def _numbered(draft: _Draft, sequence: int) -> NewInvoice:
+def _new_invoice(draft: _Draft) -> NewInvoice:
     pay = draft.paid.payment
     assert pay.provider is not None, "free allowances are not invoiced (consumers.py)"
     return NewInvoice(
         id=uuid.uuid4(),
-        number=format_invoice_number(draft.year, sequence),
         order_id=pay.order_id,
         user_id=pay.user_id,
         package_id=pay.package_id,
