@@ -48,3 +48,37 @@ async def test_readiness_shows_a_crashed_worker_and_clears_once_it_recovered(
         assert set((await runtime.readiness()).values()) == {"ok"}
     finally:
         await runtime.stop()
+
+
+async def test_a_declared_consumer_fetches_and_applies_as_the_settings_say(
+    infra_settings: BaseServiceSettings,
+    fresh_database: Callable[..., Awaitable[str]],
+) -> None:
+    settings = infra_settings.model_copy(
+        update={
+            "consumer_batch_max": 321,
+            "consumer_lanes": 2,
+            "consumer_fetch_min_bytes": 12_345,
+            "consumer_fetch_wait_ms": 77,
+        }
+    )
+    dsn = await fresh_database("runtime_fetch")
+    runtime = ServiceRuntime(settings, database=dsn.rsplit("/", 1)[1])
+    await runtime.start()
+    try:
+
+        async def handler(conn: object, items: object) -> None:
+            return None
+
+        consumer = runtime.add_consumer(
+            topics=[settings.topics.payments_events], group_id="fetch-settings", handler=handler
+        )
+        assert (consumer.batch_max, consumer.lanes) == (321, 2)
+        await consumer.start()
+        kafka = consumer.subscriber.consumer
+        assert kafka is not None
+        # aiokafka keeps what it sends in each fetch request.
+        assert (kafka._fetch_min_bytes, kafka._fetch_max_wait_ms) == (12_345, 77)
+        await consumer.stop()
+    finally:
+        await runtime.stop()

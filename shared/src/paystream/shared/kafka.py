@@ -364,6 +364,8 @@ class BatchConsumer:
         retry_max_s: float = 5.0,
         on_applied: Callable[[], None] | None = None,
         lanes: int = 1,
+        fetch_min_bytes: int = 65_536,
+        fetch_wait_ms: int = 20,
     ) -> None:
         if lanes < 1:
             raise ValueError("lanes must be at least 1")
@@ -406,7 +408,10 @@ class BatchConsumer:
             max_records=batch_max,
             # FastStream polls this long, and after an empty poll sleeps as long again.
             batch_timeout_ms=50,
-            fetch_max_wait_ms=50,
+            # The broker answers a fetch once `fetch_min_bytes` are there or `fetch_wait_ms`
+            # passed (the services' settings: `consumer_fetch_*`).
+            fetch_min_bytes=fetch_min_bytes,
+            fetch_max_wait_ms=fetch_wait_ms,
             ack_policy=AckPolicy.MANUAL,
             auto_offset_reset="earliest",
             isolation_level="read_committed",

@@ -147,6 +147,8 @@ class ServiceRuntime:
             max_retries=self.settings.consumer_max_retries,
             on_applied=self._wake_relay,
             lanes=self.settings.consumer_lanes,
+            fetch_min_bytes=self.settings.consumer_fetch_min_bytes,
+            fetch_wait_ms=self.settings.consumer_fetch_wait_ms,
         )
         self.consumers.append(c)
         return c

@@ -108,6 +108,8 @@ async def apply_from_topic(
             handler=handler,
             batch_max=settings.consumer_batch_max,
             lanes=settings.consumer_lanes,
+            fetch_min_bytes=settings.consumer_fetch_min_bytes,
+            fetch_wait_ms=settings.consumer_fetch_wait_ms,
         )
         # The collector as the service has it when it serves (`shared.http.serve`): what this
         # process built so far (imports, the filled topic's producer) is frozen out of its
