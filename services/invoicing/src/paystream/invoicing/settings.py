@@ -21,6 +21,11 @@ class InvoicingSettings(BaseServiceSettings):
     invoicing_consumer_group: str = "invoicing"
     # Off for an API-only replica: invoices are then issued by the replicas that consume.
     invoicing_run_consumer: bool = True
+    # Larger than the shared default, as the ledger's: a backlog of paid orders is invoiced in
+    # fewer, bigger set-based transactions (`make bench`, invoicing: 13,579 and 13,712/s against
+    # 11,696 and 11,848/s with 500); when the topics are quiet, batches are as small as what
+    # arrived.
+    consumer_batch_max: int = Field(default=2000, ge=1)
 
     # The seller on every invoice and credit note (captured on each document as it is issued).
     seller_name: str = "paystream sandbox seller"
