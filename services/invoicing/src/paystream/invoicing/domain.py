@@ -190,11 +190,12 @@ def credit_note_credits(
 
 
 def number_blocks(years: Sequence[int], last_numbers: Mapping[int, int]) -> list[int]:
-    """The sequence number of each invoice, given in record order with its year.
+    """The sequence number of each credit note, given in record order with its year (invoices
+    are numbered the same way, in SQL: `repository.ISSUE_INVOICES`).
 
     Each year's numbers were taken as one block ending at `last_numbers[year]` and as long as
-    that year's invoices; they are handed out in record order, so within a year an earlier event
-    gets the smaller number.
+    that year's credit notes; they are handed out in record order, so within a year an earlier
+    event gets the smaller number.
     """
     counts = Counter(years)
     following = {year: last_numbers[year] - count + 1 for year, count in counts.items()}

@@ -38,11 +38,12 @@ WHERE EXISTS (SELECT 1 FROM invoices WHERE invoices.order_id = k.order_id OFFSET
 # `$17` numbers (one per invoice) and locks its counter row until the transaction ends: issuers of
 # one year queue here, and a rollback gives the whole block back to the next in line. Everything
 # else a batch does for its invoices (drafting them, encoding these arguments) comes before this
-# statement, so a batch applied beside it (a consumer lane) waits for the counter only while
-# PostgreSQL inserts and the batch commits. Numbers follow the position: an earlier event gets
-# the smaller number; six digits, widening past 999,999 (`domain.format_invoice_number`). ORDER
-# BY the position and clock_timestamp() (evaluated row by row, not once like now()): invoices
-# issued in one batch keep their issuing order in time.
+# statement, so a batch applied beside it (another replica's, or another consumer lane's when
+# PAYSTREAM_CONSUMER_LANES > 1) waits for the counter only while PostgreSQL inserts and the batch
+# commits. Numbers follow the position: an earlier event gets the smaller number; six digits,
+# widening past 999,999 (`domain.format_invoice_number`). ORDER BY the position and
+# clock_timestamp() (evaluated row by row, not once like now()): invoices issued in one batch keep
+# their issuing order in time.
 ISSUE_INVOICES = """
 WITH block AS (
     INSERT INTO invoice_sequences (year, last_number) VALUES ($16, $17)

@@ -139,8 +139,8 @@ async def issue_invoices(conn: Connection, paid: Sequence[PaidOrder]) -> list[In
 
 async def _issue(conn: Connection, drafts: list[_Draft]) -> list[Invoice]:
     # Drafted in full before the first counter is locked: the statement that takes a year's
-    # numbers holds its counter until the batch commits, and a batch in another lane waits for
-    # it meanwhile (`repo.ISSUE_INVOICES`).
+    # numbers holds its counter until the batch commits, and a batch applied beside this one
+    # (another replica's, or another lane's) waits for it meanwhile (`repo.ISSUE_INVOICES`).
     by_year: dict[int, list[NewInvoice]] = {}
     for d in drafts:
         by_year.setdefault(d.year, []).append(_new_invoice(d))
