@@ -7,6 +7,7 @@ import pytest
 from paystream.shared.events import EVENT_TYPES, PaymentSucceededV1, WebhookReceivedV1
 from paystream.shared.settings import BaseServiceSettings
 from paystream.shared.topics import (
+    CO_PARTITIONED,
     EVENT_TOPICS,
     LEDGER_EVENTS,
     PAYMENTS_EVENTS,
@@ -49,3 +50,9 @@ def test_a_prefix_kafka_would_refuse_is_refused(prefix: str) -> None:
 def test_settings_give_the_topics_of_their_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PAYSTREAM_TOPIC_PREFIX", "t.1.")
     assert BaseServiceSettings().topics == Topics("t.1.")
+
+
+def test_the_topics_consumed_together_have_as_many_partitions() -> None:
+    counts = {s.name: s.partitions for s in TOPICS if s.name in CO_PARTITIONED}
+    assert set(counts) == set(CO_PARTITIONED)
+    assert len(set(counts.values())) == 1

@@ -19,7 +19,14 @@ fetches and commits, and paystream code on top keeps the guarantees:
   then dead-lettered, and the partition moves on;
 - no offset is committed past a message that is neither applied nor safely in the DLQ: a batch
   left unacknowledged is rewound (`nack`), because FastStream fetches on after a handler that did
-  not acknowledge, and the next `ack` would commit past it.
+  not acknowledge, and the next `ack` would commit past it;
+- a consumer of several topics gets partition N of each of them (the range assignor): a user's
+  events share a key, hence a partition number on every topic of the same partition count, so a
+  user's order (orders.events) and refund (payments.events) are applied by one process, where the
+  lanes keep them in one transaction's order. The round-robin assignor, aiokafka's default, can
+  give them to two processes, each of whose transactions misses the other's uncommitted rows;
+- a rebalance takes partitions away only between batches: the revoking member finishes (and
+  commits) the batch in flight first, so the next owner never applies beside it.
 """
 
 from __future__ import annotations
@@ -37,8 +44,10 @@ from typing import Any, Final
 
 import asyncpg
 import structlog
-from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaProducer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.coordinator.assignors.range import RangePartitionAssignor
+from aiokafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
 from aiokafka.errors import (
     CommitFailedError,
     IllegalStateError,
@@ -342,6 +351,55 @@ class ConsumerStopping(Exception):
     (it is redelivered to whoever owns the partition next), never dead-lettered."""
 
 
+# Range first: the group uses it once every member offers it. Round-robin second, so members of
+# a version before range can still share a group with these during a rolling upgrade (the group
+# runs round-robin until the last old member is gone).
+ASSIGNORS: Final = (RangePartitionAssignor, RoundRobinPartitionAssignor)
+
+
+class _HandOverBetweenBatches(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Revoked partitions are handed over once the batch in flight is applied and committed.
+
+    aiokafka calls `on_partitions_revoked` before the member rejoins, and hands out no more records
+    until the new assignment: waiting here means the next owner starts after this batch's
+    transaction committed, never beside it. The wait is bounded (a batch stuck waiting for a
+    database that is away would hold the whole group's rebalance): past `wait_s` the partitions
+    go, and the next owner's inbox inserts wait for this batch's rows instead. The group waits
+    for a member's rejoin twice as long (`rebalance_timeout_ms`), so a member that waited is not
+    dropped from it.
+    """
+
+    def __init__(self, consumer: BatchConsumer, wait_s: float) -> None:
+        self.consumer = consumer
+        self.wait_s = wait_s
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        if not revoked or self.consumer.idle.is_set():
+            return
+        started = time.monotonic()
+        try:
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can lose a cancellation.
+            async with asyncio.timeout(self.wait_s):
+                await self.consumer.idle.wait()
+        except TimeoutError:
+            log.warning(
+                "partitions_revoked_mid_batch",
+                group=self.consumer.group_id,
+                waited_s=self.wait_s,
+                partitions=len(revoked),
+            )
+            return
+        log.info(
+            "partitions_handed_over_after_batch",
+            group=self.consumer.group_id,
+            waited_s=round(time.monotonic() - started, 3),
+            partitions=len(revoked),
+        )
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        return None
+
+
 class BatchConsumer:
     """A FastStream batch subscriber of the service's broker, with the guarantees of the module
     docstring; `event_types` are what the topics carry, for the AsyncAPI document (every event
@@ -366,6 +424,7 @@ class BatchConsumer:
         lanes: int = 1,
         fetch_min_bytes: int = 65_536,
         fetch_wait_ms: int = 20,
+        handover_wait_s: float = 30.0,
     ) -> None:
         if lanes < 1:
             raise ValueError("lanes must be at least 1")
@@ -393,6 +452,9 @@ class BatchConsumer:
         self.retry_base_s = retry_base_s
         self.retry_max_s = retry_max_s
         self._stopping = asyncio.Event()
+        # Set between batches: what a rebalance waits for before it takes partitions away.
+        self.idle = asyncio.Event()
+        self.idle.set()
         self.applied = 0  # events whose effect was applied
         self.duplicates = 0  # events the inbox had already seen
         self.passed = 0  # records of types the consumer does not want (`only_listed`)
@@ -412,6 +474,12 @@ class BatchConsumer:
             # passed (the services' settings: `consumer_fetch_*`).
             fetch_min_bytes=fetch_min_bytes,
             fetch_max_wait_ms=fetch_wait_ms,
+            partition_assignment_strategy=ASSIGNORS,
+            listener=_HandOverBetweenBatches(self, handover_wait_s),
+            # How long the group waits for a member to rejoin a rebalance: past it the member is
+            # dropped, however alive. aiokafka's default is the session timeout (10 s), shorter
+            # than a hand-over may wait; a dead member is still found by its session timeout.
+            rebalance_timeout_ms=int(handover_wait_s * 1000) * 2,
             ack_policy=AckPolicy.MANUAL,
             auto_offset_reset="earliest",
             isolation_level="read_committed",
@@ -502,6 +570,13 @@ class BatchConsumer:
         return message.raw_message
 
     async def _on_batch(self, records: Records, message: KafkaAckableMessage) -> None:
+        self.idle.clear()
+        try:
+            await self._apply_and_ack(records, message)
+        finally:
+            self.idle.set()
+
+    async def _apply_and_ack(self, records: Records, message: KafkaAckableMessage) -> None:
         if self._stopping.is_set():
             # Fetched while stopping: rewound, so nothing later commits past it.
             await message.nack()

@@ -130,6 +130,12 @@ def dlq(topic: str) -> str:
 # The topics are the system of record for replay: keep forever.
 _FOREVER = {"retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"}
 
+# The ledger and invoicing consume orders.events and payments.events as one stream per user:
+# both are keyed by user and must keep the same number of partitions, so partition N of each
+# holds the same users and goes to one consumer (`BatchConsumer`'s range assignor). Raise them
+# together.
+CO_PARTITIONED: Final = (ORDERS_EVENTS, PAYMENTS_EVENTS)
+
 TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(WEBHOOKS_RAW, 6, dict(_FOREVER)),
     TopicSpec(PAYMENTS_EVENTS, 6, dict(_FOREVER)),
