@@ -80,5 +80,17 @@ async def test_a_declared_consumer_fetches_and_applies_as_the_settings_say(
         # aiokafka keeps what it sends in each fetch request.
         assert (kafka._fetch_min_bytes, kafka._fetch_max_wait_ms) == (12_345, 77)
         await consumer.stop()
+        # A consumer off the payment's path may wait longer than the service's setting.
+        patient = runtime.add_consumer(
+            topics=[settings.topics.ledger_events],
+            group_id="fetch-settings-patient",
+            handler=handler,
+            fetch_wait_ms=150,
+        )
+        await patient.start()
+        kafka = patient.subscriber.consumer
+        assert kafka is not None
+        assert (kafka._fetch_min_bytes, kafka._fetch_max_wait_ms) == (12_345, 150)
+        await patient.stop()
     finally:
         await runtime.stop()

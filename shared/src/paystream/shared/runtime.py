@@ -129,10 +129,13 @@ class ServiceRuntime:
         handler: BatchHandler,
         event_types: Sequence[type[EventData]] = (),
         only_listed: bool = False,
+        fetch_wait_ms: int | None = None,
     ) -> BatchConsumer:
         """Declare a batch consumer, before start() or after it; it consumes from
         start_workers() on. `only_listed`: records of other types than `event_types` are
-        passed without being parsed or kept in the inbox (see BatchConsumer)."""
+        passed without being parsed or kept in the inbox (see BatchConsumer). `fetch_wait_ms`
+        replaces `consumer_fetch_wait_ms` for a consumer off the payment's path, whose events
+        may wait longer at the broker to come in fewer batches."""
         c = BatchConsumer(
             broker=self.broker,
             service=self.settings.service_name,
@@ -148,7 +151,9 @@ class ServiceRuntime:
             on_applied=self._wake_relay,
             lanes=self.settings.consumer_lanes,
             fetch_min_bytes=self.settings.consumer_fetch_min_bytes,
-            fetch_wait_ms=self.settings.consumer_fetch_wait_ms,
+            fetch_wait_ms=(
+                self.settings.consumer_fetch_wait_ms if fetch_wait_ms is None else fetch_wait_ms
+            ),
         )
         self.consumers.append(c)
         return c

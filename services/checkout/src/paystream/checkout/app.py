@@ -96,6 +96,7 @@ def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
         event_types=LEDGER_CONSUMES,
         # Every spend and grant is on ledger.events; only balance.low matters here.
         only_listed=True,
+        fetch_wait_ms=settings.auto_recharge_fetch_wait_ms,
     )
     runtime.add_publisher(settings.topics.orders_events)
     # Refunds, USDT payments found on chain and payments learned by asking the provider (sync,

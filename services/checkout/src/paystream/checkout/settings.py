@@ -157,6 +157,10 @@ class CheckoutSettings(BaseServiceSettings):
     auto_recharge_backoff_s: float = Field(default=300.0, gt=0, le=7 * 86400)
     auto_recharge_backoff_max_s: float = Field(default=6 * 3600.0, gt=0, le=30 * 86400)
     auto_recharge_poll_s: float = Field(default=5.0, gt=0, le=3600)
+    # The reader of ledger.events (balance.low among every grant and spend) fetches what came in
+    # this long: a recharge starts at most this much later, in far fewer batches than the 20 ms
+    # of the consumers on the payment's path (`consumer_fetch_wait_ms`).
+    auto_recharge_fetch_wait_ms: int = Field(default=100, ge=0, le=500)
     auto_recharge_lease_s: float = Field(default=120.0, gt=0, le=3600)
     auto_recharge_action_url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:8000/cards")
     # A second payment for an order already paid (issue 15): `refund` it in full through the
