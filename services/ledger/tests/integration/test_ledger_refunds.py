@@ -16,6 +16,7 @@ from ledgerkit import MovableClock, assert_books_balance, paid_order
 
 from paystream.devtools.records import consumed
 from paystream.ledger.consumers import ledger_handler
+from paystream.ledger.expiry.service import run_jobs
 from paystream.ledger.refunds import service
 from paystream.ledger.refunds.domain import Refund, RefundRefused
 from paystream.ledger.spending.batcher import SpendRequest, Spent, spend_batch
@@ -25,6 +26,7 @@ from paystream.shared.events import (
     Envelope,
     EventData,
     GrantSpec,
+    OrderPaidV1,
     RefundSucceededV1,
     refund_event_id,
 )
@@ -523,3 +525,72 @@ async def test_a_second_payments_refund_before_the_grant_waits_then_leaves_it(
     assert row["status"] == "rejected"
     assert await _balance(pool, "user:alice") == 1100
     await _assert_books_balance(pool)
+
+
+async def _race(pool: asyncpg.Pool, paid: Consumed, refunded: Consumed) -> None:
+    """The grant's batch and the refund's in two transactions at once, the refund's committed
+    first: the refund does not see the uncommitted grant, nor the grant the refund."""
+    async with pool.acquire() as granting, pool.acquire() as refunding:
+        tx = granting.transaction()
+        await tx.start()
+        await handle(granting, await record_inbox(granting, [paid]))
+        async with refunding.transaction():
+            await handle(refunding, await record_inbox(refunding, [refunded]))
+        await tx.commit()
+    [row] = await _refunds(pool)
+    assert row["status"] == "pending"
+
+
+async def test_a_refund_left_waiting_beside_its_grant_is_settled_by_the_jobs(
+    pool: asyncpg.Pool,
+) -> None:
+    """A grant and its refund applied by two processes at once (what the consumers' range
+    assignment and hand-over prevent, unless a hand-over runs out of time): each transaction
+    misses the other's row, the refund is recorded pending after its grant. The jobs settle it,
+    once, and a batch that grants the order again finds it settled."""
+    paid = _paid("o1", credits=1100, amount=10_000)
+    await _race(pool, paid, _refunded("o1", 4_000, re="re_x"))
+    [row] = await _refunds(pool)
+    assert row["status"] == "pending"
+    assert await _balance(pool, "user:alice") == 1100
+
+    done = await run_jobs(pool, CLOCK)
+    assert done.refunds_settled == 1
+    [row] = await _refunds(pool)
+    assert (row["status"], row["credits_taken"], row["balance_after"]) == ("applied", 440, 660)
+    assert await _balance(pool, "user:alice") == 660
+    assert [e.credits for e in await _revoked_events(pool)] == [440]
+    assert (await run_jobs(pool, CLOCK)).refunds_settled == 0
+    # The grant delivered again (another envelope of it) grants nothing and applies nothing.
+    again = _consumed(paid.envelope.payload_as(OrderPaidV1), id=uuid.uuid4())
+    await _apply(pool, [again])
+    assert await _balance(pool, "user:alice") == 660
+    assert len(await _revoked_events(pool)) == 1
+    await _assert_books_balance(pool)
+
+
+async def test_the_jobs_and_a_batch_settling_one_waiting_refund_apply_it_once(
+    pool: asyncpg.Pool,
+) -> None:
+    """A batch applying the same waiting refunds as the job at that moment (a redelivered
+    grant of the order, say) waits for the job's locks, then reads them settled."""
+    await _race(pool, _paid("o1", credits=1100, amount=10_000), _refunded("o1", 4_000, re="re_y"))
+    async with pool.acquire() as job:
+        tx = job.transaction()
+        await tx.start()
+        assert await service.apply_pending_refunds(job, "o1", CLOCK) == 1
+        async with pool.acquire() as batch:
+            late = asyncio.create_task(_settle_in(batch, "o1"))
+            await asyncio.sleep(0.3)
+            assert not late.done()  # waiting for alice's lots
+            await tx.commit()
+            assert await late == 0
+    [row] = await _refunds(pool)
+    assert (row["status"], row["credits_taken"]) == ("applied", 440)
+    assert len(await _revoked_events(pool)) == 1
+    await _assert_books_balance(pool)
+
+
+async def _settle_in(conn: asyncpg.Connection, order_id: str) -> int:
+    async with conn.transaction():
+        return await service.apply_pending_refunds(conn, order_id, CLOCK)

@@ -16,11 +16,13 @@ class JobsOut:
         holds_released (int):
         lots_expired (int):
         notices_sent (int):
+        refunds_settled (int):
     """
 
     holds_released: int
     lots_expired: int
     notices_sent: int
+    refunds_settled: int
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -30,6 +32,8 @@ class JobsOut:
 
         notices_sent = self.notices_sent
 
+        refunds_settled = self.refunds_settled
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -37,6 +41,7 @@ class JobsOut:
                 "holds_released": holds_released,
                 "lots_expired": lots_expired,
                 "notices_sent": notices_sent,
+                "refunds_settled": refunds_settled,
             }
         )
 
@@ -51,10 +56,13 @@ class JobsOut:
 
         notices_sent = d.pop("notices_sent")
 
+        refunds_settled = d.pop("refunds_settled")
+
         jobs_out = cls(
             holds_released=holds_released,
             lots_expired=lots_expired,
             notices_sent=notices_sent,
+            refunds_settled=refunds_settled,
         )
 
         jobs_out.additional_properties = d

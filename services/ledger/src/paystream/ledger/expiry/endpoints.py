@@ -22,12 +22,13 @@ class JobsOut(BaseModel):
     holds_released: int
     lots_expired: int
     notices_sent: int
+    refunds_settled: int
 
 
 @router.post(
     "/jobs/run",
     response_model=JobsOut,
-    summary="Run the expiry, notice and hold-TTL jobs once (sandbox mode only)",
+    summary="Run the expiry, notice, hold-TTL and waiting-refund jobs once (sandbox mode only)",
     responses={403: error("forbidden (not an admin) or sandbox_only (not in sandbox mode)")},
 )
 async def run_now(_: AdminPrincipal, ctx: Annotated[LedgerContext, Depends(ledger)]) -> JobsOut:
@@ -39,4 +40,5 @@ async def run_now(_: AdminPrincipal, ctx: Annotated[LedgerContext, Depends(ledge
         holds_released=done.holds_released,
         lots_expired=done.lots_expired,
         notices_sent=done.notices_sent,
+        refunds_settled=done.refunds_settled,
     )

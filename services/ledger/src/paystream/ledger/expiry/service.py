@@ -23,6 +23,7 @@ from paystream.ledger.holds.service import release_overdue
 from paystream.ledger.journal import events
 from paystream.ledger.journal.events import SOURCE, Keyed
 from paystream.ledger.lots import repository as lots_repo
+from paystream.ledger.refunds.service import apply_waiting_refunds
 from paystream.ledger.thresholds.service import after_change
 from paystream.shared.clock import Clock
 from paystream.shared.db import transaction
@@ -143,16 +144,20 @@ class JobsRun:
     holds_released: int
     lots_expired: int
     notices_sent: int
+    refunds_settled: int
 
 
 async def run_jobs(pool: asyncpg.Pool, clock: Clock) -> JobsRun:
     """One round of every job, until each has nothing left: holds first (what they release
-    from an expired lot expires in the same round), then expiries, then notices."""
-    released = expired = noticed = 0
+    from an expired lot expires in the same round), then expiries, then notices; last, refunds
+    still waiting for a grant that has come (`refunds.service.apply_waiting_refunds`)."""
+    released = expired = noticed = settled = 0
     while n := await release_overdue(pool, clock):
         released += n
     while n := await expire_lots(pool, clock):
         expired += n
     while n := await send_notices(pool, clock):
         noticed += n
-    return JobsRun(released, expired, noticed)
+    while n := await apply_waiting_refunds(pool, clock):
+        settled += n
+    return JobsRun(released, expired, noticed, settled)

@@ -1,4 +1,4 @@
-"""The background loop of the time-driven jobs (expiry, notices, hold TTL)."""
+"""The background loop of the ledger's jobs (expiry, notices, hold TTL, waiting refunds)."""
 
 from __future__ import annotations
 
@@ -20,12 +20,18 @@ async def jobs_loop(
     while True:
         try:
             done = await run_jobs(pool, clock)
-            if done.holds_released or done.lots_expired or done.notices_sent:
+            if (
+                done.holds_released
+                or done.lots_expired
+                or done.notices_sent
+                or done.refunds_settled
+            ):
                 log.info(
                     "ledger_jobs",
                     holds_released=done.holds_released,
                     lots_expired=done.lots_expired,
                     notices_sent=done.notices_sent,
+                    refunds_settled=done.refunds_settled,
                 )
                 on_work()
         except Exception:

@@ -111,6 +111,20 @@ async def pending_refund_orders(conn: Connection, order_ids: Sequence[str]) -> s
     return {r["order_id"] for r in rows}
 
 
+async def granted_orders_with_waiting_refunds(conn: Connection, limit: int) -> list[str]:
+    """Orders with a refund still `pending` although the order has lots (see
+    `service.apply_waiting_refunds`)."""
+    rows = await conn.fetch(
+        """
+        SELECT DISTINCT r.order_id FROM refunds r
+        WHERE r.status = 'pending' AND EXISTS (SELECT 1 FROM lots l WHERE l.order_id = r.order_id)
+        ORDER BY r.order_id LIMIT $1
+        """,
+        limit,
+    )
+    return [r["order_id"] for r in rows]
+
+
 _REFUND_COLUMNS = """
     seq, id, refund_key, event_id, order_id, user_id, refund_id, provider, provider_refund_id,
     amount_minor, currency, reason, refunded_at, received_at, status, credits_due,

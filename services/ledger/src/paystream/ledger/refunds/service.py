@@ -107,15 +107,21 @@ async def _leave_grant(
         await repository.insert_refund(conn, uuid.uuid4(), refund, outcome, received_at=clock.now())
 
 
-async def apply_pending_refunds(conn: Connection, order_id: str, clock: Clock) -> list[Revoked]:
-    """Apply the refunds that waited for this order's grant, in the order they arrived."""
+async def apply_pending_refunds(conn: Connection, order_id: str, clock: Clock) -> int:
+    """Apply the refunds that waited for this order's grant, in the order they arrived; returns
+    how many left `pending` (applied or rejected)."""
     order = await repository.order_facts(conn, order_id)
     if order is None:
-        return []
-    done: list[Revoked] = []
+        return 0
+    # The one lock order, lots before refunds: the user's lots, then the waiting refunds (read
+    # FOR UPDATE, so a second settler of them, the job below beside a batch that granted the
+    # order, waits and then reads them settled). The job takes no lock before this.
+    await lots_repo.lock_with_credits(conn, [order.user_id])
+    settled = 0
     for row in await repository.pending_refunds_of(conn, order_id):
+        settled += 1
         try:
-            done += await _revoke(conn, order, row.refund, clock, pending=row)
+            await _revoke(conn, order, row.refund, clock, pending=row)
         except RefundRefused as exc:
             # Refusing here would dead-letter the payment, not the refund: settle the refund
             # as rejected, for an operator, and let the grant stand.
@@ -128,7 +134,29 @@ async def apply_pending_refunds(conn: Connection, order_id: str, clock: Clock) -
             await repository.settle_refund(
                 conn, row.id, Outcome(status="rejected", rejection=str(exc))
             )
-    return done
+    return settled
+
+
+async def apply_waiting_refunds(pool: asyncpg.Pool, clock: Clock, limit: int = 100) -> int:
+    """Settle refunds still `pending` although their order has been granted; returns how many.
+
+    A refund waits only for a grant that is not there yet, and the batch that grants the order
+    applies what waited. Both miss each other only when a grant and its refund are applied by two
+    processes at once, each transaction blind to the other's uncommitted row. The consumers'
+    range assignment and hand-over between batches (`shared.kafka`) keep a user's two topics in
+    one process; this job settles what a hand-over that ran out of time, or a ledger from before
+    them, left waiting. One transaction per order.
+    """
+    async with pool.acquire() as conn:
+        orders = await repository.granted_orders_with_waiting_refunds(conn, limit)
+    settled = 0
+    for order_id in orders:
+        async with pool.acquire() as conn, conn.transaction():
+            n = await apply_pending_refunds(conn, order_id, clock)
+        if n:
+            log.warning("waiting_refunds_settled", order_id=order_id, refunds=n)
+        settled += n
+    return settled
 
 
 async def _revoke(

@@ -64,7 +64,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
 ) -> Response[ErrorResponse | JobsOut]:
-    """Run the expiry, notice and hold-TTL jobs once (sandbox mode only)
+    """Run the expiry, notice, hold-TTL and waiting-refund jobs once (sandbox mode only)
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -87,7 +87,7 @@ def sync(
     *,
     client: AuthenticatedClient,
 ) -> ErrorResponse | JobsOut | None:
-    """Run the expiry, notice and hold-TTL jobs once (sandbox mode only)
+    """Run the expiry, notice, hold-TTL and waiting-refund jobs once (sandbox mode only)
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -106,7 +106,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
 ) -> Response[ErrorResponse | JobsOut]:
-    """Run the expiry, notice and hold-TTL jobs once (sandbox mode only)
+    """Run the expiry, notice, hold-TTL and waiting-refund jobs once (sandbox mode only)
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -127,7 +127,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
 ) -> ErrorResponse | JobsOut | None:
-    """Run the expiry, notice and hold-TTL jobs once (sandbox mode only)
+    """Run the expiry, notice, hold-TTL and waiting-refund jobs once (sandbox mode only)
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
