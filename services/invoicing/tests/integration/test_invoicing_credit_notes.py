@@ -16,6 +16,7 @@ import pytest
 from paystream.devtools.records import consumed
 from paystream.invoicing.consumers import handle_payment_events
 from paystream.invoicing.domain import RefundRefused, format_credit_note_number
+from paystream.invoicing.service import settle_waiting_refunds
 from paystream.shared.events import Envelope, RefundSucceededV1, refund_event_id
 from paystream.shared.kafka import record_inbox
 
@@ -364,3 +365,64 @@ async def test_a_refund_of_a_second_payment_issues_no_credit_note(
         "stripe:re_old",
     ]
     assert await _invoice(invoicing_pool, "ord-a") == ("INV-2026-000001", "refunded", 10_000)
+
+
+async def test_a_refund_left_waiting_beside_its_invoice_is_credited_by_the_sweep(
+    invoicing_pool, make_paid, make_envelope
+) -> None:
+    """An order's payment and its refund applied by two processes at once (what the consumers'
+    range assignment and hand-over prevent, unless a hand-over runs out of time): each
+    transaction misses the other's row, and the refund is recorded pending beside its invoice.
+    The sweep credits it, once."""
+    await _race(
+        invoicing_pool, make_envelope(make_paid("ord-r")), refunded("ord-r", 4_000, re="re_race")
+    )
+    assert await _refund_statuses(invoicing_pool) == {"stripe:re_race": "pending"}
+    assert await _notes(invoicing_pool) == []
+
+    assert await settle_waiting_refunds(invoicing_pool) == 1
+    notes = await _notes(invoicing_pool)
+    assert [(n["number"], n["refund_key"], n["invoice_number"], n["credits"]) for n in notes] == [
+        ("CN-2026-000001", "stripe:re_race", "INV-2026-000001", 440)
+    ]
+    assert await _refund_statuses(invoicing_pool) == {"stripe:re_race": "credited"}
+    assert await _invoice(invoicing_pool, "ord-r") == (
+        "INV-2026-000001",
+        "partially_refunded",
+        4_000,
+    )
+    assert await settle_waiting_refunds(invoicing_pool) == 0
+    assert len(await _notes(invoicing_pool)) == 1
+
+
+async def test_a_consuming_replica_sweeps_waiting_refunds_on_its_own(
+    invoicing_pool, invoicing_client, test_topics, make_paid, make_envelope
+) -> None:
+    await _race(
+        invoicing_pool, make_envelope(make_paid("ord-s")), refunded("ord-s", 500, re="re_s")
+    )
+    async with invoicing_client(
+        invoicing_run_consumer=True,
+        topic_prefix=test_topics.prefix,
+        invoicing_waiting_refunds_interval_s=0.1,
+    ):
+        for _ in range(200):
+            if await _refund_statuses(invoicing_pool) == {"stripe:re_s": "credited"}:
+                break
+            await asyncio.sleep(0.05)
+    assert await _refund_statuses(invoicing_pool) == {"stripe:re_s": "credited"}
+    assert [n["refund_key"] for n in await _notes(invoicing_pool)] == ["stripe:re_s"]
+
+
+async def _race(pool: asyncpg.Pool, paid: Envelope, refund: Envelope) -> None:
+    """The payment's batch and the refund's in two transactions at once, the refund's committed
+    first: neither sees the other's row."""
+    async with pool.acquire() as paying, pool.acquire() as refunding:
+        tx = paying.transaction()
+        await tx.start()
+        await handle_payment_events(paying, await record_inbox(paying, [consumed(paid)]))
+        async with refunding.transaction():
+            items = await record_inbox(refunding, [consumed(refund)])
+            await handle_payment_events(refunding, items)
+        await tx.commit()
+    assert set((await _refund_statuses(pool)).values()) == {"pending"}

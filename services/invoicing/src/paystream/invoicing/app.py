@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -10,11 +11,12 @@ from fastapi import FastAPI
 from paystream.invoicing.consumers import CONSUMES, handle_payment_events
 from paystream.invoicing.documents import endpoints as documents_api
 from paystream.invoicing.endpoints import router
+from paystream.invoicing.service import waiting_refunds_loop
 from paystream.invoicing.settings import InvoicingSettings
 from paystream.invoicing.stats import endpoints as stats_api
 from paystream.shared import http
 from paystream.shared import sandbox as sandbox_endpoints
-from paystream.shared.runtime import ServiceRuntime
+from paystream.shared.runtime import ServiceRuntime, stop_tasks
 
 
 def create_app(settings: InvoicingSettings | None = None) -> FastAPI:
@@ -34,6 +36,7 @@ def create_app(settings: InvoicingSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        tasks: list[asyncio.Task[None]] = []
         try:
             await runtime.start()
             # Invoicing only shows the shared sandbox time (GET /v1/sandbox/clock): it issues
@@ -41,8 +44,18 @@ def create_app(settings: InvoicingSettings | None = None) -> FastAPI:
             app.state.clock = runtime.clock
             await documents_api.start(app, runtime.pool, s)
             await runtime.start_workers()
+            if s.invoicing_run_consumer:
+                tasks.append(
+                    asyncio.create_task(
+                        waiting_refunds_loop(
+                            runtime.pool, every_s=s.invoicing_waiting_refunds_interval_s
+                        ),
+                        name="waiting-refunds",
+                    )
+                )
             yield
         finally:
+            await stop_tasks(tasks)
             await runtime.stop()
 
     app = http.create_app(

@@ -238,6 +238,21 @@ def _credit_note(row: asyncpg.Record) -> CreditNote:
     return CreditNote(**{k: row[k] for k in row.keys()})  # noqa: SIM118 - asyncpg Record
 
 
+async def invoiced_orders_with_waiting_refunds(conn: Connection, limit: int) -> list[str]:
+    """Orders with a refund still `pending` although the order has an invoice (see
+    `service.settle_waiting_refunds`)."""
+    rows = await conn.fetch(
+        """
+        SELECT DISTINCT r.order_id FROM refunds r
+        WHERE r.status = 'pending'
+          AND EXISTS (SELECT 1 FROM invoices i WHERE i.order_id = r.order_id)
+        ORDER BY r.order_id LIMIT $1
+        """,
+        limit,
+    )
+    return [r["order_id"] for r in rows]
+
+
 # Up to this many orders with waiting refunds are read whole and matched in Python.
 _FEW_PENDING = 1000
 

@@ -24,6 +24,7 @@ transaction and never commit; the read use cases the endpoints call are handed t
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections import Counter
 from collections.abc import Sequence
@@ -333,6 +334,38 @@ async def issue_credit_notes(
         await repo.add_refunded(conn, deltas)
     await repo.settle_refunds(conn, credited=[n.refund_key for n in notes], rejected=rejected)
     return notes
+
+
+async def settle_waiting_refunds(pool: asyncpg.Pool, limit: int = 100) -> int:
+    """Credit (or settle rejected) refunds still `pending` although their order has an invoice;
+    returns how many orders had such refunds.
+
+    A refund waits only for an invoice that is not there yet, and the batch that issues it credits
+    what waited. Both miss each other only when an order's payment and its refund are applied by
+    two processes at once, each transaction blind to the other's uncommitted row. The consumers'
+    range assignment and hand-over between batches (`shared.kafka`) keep a user's two topics in
+    one process; this settles what a hand-over that ran out of time, or a database from before
+    them, left waiting. One transaction per order; the credit note is numbered now.
+    """
+    async with pool.acquire() as conn:
+        orders = await repo.invoiced_orders_with_waiting_refunds(conn, limit)
+    for order_id in orders:
+        async with pool.acquire() as conn, conn.transaction():
+            notes = await issue_credit_notes(conn, [], invoiced_now={order_id: 0})
+        log.warning("waiting_refunds_settled", order_id=order_id, credit_notes=len(notes))
+    return len(orders)
+
+
+async def waiting_refunds_loop(pool: asyncpg.Pool, *, every_s: float) -> None:
+    """`settle_waiting_refunds` until none is left, every `every_s`."""
+    while True:
+        try:
+            while await settle_waiting_refunds(pool):
+                pass
+        except Exception:
+            # Housekeeping: the next round retries.
+            log.exception("waiting_refunds_failed")
+        await asyncio.sleep(every_s)
 
 
 async def _number_credit_notes(

@@ -31,6 +31,9 @@ class InvoicingSettings(BaseServiceSettings):
     # 215-236 against 315-340 microseconds of invoicing CPU per payment), CPU the services on
     # the payment's path get instead.
     consumer_fetch_wait_ms: int = Field(default=100, ge=0, le=500)
+    # How often a replica that consumes credits refunds left waiting beside their invoice (see
+    # `service.settle_waiting_refunds`): one look in the pending refunds' partial index.
+    invoicing_waiting_refunds_interval_s: float = Field(default=30.0, gt=0)
 
     # The seller on every invoice and credit note (captured on each document as it is issued).
     seller_name: str = "paystream sandbox seller"
