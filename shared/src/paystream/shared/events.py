@@ -9,7 +9,6 @@ from __future__ import annotations
 import builtins
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal, TypeVar, Union
 
@@ -18,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 from pydantic_core import to_jsonable_python
 
 from paystream.shared.money import Money
+from paystream.shared.values import checked_frozen
 
 # Namespace for deterministic event ids: the same provider event always maps to the same id,
 # so a redelivered webhook becomes the same event and consumers' inboxes drop it.
@@ -920,7 +920,7 @@ def encode_envelope(
 _DATETIME: TypeAdapter[datetime] = TypeAdapter(datetime)
 
 
-@dataclass(frozen=True, slots=True)
+@checked_frozen
 class Encoded:
     """An event already serialized as `Envelope.to_bytes()` would, with the id and type its
     record headers name: what a hot path hands the outbox when it writes the bytes without

@@ -39,7 +39,7 @@ import traceback
 import zlib
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Final
 
 import asyncpg
@@ -95,6 +95,7 @@ from paystream.shared.observability import (
     inject_headers,
 )
 from paystream.shared.topics import TOPICS, TopicSpec, dlq
+from paystream.shared.values import checked_frozen
 
 log = structlog.get_logger(__name__)
 tracer = trace.get_tracer("paystream.kafka")
@@ -244,7 +245,7 @@ async def publish(producer: AIOKafkaProducer, topic: str, key: str, env: Envelop
     )
 
 
-@dataclass(frozen=True, slots=True)
+@checked_frozen
 class OutgoingRecord:
     """One record to publish. Headers are text: FastStream sends them as UTF-8."""
 
@@ -321,7 +322,7 @@ def _consume_outcome(f: asyncio.Future[Any]) -> None:
         f.exception()
 
 
-@dataclass(frozen=True, slots=True)
+@checked_frozen
 class Consumed:
     """A consumed record and its parsed envelope."""
 

@@ -17,6 +17,8 @@ from typing import Final, Literal
 
 import orjson
 
+from paystream.shared.values import checked_frozen
+
 ISSUANCE: Final = "system:issuance"
 CONSUMPTION: Final = "system:consumption"
 REFUNDS: Final = "system:refunds"
@@ -43,13 +45,13 @@ def user_account(user_id: str) -> str:
     return f"user:{user_id}"
 
 
-@dataclass(frozen=True, slots=True)
+@checked_frozen
 class Posting:
     account_id: str
     amount: int
 
 
-@dataclass(frozen=True, slots=True)
+@checked_frozen
 class Entry:
     """What one transaction did to one lot: `delta` to its remaining credits, `held_delta` to
     its held ones."""
@@ -83,7 +85,7 @@ _EFFECTS: Final[Mapping[str, _Effect]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@checked_frozen
 class Tx:
     """One transaction of the books, as written and as published.
 

@@ -19,11 +19,12 @@ from datetime import UTC, datetime
 from typing import Final
 
 from paystream.shared.clock import InvalidDuration, add_duration, parse_duration
+from paystream.shared.values import checked_frozen
 
 _NEVER: Final = datetime.max.replace(tzinfo=UTC)
 
 
-@dataclass(frozen=True, slots=True)
+@checked_frozen
 class Lot:
     """What allocating and showing a balance need of a lot."""
 

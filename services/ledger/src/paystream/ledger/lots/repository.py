@@ -17,6 +17,7 @@ import asyncpg
 from paystream.ledger.books.domain import ISSUANCE, Tx, user_account
 from paystream.ledger.lots.domain import Lot
 from paystream.shared.db import Connection
+from paystream.shared.values import checked_frozen
 
 _LOT = "id, user_id, unit, credits, remaining, held, effective_at, expires_at, priority, cost_minor"
 
@@ -36,7 +37,7 @@ def _lot(r: asyncpg.Record) -> Lot:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@checked_frozen
 class NewLot:
     id: uuid.UUID
     user_id: str

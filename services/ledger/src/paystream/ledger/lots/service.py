@@ -43,6 +43,7 @@ from paystream.shared.clock import Clock, OffsetClock
 from paystream.shared.db import Connection, overlapping, transaction
 from paystream.shared.events import DEFAULT_UNIT, InvalidEvent, OrderPaidV1
 from paystream.shared.outbox import enqueue_many
+from paystream.shared.values import checked_frozen
 
 GRANT_REASON = "purchase"
 ROLLOVER_REASON = "rollover"
@@ -64,7 +65,7 @@ class Rollover:
     ended_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@checked_frozen
 class OrderGrant:
     """One lot a paid order grants (one line of OrderPaidV1.grants), with the order's facts."""
 
