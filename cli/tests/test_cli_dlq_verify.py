@@ -445,6 +445,30 @@ async def test_cli_verify_reconciles_and_finds_differences(
     code, out = await cli(*args)
     assert out["unexpected_invoices"] == ["o-ghost"]
 
+    # A refund left waiting beside the grant and the invoice its order has (what two processes
+    # applying them at once would leave, before the services' sweeps settle it).
+    await ledger.execute(
+        "INSERT INTO refunds (id, refund_key, event_id, order_id, user_id, provider,"
+        " provider_refund_id, amount_minor, currency, refunded_at, status)"
+        " VALUES ($1, 'stripe:re_wait', $2, $3, 'user-0', 'stripe', 're_wait', 100, 'CNY',"
+        " now(), 'pending')",
+        uuid.uuid4(),
+        uuid.uuid4(),
+        oid("o-6"),
+    )
+    await invoicing.execute(
+        "INSERT INTO refunds (refund_key, event_id, order_id, user_id, provider,"
+        " provider_refund_id, amount_minor, currency, refunded_at)"
+        " VALUES ('stripe:re_wait', $1, $2, 'user-0', 'stripe', 're_wait', 100, 'CNY', now())",
+        uuid.uuid4(),
+        oid("o-6"),
+    )
+    code, out = await cli(*args)
+    assert code == 1
+    waiting = [{"refund_key": "stripe:re_wait", "order_id": oid("o-6")}]
+    assert out["refunds_waiting_beside_grants"] == waiting
+    assert out["refunds_waiting_beside_invoices"] == waiting
+
 
 async def test_cli_reprocess_raw_republishes_normalized_events(
     cli, kafka_bootstrap: str, make_topics: MakeTopics, unique_suffix: str
