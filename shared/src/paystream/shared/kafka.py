@@ -365,9 +365,10 @@ class _HandOverBetweenBatches(ConsumerRebalanceListener):  # type: ignore[misc]
     until the new assignment: waiting here means the next owner starts after this batch's
     transaction committed, never beside it. The wait is bounded (a batch stuck waiting for a
     database that is away would hold the whole group's rebalance): past `wait_s` the partitions
-    go, and the next owner's inbox inserts wait for this batch's rows instead. The group waits
-    for a member's rejoin twice as long (`rebalance_timeout_ms`), so a member that waited is not
-    dropped from it.
+    go anyway, and the next owner may apply beside this batch (an event of both is applied once:
+    the second inbox insert waits for the first; the ledger's and invoicing's sweeps settle a
+    refund that missed its grant or invoice). The group waits for a member's rejoin twice as long
+    (`rebalance_timeout_ms`), so a member that waited is not dropped from it.
     """
 
     def __init__(self, consumer: BatchConsumer, wait_s: float) -> None:
