@@ -93,7 +93,14 @@ async def test_a_rebalance_takes_partitions_away_only_once_the_batch_in_flight_c
         entered.set()
         await release.wait()
 
-    options: dict[str, Any] = {"topics": [topic], "group_id": f"g.{unique_suffix}", "pool": pool}
+    # The longest hand-over the request timeout allows (its rebalance timeout, twice it, must
+    # stay below 10 s): the batch is released well within it.
+    options: dict[str, Any] = {
+        "topics": [topic],
+        "group_id": f"g.{unique_suffix}",
+        "pool": pool,
+        "handover_wait_s": 4.9,
+    }
     first = spent_event("a", 1)
     async with run_consumer(handler=slow, **options) as one:
         await until(lambda: _holds(one, 2))
@@ -104,10 +111,10 @@ async def test_a_rebalance_takes_partitions_away_only_once_the_batch_in_flight_c
             joining = asyncio.create_task(
                 stack.enter_async_context(run_consumer(handler=_recorder("two"), **options))
             )
-            # The first member learns of the rebalance at its next heartbeat (3 s); without the
-            # hand-over it would give up its partitions then, mid-batch, and the second member
-            # would have one of them by now.
-            await asyncio.sleep(8)
+            # The first member learns of the rebalance at its next heartbeat (within 3 s) and
+            # then waits for its batch; without the hand-over it would give up its partitions
+            # then, mid-batch, and the second member would have one of them by now.
+            await asyncio.sleep(3.5)
             assert not joining.done() or joining.result().assignment() == set()
             assert len(one.assignment()) == 2
             assert not one.idle.is_set()
