@@ -98,6 +98,24 @@ async def pool_for() -> AsyncIterator[Callable[[str], Awaitable[asyncpg.Pool]]]:
         await p.close()
 
 
+DatabaseWith = Callable[[str, str], Awaitable[asyncpg.Pool]]
+
+
+@pytest.fixture
+def database_with(
+    fresh_database: FreshDatabase, pool_for: Callable[[str], Awaitable[asyncpg.Pool]]
+) -> DatabaseWith:
+    """`await database_with(prefix, ddl)`: a pool on an empty database of this test's own, with
+    `ddl` run in it (a table or two that shared code writes to, without a service's migrations)."""
+
+    async def make(prefix: str, ddl: str) -> asyncpg.Pool:
+        pool = await pool_for(await fresh_database(prefix, None))
+        await pool.execute(ddl)
+        return pool
+
+    return make
+
+
 @pytest.fixture
 def unique_suffix() -> str:
     """Tests that create topics or consumer groups name them with this, so runs never collide."""

@@ -21,13 +21,8 @@ class _Boom(Exception):
 
 
 @pytest.fixture
-async def pool(
-    fresh_database: Callable[..., Awaitable[str]],
-    pool_for: Callable[[str], Awaitable[asyncpg.Pool]],
-) -> asyncpg.Pool:
-    pool = await pool_for(await fresh_database("shared"))
-    await pool.execute("CREATE TABLE t (v int PRIMARY KEY)")
-    return pool
+async def pool(database_with: Callable[[str, str], Awaitable[asyncpg.Pool]]) -> asyncpg.Pool:
+    return await database_with("shared", "CREATE TABLE t (v int PRIMARY KEY)")
 
 
 async def _values(pool: asyncpg.Pool) -> list[int]:

@@ -19,6 +19,12 @@ from paystream.shared.topics import LEDGER_EVENTS, Topics
 pytestmark = pytest.mark.integration
 
 
+@pytest.fixture
+async def pool(database_with: Callable[[str, str], Awaitable[asyncpg.Pool]]) -> asyncpg.Pool:
+    """A pool on a database of this test's own, with the outbox table."""
+    return await database_with("shared", OUTBOX_DDL)
+
+
 def _spent(i: int) -> Envelope:
     return Envelope.wrap(
         CreditsSpentV1(
@@ -37,13 +43,9 @@ async def test_enqueue_many_rows_are_published_by_the_relay(
     kafka_broker: KafkaBroker,
     read_topic: Callable[..., Awaitable[list[ConsumerRecord[bytes, bytes]]]],
     test_topics: Topics,
-    fresh_database: Callable[..., Awaitable[str]],
-    pool_for: Callable[[str], Awaitable[asyncpg.Pool]],
-    unique_suffix: str,
+    pool: asyncpg.Pool,
 ) -> None:
     topic = test_topics.ledger_events  # the topic of CreditsSpentV1
-    pool = await pool_for(await fresh_database("shared"))
-    await pool.execute(OUTBOX_DDL)
     events = [_spent(i) for i in range(5)]
     async with pool.acquire() as conn, conn.transaction():
         await enqueue_many(conn, [(f"u{i}", env) for i, env in enumerate(events)])
@@ -64,11 +66,8 @@ async def test_rows_the_relay_could_not_publish_stay_in_the_outbox_in_their_orde
     kafka_broker: KafkaBroker,
     read_topic: Callable[..., Awaitable[list[ConsumerRecord[bytes, bytes]]]],
     test_topics: Topics,
-    fresh_database: Callable[..., Awaitable[str]],
-    pool_for: Callable[[str], Awaitable[asyncpg.Pool]],
+    pool: asyncpg.Pool,
 ) -> None:
-    pool = await pool_for(await fresh_database("shared"))
-    await pool.execute(OUTBOX_DDL)
     events = [_spent(i) for i in range(5)]
     async with pool.acquire() as conn, conn.transaction():
         # One key: one partition, so the topic shows the order the relay published in.
@@ -95,11 +94,8 @@ async def test_rows_the_relay_could_not_publish_stay_in_the_outbox_in_their_orde
 
 
 async def test_batched_writes_the_block_s_rows_once_at_its_end_in_order(
-    fresh_database: Callable[..., Awaitable[str]],
-    pool_for: Callable[[str], Awaitable[asyncpg.Pool]],
+    pool: asyncpg.Pool,
 ) -> None:
-    pool = await pool_for(await fresh_database("shared"))
-    await pool.execute(OUTBOX_DDL)
     events = [_spent(i) for i in range(5)]
     async with pool.acquire() as conn, conn.transaction():
         async with batched(conn):
@@ -118,11 +114,8 @@ async def test_batched_writes_the_block_s_rows_once_at_its_end_in_order(
 
 
 async def test_batched_writes_nothing_when_its_block_fails(
-    fresh_database: Callable[..., Awaitable[str]],
-    pool_for: Callable[[str], Awaitable[asyncpg.Pool]],
+    pool: asyncpg.Pool,
 ) -> None:
-    pool = await pool_for(await fresh_database("shared"))
-    await pool.execute(OUTBOX_DDL)
 
     async def poisoned(conn: asyncpg.Connection) -> None:
         async with batched(conn):

@@ -30,13 +30,8 @@ SECRET = "sandbox-clock-test-secret-0123456789abcdef"
 
 
 @pytest.fixture
-async def pool(
-    fresh_database: Callable[..., Awaitable[str]],
-    pool_for: Callable[[str], Awaitable[asyncpg.Pool]],
-) -> asyncpg.Pool:
-    pool = await pool_for(await fresh_database("clock"))
-    await pool.execute(SANDBOX_CLOCK_DDL)
-    return pool
+async def pool(database_with: Callable[[str, str], Awaitable[asyncpg.Pool]]) -> asyncpg.Pool:
+    return await database_with("clock", SANDBOX_CLOCK_DDL)
 
 
 async def test_instances_share_the_offset_and_it_only_moves_forward(pool: asyncpg.Pool) -> None:
