@@ -124,13 +124,13 @@ def create_broker(
     client_id: str,
     *,
     security: KafkaSecurity = PLAINTEXT,
-    request_timeout_ms: int = REQUEST_TIMEOUT_MS,
 ) -> KafkaBroker:
     """The service's FastStream broker, whose producer reports success only once every in-sync
-    replica has the record.
+    replica has the record. Its clients, consumers included, wait `REQUEST_TIMEOUT_MS` for an
+    answer: `BatchConsumer` keeps a group's join within it.
 
     Not idempotent, on purpose. aiokafka's idempotent producer (FastStream's, underneath) dies for
-    good when the broker is away longer than `request_timeout_ms`: a batch that expires without a
+    good when the broker is away longer than the request timeout: a batch that expires without a
     partition leader has already taken its sequence numbers, the next batch is refused with
     OutOfOrderSequenceNumber, and aiokafka (unlike the Java client) never bumps the epoch, so
     every later send fails until the process restarts (aio-libs/aiokafka#1017; reproduced by
@@ -146,7 +146,7 @@ def create_broker(
         acks="all",
         enable_idempotence=False,
         linger_ms=1,
-        request_timeout_ms=request_timeout_ms,
+        request_timeout_ms=REQUEST_TIMEOUT_MS,
         max_batch_size=256 * 1024,
         # Topics are made by `ensure_topics` with their configuration (retention, partitions),
         # never by a starting subscriber with the broker's defaults.
